@@ -1,0 +1,120 @@
+import { sql } from "drizzle-orm";
+import {
+  type AnySQLiteColumn,
+  check,
+  index,
+  integer,
+  primaryKey,
+  type SQLiteColumn,
+  sqliteTable,
+  text,
+} from "drizzle-orm/sqlite-core";
+
+/** A CHECK constraint that keeps an enum column to its values even for writes that bypass drizzle. */
+const oneOf = (column: SQLiteColumn, values: readonly string[]) =>
+  sql`${column} IN (${sql.raw(values.map((v) => `'${v}'`).join(", "))})`;
+
+// Timestamps are integer milliseconds since the epoch: they sort and compare cheaply, and the wire
+// format (ISO-8601, second precision) is produced in one place (lib/time.ts).
+const timestamp = (name: string) => integer(name, { mode: "number" });
+
+export const TIERS = ["free", "creator", "pro", "enterprise"] as const;
+export type Tier = (typeof TIERS)[number];
+
+export const orgs = sqliteTable(
+  "orgs",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    tier: text("tier", { enum: TIERS }).notNull().default("free"),
+    // Only read for the enterprise tier, whose limit is negotiated per org.
+    rateLimitPerMinute: integer("rate_limit_per_minute"),
+    createdAt: timestamp("created_at").notNull(),
+  },
+  (t) => [check("orgs_tier_check", oneOf(t.tier, TIERS))],
+);
+
+export const API_KEY_MODES = ["live", "test"] as const;
+export type ApiKeyMode = (typeof API_KEY_MODES)[number];
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => orgs.id),
+    name: text("name").notNull(),
+    mode: text("mode", { enum: API_KEY_MODES }).notNull(),
+    // Hex SHA-256 of the whole key string; the secret itself is never stored.
+    keyHash: text("key_hash").notNull().unique(),
+    prefix: text("prefix").notNull(),
+    last4: text("last4").notNull(),
+    createdAt: timestamp("created_at").notNull(),
+    lastUsedAt: timestamp("last_used_at"),
+    revokedAt: timestamp("revoked_at"),
+  },
+  (t) => [
+    index("api_keys_org_created_idx").on(t.orgId, t.createdAt, t.id),
+    check("api_keys_mode_check", oneOf(t.mode, API_KEY_MODES)),
+  ],
+);
+
+export const AVATAR_STATUSES = ["ready", "processing", "failed"] as const;
+export type AvatarStatus = (typeof AVATAR_STATUSES)[number];
+export const RUNTIME_TYPES = ["mock", "gaussian"] as const;
+export type RuntimeType = (typeof RUNTIME_TYPES)[number];
+export const MODEL_FORMATS = ["splat", "ply", "glb", "json"] as const;
+export type ModelFormat = (typeof MODEL_FORMATS)[number];
+
+export const avatars = sqliteTable(
+  "avatars",
+  {
+    id: text("id").primaryKey(),
+    // null = a platform avatar (demos), visible to every org.
+    ownerOrgId: text("owner_org_id").references(() => orgs.id),
+    // null = a character; otherwise this row is a look of that character.
+    parentId: text("parent_id").references((): AnySQLiteColumn => avatars.id),
+    name: text("name").notNull(),
+    isDemo: integer("is_demo", { mode: "boolean" }).notNull().default(false),
+    isPublic: integer("is_public", { mode: "boolean" }).notNull().default(false),
+    active: integer("active", { mode: "boolean" }).notNull().default(true),
+    status: text("status", { enum: AVATAR_STATUSES }).notNull(),
+    runtimeType: text("runtime_type", { enum: RUNTIME_TYPES }).notNull(),
+    previewImgUrl: text("preview_img_url"),
+    videoUrl: text("video_url"),
+    // Key of the runtime model in the MODELS bucket; null until fitting produced one.
+    modelAssetKey: text("model_asset_key"),
+    modelFormat: text("model_format", { enum: MODEL_FORMATS }),
+    createdAt: timestamp("created_at").notNull(),
+    updatedAt: timestamp("updated_at").notNull(),
+  },
+  (t) => [
+    index("avatars_created_idx").on(t.createdAt, t.id),
+    index("avatars_parent_idx").on(t.parentId),
+    index("avatars_owner_idx").on(t.ownerOrgId),
+    check("avatars_status_check", oneOf(t.status, AVATAR_STATUSES)),
+    check("avatars_runtime_type_check", oneOf(t.runtimeType, RUNTIME_TYPES)),
+    check("avatars_model_format_check", sql`${t.modelFormat} IS NULL OR ${oneOf(t.modelFormat, MODEL_FORMATS)}`),
+  ],
+);
+
+export const avatarFavorites = sqliteTable(
+  "avatar_favorites",
+  {
+    orgId: text("org_id")
+      .notNull()
+      .references(() => orgs.id),
+    avatarId: text("avatar_id")
+      .notNull()
+      .references(() => avatars.id, { onDelete: "cascade" }),
+    createdAt: timestamp("created_at")
+      .notNull()
+      .default(sql`(unixepoch() * 1000)`),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.avatarId] })],
+);
+
+export type OrgRow = typeof orgs.$inferSelect;
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+export type AvatarRow = typeof avatars.$inferSelect;

@@ -1,0 +1,33 @@
+import type { Db } from "./db/client";
+import type { Tier } from "./db/schema";
+
+/** Bindings from wrangler.toml (generated in worker-configuration.d.ts) plus the secrets. */
+export interface Bindings extends Cloudflare.Env {
+  /** HMAC key for signed model URLs (`wrangler secret put ASSET_SIGNING_SECRET`). */
+  ASSET_SIGNING_SECRET?: string;
+  /** Overrides the origin of URLs this API hands out (signed model URLs); defaults to the request's. */
+  PUBLIC_BASE_URL?: string;
+}
+
+/** The organisation a request acts for, as resolved by the auth middleware. */
+export interface AuthOrg {
+  id: string;
+  tier: Tier;
+  /** Requests per minute this org may make. */
+  limit: number;
+}
+
+export interface AuthContext {
+  org: AuthOrg;
+  /** The API key record used, when the caller authenticated with a key. */
+  keyId?: string;
+}
+
+export interface AppEnv {
+  Bindings: Bindings;
+  Variables: {
+    requestId: string;
+    db: Db;
+    auth: AuthContext;
+  };
+}

@@ -1,0 +1,52 @@
+import { z } from "@hono/zod-openapi";
+import { ApiError } from "./errors";
+
+/** `limit` and `starting_after`, shared by every collection (API.md §1, lists). */
+export const paginationQuery = {
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(20)
+    .openapi({ type: "integer", minimum: 1, maximum: 100, default: 20, description: "Page size." }),
+  starting_after: z
+    .string()
+    .min(1)
+    .optional()
+    .openapi({ description: "Cursor: the `next_cursor` (an item id) of the previous page." }),
+};
+
+export const listSchema = <T extends z.ZodType>(item: T, name: string) =>
+  z
+    .object({
+      object: z.literal("list"),
+      data: z.array(item),
+      has_more: z.boolean(),
+      next_cursor: z.string().nullable().openapi({ description: "Id of the last item when `has_more`, else null." }),
+    })
+    .openapi(name);
+
+export interface Page<T> {
+  object: "list";
+  data: T[];
+  has_more: boolean;
+  next_cursor: string | null;
+}
+
+/** Shapes `limit + 1` fetched rows into a page: the extra row only tells whether there is more. */
+export function toPage<Row extends { id: string }, T>(rows: Row[], limit: number, toJson: (row: Row) => T): Page<T> {
+  const hasMore = rows.length > limit;
+  const items = hasMore ? rows.slice(0, limit) : rows;
+  return {
+    object: "list",
+    data: items.map(toJson),
+    has_more: hasMore,
+    next_cursor: hasMore ? (items[items.length - 1]?.id ?? null) : null,
+  };
+}
+
+export const unknownCursor = (cursor: string) =>
+  new ApiError("invalid_request", "parameter.invalid", `No item with id '${cursor}' to start after.`, {
+    param: "starting_after",
+  });

@@ -1,0 +1,45 @@
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { swaggerUI } from "@hono/swagger-ui";
+import pkg from "../../../package.json";
+import type { AppEnv } from "../../env";
+import { SECURITY_SCHEMES } from "../../lib/openapi";
+
+const OPENAPI_PATH = "/v1/openapi.json";
+
+const DESCRIPTION = `Edge API for real-time talking avatars.
+
+Every response carries \`X-Request-Id\`; every error body is the \`ApiErrorEnvelope\`. Responses to
+authenticated requests carry \`X-RateLimit-Limit\`, \`X-RateLimit-Remaining\`, \`X-RateLimit-Reset\` (Unix
+seconds) and the IETF draft \`RateLimit-Policy\` / \`RateLimit\` headers.
+
+Additions to the written contract: a request body sent with a Content-Type other than JSON is
+\`400 request.unsupported_media_type\`; model files are downloaded from
+\`/v1/avatars/{avatar_id}/model/file\` with the signed URL that \`/model\` returns.`;
+
+/** `GET /v1/openapi.json` (generated from the route schemas) and `GET /docs` (Swagger UI over it). */
+export const registerDocs = (app: OpenAPIHono<AppEnv>) => {
+  for (const [name, scheme] of Object.entries(SECURITY_SCHEMES)) {
+    app.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
+  }
+  app.openAPIRegistry.registerPath({
+    method: "get",
+    path: OPENAPI_PATH,
+    tags: ["Docs"],
+    summary: "This OpenAPI 3.1 document",
+    responses: { 200: { description: "The document." } },
+  });
+  app.openAPIRegistry.registerPath({
+    method: "get",
+    path: "/docs",
+    tags: ["Docs"],
+    summary: "Interactive API reference (Swagger UI)",
+    responses: { 200: { description: "An HTML page." } },
+  });
+
+  app.doc31(OPENAPI_PATH, (c) => ({
+    openapi: "3.1.0",
+    info: { title: "Avatar API", version: pkg.version, description: DESCRIPTION },
+    servers: [{ url: new URL(c.req.url).origin }],
+  }));
+  app.get("/docs", swaggerUI({ url: OPENAPI_PATH, title: "Avatar API reference" }));
+};
