@@ -1,10 +1,11 @@
 import type { Db } from "./db/client";
 import type { Tier } from "./db/schema";
 
-/** Bindings from wrangler.toml (generated in worker-configuration.d.ts) plus the secrets. */
+/**
+ * Bindings from wrangler.toml and the secrets of .dev.vars.example (both generated into
+ * worker-configuration.d.ts by `npm run cf-typegen`), plus optional settings.
+ */
 export interface Bindings extends Cloudflare.Env {
-  /** HMAC key for signed model URLs (`wrangler secret put ASSET_SIGNING_SECRET`). */
-  ASSET_SIGNING_SECRET?: string;
   /** Overrides the origin of URLs this API hands out (signed model URLs); defaults to the request's. */
   PUBLIC_BASE_URL?: string;
 }

@@ -17,7 +17,8 @@ const valueAt = (data: unknown, path: readonly PropertyKey[]): unknown => {
  * the failing field, and the code says whether it was missing, invalid, or not part of the schema.
  */
 export function validationError(issues: readonly Issue[], data: unknown): ApiError {
-  const issue = issues[0];
+  // An unknown field is reported first: it is usually a typo of the field that is also "missing".
+  const issue = issues.find((i) => i.code === "unrecognized_keys") ?? issues[0];
   if (!issue) return new ApiError("invalid_request", "parameter.invalid", "The request is invalid.");
   const path = issue.path.map(String);
 

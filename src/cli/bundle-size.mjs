@@ -1,0 +1,36 @@
+// Builds the bundle exactly as `wrangler deploy` would ship it (minified: wrangler.toml sets
+// minify = true) without uploading, then reports its gzipped size against the 200 KiB budget.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+
+export const BUDGET_KIB = 200;
+const root = fileURLToPath(new URL("../../", import.meta.url));
+
+export function measureBundle() {
+  const outdir = mkdtempSync(join(tmpdir(), "avatar-api-bundle-"));
+  const run = spawnSync(join(root, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
+    cwd: root,
+    encoding: "utf8",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+  });
+  if (run.status !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${run.stdout}\n${run.stderr}`);
+  const files = readdirSync(outdir).filter((f) => f.endsWith(".js"));
+  const bytes = files.reduce((sum, f) => sum + statSync(join(outdir, f)).size, 0);
+  const gzip = files.reduce((sum, f) => sum + gzipSync(readFileSync(join(outdir, f)), { level: 9 }).length, 0);
+  const wranglerLine = run.stdout.split("\n").find((l) => l.includes("Total Upload")) ?? "";
+  return { kib: bytes / 1024, gzipKib: gzip / 1024, wranglerLine: wranglerLine.trim() };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { kib, gzipKib, wranglerLine } = measureBundle();
+  console.log(`bundle: ${kib.toFixed(1)} KiB, gzipped ${gzipKib.toFixed(1)} KiB (budget ${BUDGET_KIB} KiB)`);
+  if (wranglerLine) console.log(`wrangler: ${wranglerLine}`);
+  if (gzipKib > BUDGET_KIB) {
+    console.error(`bundle over budget by ${(gzipKib - BUDGET_KIB).toFixed(1)} KiB`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,58 @@
+// `npm start`: local database, seed data and model files, then `wrangler dev` on :8787.
+// Everything here is local-only: remote databases get migrations through `npm run deploy`, never seeds.
+import { spawn, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare";
+import { unstable_splitSqlQuery } from "wrangler";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const seedDir = `${root}migrations/seed/`;
+const port = process.env.PORT ?? "8787";
+const host = process.env.HOST ?? "127.0.0.1";
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+const wrangler = `${root}node_modules/.bin/wrangler`;
+
+process.chdir(root);
+
+if (!existsSync(".dev.vars")) {
+  copyFileSync(".dev.vars.example", ".dev.vars");
+  console.log("Created .dev.vars from .dev.vars.example (local-only values).");
+}
+
+const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local"], { stdio: "inherit", env });
+if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+
+// A bare Miniflare with just D1 and R2, persisted where `wrangler dev` keeps them (.wrangler/state/v3),
+// under the database id and bucket name of wrangler.toml.
+const mf = new Miniflare({
+  modules: true,
+  script: "export default { fetch: () => new Response(null, { status: 404 }) }",
+  d1Databases: { DB: "00000000-0000-0000-0000-000000000000" },
+  d1Persist: ".wrangler/state/v3/d1",
+  r2Buckets: { MODELS: "avatar-api-models" },
+  r2Persist: ".wrangler/state/v3/r2",
+});
+const db = await mf.getD1Database("DB");
+const statements = unstable_splitSqlQuery(readFileSync(`${seedDir}local.sql`, "utf8"));
+await db.batch(statements.map((s) => db.prepare(s)));
+const bucket = await mf.getR2Bucket("MODELS");
+const models = readdirSync(`${seedDir}models`);
+// A fresh Uint8Array per file: Node's pooled Buffers do not cross into workerd.
+for (const name of models) await bucket.put(name, new Uint8Array(readFileSync(`${seedDir}models/${name}`)));
+await mf.dispose();
+console.log(`Seeded ${statements.length} statements and ${models.length} model files.`);
+
+console.log(`
+Local API keys (seed data, local only):
+  org_demo   enterprise, 100000/min   av_test_demo00000000000000000000000000000000
+  org_free   free, 10/min             av_test_free00000000000000000000000000000000
+  org_other  pro, 60/min              av_test_other0000000000000000000000000000000
+
+  curl -H 'Authorization: Bearer av_test_demo00000000000000000000000000000000' http://${host}:${port}/v1/avatars
+  API reference: http://${host}:${port}/docs
+`);
+
+const dev = spawn(wrangler, ["dev", "--port", port, "--ip", host, "--show-interactive-dev-session=false"], { stdio: "inherit", env });
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
+dev.on("exit", (code) => process.exit(code ?? 0));
