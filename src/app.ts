@@ -8,6 +8,7 @@ import { ApiError } from "./lib/errors";
 import { validationHook } from "./lib/validation";
 import { db } from "./middleware/db";
 import { requestId } from "./middleware/request-id";
+import { registerApiKeys } from "./routes/api-keys";
 import { registerAvatars } from "./routes/avatars";
 import { registerDocs } from "./routes/docs";
 import { registerHealth } from "./routes/health";
@@ -42,6 +43,7 @@ export function createApp() {
   registerHealth(app);
   registerDocs(app);
   registerAvatars(app);
+  registerApiKeys(app);
 
   const methodsFor = allowedMethods(app.routes);
   app.notFound((c) => {

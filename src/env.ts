@@ -8,6 +8,14 @@ import type { Tier } from "./db/schema";
 export interface Bindings extends Cloudflare.Env {
   /** Overrides the origin of URLs this API hands out (signed model URLs); defaults to the request's. */
   PUBLIC_BASE_URL?: string;
+  /** Verify user JWTs (RS256/ES256) against this JWKS instead of JWT_SECRET (HS256). */
+  JWT_JWKS_URL?: string;
+  /** Required `iss` of user JWTs, when set. */
+  JWT_ISSUER?: string;
+  /** Required `aud` of user JWTs, when set. */
+  JWT_AUDIENCE?: string;
+  /** "off" disables rate limiting: only for the benchmark's with/without comparison. */
+  RATE_LIMITING?: string;
 }
 
 /** The organisation a request acts for, as resolved by the auth middleware. */
@@ -21,7 +29,9 @@ export interface AuthOrg {
 export interface AuthContext {
   org: AuthOrg;
   /** The API key record used, when the caller authenticated with a key. */
-  keyId?: string;
+  key?: { keyId: string; lastUsedAt: number | null };
+  /** The signed-in user (`sub`), when the caller authenticated with a JWT. */
+  userId?: string;
 }
 
 export interface AppEnv {

@@ -1,11 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { sha256Hex } from "./helpers/auth";
 import { api, expectError, KEYS } from "./helpers/http";
 
-const sha256Hex = async (value: string) =>
-  Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value))), (b) =>
-    b.toString(16).padStart(2, "0"),
-  ).join("");
 
 const call = (authorization: string | null) =>
   api("/v1/avatars/av_demo", { key: null, headers: authorization === null ? {} : { Authorization: authorization } });

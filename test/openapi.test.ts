@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
+import { userJwt } from "./helpers/auth";
 import { api, expectError } from "./helpers/http";
 
 interface Operation {
@@ -66,7 +67,8 @@ describe("GET /v1/openapi.json", () => {
       for (const [method, op] of Object.entries(ops)) {
         if (path === "/docs" || path === "/v1/openapi.json") continue;
         const concrete = path.replace(/\{(\w+)\}/g, "av_demo");
-        const res = await api(`${concrete}?not_a_parameter=1`, { method: method.toUpperCase() });
+        const key = op.security?.some((s) => "userJwt" in s) ? await userJwt() : undefined;
+        const res = await api(`${concrete}?not_a_parameter=1`, { method: method.toUpperCase(), ...(key ? { key } : {}) });
         expect(res.status, `${method} ${path}`).toBe(400);
         const body = (await res.json()) as { error: { code: string; param: string } };
         expect(body.error, `${method} ${path}`).toMatchObject({ code: "parameter.unknown", param: "not_a_parameter" });

@@ -27,6 +27,7 @@ export default defineConfig(async () => {
             TEST_MIGRATIONS: migrations,
             TEST_SEED: seed,
             ASSET_SIGNING_SECRET: "test-asset-signing-secret",
+            JWT_SECRET: "test-jwt-secret-0123456789abcdef0123456789abcdef",
           },
         },
       }),

@@ -2,6 +2,9 @@ import { createRoute, type RouteConfig, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { apiKeyAuth } from "../middleware/api-key-auth";
+import { jwtAuth } from "../middleware/jwt-auth";
+import { ipRateLimit, orgRateLimit } from "../middleware/rate-limit";
+import { touchApiKey } from "../middleware/touch-api-key";
 import { ERROR_TYPES } from "./errors";
 
 export const ErrorEnvelopeSchema = z
@@ -53,12 +56,18 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
   content: { "application/json": { schema } },
 });
 
-/** Who may call a route, and therefore which middleware runs before its validators. */
-export type Access = "api_key" | "public";
+/**
+ * Who may call a route, and therefore which middleware runs before its validators: authentication,
+ * then the rate limit (so a rejected request does no other work), then bookkeeping.
+ * `unmetered` is for liveness only: a probe answered 429 would look like an outage.
+ */
+export type Access = "api_key" | "jwt" | "public" | "unmetered";
 
 const ACCESS: Record<Access, { middleware: MiddlewareHandler<AppEnv>[]; security: RouteConfig["security"]; errors: ErrorStatus[] }> = {
-  api_key: { middleware: [apiKeyAuth], security: [{ apiKey: [] }], errors: [400, 401, 403, 429, 500] },
-  public: { middleware: [], security: [], errors: [400, 500] },
+  api_key: { middleware: [apiKeyAuth, orgRateLimit, touchApiKey], security: [{ apiKey: [] }], errors: [400, 401, 403, 429, 500] },
+  jwt: { middleware: [jwtAuth, orgRateLimit], security: [{ userJwt: [] }], errors: [400, 401, 403, 429, 500] },
+  public: { middleware: [ipRateLimit], security: [], errors: [400, 429, 500] },
+  unmetered: { middleware: [], security: [], errors: [400, 500] },
 };
 
 /** Routes that declare no query parameters still reject unknown ones (`parameter.unknown`). */
@@ -71,13 +80,14 @@ const NoQuery = z.strictObject({});
  */
 export const defineRoute = <const R extends Omit<RouteConfig, "middleware" | "security">>(access: Access, config: R) => {
   const { middleware, security, errors } = ACCESS[access];
-  const rateLimited = access !== "public";
+  const rateLimited = access !== "unmetered";
   const errorResponses = Object.fromEntries(errors.map((status) => [status, errorResponse(status, rateLimited && status !== 401)]));
   return createRoute({
     ...config,
     security,
     middleware,
-    request: { query: NoQuery, ...config.request },
+    // Typed as declared: routes that declare no query parameters have nothing to read from it.
+    request: { query: NoQuery, ...config.request } as unknown extends R["request"] ? { query: typeof NoQuery } : R["request"],
     responses: { ...errorResponses, ...config.responses },
   });
 };
@@ -87,5 +97,11 @@ export const SECURITY_SCHEMES = {
     type: "http",
     scheme: "bearer",
     description: "An API key: `av_live_…` or `av_test_…`.",
+  },
+  userJwt: {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "A signed-in user's JWT with claims `sub`, `org_id` and `exp` (key management only).",
   },
 } as const;

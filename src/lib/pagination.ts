@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { type SQL, sql } from "drizzle-orm";
 import { ApiError } from "./errors";
 
 /** `limit` and `starting_after`, shared by every collection (API.md §1, lists). */
@@ -46,7 +47,25 @@ export function toPage<Row extends { id: string }, T>(rows: Row[], limit: number
   };
 }
 
-export const unknownCursor = (cursor: string) =>
-  new ApiError("invalid_request", "parameter.invalid", `No item with id '${cursor}' to start after.`, {
-    param: "starting_after",
-  });
+/**
+ * The keyset condition for "newest first, ties broken by id": rows strictly after the cursor's own
+ * (created_at, id), as one row-value comparison. `scope` restricts the cursor to rows the caller may
+ * see; an unknown or out-of-scope cursor makes the subquery NULL and the page empty.
+ */
+export const afterCursor = (table: string, cursor: string, scope: (alias: string) => SQL) => {
+  const t = sql.identifier(table);
+  return sql`(${t}.created_at, ${t}.id) < (SELECT c.created_at, c.id FROM ${t} c WHERE c.id = ${cursor} AND ${scope("c")})`;
+};
+
+/**
+ * An empty page after a cursor is either the end of the list or a cursor that never existed; only
+ * then is the cursor looked up (one extra query at the end of a walk, none on the way).
+ */
+export async function checkCursor<T>(rows: T[], cursor: string | undefined, exists: (cursor: string) => Promise<boolean>) {
+  if (rows.length === 0 && cursor !== undefined && !(await exists(cursor))) {
+    throw new ApiError("invalid_request", "parameter.invalid", `No item with id '${cursor}' to start after.`, {
+      param: "starting_after",
+    });
+  }
+  return rows;
+}

@@ -2,34 +2,39 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
-import { findKeyByHash } from "../services/api-keys";
+import { TtlCache } from "../lib/ttl-cache";
+import { findKeyByHash, type KeyLookup } from "../services/api-keys";
+import { API_KEY_PATTERN, bearerToken, looksLikeJwt, wrongKind } from "./bearer";
+import { rateLimitingEnabled } from "./rate-limit";
 
-/** `av_live_` or `av_test_` followed by a secret of at least 32 base62 characters (API.md §1). */
-export const API_KEY_PATTERN = /^av_(live|test)_[A-Za-z0-9]{32,}$/;
+/**
+ * Key lookups are cached per isolate so an authenticated request costs no D1 round trip of its own.
+ * Revocation still takes effect at once: the org's rate-limit object, asked on every request, knows
+ * revoked keys (see durable-objects/rate-limiter.ts). Tier changes apply within this TTL.
+ */
+export const AUTH_CACHE_TTL_MS = 60_000;
+const keyCache = new TtlCache<string, KeyLookup>(AUTH_CACHE_TTL_MS, 10_000);
 
-const HOW = "Pass it as 'Authorization: Bearer av_live_…'.";
-
-/** Reads the bearer token, or explains exactly why there is none. */
-export function bearerToken(header: string | undefined, missingCode: string, what: string): string {
-  if (header === undefined || header.trim() === "") {
-    throw new ApiError("authentication", missingCode, `Missing ${what}. ${HOW}`);
-  }
-  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-  if (!match?.[1]) {
-    throw new ApiError("authentication", missingCode.replace(/missing$/, "invalid"), `Malformed Authorization header. ${HOW}`);
-  }
-  return match[1];
-}
+const invalid = () => new ApiError("authentication", "api_key.invalid", "Invalid API key.");
 
 /** Resolves `Authorization: Bearer <api key>` to the org it belongs to. */
 export const apiKeyAuth = createMiddleware<AppEnv>(async (c, next) => {
-  const token = bearerToken(c.req.header("Authorization"), "api_key.missing", "API key");
-  if (!API_KEY_PATTERN.test(token)) {
-    throw new ApiError("authentication", "api_key.invalid", "Invalid API key.");
+  const token = bearerToken(c.req.header("Authorization"), "api_key");
+  if (looksLikeJwt(token)) throw wrongKind("api_key");
+  if (!API_KEY_PATTERN.test(token)) throw invalid();
+
+  const hash = await sha256Hex(token);
+  // Without the limiter nobody would hear of revocations, so the cache is only used alongside it.
+  const cacheable = rateLimitingEnabled(c.env);
+  let key = cacheable ? keyCache.get(hash) : undefined;
+  if (!key) {
+    const found = await findKeyByHash(c.var.db, hash);
+    if (!found) throw invalid();
+    if (found.revokedAt !== null) throw new ApiError("authentication", "api_key.revoked", "This API key has been revoked.");
+    key = found;
+    if (cacheable) keyCache.set(hash, key);
   }
-  const key = await findKeyByHash(c.var.db, await sha256Hex(token));
-  if (!key) throw new ApiError("authentication", "api_key.invalid", "Invalid API key.");
-  if (key.revokedAt !== null) throw new ApiError("authentication", "api_key.revoked", "This API key has been revoked.");
-  c.set("auth", { org: key.org, keyId: key.keyId });
+  // The cached record itself: touch-api-key.ts notes the last write on it for this isolate.
+  c.set("auth", { org: key.org, key });
   await next();
 });

@@ -1,12 +1,22 @@
-import { eq } from "drizzle-orm";
+import { and, desc, eq, isNull, lte, or, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { apiKeys, orgs } from "../db/schema";
+import { type ApiKeyMode, type ApiKeyRow, apiKeys, orgs } from "../db/schema";
 import type { AuthOrg } from "../env";
+import { sha256Hex } from "../lib/crypto";
+import { newId } from "../lib/ids";
+import { afterCursor, checkCursor } from "../lib/pagination";
+import { randomBase62 } from "../lib/secrets";
 import { limitFor } from "../lib/tiers";
+
+/** Characters of randomness after `av_live_` / `av_test_` (API.md asks for at least 32). */
+export const SECRET_LENGTH = 40;
+/** `last_used_at` is written at most this often per key. */
+export const TOUCH_INTERVAL_MS = 60_000;
 
 export interface KeyLookup {
   keyId: string;
   revokedAt: number | null;
+  lastUsedAt: number | null;
   org: AuthOrg;
 }
 
@@ -16,6 +26,7 @@ export async function findKeyByHash(db: Db, keyHash: string): Promise<KeyLookup 
     .select({
       keyId: apiKeys.id,
       revokedAt: apiKeys.revokedAt,
+      lastUsedAt: apiKeys.lastUsedAt,
       orgId: orgs.id,
       tier: orgs.tier,
       customLimit: orgs.rateLimitPerMinute,
@@ -28,6 +39,66 @@ export async function findKeyByHash(db: Db, keyHash: string): Promise<KeyLookup 
   return {
     keyId: row.keyId,
     revokedAt: row.revokedAt,
+    lastUsedAt: row.lastUsedAt,
     org: { id: row.orgId, tier: row.tier, limit: limitFor(row.tier, row.customLimit) },
   };
+}
+
+const ownedBy = (orgId: string) => (alias: string) => sql`${sql.identifier(alias)}.org_id = ${orgId}`;
+
+/** A page of the org's keys, newest first; fetches `limit + 1` rows. */
+export async function listKeys(db: Db, orgId: string, page: { limit: number; startingAfter?: string | undefined }) {
+  const rows = await db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.orgId, orgId), page.startingAfter === undefined ? undefined : afterCursor("api_keys", page.startingAfter, ownedBy(orgId))))
+    .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
+    .limit(page.limit + 1)
+    .all();
+  return checkCursor(rows, page.startingAfter, async (id) => (await getKey(db, orgId, id)) !== undefined);
+}
+
+export const getKey = (db: Db, orgId: string, keyId: string) =>
+  db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.id, keyId), eq(apiKeys.orgId, orgId)))
+    .get();
+
+/** Mints a key; the secret exists only in the return value, the table gets its hash. */
+export async function createKey(db: Db, orgId: string, input: { name: string; mode: ApiKeyMode }) {
+  const secret = `av_${input.mode}_${randomBase62(SECRET_LENGTH)}`;
+  const [row] = await db
+    .insert(apiKeys)
+    .values({
+      id: newId("key"),
+      orgId,
+      name: input.name,
+      mode: input.mode,
+      keyHash: await sha256Hex(secret),
+      prefix: secret.slice(0, 12),
+      last4: secret.slice(-4),
+      createdAt: Date.now(),
+    })
+    .returning();
+  if (!row) throw new Error("insert returned no row");
+  return { row, secret };
+}
+
+/** Revokes the org's key (idempotent: a second revoke keeps the first time). */
+export async function revokeKey(db: Db, orgId: string, keyId: string): Promise<ApiKeyRow | undefined> {
+  const [row] = await db
+    .update(apiKeys)
+    .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, ${Date.now()})` })
+    .where(and(eq(apiKeys.id, keyId), eq(apiKeys.orgId, orgId)))
+    .returning();
+  return row;
+}
+
+/** Records use; the condition keeps it to one write a minute per key across every isolate. */
+export async function touchKey(db: Db, keyId: string, now: number): Promise<void> {
+  await db
+    .update(apiKeys)
+    .set({ lastUsedAt: now })
+    .where(and(eq(apiKeys.id, keyId), or(isNull(apiKeys.lastUsedAt), lte(apiKeys.lastUsedAt, now - TOUCH_INTERVAL_MS))));
 }

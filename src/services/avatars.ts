@@ -1,7 +1,7 @@
 import { and, desc, eq, getTableColumns, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type AvatarStatus, avatarFavorites, avatars, type RuntimeType } from "../db/schema";
-import { unknownCursor } from "../lib/pagination";
+import { afterCursor, checkCursor } from "../lib/pagination";
 
 // The correlated subqueries below are written as SQL with explicit table aliases: drizzle leaves
 // columns unqualified in a single-table select list, which would silently bind to the wrong table.
@@ -48,22 +48,13 @@ export async function listAvatars(db: Db, orgId: string, f: AvatarFilters): Prom
     f.runtimeType === undefined ? undefined : eq(avatars.runtimeType, f.runtimeType),
     f.isFavorite === undefined ? undefined : f.isFavorite ? isFavorite(orgId) : sql`NOT ${isFavorite(orgId)}`,
   ];
-  if (f.startingAfter !== undefined) {
-    // Row-value comparison against the cursor's own (created_at, id): one statement per page. An
-    // unknown or invisible cursor makes the subquery NULL and the page empty, checked below.
-    conditions.push(
-      sql`(avatars.created_at, avatars.id) < (SELECT c.created_at, c.id FROM avatars c WHERE c.id = ${f.startingAfter} AND ${visibleTo(orgId, "c")})`,
-    );
-  }
+  if (f.startingAfter !== undefined) conditions.push(afterCursor("avatars", f.startingAfter, (alias) => visibleTo(orgId, alias)));
   const rows = await selectAvatars(db, orgId)
     .where(and(...conditions))
     .orderBy(desc(avatars.createdAt), desc(avatars.id))
     .limit(f.limit + 1)
     .all();
-  if (rows.length === 0 && f.startingAfter !== undefined && !(await isVisible(db, orgId, f.startingAfter))) {
-    throw unknownCursor(f.startingAfter);
-  }
-  return rows;
+  return checkCursor(rows, f.startingAfter, (id) => isVisible(db, orgId, id));
 }
 
 async function isVisible(db: Db, orgId: string, id: string): Promise<boolean> {

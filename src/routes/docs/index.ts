@@ -2,6 +2,7 @@ import type { OpenAPIHono } from "@hono/zod-openapi";
 import { swaggerUI } from "@hono/swagger-ui";
 import pkg from "../../../package.json";
 import type { AppEnv } from "../../env";
+import { ipRateLimit } from "../../middleware/rate-limit";
 import { SECURITY_SCHEMES } from "../../lib/openapi";
 
 const OPENAPI_PATH = "/v1/openapi.json";
@@ -36,10 +37,19 @@ export const registerDocs = (app: OpenAPIHono<AppEnv>) => {
     responses: { 200: { description: "An HTML page." } },
   });
 
-  app.doc31(OPENAPI_PATH, (c) => ({
-    openapi: "3.1.0",
-    info: { title: "Avatar API", version: pkg.version, description: DESCRIPTION },
-    servers: [{ url: new URL(c.req.url).origin }],
-  }));
-  app.get("/docs", swaggerUI({ url: OPENAPI_PATH, title: "Avatar API reference" }));
+  // Generating the document walks every schema; once per isolate (and origin) is enough.
+  let cached: { origin: string; doc: unknown } | undefined;
+  app.get(OPENAPI_PATH, ipRateLimit, (c) => {
+    const origin = new URL(c.req.url).origin;
+    if (cached?.origin !== origin) {
+      const doc = app.getOpenAPI31Document({
+        openapi: "3.1.0",
+        info: { title: "Avatar API", version: pkg.version, description: DESCRIPTION },
+        servers: [{ url: origin }],
+      });
+      cached = { origin, doc };
+    }
+    return c.json(cached.doc);
+  });
+  app.get("/docs", ipRateLimit, swaggerUI({ url: OPENAPI_PATH, title: "Avatar API reference" }));
 };

@@ -13,7 +13,7 @@ const HealthSchema = z
   .openapi("Health");
 
 const health = (path: string) =>
-  defineRoute("public", {
+  defineRoute("unmetered", {
     method: "get",
     path,
     tags: ["Health"],

@@ -1,0 +1,110 @@
+import { DurableObject } from "cloudflare:workers";
+
+export const WINDOW_MS = 60_000;
+/**
+ * How long a revocation is remembered here. Isolates cache API-key lookups for at most
+ * `AUTH_CACHE_TTL_MS` (middleware/api-key-auth.ts); after that they read D1, which has the revocation.
+ */
+export const REVOCATION_MEMORY_MS = 10 * 60_000;
+
+export interface HitResult {
+  /** The request may proceed. */
+  allowed: boolean;
+  /** The API key named in the hit was revoked (nothing was counted). */
+  revoked: boolean;
+  limit: number;
+  remaining: number;
+  /** Epoch ms at which the current window ends. */
+  resetAt: number;
+}
+
+/**
+ * One object per organisation (`org:<id>`) or per client address (`ip:<addr>`): it counts requests in
+ * fixed one-minute windows aligned to the minute. A Durable Object runs one call at a time, so the
+ * count is exact with no transactions; each allowed request is written before the answer leaves
+ * (the output gate), so an eviction loses nothing.
+ *
+ * It also remembers recently revoked API keys of its org, which is what lets isolates cache key
+ * lookups and still refuse a revoked key on the very next request: every authenticated request asks
+ * this object anyway.
+ */
+export class RateLimiter extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private window = { start: -1, count: 0 };
+  private readonly revoked = new Set<string>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec("CREATE TABLE IF NOT EXISTS windows (start INTEGER PRIMARY KEY, count INTEGER NOT NULL)");
+    this.sql.exec("CREATE TABLE IF NOT EXISTS revoked_keys (key_id TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL)");
+    for (const row of this.sql.exec<{ key_id: string }>("SELECT key_id FROM revoked_keys")) this.revoked.add(row.key_id);
+  }
+
+  /** Counts one request against `limit` unless the window is full or `keyId` was revoked. */
+  hit(limit: number, keyId?: string): HitResult {
+    const now = Date.now();
+    const start = now - (now % WINDOW_MS);
+    const resetAt = start + WINDOW_MS;
+    if (keyId !== undefined && this.revoked.has(keyId)) {
+      return { allowed: false, revoked: true, limit, remaining: 0, resetAt };
+    }
+    if (this.window.start !== start) this.enterWindow(start);
+    if (this.window.count >= limit) {
+      return { allowed: false, revoked: false, limit, remaining: 0, resetAt };
+    }
+    this.window.count += 1;
+    this.sql.exec(
+      "INSERT INTO windows (start, count) VALUES (?, ?) ON CONFLICT (start) DO UPDATE SET count = excluded.count",
+      start,
+      this.window.count,
+    );
+    return { allowed: true, revoked: false, limit, remaining: limit - this.window.count, resetAt };
+  }
+
+  /** Makes every later `hit` naming this key answer `revoked`, whatever the isolates have cached. */
+  async revokeKey(keyId: string): Promise<void> {
+    this.revoked.add(keyId);
+    this.sql.exec("INSERT OR IGNORE INTO revoked_keys (key_id, revoked_at) VALUES (?, ?)", keyId, Date.now());
+    await this.scheduleCleanup(Date.now() + REVOCATION_MEMORY_MS);
+  }
+
+  /** Drops finished windows and revocations no cache can still hold; re-arms while anything is left. */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    const current = now - (now % WINDOW_MS);
+    this.sql.exec("DELETE FROM windows WHERE start < ?", current);
+    for (const row of this.sql.exec<{ key_id: string }>(
+      "DELETE FROM revoked_keys WHERE revoked_at <= ? RETURNING key_id",
+      now - REVOCATION_MEMORY_MS,
+    )) {
+      this.revoked.delete(row.key_id);
+    }
+    const left = this.sql
+      .exec<{ windows: number; revoked: number | null }>(
+        "SELECT (SELECT count(*) FROM windows) AS windows, (SELECT min(revoked_at) FROM revoked_keys) AS revoked",
+      )
+      .one();
+    if (left.windows > 0) await this.ctx.storage.setAlarm(current + WINDOW_MS);
+    else if (left.revoked !== null) await this.ctx.storage.setAlarm(left.revoked + REVOCATION_MEMORY_MS);
+  }
+
+  /** Rows of the windows table, oldest first (for tests and diagnostics). */
+  windows(): { start: number; count: number }[] {
+    return this.sql.exec<{ start: number; count: number }>("SELECT start, count FROM windows ORDER BY start").toArray();
+  }
+
+  private enterWindow(start: number): void {
+    const row = this.sql.exec<{ count: number }>("SELECT count FROM windows WHERE start = ?", start).toArray()[0];
+    this.window = { start, count: row?.count ?? 0 };
+    // Armed once per new window, not per request, to clear this window once it has ended. Storage
+    // writes need no await in a Durable Object (the output gate holds the reply until they land); an
+    // alarm it replaces is recomputed by alarm() from what is left.
+    if (!row) void this.ctx.storage.setAlarm(start + WINDOW_MS);
+  }
+
+  private async scheduleCleanup(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+}

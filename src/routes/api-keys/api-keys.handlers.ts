@@ -1,0 +1,43 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import type { ApiKeyRow } from "../../db/schema";
+import type { AppEnv } from "../../env";
+import { notFound } from "../../lib/errors";
+import { toPage } from "../../lib/pagination";
+import { isoOrNull, isoSeconds } from "../../lib/time";
+import * as keys from "../../services/api-keys";
+import type * as routes from "./api-keys.routes";
+
+type Handler<R extends keyof typeof routes> = RouteHandler<(typeof routes)[R], AppEnv>;
+
+const toJson = (k: ApiKeyRow) => ({
+  id: k.id,
+  object: "api_key" as const,
+  name: k.name,
+  mode: k.mode,
+  prefix: k.prefix,
+  last4: k.last4,
+  created_at: isoSeconds(k.createdAt),
+  last_used_at: isoOrNull(k.lastUsedAt),
+  revoked_at: isoOrNull(k.revokedAt),
+});
+
+export const listApiKeys: Handler<"listApiKeys"> = async (c) => {
+  const q = c.req.valid("query");
+  const rows = await keys.listKeys(c.var.db, c.var.auth.org.id, { limit: q.limit, startingAfter: q.starting_after });
+  return c.json(toPage(rows, q.limit, toJson), 200);
+};
+
+export const createApiKey: Handler<"createApiKey"> = async (c) => {
+  const { row, secret } = await keys.createKey(c.var.db, c.var.auth.org.id, c.req.valid("json"));
+  return c.json({ ...toJson(row), secret }, 201);
+};
+
+export const revokeApiKey: Handler<"revokeApiKey"> = async (c) => {
+  const { key_id } = c.req.valid("param");
+  const orgId = c.var.auth.org.id;
+  const row = await keys.revokeKey(c.var.db, orgId, key_id);
+  if (!row) throw notFound("api_key", key_id);
+  // Isolates may hold this key in their auth cache; the org's limiter refuses it from now on.
+  await c.env.RATE_LIMITER.getByName(`org:${orgId}`).revokeKey(row.id);
+  return c.json(toJson(row), 200);
+};

@@ -1,0 +1,34 @@
+import { defineRoute, errorResponse, jsonResponse } from "../../lib/openapi";
+import { ApiKeyIdParams, ApiKeyListSchema, ApiKeySchema, CreateApiKeyBody, CreatedApiKeySchema, ListApiKeysQuery } from "./api-keys.schemas";
+
+const tags = ["API keys"];
+
+export const listApiKeys = defineRoute("jwt", {
+  method: "get",
+  path: "/v1/api-keys",
+  tags,
+  summary: "List your organisation's API keys",
+  description: "Newest first, revoked keys included. Never shows a secret.",
+  request: { query: ListApiKeysQuery },
+  responses: { 200: jsonResponse(ApiKeyListSchema, "A page of keys.") },
+});
+
+export const createApiKey = defineRoute("jwt", {
+  method: "post",
+  path: "/v1/api-keys",
+  tags,
+  summary: "Create an API key",
+  description: "The response carries `secret`, the key itself, once; only its SHA-256 is stored.",
+  request: { body: { required: true, content: { "application/json": { schema: CreateApiKeyBody } } } },
+  responses: { 201: jsonResponse(CreatedApiKeySchema, "The new key, with its secret.") },
+});
+
+export const revokeApiKey = defineRoute("jwt", {
+  method: "delete",
+  path: "/v1/api-keys/{key_id}",
+  tags,
+  summary: "Revoke an API key",
+  description: "The key stops working at once. Idempotent: answers the revoked record.",
+  request: { params: ApiKeyIdParams },
+  responses: { 200: jsonResponse(ApiKeySchema, "The revoked key."), 404: errorResponse(404, true) },
+});

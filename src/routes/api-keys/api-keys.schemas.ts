@@ -1,0 +1,38 @@
+import { z } from "@hono/zod-openapi";
+import { API_KEY_MODES } from "../../db/schema";
+import { listSchema, paginationQuery } from "../../lib/pagination";
+
+const timestamp = z.string().openapi({ format: "date-time", example: "2026-01-01T00:00:00Z" });
+
+export const ApiKeySchema = z
+  .object({
+    id: z.string().openapi({ example: "key_01JD0000000000000000000000" }),
+    object: z.literal("api_key"),
+    name: z.string(),
+    mode: z.enum(API_KEY_MODES),
+    prefix: z.string().openapi({ example: "av_live_AbC1", description: "The first 12 characters, to recognise the key." }),
+    last4: z.string().openapi({ example: "x9Zq" }),
+    created_at: timestamp,
+    last_used_at: timestamp.nullable().openapi({ description: "Updated at most once a minute." }),
+    revoked_at: timestamp.nullable(),
+  })
+  .openapi("ApiKey");
+
+export const CreatedApiKeySchema = ApiKeySchema.extend({
+  secret: z.string().openapi({ description: "The key itself. Shown in this response only; store it now.", example: "av_live_…" }),
+}).openapi("CreatedApiKey");
+
+export const ApiKeyListSchema = listSchema(ApiKeySchema, "ApiKeyList");
+
+export const ListApiKeysQuery = z.strictObject({ ...paginationQuery });
+
+export const CreateApiKeyBody = z
+  .strictObject({
+    name: z.string().trim().min(1).max(100).openapi({ example: "Production backend" }),
+    mode: z.enum(API_KEY_MODES).openapi({ description: "`live` or `test`: the key's prefix says which." }),
+  })
+  .openapi("CreateApiKeyRequest");
+
+export const ApiKeyIdParams = z.object({
+  key_id: z.string().openapi({ param: { name: "key_id", in: "path" }, example: "key_01JD0000000000000000000000" }),
+});
