@@ -1,8 +1,9 @@
 // `npm start`: local database, seed data and model files, then `wrangler dev` on :8787.
 // Everything here is local-only: remote databases get migrations through `npm run deploy`, never seeds.
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { parseEnv } from "node:util";
 import { Miniflare } from "miniflare";
 import { unstable_splitSqlQuery } from "wrangler";
 
@@ -15,9 +16,18 @@ const wrangler = `${root}node_modules/.bin/wrangler`;
 
 process.chdir(root);
 
+// .dev.vars is the developer's own (git-ignored): create it from the example, or add the variables a
+// newer example introduced, never overwriting a value that is already there.
 if (!existsSync(".dev.vars")) {
   copyFileSync(".dev.vars.example", ".dev.vars");
   console.log("Created .dev.vars from .dev.vars.example (local-only values).");
+} else {
+  const have = parseEnv(readFileSync(".dev.vars", "utf8"));
+  const missing = Object.entries(parseEnv(readFileSync(".dev.vars.example", "utf8"))).filter(([name]) => !(name in have));
+  if (missing.length > 0) {
+    appendFileSync(".dev.vars", `\n# Added from .dev.vars.example by npm start\n${missing.map(([k, v]) => `${k}=${v}`).join("\n")}\n`);
+    console.log(`Added ${missing.map(([k]) => k).join(", ")} to .dev.vars from .dev.vars.example.`);
+  }
 }
 
 const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local"], { stdio: "inherit", env });
@@ -50,6 +60,7 @@ Local API keys (seed data, local only):
   org_other  pro, 60/min              av_test_other0000000000000000000000000000000
 
   curl -H 'Authorization: Bearer av_test_demo00000000000000000000000000000000' http://${host}:${port}/v1/avatars
+  Key management takes a user JWT:  npm run token -- --org org_demo
   API reference: http://${host}:${port}/docs
 `);
 

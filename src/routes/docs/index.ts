@@ -13,9 +13,14 @@ Every response carries \`X-Request-Id\`; every error body is the \`ApiErrorEnvel
 authenticated requests carry \`X-RateLimit-Limit\`, \`X-RateLimit-Remaining\`, \`X-RateLimit-Reset\` (Unix
 seconds) and the IETF draft \`RateLimit-Policy\` / \`RateLimit\` headers.
 
+Rate limits: per organisation per minute (free 10, creator 30, pro 60, enterprise custom); public
+endpoints per client address; \`/health\` is not limited. Over the limit: \`429 rate_limit.exceeded\`
+with \`Retry-After\`.
+
 Additions to the written contract: a request body sent with a Content-Type other than JSON is
-\`400 request.unsupported_media_type\`; model files are downloaded from
-\`/v1/avatars/{avatar_id}/model/file\` with the signed URL that \`/model\` returns.`;
+\`400 request.unsupported_media_type\`; an unreachable identity-provider JWKS is
+\`503 jwt.jwks_unavailable\`; model files are downloaded from \`/v1/avatars/{avatar_id}/model/file\`
+with the signed URL that \`/model\` returns.`;
 
 /** `GET /v1/openapi.json` (generated from the route schemas) and `GET /docs` (Swagger UI over it). */
 export const registerDocs = (app: OpenAPIHono<AppEnv>) => {
