@@ -22,7 +22,7 @@ export function measureBundle() {
   const bytes = files.reduce((sum, f) => sum + statSync(join(outdir, f)).size, 0);
   const gzip = files.reduce((sum, f) => sum + gzipSync(readFileSync(join(outdir, f)), { level: 9 }).length, 0);
   const wranglerLine = run.stdout.split("\n").find((l) => l.includes("Total Upload")) ?? "";
-  return { kib: bytes / 1024, gzipKib: gzip / 1024, wranglerLine: wranglerLine.trim() };
+  return { kib: bytes / 1024, gzipKib: gzip / 1024, wranglerLine: wranglerLine.trim(), script: join(outdir, "index.js") };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -1,0 +1,159 @@
+// `npm run bench` (about 3 minutes) or `npm run bench -- --quick` (about 2 s a measurement, for CI).
+// Measures the API's routes against baseline workers started in the same workerd process, and
+// reports each as a ratio to its baseline: /health and the other non-data rows against (a) bare,
+// the D1-backed routes against (b) bare + one D1 select, limiter rows against (c) one DO call.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { BUDGET_KIB, measureBundle } from "../../src/cli/bundle-size.mjs";
+import { load } from "./load.mjs";
+import { BENCH_KEY, startRuntime } from "./runtime.mjs";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const { values } = parseArgs({ options: { quick: { type: "boolean", default: false }, only: { type: "string" } } });
+const quick = values.quick;
+// `--only health,get` measures those targets and their baselines (for profiling; nothing is written).
+const only = values.only?.split(",");
+const seconds = quick ? 2 : 10;
+const warmup = quick ? 0.5 : 2;
+const CONNECTIONS = [1, 16];
+const auth = { Authorization: `Bearer ${BENCH_KEY}` };
+
+/** Each target: which worker and path, and which baseline its ratio is taken against. */
+const TARGETS = [
+  { id: "a", route: "(a) bare `new Response(\"ok\")`", worker: "bare", path: "/" },
+  { id: "b", route: "(b) bare + one D1 primary-key select", worker: "d1", path: "/" },
+  { id: "c", route: "(c) bare + one Durable Object RPC", worker: "durableObject", path: "/" },
+  { id: "limiter", route: "bare + RateLimiter.hit (one org's limiter)", worker: "limiter", path: "/", baseline: "c" },
+  { id: "health", route: "GET /health", worker: "api", path: "/health", baseline: "a" },
+  { id: "list", route: "GET /v1/avatars (auth + limit + D1)", worker: "api", path: "/v1/avatars", headers: auth, baseline: "b" },
+  { id: "get", route: "GET /v1/avatars/av_demo (auth + limit + D1)", worker: "api", path: "/v1/avatars/av_demo", headers: auth, baseline: "b" },
+  {
+    id: "get-nolimit",
+    route: "GET /v1/avatars/av_demo, limiter off (auth from D1 + D1)",
+    worker: "apiNoLimit",
+    path: "/v1/avatars/av_demo",
+    headers: auth,
+    baseline: "b",
+  },
+];
+
+/** Goals from the bench issue, checked on the c=16 rows of the same run. */
+const GOALS = [
+  { target: "health", rps: 0.8 },
+  { target: "list", rps: 0.5, p99: 2 },
+  { target: "get", rps: 0.5, p99: 2 },
+];
+
+const version = (pkg) => JSON.parse(readFileSync(join(root, "node_modules", pkg, "package.json"), "utf8")).version;
+const workerdVersion = () => {
+  try {
+    return execFileSync(join(root, "node_modules/.bin/workerd"), ["--version"], { encoding: "utf8" }).trim().replace(/^workerd /, "");
+  } catch {
+    return version("workerd");
+  }
+};
+
+const fmt = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "–");
+
+async function main() {
+  const started = new Date();
+  console.log(`bench: ${quick ? "quick" : "full"} run, ${seconds} s per measurement, connections ${CONNECTIONS.join(" and ")}`);
+  const bundle = measureBundle();
+  const runtime = await startRuntime({ root, bundle: bundle.script });
+  const rows = [];
+  try {
+    const wanted = only ? new Set(only.flatMap((id) => [id, TARGETS.find((t) => t.id === id)?.baseline ?? id])) : null;
+    for (const t of TARGETS.filter((t) => !wanted || wanted.has(t.id))) {
+      for (const connections of CONNECTIONS) {
+        const url = `${runtime.urls[t.worker]}${t.path}`;
+        await load({ url, connections, seconds: warmup, headers: t.headers });
+        const r = await load({ url, connections, seconds, headers: t.headers });
+        if (r.non2xx > 0 || r.errors > 0) throw new Error(`${t.route} c=${connections}: ${r.non2xx} non-2xx and ${r.errors} errors; numbers would be meaningless`);
+        rows.push({ target: t.id, route: t.route, baseline: t.baseline ?? null, connections, ...r });
+        console.log(`  ${t.route.padEnd(58)} c=${String(connections).padStart(2)}  ${fmt(r.rps, 0).padStart(7)} req/s  p50 ${fmt(r.p50)} ms  p99 ${fmt(r.p99)} ms`);
+      }
+    }
+  } finally {
+    await runtime.dispose();
+  }
+
+  for (const row of rows) {
+    const base = rows.find((r) => r.target === row.baseline && r.connections === row.connections);
+    row.ratio = base ? { rps: row.rps / base.rps, p50: row.p50 / base.p50, p99: row.p99 / base.p99 } : null;
+  }
+  const goals = GOALS.map((g) => {
+    const row = rows.find((r) => r.target === g.target && r.connections === 16);
+    const met = row?.ratio && row.ratio.rps >= g.rps && (g.p99 === undefined || row.ratio.p99 <= g.p99);
+    return { ...g, route: row?.route, measured: row?.ratio, met: Boolean(met) };
+  });
+  const limiterOn = rows.find((r) => r.target === "get" && r.connections === 16);
+  const limiterOff = rows.find((r) => r.target === "get-nolimit" && r.connections === 16);
+  const orgMax = rows.find((r) => r.target === "limiter" && r.connections === 16);
+
+  const report = {
+    date: started.toISOString(),
+    mode: quick ? "quick" : "full",
+    seconds_per_measurement: seconds,
+    machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? "unknown", memory_gib: Math.round(totalmem() / 2 ** 30) },
+    versions: {
+      node: process.version,
+      wrangler: version("wrangler"),
+      miniflare: version("miniflare"),
+      workerd: workerdVersion(),
+      hono: version("hono"),
+      autocannon: version("autocannon"),
+    },
+    bundle: { kib: bundle.kib, gzip_kib: bundle.gzipKib, budget_gzip_kib: BUDGET_KIB, within_budget: bundle.gzipKib <= BUDGET_KIB },
+    rows,
+    goals,
+    limiter: {
+      with_vs_without_rps: limiterOn && limiterOff ? limiterOn.rps / limiterOff.rps : null,
+      one_org_max_rps: orgMax?.rps ?? null,
+    },
+  };
+
+  if (only) return;
+  const outDir = quick ? join(root, "test/bench/.out") : join(root, "test/bench");
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, "results.json"), `${JSON.stringify(report, null, 2)}\n`);
+  const md = toMarkdown(report);
+  writeFileSync(join(outDir, "results.md"), md);
+  console.log(`\n${md}`);
+  console.log(`written: ${join(outDir, "results.json")}, results.md`);
+}
+
+function toMarkdown(r) {
+  const lines = [
+    `# Benchmark (${r.mode} run, ${r.date})`,
+    "",
+    `Machine: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memory_gib} GiB. Node ${r.versions.node}, wrangler ${r.versions.wrangler}, miniflare ${r.versions.miniflare}, workerd ${r.versions.workerd}, hono ${r.versions.hono}, autocannon ${r.versions.autocannon}.`,
+    `Every row ran ${r.seconds_per_measurement} s on loopback against one Miniflare (one workerd process) with a socket per worker; latencies are autocannon's per-response timings.`,
+    "",
+    "| route | conns | req/s | p50 ms | p99 ms | baseline | req/s ratio | p50 ratio | p99 ratio |",
+    "|---|---:|---:|---:|---:|---|---:|---:|---:|",
+    ...r.rows.map(
+      (row) =>
+        `| ${row.route} | ${row.connections} | ${fmt(row.rps, 0)} | ${fmt(row.p50)} | ${fmt(row.p99)} | ${row.baseline ? `(${row.baseline})` : ""} | ${row.ratio ? fmt(row.ratio.rps) : ""} | ${row.ratio ? fmt(row.ratio.p50) : ""} | ${row.ratio ? fmt(row.ratio.p99) : ""} |`,
+    ),
+    "",
+    "Goals (c=16, same run):",
+    "",
+    ...r.goals.map(
+      (g) =>
+        `- ${g.route}: req/s ratio ${fmt(g.measured?.rps)} (goal ≥ ${g.rps})${g.p99 ? `, p99 ratio ${fmt(g.measured?.p99)} (goal ≤ ${g.p99})` : ""}: **${g.met ? "met" : "missed"}**`,
+    ),
+    `- bundle: ${fmt(r.bundle.gzip_kib, 1)} KiB gzipped, ${fmt(r.bundle.kib, 1)} KiB minified (goal ≤ ${r.bundle.budget_gzip_kib} KiB): **${r.bundle.within_budget ? "met" : "missed"}**`,
+    "",
+    `Rate limiter: GET /v1/avatars/av_demo with / without it: ${fmt(r.limiter.with_vs_without_rps)} (req/s ratio, c=16). One org's limiter object alone sustains ${fmt(r.limiter.one_org_max_rps, 0)} req/s here.`,
+    "",
+    "Not yet measured (their capabilities have not landed): /v1/ai/chat, /v1/tts first byte, conversation first audio.",
+    "",
+  ];
+  return lines.join("\n");
+}
+
+await main();

@@ -1,0 +1,94 @@
+// Starts the API and the baseline workers in one Miniflare (one workerd process), each on its own
+// loopback socket straight into the worker: no wrangler dev proxy, no Miniflare entry worker, no
+// request logging — the closest local stand-in for a Worker in production.
+import { readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { Miniflare } from "miniflare";
+import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from "wrangler";
+import * as baselines from "./baselines.mjs";
+
+/** An enterprise org whose limit the benchmark cannot reach, so no request is a 429. */
+export const BENCH_KEY = "av_test_bench000000000000000000000000000000";
+const BENCH_SEED = `
+INSERT INTO orgs (id, name, tier, rate_limit_per_minute, created_at) VALUES ('org_bench', 'Bench', 'enterprise', 1000000000, 0);
+INSERT INTO api_keys (id, org_id, name, mode, key_hash, prefix, last4, created_at)
+  VALUES ('key_bench', 'org_bench', 'bench', 'test', '__HASH__', 'av_test_benc', '0000', 0);`;
+
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+
+const sha256Hex = async (s) =>
+  Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s))).toString("hex");
+
+/**
+ * @param {{ root: string, bundle: string }} opts  bundle: the API as `wrangler deploy --dry-run` built it
+ * @returns {Promise<{ urls: Record<string, string>, dispose: () => Promise<void> }>}
+ */
+export async function startRuntime({ root, bundle }) {
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(root, "wrangler.toml"));
+  const names = ["api", "apiNoLimit", "bare", "d1", "durableObject", "limiter"];
+  const ports = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()])));
+  const socket = (name) => [{ host: "127.0.0.1", port: ports[name] }];
+  const compat = { compatibilityDate: workerOptions.compatibilityDate, compatibilityFlags: workerOptions.compatibilityFlags };
+  const secrets = { ASSET_SIGNING_SECRET: "bench-asset-secret", JWT_SECRET: "bench-jwt-secret-0123456789abcdef" };
+  const api = (name, extra = {}) => ({
+    ...workerOptions,
+    name,
+    modules: true,
+    scriptPath: bundle,
+    modulesRoot: dirname(bundle),
+    bindings: { ...workerOptions.bindings, ...secrets, ...extra },
+    unsafeDirectSockets: socket(name),
+  });
+
+  const mf = new Miniflare({
+    cf: false,
+    workers: [
+      api("api"),
+      api("apiNoLimit", { RATE_LIMITING: "off" }),
+      { ...compat, name: "bare", modules: true, script: baselines.bare, unsafeDirectSockets: socket("bare") },
+      { ...compat, name: "d1", modules: true, script: baselines.d1, d1Databases: workerOptions.d1Databases, unsafeDirectSockets: socket("d1") },
+      {
+        ...compat,
+        name: "durableObject",
+        modules: true,
+        script: baselines.durableObject,
+        durableObjects: { ECHO: { className: "Echo", useSQLite: true } },
+        unsafeDirectSockets: socket("durableObject"),
+      },
+      {
+        ...compat,
+        name: "limiter",
+        modules: true,
+        script: baselines.limiter,
+        durableObjects: { RATE_LIMITER: { className: "RateLimiter", scriptName: "api", useSQLite: true } },
+        unsafeDirectSockets: socket("limiter"),
+      },
+    ],
+  });
+  await mf.ready;
+
+  // Migrations, the local seed, and the bench org, exactly as the tests and `npm start` load them.
+  const db = await mf.getD1Database("DB", "api");
+  const migrations = readdirSync(join(root, "migrations")).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();
+  const sql = [
+    ...migrations.map((f) => readFileSync(join(root, "migrations", f), "utf8")),
+    readFileSync(join(root, "migrations/seed/local.sql"), "utf8"),
+    BENCH_SEED.replace("__HASH__", await sha256Hex(BENCH_KEY)),
+  ];
+  for (const file of sql) {
+    const statements = unstable_splitSqlQuery(file);
+    await db.batch(statements.map((s) => db.prepare(s)));
+  }
+
+  const urls = Object.fromEntries(names.map((n) => [n, `http://127.0.0.1:${ports[n]}`]));
+  return { urls, dispose: () => mf.dispose() };
+}
