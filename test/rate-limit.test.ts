@@ -1,4 +1,4 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { freshOrg, userJwt } from "./helpers/auth";
@@ -88,6 +88,17 @@ describe("per-organisation limits", () => {
     ]);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await runInDurableObject(stub, (limiter) => limiter.windows())).toEqual([{ start: MINUTE + 60_000, count: 1 }]);
+  });
+
+  it("the count survives the object being restarted mid-window", async () => {
+    const org = await freshOrg("free");
+    for (let i = 0; i < 6; i++) expect((await api("/v1/avatars", { key: org.key })).status).toBe(200);
+    // The count is written on the turn after the hits; give it that turn, then kill every object.
+    await new Promise((r) => setTimeout(r, 20));
+    await abortAllDurableObjects();
+    const after = await api("/v1/avatars", { key: org.key });
+    expect(after.status).toBe(200);
+    expect(headers(after).remaining).toBe("3");
   });
 
   it("rejected requests do no work: no favourite written, no key created, no last_used_at", async () => {
