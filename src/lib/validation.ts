@@ -36,7 +36,9 @@ export function validationError(issues: readonly Issue[], data: unknown): ApiErr
 }
 
 /** OpenAPIHono's defaultHook: every failed request schema throws the envelope instead of zod's JSON. */
-export const validationHook = (result: { success: true; data: unknown } | { success: false; error: { issues: readonly Issue[] } }, c: unknown) => {
-  void c;
+type HookResult = { success: true; data: unknown } | { success: false; error: { issues: readonly Issue[] } };
+
+export const validationHook = (result: HookResult) => {
+  // @hono/zod-validator passes the raw input as `data` on failure too; its types only say so on success.
   if (!result.success) throw validationError(result.error.issues, (result as { data?: unknown }).data);
 };
