@@ -1,4 +1,4 @@
-import { createRoute, type RouteConfig, z } from "@hono/zod-openapi";
+import { createRoute, type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../env";
 import { apiKeyAuth } from "../middleware/api-key-auth";
@@ -6,6 +6,12 @@ import { jwtAuth } from "../middleware/jwt-auth";
 import { ipRateLimit, orgRateLimit } from "../middleware/rate-limit";
 import { touchApiKey } from "../middleware/touch-api-key";
 import { ApiError, ERROR_TYPES } from "./errors";
+
+/** Every timestamp on the wire (see lib/time.ts). */
+export const TimestampSchema = z.string().openapi({ format: "date-time", example: "2026-01-01T00:00:00Z" });
+
+/** The handler type of one route in a `<resource>.routes.ts` module. */
+export type HandlerOf<Routes, Name extends keyof Routes> = Routes[Name] extends RouteConfig ? RouteHandler<Routes[Name], AppEnv> : never;
 
 export const ErrorEnvelopeSchema = z
   .object({

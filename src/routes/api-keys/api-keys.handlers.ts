@@ -1,13 +1,12 @@
-import type { RouteHandler } from "@hono/zod-openapi";
 import type { ApiKeyRow } from "../../db/schema";
-import type { AppEnv } from "../../env";
 import { notFound } from "../../lib/errors";
+import type { HandlerOf } from "../../lib/openapi";
 import { toPage } from "../../lib/pagination";
 import { isoOrNull, isoSeconds } from "../../lib/time";
 import * as keys from "../../services/api-keys";
 import type * as routes from "./api-keys.routes";
 
-type Handler<R extends keyof typeof routes> = RouteHandler<(typeof routes)[R], AppEnv>;
+type Handler<R extends keyof typeof routes> = HandlerOf<typeof routes, R>;
 
 const toJson = (k: ApiKeyRow) => ({
   id: k.id,

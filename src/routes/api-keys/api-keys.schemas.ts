@@ -1,8 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { API_KEY_MODES } from "../../db/schema";
+import { TimestampSchema } from "../../lib/openapi";
 import { listSchema, paginationQuery } from "../../lib/pagination";
-
-const timestamp = z.string().openapi({ format: "date-time", example: "2026-01-01T00:00:00Z" });
 
 export const ApiKeySchema = z
   .object({
@@ -12,9 +11,9 @@ export const ApiKeySchema = z
     mode: z.enum(API_KEY_MODES),
     prefix: z.string().openapi({ example: "av_live_AbC1", description: "The first 12 characters, to recognise the key." }),
     last4: z.string().openapi({ example: "x9Zq" }),
-    created_at: timestamp,
-    last_used_at: timestamp.nullable().openapi({ description: "Updated at most once a minute." }),
-    revoked_at: timestamp.nullable(),
+    created_at: TimestampSchema,
+    last_used_at: TimestampSchema.nullable().openapi({ description: "Updated at most once a minute." }),
+    revoked_at: TimestampSchema.nullable(),
   })
   .openapi("ApiKey");
 

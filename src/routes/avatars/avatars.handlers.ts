@@ -1,13 +1,12 @@
-import type { RouteHandler } from "@hono/zod-openapi";
-import type { AppEnv } from "../../env";
 import { ApiError, notFound } from "../../lib/errors";
+import type { HandlerOf } from "../../lib/openapi";
 import { toPage } from "../../lib/pagination";
 import { isoSeconds } from "../../lib/time";
 import * as avatars from "../../services/avatars";
 import { signingSecret, signModelUrl, verifyModelUrl } from "../../services/model-urls";
 import type * as routes from "./avatars.routes";
 
-type Handler<R extends keyof typeof routes> = RouteHandler<(typeof routes)[R], AppEnv>;
+type Handler<R extends keyof typeof routes> = HandlerOf<typeof routes, R>;
 
 const toJson = (a: avatars.AvatarView) => ({
   id: a.id,

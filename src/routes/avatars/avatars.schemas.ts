@@ -1,8 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { AVATAR_STATUSES, MODEL_FORMATS, RUNTIME_TYPES } from "../../db/schema";
+import { TimestampSchema } from "../../lib/openapi";
 import { listSchema, paginationQuery } from "../../lib/pagination";
-
-const timestamp = z.string().openapi({ format: "date-time", example: "2026-01-01T00:00:00Z" });
 
 export const AvatarSchema = z
   .object({
@@ -14,8 +13,8 @@ export const AvatarSchema = z
     status: z.enum(AVATAR_STATUSES).openapi({
       description: "`ready` usable; `processing` being fitted or converted; `failed` fitting failed.",
     }),
-    created_at: timestamp,
-    updated_at: timestamp,
+    created_at: TimestampSchema,
+    updated_at: TimestampSchema,
     parent_id: z.string().nullable().openapi({ description: "The character this look belongs to; null for characters." }),
     looks_count: z.number().int().openapi({ description: "Looks of this character visible to you; 0 for looks." }),
     preview_img_url: z.string().nullable(),
@@ -52,7 +51,7 @@ export const AvatarModelSchema = z
     runtime_type: z.enum(RUNTIME_TYPES),
     format: z.enum(MODEL_FORMATS),
     url: z.string().openapi({ description: "Served by this API from R2; needs no key; stops working at `expires_at`." }),
-    expires_at: timestamp,
+    expires_at: TimestampSchema,
   })
   .openapi("AvatarModel");
 
