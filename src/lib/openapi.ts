@@ -71,7 +71,7 @@ export type Access = "api_key" | "jwt" | "public" | "unmetered";
 
 const ACCESS: Record<Access, { middleware: MiddlewareHandler<AppEnv>[]; security: RouteConfig["security"]; errors: ErrorStatus[] }> = {
   api_key: { middleware: [apiKeyAuth, orgRateLimit, touchApiKey], security: [{ apiKey: [] }], errors: [400, 401, 403, 429, 500] },
-  jwt: { middleware: [jwtAuth, orgRateLimit], security: [{ userJwt: [] }], errors: [400, 401, 403, 429, 500] },
+  jwt: { middleware: [jwtAuth, orgRateLimit], security: [{ userJwt: [] }], errors: [400, 401, 403, 429, 500, 503] },
   public: { middleware: [ipRateLimit], security: [], errors: [400, 429, 500] },
   unmetered: { middleware: [], security: [], errors: [400, 500] },
 };
