@@ -1,6 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 
 export const WINDOW_MS = 60_000;
+/** Start of the minute-aligned window that `now` falls in. */
+const windowStart = (now: number) => now - (now % WINDOW_MS);
 /**
  * How long a revocation is remembered here. Isolates cache API-key lookups for at most
  * `AUTH_CACHE_TTL_MS` (middleware/api-key-auth.ts); after that they read D1, which has the revocation.
@@ -51,8 +53,7 @@ export class RateLimiter extends DurableObject<Env> {
 
   /** Counts one request against `limit` unless the window is full or `keyId` was revoked. */
   hit(limit: number, keyId?: string): HitResult {
-    const now = Date.now();
-    const start = now - (now % WINDOW_MS);
+    const start = windowStart(Date.now());
     const resetAt = start + WINDOW_MS;
     if (keyId !== undefined && this.revoked.has(keyId)) {
       return { allowed: false, revoked: true, limit, remaining: 0, resetAt };
@@ -79,7 +80,7 @@ export class RateLimiter extends DurableObject<Env> {
   /** Drops finished windows and revocations no cache can still hold; re-arms while anything is left. */
   override async alarm(): Promise<void> {
     const now = Date.now();
-    const current = now - (now % WINDOW_MS);
+    const current = windowStart(now);
     this.sql.exec("DELETE FROM windows WHERE start < ?", current);
     for (const row of this.sql.exec<{ key_id: string }>(
       "DELETE FROM revoked_keys WHERE revoked_at <= ? RETURNING key_id",

@@ -28,8 +28,4 @@ export class TtlCache<K, V> {
       if (!oldest.done) this.entries.delete(oldest.value);
     }
   }
-
-  delete(key: K): void {
-    this.entries.delete(key);
-  }
 }

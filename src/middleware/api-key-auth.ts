@@ -4,7 +4,7 @@ import { sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import { TtlCache } from "../lib/ttl-cache";
 import { findKeyByHash, type KeyLookup } from "../services/api-keys";
-import { API_KEY_PATTERN, bearerToken, looksLikeJwt, wrongKind } from "./bearer";
+import { API_KEY_PATTERN, bearerToken, keyRevoked, looksLikeJwt, wrongKind } from "./bearer";
 import { rateLimitingEnabled } from "./rate-limit";
 
 /**
@@ -30,7 +30,7 @@ export const apiKeyAuth = createMiddleware<AppEnv>(async (c, next) => {
   if (!key) {
     const found = await findKeyByHash(c.var.db, hash);
     if (!found) throw invalid();
-    if (found.revokedAt !== null) throw new ApiError("authentication", "api_key.revoked", "This API key has been revoked.");
+    if (found.revokedAt !== null) throw keyRevoked();
     key = found;
     if (cacheable) keyCache.set(hash, key);
   }

@@ -23,6 +23,9 @@ export function bearerToken(header: string | undefined, kind: Kind): string {
   return match[1];
 }
 
+/** A key that was revoked: found so in D1, or told so by the org's rate limiter. */
+export const keyRevoked = () => new ApiError("authentication", "api_key.revoked", "This API key has been revoked.");
+
 /** An API key where a JWT belongs, or the reverse: the caller holds the wrong kind of credential. */
 export const wrongKind = (expected: Kind) =>
   new ApiError(

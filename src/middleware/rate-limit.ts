@@ -3,6 +3,7 @@ import { createMiddleware } from "hono/factory";
 import type { HitResult } from "../durable-objects/rate-limiter";
 import type { AppEnv, Bindings } from "../env";
 import { ApiError } from "../lib/errors";
+import { keyRevoked } from "./bearer";
 
 export const rateLimitingEnabled = (env: Bindings) => env.RATE_LIMITING !== "off";
 
@@ -25,7 +26,7 @@ export function rateLimitHeaders(r: HitResult): Record<string, string> {
  */
 async function limit(c: Context<AppEnv>, next: () => Promise<void>, name: string, max: number, keyId?: string) {
   const result = await c.env.RATE_LIMITER.getByName(name).hit(max, keyId);
-  if (result.revoked) throw new ApiError("authentication", "api_key.revoked", "This API key has been revoked.");
+  if (result.revoked) throw keyRevoked();
   const headers = rateLimitHeaders(result);
   if (!result.allowed) {
     const retryAfter = String(secondsUntil(result.resetAt));
