@@ -1,44 +1,52 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./env";
 import { allowedMethods } from "./lib/allowed-methods";
 import { ApiError } from "./lib/errors";
+import { createLogger } from "./lib/logger";
 import { validationHook } from "./lib/validation";
-import { db } from "./middleware/db";
+import { declaredCodes, GLOBAL_CODES } from "./middleware/access";
+import { bodyLimit } from "./middleware/body";
+import { requestContext } from "./middleware/context";
+import { cors } from "./middleware/cors";
 import { requestId } from "./middleware/request-id";
 import { registerApiKeys } from "./routes/api-keys";
 import { registerAvatars } from "./routes/avatars";
 import { registerDocs } from "./routes/docs";
 import { registerHealth } from "./routes/health";
 
-export const MAX_BODY_BYTES = 1024 * 1024;
-
 /** Hono's own 4xx (body parsing in the validators) mapped onto the contract's codes. */
-function fromHttpException(err: HTTPException): ApiError {
-  if (err.status === 415) {
-    return new ApiError("invalid_request", "request.unsupported_media_type", "Send the body as JSON with 'Content-Type: application/json'.");
-  }
-  if (err.status === 400) return new ApiError("invalid_request", "request.invalid_json", "The request body is not valid JSON.");
-  return new ApiError("internal", "internal", "Internal error.");
+function fromHttpException(err: HTTPException): ApiError | undefined {
+  if (err.status === 415) return new ApiError("request.unsupported_media_type", "Send the body as JSON with 'Content-Type: application/json'.");
+  if (err.status === 400) return new ApiError("request.invalid_json", "The request body is not valid JSON.");
+  return undefined;
 }
 
 const respond = (c: Context<AppEnv>, e: ApiError) => c.json(e.body(c.var.requestId), e.status, e.headers);
 
+const fallbackLog = createLogger();
+
+/**
+ * Tests only (`STRICT_ERROR_CODES=on`): an error whose code its route did not declare is itself a
+ * defect, answered 500 so the test that provoked it fails and the OpenAPI document cannot drift.
+ */
+function undeclared(c: Context<AppEnv>, e: ApiError): boolean {
+  if (!c.var.config?.strictErrorCodes) return false;
+  const declared = declaredCodes(c.req.method, c.req.routePath);
+  return declared !== undefined && !declared.has(e.code) && !GLOBAL_CODES.includes(e.code);
+}
+
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
+  // Order matters: the request id decorates everything below it; settings before anything reads
+  // them; CORS answers preflights before bodies, authentication and limits are looked at; an
+  // oversized body is refused before anyone authenticates.
   app.use(requestId);
-  app.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError("invalid_request", "request.too_large", "The request body exceeds 1 MiB.", { status: 413 });
-      },
-    }),
-  );
-  app.use(db);
+  app.use(requestContext);
+  app.use(cors);
+  app.use(bodyLimit);
 
   registerHealth(app);
   registerDocs(app);
@@ -49,21 +57,23 @@ export function createApp() {
   app.notFound((c) => {
     const allow = methodsFor(c.req.path);
     if (allow.length > 0) {
-      return respond(c, new ApiError("invalid_request", "method.not_allowed", `${c.req.method} is not allowed on ${c.req.path}; use ${allow.join(", ")}.`, {
-        status: 405,
-        headers: { Allow: allow.join(", ") },
-      }));
+      return respond(c, new ApiError("method.not_allowed", `${c.req.method} is not allowed on ${c.req.path}; use ${allow.join(", ")}.`, { headers: { Allow: allow.join(", ") } }));
     }
-    return respond(c, new ApiError("not_found", "route.not_found", `No route ${c.req.method} ${c.req.path}.`));
+    return respond(c, new ApiError("route.not_found", `No route ${c.req.method} ${c.req.path}.`));
   });
 
   app.onError((err, c) => {
-    const apiError = err instanceof ApiError ? err : err instanceof HTTPException ? fromHttpException(err) : null;
+    const log = c.var.log ?? fallbackLog;
+    const apiError = err instanceof ApiError ? err : err instanceof HTTPException ? fromHttpException(err) : undefined;
+    if (apiError && undeclared(c, apiError)) {
+      log.error("undeclared error code", { code: apiError.code, route: `${c.req.method} ${c.req.routePath}` });
+      return respond(c, new ApiError("internal", `Route ${c.req.method} ${c.req.routePath} answered the undeclared code ${apiError.code}.`));
+    }
     if (!apiError || apiError.type === "internal") {
       // The only place internals are written down: the log, keyed by the request id the client sees.
-      console.error(JSON.stringify({ level: "error", request_id: c.var.requestId, error: err.name, message: err.message, stack: err.stack }));
+      log.error("uncaught error", { error: err });
     }
-    return respond(c, apiError ?? new ApiError("internal", "internal", "Internal error. Quote the request id when you contact support."));
+    return respond(c, apiError ?? new ApiError("internal", "Internal error. Quote the request id when you contact support."));
   });
 
   return app;

@@ -1,22 +1,15 @@
+import type { Config } from "./config";
 import type { Db } from "./db/client";
 import type { Tier } from "./db/schema";
+import type { Logger } from "./lib/logger";
+import type { HitResult, Limiter } from "./services/limiter";
 
 /**
- * Bindings from wrangler.toml and the secrets of .dev.vars.example (both generated into
- * worker-configuration.d.ts by `npm run cf-typegen`), plus optional settings.
+ * Bindings from wrangler.toml and the secrets of .dev.vars.example, generated into
+ * worker-configuration.d.ts by `npm run cf-typegen`. Settings are read through `getConfig(env)`
+ * (config.ts), never straight from here.
  */
-export interface Bindings extends Cloudflare.Env {
-  /** Overrides the origin of URLs this API hands out (signed model URLs); defaults to the request's. */
-  PUBLIC_BASE_URL?: string;
-  /** Verify user JWTs (RS256/ES256) against this JWKS instead of JWT_SECRET (HS256). */
-  JWT_JWKS_URL?: string;
-  /** Required `iss` of user JWTs, when set. */
-  JWT_ISSUER?: string;
-  /** Required `aud` of user JWTs, when set. */
-  JWT_AUDIENCE?: string;
-  /** "off" disables rate limiting: only for the benchmark's with/without comparison. */
-  RATE_LIMITING?: string;
-}
+export type Bindings = Cloudflare.Env;
 
 /** The organisation a request acts for, as resolved by the auth middleware. */
 export interface AuthOrg {
@@ -32,13 +25,20 @@ export interface AuthContext {
   key?: { keyId: string; lastUsedAt: number | null };
   /** The signed-in user (`sub`), when the caller authenticated with a JWT. */
   userId?: string;
+  /** The one conversation a browser's client secret opens, when the caller used one. */
+  conversationId?: string;
 }
 
 export interface AppEnv {
   Bindings: Bindings;
   Variables: {
     requestId: string;
+    log: Logger;
+    config: Config;
     db: Db;
+    limiter: Limiter;
     auth: AuthContext;
+    /** The limiter's answer for this request; its headers go on the response, errors included. */
+    rateLimit: HitResult | undefined;
   };
 }

@@ -80,6 +80,21 @@ describe("API key lifecycle", () => {
     expect(((await again.json()) as ApiKey).revoked_at).toBe(record.revoked_at);
   });
 
+  it("with only a name creates a live key (mode defaults to live)", async () => {
+    const res = await create({ name: "Just a name" });
+    expect(res.status).toBe(201);
+    expect(res.headers.get("Cache-Control")).toBe("no-store");
+    const key = (await res.json()) as ApiKey;
+    expect(key).toMatchObject({ name: "Just a name", mode: "live" });
+    expect(key.secret).toMatch(/^av_live_[A-Za-z0-9]{40}$/);
+  });
+
+  it("accepts names in any script, emoji included", async () => {
+    const res = await create({ name: "Équipe 東京 🚀" });
+    expect(res.status).toBe(201);
+    expect(((await res.json()) as ApiKey).name).toBe("Équipe 東京 🚀");
+  });
+
   it("creates test keys too, and trims names", async () => {
     const res = await create({ name: "  CI  ", mode: "test" });
     expect(res.status).toBe(201);
@@ -136,10 +151,12 @@ describe("API key errors", () => {
 
   const invalid: [string, unknown, string, string][] = [
     ["missing name", { mode: "live" }, "parameter.missing", "name"],
-    ["missing mode", { name: "x" }, "parameter.missing", "mode"],
     ["empty name", { name: "   ", mode: "live" }, "parameter.invalid", "name"],
     ["long name", { name: "x".repeat(101), mode: "live" }, "parameter.invalid", "name"],
     ["numeric name", { name: 5, mode: "live" }, "parameter.invalid", "name"],
+    ["NUL in name", { name: "a\u0000b", mode: "live" }, "parameter.invalid", "name"],
+    ["control character in name", { name: "line\nbreak", mode: "live" }, "parameter.invalid", "name"],
+    ["lone surrogate in name", { name: "bad \ud800 half", mode: "live" }, "parameter.invalid", "name"],
     ["unknown mode", { name: "x", mode: "prod" }, "parameter.invalid", "mode"],
     ["unknown field", { name: "x", mode: "live", scopes: ["all"] }, "parameter.unknown", "scopes"],
   ];

@@ -1,3 +1,4 @@
+// @ts-check
 // Builds the bundle exactly as `wrangler deploy` would ship it (minified: wrangler.toml sets
 // minify = true) without uploading, then reports its gzipped size against the 200 KiB budget.
 import { spawnSync } from "node:child_process";

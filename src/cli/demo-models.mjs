@@ -1,3 +1,4 @@
+// @ts-check
 // Writes the demo model assets in migrations/seed/models/ (committed; rerun only to change them).
 // Each .splat is a real Gaussian-splat file in the common 32-byte layout: position f32×3,
 // scale f32×3, RGBA u8×4, rotation quaternion u8×4 (q·128+128). A sphere of 512 splats.
@@ -6,6 +7,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 const dir = new URL("../../migrations/seed/models/", import.meta.url);
 mkdirSync(dir, { recursive: true });
 
+/**
+ * @param {[number, number, number]} rgb
+ * @param {number} [count]
+ */
 function sphere([r, g, b], count = 512) {
   const buf = Buffer.alloc(count * 32);
   const golden = Math.PI * (3 - Math.sqrt(5));
@@ -30,6 +35,7 @@ function sphere([r, g, b], count = 512) {
   return buf;
 }
 
+/** @type {Record<string, [number, number, number]>} */
 const splats = {
   "av_gaussian_mira_studio.splat": [241, 194, 125],
   "av_gaussian_mira_street.splat": [198, 134, 66],

@@ -1,14 +1,13 @@
+// @ts-check
 // `npm start`: local database, seed data and model files, then `wrangler dev` on :8787.
 // Everything here is local-only: remote databases get migrations through `npm run deploy`, never seeds.
 import { spawn, spawnSync } from "node:child_process";
-import { appendFileSync, copyFileSync, existsSync, readdirSync, readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { appendFileSync, copyFileSync, existsSync, readFileSync } from "node:fs";
 import { parseEnv } from "node:util";
 import { Miniflare } from "miniflare";
-import { unstable_splitSqlQuery } from "wrangler";
-
-const root = fileURLToPath(new URL("../../", import.meta.url));
-const seedDir = `${root}migrations/seed/`;
+import { applySeed } from "./apply-seed.mjs";
+import { copyDocsAssets } from "./docs-assets.mjs";
+import { readSeed, ROOT as root } from "./seed.mjs";
 const port = process.env.PORT ?? "8787";
 const host = process.env.HOST ?? "127.0.0.1";
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
@@ -30,6 +29,8 @@ if (!existsSync(".dev.vars")) {
   }
 }
 
+copyDocsAssets();
+
 const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local"], { stdio: "inherit", env });
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
@@ -43,15 +44,10 @@ const mf = new Miniflare({
   r2Buckets: { MODELS: "avatar-api-models" },
   r2Persist: ".wrangler/state/v3/r2",
 });
-const db = await mf.getD1Database("DB");
-const statements = unstable_splitSqlQuery(readFileSync(`${seedDir}local.sql`, "utf8"));
-await db.batch(statements.map((s) => db.prepare(s)));
-const bucket = await mf.getR2Bucket("MODELS");
-const models = readdirSync(`${seedDir}models`);
-// A fresh Uint8Array per file: Node's pooled Buffers do not cross into workerd.
-for (const name of models) await bucket.put(name, new Uint8Array(readFileSync(`${seedDir}models/${name}`)));
+const seed = readSeed();
+await applySeed({ db: await mf.getD1Database("DB"), bucket: await mf.getR2Bucket("MODELS") }, seed);
 await mf.dispose();
-console.log(`Seeded ${statements.length} statements and ${models.length} model files.`);
+console.log(`Seeded ${seed.statements.length} statements and ${seed.models.length} model files.`);
 
 console.log(`
 Local API keys (seed data, local only):
@@ -65,5 +61,5 @@ Local API keys (seed data, local only):
 `);
 
 const dev = spawn(wrangler, ["dev", "--port", port, "--ip", host, "--show-interactive-dev-session=false"], { stdio: "inherit", env });
-for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
+for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM"])) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code) => process.exit(code ?? 0));

@@ -1,3 +1,4 @@
+// @ts-check
 // `npm run token -- --org org_demo [--sub user_local] [--ttl 3600] [--name "Org name"]`
 // Prints a user JWT (HS256) signed with the local JWT_SECRET, for the key-management endpoints.
 import { existsSync, readFileSync } from "node:fs";
@@ -16,6 +17,7 @@ const { values } = parseArgs({
 });
 
 // The secret `wrangler dev` uses: .dev.vars, else the example that `npm start` copies it from.
+/** @param {string} name */
 const read = (name) => (existsSync(`${root}${name}`) ? parseEnv(readFileSync(`${root}${name}`, "utf8")).JWT_SECRET : undefined);
 const secret = read(".dev.vars") ?? read(".dev.vars.example");
 if (!secret) {

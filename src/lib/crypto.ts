@@ -1,3 +1,5 @@
+import { base64url } from "jose";
+
 const encoder = new TextEncoder();
 
 const toHex = (buffer: ArrayBuffer): string =>
@@ -6,13 +8,14 @@ const toHex = (buffer: ArrayBuffer): string =>
 export const sha256Hex = async (value: string): Promise<string> =>
   toHex(await crypto.subtle.digest("SHA-256", encoder.encode(value)));
 
-const toBase64Url = (bytes: Uint8Array): string =>
-  btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-
-const fromBase64Url = (value: string): Uint8Array | null => {
-  if (!/^[A-Za-z0-9_-]*$/.test(value)) return null;
-  const binary = atob(value.replaceAll("-", "+").replaceAll("_", "/"));
-  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+/** base64url without padding; undefined for anything that is not (a caller's input is never trusted). */
+export const decodeBase64Url = (value: string): Uint8Array | undefined => {
+  if (!/^[A-Za-z0-9_-]*$/.test(value)) return undefined;
+  try {
+    return base64url.decode(value);
+  } catch {
+    return undefined;
+  }
 };
 
 // Importing a key costs a little; one per secret per isolate is enough.
@@ -20,10 +23,7 @@ const hmacKeys = new Map<string, Promise<CryptoKey>>();
 const hmacKey = (secret: string): Promise<CryptoKey> => {
   let key = hmacKeys.get(secret);
   if (!key) {
-    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-      "sign",
-      "verify",
-    ]);
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
     hmacKeys.set(secret, key);
   }
   return key;
@@ -31,11 +31,14 @@ const hmacKey = (secret: string): Promise<CryptoKey> => {
 
 /** HMAC-SHA256 of `message`, base64url without padding (URL-safe as a query value). */
 export const hmacSign = async (secret: string, message: string): Promise<string> =>
-  toBase64Url(new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(message))));
+  base64url.encode(new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(message))));
 
-/** Constant-time check of a signature made by `hmacSign` (WebCrypto's verify does the comparison). */
+/**
+ * Constant-time check of a signature made by `hmacSign` (WebCrypto's verify does the comparison).
+ * Anything that does not decode to 32 bytes is simply not a valid signature.
+ */
 export const hmacVerify = async (secret: string, message: string, signature: string): Promise<boolean> => {
-  const bytes = fromBase64Url(signature);
+  const bytes = decodeBase64Url(signature);
   if (!bytes || bytes.length !== 32) return false;
   return crypto.subtle.verify("HMAC", await hmacKey(secret), bytes, encoder.encode(message));
 };

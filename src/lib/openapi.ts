@@ -1,11 +1,11 @@
-import { createRoute, type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
+import { type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../env";
-import { apiKeyAuth } from "../middleware/api-key-auth";
-import { jwtAuth } from "../middleware/jwt-auth";
-import { ipRateLimit, orgRateLimit } from "../middleware/rate-limit";
-import { touchApiKey } from "../middleware/touch-api-key";
-import { ApiError, ERROR_TYPES } from "./errors";
+import { ERROR_CODES, ERROR_TYPES, type ErrorCode, statusOf } from "./errors";
+
+/**
+ * Documentation helpers for the OpenAPI document: shared schemas, response shapes and the security
+ * schemes. Nothing here decides behaviour (who may call what lives in middleware/access.ts).
+ */
 
 /** Every timestamp on the wire (see lib/time.ts). */
 export const TimestampSchema = z.string().openapi({ format: "date-time", example: "2026-01-01T00:00:00Z" });
@@ -17,7 +17,10 @@ export const ErrorEnvelopeSchema = z
   .object({
     error: z.object({
       type: z.enum(ERROR_TYPES).openapi({ description: "Broad category; fixes the HTTP status." }),
-      code: z.string().openapi({ description: "Stable dotted subcode to switch on.", example: "avatar.not_found" }),
+      code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]).openapi({
+        description: "Stable dotted subcode to switch on; each operation lists the codes it can return (`x-error-codes`).",
+        example: "avatar.not_found",
+      }),
       message: z.string().openapi({ description: "For people; not stable." }),
       param: z.string().optional().openapi({ description: "Dotted path of the offending field.", example: "limit" }),
       request_id: z.string().openapi({ description: "Equals the X-Request-Id header.", example: "req_01HXY5K8E7QYG3X8Z6N9R7S0VR" }),
@@ -25,19 +28,22 @@ export const ErrorEnvelopeSchema = z
   })
   .openapi("ApiErrorEnvelope");
 
-const ERROR_DESCRIPTIONS = {
+const STATUS_DESCRIPTIONS: Record<number, string> = {
   400: "Invalid request: malformed JSON, or a parameter missing, invalid or unknown (`param` names it).",
   401: "Missing, invalid or revoked credentials.",
   402: "Quota exceeded.",
-  403: "Credentials of the wrong kind, or a bad or expired signature.",
+  403: "Credentials of the wrong kind, a read-only resource, or a bad or expired signature.",
   404: "No such resource (another organisation's private records answer the same).",
+  405: "Method not allowed on this path; see Allow.",
   409: "Conflict with the resource's state.",
+  413: "The request body exceeds 1 MiB.",
+  416: "The requested byte range is outside the file; see Content-Range.",
   422: "Understood, but the resource cannot do that now.",
+  426: "This route only speaks WebSocket: send an upgrade.",
   429: "Rate limit exceeded; see Retry-After.",
   500: "Internal error; quote the request id.",
-  503: "An upstream provider is unavailable or not configured.",
-} as const;
-type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS;
+  503: "An upstream provider or a setting of this deployment is unavailable.",
+};
 
 const requestIdHeader = {
   "X-Request-Id": { description: "`req_<ULID>`, also in error bodies.", schema: { type: "string" as const } },
@@ -49,61 +55,37 @@ const rateLimitHeaders = {
   "RateLimit-Policy": { description: 'IETF draft policy, e.g. `"minute";q=60;w=60`.', schema: { type: "string" as const } },
   RateLimit: { description: 'IETF draft state, e.g. `"minute";r=59;t=42`.', schema: { type: "string" as const } },
 };
+export const headersFor = (rateLimited: boolean) => (rateLimited ? { ...requestIdHeader, ...rateLimitHeaders } : requestIdHeader);
 
-export const errorResponse = (status: ErrorStatus, rateLimited = false) => ({
-  description: ERROR_DESCRIPTIONS[status],
-  headers: rateLimited ? { ...requestIdHeader, ...rateLimitHeaders } : requestIdHeader,
-  content: { "application/json": { schema: ErrorEnvelopeSchema } },
-});
+/**
+ * One error response per status the codes map to, each listing its codes in the description and in
+ * `x-error-codes` (a list SDK generators can turn into an enum).
+ */
+export function errorResponses(codes: Iterable<ErrorCode>, rateLimited: boolean): RouteConfig["responses"] {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of new Set(codes)) {
+    const status = statusOf(code);
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const responses: RouteConfig["responses"] = {};
+  for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
+    list.sort();
+    responses[status] = {
+      description: `${STATUS_DESCRIPTIONS[status] ?? "Error."} Codes: ${list.map((c) => `\`${c}\``).join(", ")}.`,
+      // 401s are answered before the limiter counts the request, so they carry no rate-limit headers.
+      headers: headersFor(rateLimited && status !== 401),
+      content: { "application/json": { schema: ErrorEnvelopeSchema } },
+      "x-error-codes": list,
+    } as RouteConfig["responses"][number];
+  }
+  return responses;
+}
 
 export const jsonResponse = <T extends z.ZodType>(schema: T, description: string, rateLimited = true) => ({
   description,
-  headers: rateLimited ? { ...requestIdHeader, ...rateLimitHeaders } : requestIdHeader,
+  headers: headersFor(rateLimited),
   content: { "application/json": { schema } },
 });
-
-/**
- * Who may call a route, and therefore which middleware runs before its validators: authentication,
- * then the rate limit (so a rejected request does no other work), then bookkeeping.
- * `unmetered` is for liveness only: a probe answered 429 would look like an outage.
- */
-export type Access = "api_key" | "jwt" | "public" | "unmetered";
-
-const ACCESS: Record<Access, { middleware: MiddlewareHandler<AppEnv>[]; security: RouteConfig["security"]; errors: ErrorStatus[] }> = {
-  api_key: { middleware: [apiKeyAuth, orgRateLimit, touchApiKey], security: [{ apiKey: [] }], errors: [400, 401, 403, 429, 500] },
-  jwt: { middleware: [jwtAuth, orgRateLimit], security: [{ userJwt: [] }], errors: [400, 401, 403, 429, 500, 503] },
-  public: { middleware: [ipRateLimit], security: [], errors: [400, 429, 500] },
-  unmetered: { middleware: [], security: [], errors: [400, 500] },
-};
-
-/**
- * Routes that declare no query parameters still reject unknown ones (`parameter.unknown`), with the
- * same error zod's strict objects give, but without running a validator on every bare request.
- */
-const noQuery: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (c.req.url.includes("?")) {
-    const first = new URL(c.req.url).searchParams.keys().next();
-    if (!first.done) throw new ApiError("invalid_request", "parameter.unknown", `Unknown parameter '${first.value}'.`, { param: first.value });
-  }
-  await next();
-};
-
-/**
- * `createRoute` with the house rules: the access middleware (auth, then rate limit) runs before the
- * validators, unknown query parameters are rejected, and the shared error responses and headers are
- * documented on every operation.
- */
-export const defineRoute = <const R extends Omit<RouteConfig, "middleware" | "security">>(access: Access, config: R) => {
-  const { middleware, security, errors } = ACCESS[access];
-  const rateLimited = access !== "unmetered";
-  const errorResponses = Object.fromEntries(errors.map((status) => [status, errorResponse(status, rateLimited && status !== 401)]));
-  return createRoute({
-    ...config,
-    security,
-    middleware: config.request?.query ? middleware : [...middleware, noQuery],
-    responses: { ...errorResponses, ...config.responses },
-  });
-};
 
 export const SECURITY_SCHEMES = {
   apiKey: {
@@ -116,5 +98,11 @@ export const SECURITY_SCHEMES = {
     scheme: "bearer",
     bearerFormat: "JWT",
     description: "A signed-in user's JWT with claims `sub`, `org_id` and `exp` (key management only).",
+  },
+  clientSecret: {
+    type: "apiKey",
+    in: "query",
+    name: "token",
+    description: "A conversation's client secret (`cs_…`, from `POST /v1/conversations`): opens that conversation's WebSocket from a browser.",
   },
 } as const;

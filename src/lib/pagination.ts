@@ -2,13 +2,15 @@ import { z } from "@hono/zod-openapi";
 import { type SQL, sql } from "drizzle-orm";
 import { ApiError } from "./errors";
 
-/** `limit` and `starting_after`, shared by every collection (API.md §1, lists). */
+const LIMIT_MESSAGE = "must be an integer from 1 to 100";
+
+/** `limit` and `starting_after`, shared by every collection (the contract's list convention). */
 export const paginationQuery = {
   limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(100)
+    .number({ error: LIMIT_MESSAGE })
+    .int({ error: LIMIT_MESSAGE })
+    .min(1, { error: LIMIT_MESSAGE })
+    .max(100, { error: LIMIT_MESSAGE })
     .default(20)
     .openapi({ type: "integer", minimum: 1, maximum: 100, default: 20, description: "Page size." }),
   starting_after: z
@@ -63,7 +65,7 @@ export const afterCursor = (table: string, cursor: string, scope: (alias: string
  */
 export async function checkCursor<T>(rows: T[], cursor: string | undefined, exists: (cursor: string) => Promise<boolean>) {
   if (rows.length === 0 && cursor !== undefined && !(await exists(cursor))) {
-    throw new ApiError("invalid_request", "parameter.invalid", `No item with id '${cursor}' to start after.`, {
+    throw new ApiError("parameter.invalid", `No item with id '${cursor}' to start after.`, {
       param: "starting_after",
     });
   }

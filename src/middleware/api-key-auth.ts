@@ -1,3 +1,4 @@
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { sha256Hex } from "../lib/crypto";
@@ -5,7 +6,6 @@ import { ApiError } from "../lib/errors";
 import { TtlCache } from "../lib/ttl-cache";
 import { findKeyByHash, type KeyLookup } from "../services/api-keys";
 import { API_KEY_PATTERN, bearerToken, keyRevoked, looksLikeJwt, wrongKind } from "./bearer";
-import { rateLimitingEnabled } from "./rate-limit";
 
 /**
  * Key lookups are cached per isolate so an authenticated request costs no D1 round trip of its own.
@@ -15,17 +15,17 @@ import { rateLimitingEnabled } from "./rate-limit";
 export const AUTH_CACHE_TTL_MS = 60_000;
 const keyCache = new TtlCache<string, KeyLookup>(AUTH_CACHE_TTL_MS, 10_000);
 
-const invalid = () => new ApiError("authentication", "api_key.invalid", "Invalid API key.");
+const invalid = () => new ApiError("api_key.invalid", "Invalid API key.");
 
-/** Resolves `Authorization: Bearer <api key>` to the org it belongs to. */
-export const apiKeyAuth = createMiddleware<AppEnv>(async (c, next) => {
-  const token = bearerToken(c.req.header("Authorization"), "api_key");
+/** Resolves an API key (`Authorization: Bearer av_…`) to the org it belongs to. */
+export async function authenticateApiKey(c: Context<AppEnv>, header: string | undefined) {
+  const token = bearerToken(header, "api_key");
   if (looksLikeJwt(token)) throw wrongKind("api_key");
   if (!API_KEY_PATTERN.test(token)) throw invalid();
 
   const hash = await sha256Hex(token);
   // Without the limiter nobody would hear of revocations, so the cache is only used alongside it.
-  const cacheable = rateLimitingEnabled(c.env);
+  const cacheable = c.var.limiter.enabled;
   let key = cacheable ? keyCache.get(hash) : undefined;
   if (!key) {
     const found = await findKeyByHash(c.var.db, hash);
@@ -36,5 +36,9 @@ export const apiKeyAuth = createMiddleware<AppEnv>(async (c, next) => {
   }
   // The cached record itself: touch-api-key.ts notes the last write on it for this isolate.
   c.set("auth", { org: key.org, key });
+}
+
+export const apiKeyAuth = createMiddleware<AppEnv>(async (c, next) => {
+  await authenticateApiKey(c, c.req.header("Authorization"));
   await next();
 });

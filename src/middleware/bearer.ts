@@ -16,20 +16,19 @@ const HOW: Record<Kind, string> = {
 /** Reads the bearer token, or says exactly why there is none (`<kind>.missing` / `<kind>.invalid`). */
 export function bearerToken(header: string | undefined, kind: Kind): string {
   if (header === undefined || header.trim() === "") {
-    throw new ApiError("authentication", `${kind}.missing`, `Missing credentials. ${HOW[kind]}`);
+    throw new ApiError(`${kind}.missing`, `Missing credentials. ${HOW[kind]}`);
   }
   const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
-  if (!match?.[1]) throw new ApiError("authentication", `${kind}.invalid`, `Malformed Authorization header. ${HOW[kind]}`);
+  if (!match?.[1]) throw new ApiError(`${kind}.invalid`, `Malformed Authorization header. ${HOW[kind]}`);
   return match[1];
 }
 
 /** A key that was revoked: found so in D1, or told so by the org's rate limiter. */
-export const keyRevoked = () => new ApiError("authentication", "api_key.revoked", "This API key has been revoked.");
+export const keyRevoked = () => new ApiError("api_key.revoked", "This API key has been revoked.");
 
 /** An API key where a JWT belongs, or the reverse: the caller holds the wrong kind of credential. */
 export const wrongKind = (expected: Kind) =>
   new ApiError(
-    "permission",
     "api_key.wrong_kind",
     expected === "jwt"
       ? "This endpoint is for signed-in users: it takes a user JWT, not an API key."

@@ -1,8 +1,9 @@
 import { createMiddleware } from "hono/factory";
-import { createRemoteJWKSet, errors, type JWTVerifyGetKey, jwtVerify } from "jose";
-import type { AppEnv, AuthOrg, Bindings } from "../env";
+import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
+import type { Config } from "../config";
+import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
-import { TtlCache } from "../lib/ttl-cache";
+import type { Logger } from "../lib/logger";
 import { findOrCreateOrg } from "../services/orgs";
 import { bearerToken, looksLikeApiKey, wrongKind } from "./bearer";
 
@@ -20,31 +21,28 @@ const keySet = (url: string) => {
   return jwks;
 };
 
-// Org rows change rarely (tier upgrades); caching them saves a D1 round trip per request.
-const orgCache = new TtlCache<string, AuthOrg>(60_000, 10_000);
+const invalid = (why: string) => new ApiError("jwt.invalid", `Invalid token: ${why}.`);
 
-const invalid = (why: string) => new ApiError("authentication", "jwt.invalid", `Invalid token: ${why}.`);
-
-async function verify(token: string, env: Bindings) {
+async function verify(token: string, config: Config, log: Logger): Promise<JWTPayload> {
+  const { jwksUrl, issuer, audience } = config.jwt;
   const options = {
     requiredClaims: ["sub", "org_id", "exp"],
-    ...(env.JWT_ISSUER ? { issuer: env.JWT_ISSUER } : {}),
-    ...(env.JWT_AUDIENCE ? { audience: env.JWT_AUDIENCE } : {}),
+    ...(issuer ? { issuer } : {}),
+    ...(audience ? { audience } : {}),
   };
-  if (env.JWT_JWKS_URL) {
+  if (jwksUrl) {
     try {
-      return (await jwtVerify(token, keySet(env.JWT_JWKS_URL), { ...options, algorithms: ["RS256", "ES256"] })).payload;
+      return (await jwtVerify(token, keySet(jwksUrl), { ...options, algorithms: ["RS256", "ES256"] })).payload;
     } catch (err) {
       // The identity provider's key set could not be fetched or read: not the caller's fault.
       if (!(err instanceof errors.JOSEError) || err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid || err.code === "ERR_JOSE_GENERIC") {
-        console.error(JSON.stringify({ level: "error", message: "JWKS unavailable", error: String(err) }));
-        throw new ApiError("service_unavailable", "jwt.jwks_unavailable", "The identity provider's keys could not be fetched; retry shortly.");
+        log.error("JWKS unavailable", { error: String(err) });
+        throw new ApiError("jwt.jwks_unavailable", "The identity provider's keys could not be fetched; retry shortly.");
       }
       throw err;
     }
   }
-  if (!env.JWT_SECRET) throw new Error("JWT_SECRET is not set and JWT_JWKS_URL is not configured");
-  return (await jwtVerify(token, encoder.encode(env.JWT_SECRET), { ...options, algorithms: ["HS256"] })).payload;
+  return (await jwtVerify(token, encoder.encode(config.secret("JWT_SECRET")), { ...options, algorithms: ["HS256"] })).payload;
 }
 
 /**
@@ -55,11 +53,11 @@ export const jwtAuth = createMiddleware<AppEnv>(async (c, next) => {
   const token = bearerToken(c.req.header("Authorization"), "jwt");
   if (looksLikeApiKey(token)) throw wrongKind("jwt");
 
-  let claims: Awaited<ReturnType<typeof verify>>;
+  let claims: JWTPayload;
   try {
-    claims = await verify(token, c.env);
+    claims = await verify(token, c.var.config, c.var.log);
   } catch (err) {
-    if (err instanceof errors.JWTExpired) throw new ApiError("authentication", "jwt.expired", "The token has expired; sign in again.");
+    if (err instanceof errors.JWTExpired) throw new ApiError("jwt.expired", "The token has expired; sign in again.");
     if (err instanceof errors.JWTClaimValidationFailed) throw invalid(`claim '${err.claim}' ${err.reason === "missing" ? "is missing" : "is not accepted"}`);
     if (err instanceof errors.JOSEError) throw invalid("signature or format not accepted");
     throw err;
@@ -68,12 +66,8 @@ export const jwtAuth = createMiddleware<AppEnv>(async (c, next) => {
   if (typeof sub !== "string" || sub === "") throw invalid("claim 'sub' must be a non-empty string");
   if (typeof orgId !== "string" || !ORG_ID_PATTERN.test(orgId)) throw invalid("claim 'org_id' must be 1-64 letters, digits or _.:-");
 
-  let org = orgCache.get(orgId);
-  if (!org) {
-    const name = typeof claims.org_name === "string" && claims.org_name !== "" ? claims.org_name.slice(0, 200) : orgId;
-    org = await findOrCreateOrg(c.var.db, orgId, name);
-    orgCache.set(orgId, org);
-  }
+  const name = typeof claims.org_name === "string" && claims.org_name !== "" ? claims.org_name.slice(0, 200) : orgId;
+  const org = await findOrCreateOrg(c.var.db, orgId, name);
   c.set("auth", { org, userId: sub });
   await next();
 });

@@ -1,11 +1,9 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { HitResult } from "../durable-objects/rate-limiter";
-import type { AppEnv, Bindings } from "../env";
+import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
+import type { HitResult, LimitBucket } from "../services/limiter";
 import { keyRevoked } from "./bearer";
-
-export const rateLimitingEnabled = (env: Bindings) => env.RATE_LIMITING !== "off";
 
 const secondsUntil = (at: number, now = Date.now()) => Math.max(1, Math.ceil((at - now) / 1000));
 
@@ -21,33 +19,32 @@ export function rateLimitHeaders(r: HitResult): Record<string, string> {
 }
 
 /**
- * Counts the request in the limiter object `name` before any other work. Over the limit it answers
- * 429 at once; otherwise the headers go on whatever response follows, errors included.
+ * Counts the request before any other work. Over the limit it answers 429 at once; either way the
+ * result is kept on the request and its headers go on whatever response follows (request-id.ts).
  */
-async function limit(c: Context<AppEnv>, next: () => Promise<void>, name: string, max: number, keyId?: string) {
-  const result = await c.env.RATE_LIMITER.getByName(name).hit(max, keyId);
+async function admit(c: Context<AppEnv>, bucket: LimitBucket, max: number, keyId?: string) {
+  const limiter = c.var.limiter;
+  if (!limiter.enabled) return;
+  const result = await limiter.hit(bucket, max, keyId);
   if (result.revoked) throw keyRevoked();
-  const headers = rateLimitHeaders(result);
+  c.set("rateLimit", result);
   if (!result.allowed) {
     const retryAfter = String(secondsUntil(result.resetAt));
-    throw new ApiError("rate_limit", "rate_limit.exceeded", `Rate limit of ${max} requests per minute exceeded; retry in ${retryAfter} s.`, {
-      headers: { ...headers, "Retry-After": retryAfter },
+    throw new ApiError("rate_limit.exceeded", `Rate limit of ${max} requests per minute exceeded; retry in ${retryAfter} s.`, {
+      headers: { "Retry-After": retryAfter },
     });
   }
-  await next();
-  for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
 }
 
 /** Per organisation, after authentication: the tier's (or the enterprise org's own) per-minute limit. */
 export const orgRateLimit = createMiddleware<AppEnv>(async (c, next) => {
-  if (!rateLimitingEnabled(c.env)) return next();
   const { org, key } = c.var.auth;
-  return limit(c, next, `org:${org.id}`, org.limit, key?.keyId);
+  await admit(c, { org: org.id }, org.limit, key?.keyId);
+  await next();
 });
 
 /** Per client address on public endpoints, so one address cannot flood them. */
 export const ipRateLimit = createMiddleware<AppEnv>(async (c, next) => {
-  if (!rateLimitingEnabled(c.env)) return next();
-  const address = c.req.header("CF-Connecting-IP") ?? "unknown";
-  return limit(c, next, `ip:${address}`, Number(c.env.PUBLIC_RATE_LIMIT_PER_MINUTE) || 300);
+  await admit(c, { address: c.req.header("CF-Connecting-IP") ?? "unknown" }, c.var.config.publicRateLimitPerMinute);
+  await next();
 });

@@ -1,14 +1,32 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { newId } from "../lib/ids";
+import { createLogger } from "../lib/logger";
+import { withHeaders } from "../lib/responses";
+import { rateLimitHeaders } from "./rate-limit";
+
+/** On every response: they cost nothing and close off content sniffing and referrer leaks. */
+const SECURITY_HEADERS: [string, string][] = [
+  ["X-Content-Type-Options", "nosniff"],
+  ["Referrer-Policy", "no-referrer"],
+];
 
 /**
- * First middleware: mints `req_<ULID>` and stamps it on whatever response comes back, errors and
- * 404s included (the header is set after `next()` so responses built with `new Response` get it too).
+ * First middleware: mints `req_<ULID>` and a logger that carries it, and decorates whatever
+ * response comes back — errors, 404s, proxied upstream answers and WebSocket upgrades included —
+ * with the request id, the rate-limit headers of this request and the security headers.
  */
 export const requestId = createMiddleware<AppEnv>(async (c, next) => {
   const id = newId("req");
   c.set("requestId", id);
+  c.set("log", createLogger({ request_id: id }));
   await next();
-  c.res.headers.set("X-Request-Id", id);
+  const limited = c.var.rateLimit;
+  const decorated = withHeaders(c.res, [
+    ["X-Request-Id", id],
+    ...SECURITY_HEADERS,
+    ...(limited ? Object.entries(rateLimitHeaders(limited)) : []),
+  ]);
+  // Assigning c.res copies the response again; only needed when it had to be rebuilt.
+  if (decorated !== c.res) c.res = decorated;
 });

@@ -13,9 +13,7 @@ export const touchApiKey = createMiddleware<AppEnv>(async (c, next) => {
   if (key && (key.lastUsedAt === null || now - key.lastUsedAt >= TOUCH_INTERVAL_MS)) {
     key.lastUsedAt = now;
     c.executionCtx.waitUntil(
-      touchKey(c.var.db, key.keyId, now).catch((err: unknown) =>
-        console.error(JSON.stringify({ level: "warn", request_id: c.var.requestId, message: "last_used_at update failed", error: String(err) })),
-      ),
+      touchKey(c.var.db, key.keyId, now).catch((err: unknown) => c.var.log.warn("last_used_at update failed", { key_id: key.keyId, error: err })),
     );
   }
   await next();

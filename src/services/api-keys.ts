@@ -7,6 +7,7 @@ import { newId } from "../lib/ids";
 import { afterCursor, checkCursor } from "../lib/pagination";
 import { randomBase62 } from "../lib/secrets";
 import { limitFor } from "../lib/tiers";
+import type { Limiter } from "./limiter";
 
 /** Characters of randomness after `av_live_` / `av_test_` (API.md asks for at least 32). */
 export const SECRET_LENGTH = 40;
@@ -85,13 +86,18 @@ export async function createKey(db: Db, orgId: string, input: { name: string; mo
   return { row, secret };
 }
 
-/** Revokes the org's key (idempotent: a second revoke keeps the first time). */
-export async function revokeKey(db: Db, orgId: string, keyId: string): Promise<ApiKeyRow | undefined> {
-  const [row] = await db
+/**
+ * Revokes the org's key (idempotent: a second revoke keeps the first time) and tells the org's
+ * limiter, which every request asks, so isolates that cached the key refuse it from the next
+ * request on. Both steps live here so that no revoke path can skip the second.
+ */
+export async function revokeKey(deps: { db: Db; limiter: Limiter }, orgId: string, keyId: string): Promise<ApiKeyRow | undefined> {
+  const [row] = await deps.db
     .update(apiKeys)
     .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, ${Date.now()})` })
     .where(and(eq(apiKeys.id, keyId), eq(apiKeys.orgId, orgId)))
     .returning();
+  if (row) await deps.limiter.revokeKey(orgId, row.id);
   return row;
 }
 

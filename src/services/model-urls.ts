@@ -5,11 +5,6 @@ const filePath = (avatarId: string) => `/v1/avatars/${encodeURIComponent(avatarI
 // The signature covers the path and the expiry, so neither can be changed without breaking it.
 const message = (avatarId: string, expires: number) => `GET ${filePath(avatarId)}?expires=${expires}`;
 
-export function signingSecret(secret: string | undefined): string {
-  if (!secret) throw new Error("ASSET_SIGNING_SECRET is not set (see .dev.vars.example)");
-  return secret;
-}
-
 export async function signModelUrl(opts: { secret: string; baseUrl: string; avatarId: string; ttlSeconds: number; now: number }) {
   const expires = Math.floor(opts.now / 1000) + opts.ttlSeconds;
   const signature = await hmacSign(opts.secret, message(opts.avatarId, expires));
@@ -22,10 +17,10 @@ export async function signModelUrl(opts: { secret: string; baseUrl: string; avat
 export async function verifyModelUrl(opts: { secret: string; avatarId: string; expires: string; signature: string; now: number }) {
   const expires = Number(opts.expires);
   if (!(await hmacVerify(opts.secret, message(opts.avatarId, expires), opts.signature))) {
-    throw new ApiError("permission", "signature.invalid", "The URL signature is invalid.", { param: "signature" });
+    throw new ApiError("signature.invalid", "The URL signature is invalid.", { param: "signature" });
   }
   if (expires * 1000 <= opts.now) {
-    throw new ApiError("permission", "signature.expired", "This URL has expired; request a new one from GET /v1/avatars/{avatar_id}/model.", {
+    throw new ApiError("signature.expired", "This URL has expired; request a new one from GET /v1/avatars/{avatar_id}/model.", {
       param: "expires",
     });
   }

@@ -2,6 +2,7 @@ import type { ApiKeyRow } from "../../db/schema";
 import { notFound } from "../../lib/errors";
 import type { HandlerOf } from "../../lib/openapi";
 import { toPage } from "../../lib/pagination";
+import { NO_STORE } from "../../lib/responses";
 import { isoOrNull, isoSeconds } from "../../lib/time";
 import * as keys from "../../services/api-keys";
 import type * as routes from "./api-keys.routes";
@@ -28,15 +29,12 @@ export const listApiKeys: Handler<"listApiKeys"> = async (c) => {
 
 export const createApiKey: Handler<"createApiKey"> = async (c) => {
   const { row, secret } = await keys.createKey(c.var.db, c.var.auth.org.id, c.req.valid("json"));
-  return c.json({ ...toJson(row), secret }, 201);
+  return c.json({ ...toJson(row), secret }, 201, NO_STORE);
 };
 
 export const revokeApiKey: Handler<"revokeApiKey"> = async (c) => {
   const { key_id } = c.req.valid("param");
-  const orgId = c.var.auth.org.id;
-  const row = await keys.revokeKey(c.var.db, orgId, key_id);
+  const row = await keys.revokeKey(c.var, c.var.auth.org.id, key_id);
   if (!row) throw notFound("api_key", key_id);
-  // Isolates may hold this key in their auth cache; the org's limiter refuses it from now on.
-  await c.env.RATE_LIMITER.getByName(`org:${orgId}`).revokeKey(row.id);
   return c.json(toJson(row), 200);
 };

@@ -1,4 +1,5 @@
-import { defineRoute, errorResponse, jsonResponse } from "../../lib/openapi";
+import { jsonResponse } from "../../lib/openapi";
+import { defineRoute } from "../define-route";
 import { ApiKeyIdParams, ApiKeyListSchema, ApiKeySchema, CreateApiKeyBody, CreatedApiKeySchema, ListApiKeysQuery } from "./api-keys.schemas";
 
 const tags = ["API keys"];
@@ -18,7 +19,7 @@ export const createApiKey = defineRoute("jwt", {
   path: "/v1/api-keys",
   tags,
   summary: "Create an API key",
-  description: "The response carries `secret`, the key itself, once; only its SHA-256 is stored.",
+  description: "The response carries `secret`, the key itself, once (and `Cache-Control: no-store`); only its SHA-256 is stored.",
   request: { body: { required: true, content: { "application/json": { schema: CreateApiKeyBody } } } },
   responses: { 201: jsonResponse(CreatedApiKeySchema, "The new key, with its secret.") },
 });
@@ -28,7 +29,8 @@ export const revokeApiKey = defineRoute("jwt", {
   path: "/v1/api-keys/{key_id}",
   tags,
   summary: "Revoke an API key",
-  description: "The key stops working at once. Idempotent: answers the revoked record.",
+  description: "The key stops working at once, in every location. Idempotent: answers the revoked record.",
   request: { params: ApiKeyIdParams },
-  responses: { 200: jsonResponse(ApiKeySchema, "The revoked key."), 404: errorResponse(404, true) },
+  responses: { 200: jsonResponse(ApiKeySchema, "The revoked key.") },
+  errors: ["api_key.not_found"],
 });

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { API_KEY_MODES } from "../../db/schema";
 import { TimestampSchema } from "../../lib/openapi";
 import { listSchema, paginationQuery } from "../../lib/pagination";
+import { textField } from "../../lib/text";
 
 export const ApiKeySchema = z
   .object({
@@ -27,8 +28,8 @@ export const ListApiKeysQuery = z.strictObject({ ...paginationQuery });
 
 export const CreateApiKeyBody = z
   .strictObject({
-    name: z.string().trim().min(1).max(100).openapi({ example: "Production backend" }),
-    mode: z.enum(API_KEY_MODES).openapi({ description: "`live` or `test`: the key's prefix says which." }),
+    name: textField({ max: 100 }).openapi({ example: "Production backend" }),
+    mode: z.enum(API_KEY_MODES).default("live").openapi({ description: "`live` (default) or `test`: the key's prefix says which." }),
   })
   .openapi("CreateApiKeyRequest");
 

@@ -1,4 +1,5 @@
-import { defineRoute, errorResponse, jsonResponse } from "../../lib/openapi";
+import { jsonResponse } from "../../lib/openapi";
+import { defineRoute } from "../define-route";
 import { AvatarIdParams, AvatarListSchema, AvatarModelSchema, AvatarSchema, ListAvatarsQuery, ModelFileQuery } from "./avatars.schemas";
 
 const tags = ["Avatars"];
@@ -19,7 +20,8 @@ export const getAvatar = defineRoute("api_key", {
   tags,
   summary: "Retrieve an avatar",
   request: { params: AvatarIdParams },
-  responses: { 200: jsonResponse(AvatarSchema, "The avatar."), 404: errorResponse(404, true) },
+  responses: { 200: jsonResponse(AvatarSchema, "The avatar.") },
+  errors: ["avatar.not_found"],
 });
 
 export const getAvatarModel = defineRoute("api_key", {
@@ -28,11 +30,8 @@ export const getAvatarModel = defineRoute("api_key", {
   tags,
   summary: "Where to download the avatar's runtime model",
   request: { params: AvatarIdParams },
-  responses: {
-    200: jsonResponse(AvatarModelSchema, "A signed, expiring download URL."),
-    404: errorResponse(404, true),
-    422: errorResponse(422, true),
-  },
+  responses: { 200: jsonResponse(AvatarModelSchema, "A signed, expiring download URL.") },
+  errors: ["avatar.not_found", "avatar.not_a_look", "avatar.not_ready", "config.secret_missing"],
 });
 
 export const downloadAvatarModel = defineRoute("public", {
@@ -40,18 +39,20 @@ export const downloadAvatarModel = defineRoute("public", {
   path: "/v1/avatars/{avatar_id}/model/file",
   tags,
   summary: "Download a model through a signed URL",
-  description: "The URL from `GET /v1/avatars/{avatar_id}/model`; the signature is the authorisation. Supports `Range` and `If-None-Match`.",
+  description:
+    "The URL from `GET /v1/avatars/{avatar_id}/model`; the signature is the authorisation. Readable from any origin. " +
+    "Honours `If-None-Match` and a single byte `Range` (RFC 9110): a malformed or multi-range header is ignored (200, whole file), " +
+    "an unsatisfiable one is `416 range.not_satisfiable` with `Content-Range: bytes */<size>`.",
   request: { params: AvatarIdParams, query: ModelFileQuery },
   responses: {
     200: {
       description: "The model bytes (`application/json`, `model/gltf-binary` or `application/octet-stream`).",
       content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } },
     },
-    206: { description: "The requested byte range." },
+    206: { description: "The requested byte range, with `Content-Range`." },
     304: { description: "Not modified (If-None-Match)." },
-    403: errorResponse(403),
-    404: errorResponse(404),
   },
+  errors: ["signature.invalid", "signature.expired", "avatar.not_found", "range.not_satisfiable", "config.secret_missing"],
 });
 
 export const favoriteAvatar = defineRoute("api_key", {
@@ -61,7 +62,8 @@ export const favoriteAvatar = defineRoute("api_key", {
   summary: "Mark an avatar as a favourite of your organisation",
   description: "Idempotent. Answers the avatar.",
   request: { params: AvatarIdParams },
-  responses: { 200: jsonResponse(AvatarSchema, "The avatar, `is_favorite: true`."), 404: errorResponse(404, true) },
+  responses: { 200: jsonResponse(AvatarSchema, "The avatar, `is_favorite: true`.") },
+  errors: ["avatar.not_found"],
 });
 
 export const unfavoriteAvatar = defineRoute("api_key", {
@@ -71,5 +73,6 @@ export const unfavoriteAvatar = defineRoute("api_key", {
   summary: "Unmark a favourite",
   description: "Idempotent. Answers the avatar.",
   request: { params: AvatarIdParams },
-  responses: { 200: jsonResponse(AvatarSchema, "The avatar, `is_favorite: false`."), 404: errorResponse(404, true) },
+  responses: { 200: jsonResponse(AvatarSchema, "The avatar, `is_favorite: false`.") },
+  errors: ["avatar.not_found"],
 });

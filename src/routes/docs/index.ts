@@ -1,60 +1,100 @@
-import type { OpenAPIHono } from "@hono/zod-openapi";
-import { swaggerUI } from "@hono/swagger-ui";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import pkg from "../../../package.json";
 import type { AppEnv } from "../../env";
-import { ipRateLimit } from "../../middleware/rate-limit";
+import { ApiError } from "../../lib/errors";
 import { SECURITY_SCHEMES } from "../../lib/openapi";
+import { defineRoute } from "../define-route";
+import { API_DESCRIPTION } from "./description";
 
 const OPENAPI_PATH = "/v1/openapi.json";
+const ASSETS = "/docs/assets";
 
-const DESCRIPTION = `Edge API for real-time talking avatars.
+// Swagger UI styles its widgets inline, hence 'unsafe-inline' for styles only; every script is a
+// file served by this Worker, so the page works offline and nothing inline can run.
+const DOCS_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
 
-Every response carries \`X-Request-Id\`; every error body is the \`ApiErrorEnvelope\`. Responses to
-authenticated requests carry \`X-RateLimit-Limit\`, \`X-RateLimit-Remaining\`, \`X-RateLimit-Reset\` (Unix
-seconds) and the IETF draft \`RateLimit-Policy\` / \`RateLimit\` headers.
+const DOCS_HTML = `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>Avatar API reference</title>
+    <link rel="icon" href="${ASSETS}/favicon-32x32.png" />
+    <link rel="stylesheet" href="${ASSETS}/swagger-ui.css" />
+  </head>
+  <body>
+    <div id="swagger-ui" data-url="${OPENAPI_PATH}"></div>
+    <script src="${ASSETS}/swagger-ui-bundle.js"></script>
+    <script src="${ASSETS}/swagger-init.js"></script>
+  </body>
+</html>
+`;
 
-Rate limits: per organisation per minute (free 10, creator 30, pro 60, enterprise custom); public
-endpoints per client address; \`/health\` is not limited. Over the limit: \`429 rate_limit.exceeded\`
-with \`Retry-After\`.
+const tags = ["Docs"];
 
-Additions to the written contract: a request body sent with a Content-Type other than JSON is
-\`400 request.unsupported_media_type\`; an unreachable identity-provider JWKS is
-\`503 jwt.jwks_unavailable\`; model files are downloaded from \`/v1/avatars/{avatar_id}/model/file\`
-with the signed URL that \`/model\` returns.`;
+const openapiRoute = defineRoute("public", {
+  method: "get",
+  path: OPENAPI_PATH,
+  tags,
+  summary: "This OpenAPI 3.1 document",
+  responses: { 200: { description: "The document.", content: { "application/json": { schema: z.object({}).passthrough() } } } },
+});
+
+const docsRoute = defineRoute("public", {
+  method: "get",
+  path: "/docs",
+  tags,
+  summary: "Interactive API reference (Swagger UI)",
+  description: "Served entirely by this API (no CDN), under a Content-Security-Policy that allows no inline script.",
+  responses: { 200: { description: "An HTML page.", content: { "text/html": { schema: z.string() } } } },
+});
+
+const assetRoute = defineRoute("public", {
+  method: "get",
+  path: `${ASSETS}/{file}`,
+  tags,
+  summary: "A file of the API reference page",
+  request: { params: z.object({ file: z.string().openapi({ param: { name: "file", in: "path" }, example: "swagger-ui.css" }) }) },
+  responses: { 200: { description: "The file." } },
+  errors: ["route.not_found"],
+});
 
 /** `GET /v1/openapi.json` (generated from the route schemas) and `GET /docs` (Swagger UI over it). */
 export const registerDocs = (app: OpenAPIHono<AppEnv>) => {
   for (const [name, scheme] of Object.entries(SECURITY_SCHEMES)) {
     app.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
   }
-  app.openAPIRegistry.registerPath({
-    method: "get",
-    path: OPENAPI_PATH,
-    tags: ["Docs"],
-    summary: "This OpenAPI 3.1 document",
-    responses: { 200: { description: "The document." } },
-  });
-  app.openAPIRegistry.registerPath({
-    method: "get",
-    path: "/docs",
-    tags: ["Docs"],
-    summary: "Interactive API reference (Swagger UI)",
-    responses: { 200: { description: "An HTML page." } },
-  });
 
   // Generating the document walks every schema; once per isolate (and origin) is enough.
   let cached: { origin: string; doc: unknown } | undefined;
-  app.get(OPENAPI_PATH, ipRateLimit, (c) => {
+  app.openapi(openapiRoute, (c) => {
     const origin = new URL(c.req.url).origin;
     if (cached?.origin !== origin) {
       const doc = app.getOpenAPI31Document({
         openapi: "3.1.0",
-        info: { title: "Avatar API", version: pkg.version, description: DESCRIPTION },
+        info: { title: "Avatar API", version: pkg.version, description: API_DESCRIPTION },
         servers: [{ url: origin }],
       });
       cached = { origin, doc };
     }
-    return c.json(cached.doc);
+    return c.json(cached.doc as Record<string, never>, 200);
   });
-  app.get("/docs", ipRateLimit, swaggerUI({ url: OPENAPI_PATH, title: "Avatar API reference" }));
+
+  app.openapi(docsRoute, (c) => c.html(DOCS_HTML, 200, { "Content-Security-Policy": DOCS_CSP }));
+
+  app.openapi(assetRoute, async (c) => {
+    const res = await c.env.ASSETS.fetch(c.req.raw);
+    if (!res.ok && res.status !== 304) throw new ApiError("route.not_found", `No file ${c.req.path}.`);
+    return res;
+  });
 };

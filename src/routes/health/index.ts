@@ -1,8 +1,9 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import pkg from "../../../package.json";
 import type { AppEnv } from "../../env";
-import { defineRoute, jsonResponse } from "../../lib/openapi";
+import { jsonResponse } from "../../lib/openapi";
 import { isoSeconds } from "../../lib/time";
+import { defineRoute } from "../define-route";
 
 const HealthSchema = z
   .object({

@@ -1,0 +1,121 @@
+import { z } from "zod";
+import { ApiError } from "./lib/errors";
+import { createLogger } from "./lib/logger";
+
+/**
+ * The deployment's settings, parsed once per `env` object (once per isolate in production) from
+ * wrangler.toml's [vars] and the secrets. Route handlers and Durable Objects read settings only
+ * from here, so a default, a bound or a missing secret is decided in one place.
+ *
+ * An empty value means "not set": `PUBLIC_BASE_URL=` in .dev.vars unsets it, and the test pool
+ * blanks every setting it does not pin so a developer's .dev.vars cannot change test outcomes.
+ */
+
+const unset = (v: unknown) => (v === "" || v === undefined || v === null ? undefined : v);
+const optionalText = () => z.preprocess(unset, z.string().optional());
+const optionalUrl = () => z.preprocess(unset, z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional());
+const intSetting = (min: number, max: number, fallback: number) =>
+  z.preprocess(unset, z.coerce.number().int().min(min).max(max).default(fallback));
+const flag = (fallback: "on" | "off") => z.preprocess(unset, z.enum(["on", "off"]).default(fallback)).transform((v) => v === "on");
+
+const originList = z.preprocess(
+  unset,
+  z
+    .string()
+    .default("*")
+    .transform((v) => v.split(",").map((o) => o.trim()).filter(Boolean))
+    .pipe(z.array(z.union([z.literal("*"), z.url({ protocol: /^https?$/ }).transform((u) => new URL(u).origin)])).min(1)),
+);
+
+const SCHEMA = z.object({
+  /** HMAC key of the URLs and tokens this API signs (model downloads, conversation client secrets). */
+  ASSET_SIGNING_SECRET: optionalText(),
+  /** HS256 key of user JWTs, unless JWT_JWKS_URL is set. */
+  JWT_SECRET: optionalText(),
+  JWT_JWKS_URL: optionalUrl(),
+  JWT_ISSUER: optionalText(),
+  JWT_AUDIENCE: optionalText(),
+  /** Origin of URLs the API hands out; the request's own when unset. */
+  PUBLIC_BASE_URL: optionalUrl(),
+  MODEL_URL_TTL_SECONDS: intSetting(60, 7 * 86_400, 900),
+  PUBLIC_RATE_LIMIT_PER_MINUTE: intSetting(1, 1_000_000, 300),
+  /** `off` only for the benchmark's with/without comparison. */
+  RATE_LIMITING: flag("on"),
+  /** Origins allowed to call authenticated routes from a browser; `*` (any, without credentials) by default. */
+  CORS_ALLOWED_ORIGINS: originList,
+  /** Tests only: an error code a route did not declare becomes a 500, so drift fails the suite. */
+  STRICT_ERROR_CODES: flag("off"),
+});
+
+type Parsed = z.output<typeof SCHEMA>;
+export type SettingName = keyof typeof SCHEMA.shape;
+/** Every setting this module reads (the test pool pins or blanks each one). */
+export const SETTING_NAMES = Object.keys(SCHEMA.shape) as SettingName[];
+
+export interface Config {
+  publicBaseUrl: string | undefined;
+  modelUrlTtlSeconds: number;
+  publicRateLimitPerMinute: number;
+  rateLimiting: boolean;
+  corsAllowedOrigins: string[];
+  strictErrorCodes: boolean;
+  jwt: { secret: string | undefined; jwksUrl: string | undefined; issuer: string | undefined; audience: string | undefined };
+  /** A secret, or `503 config.secret_missing` naming it. */
+  secret(name: SecretName): string;
+}
+
+type SecretName = "ASSET_SIGNING_SECRET" | "JWT_SECRET";
+
+const log = createLogger({ component: "config" });
+
+function build(p: Parsed): Config {
+  return {
+    publicBaseUrl: p.PUBLIC_BASE_URL,
+    modelUrlTtlSeconds: p.MODEL_URL_TTL_SECONDS,
+    publicRateLimitPerMinute: p.PUBLIC_RATE_LIMIT_PER_MINUTE,
+    rateLimiting: p.RATE_LIMITING,
+    corsAllowedOrigins: p.CORS_ALLOWED_ORIGINS,
+    strictErrorCodes: p.STRICT_ERROR_CODES,
+    jwt: { secret: p.JWT_SECRET, jwksUrl: p.JWT_JWKS_URL, issuer: p.JWT_ISSUER, audience: p.JWT_AUDIENCE },
+    secret(name) {
+      const value = p[name];
+      if (value === undefined) {
+        throw new ApiError("config.secret_missing", `This deployment is missing the secret ${name}; the operator must set it (wrangler secret put ${name}).`);
+      }
+      return value;
+    },
+  };
+}
+
+/** Secrets the deployment cannot work without; reported once, when the settings are first read. */
+function missingSecrets(p: Parsed): string[] {
+  const missing: string[] = [];
+  if (p.ASSET_SIGNING_SECRET === undefined) missing.push("ASSET_SIGNING_SECRET");
+  if (p.JWT_SECRET === undefined && p.JWT_JWKS_URL === undefined) missing.push("JWT_SECRET (or JWT_JWKS_URL)");
+  return missing;
+}
+
+const cache = new WeakMap<object, Config | ApiError>();
+
+/**
+ * The settings of this `env`. An invalid setting answers every request `503 config.invalid` (a
+ * half-configured deployment must not silently fall back to defaults); the log says which.
+ */
+export function getConfig(env: object): Config {
+  let entry = cache.get(env);
+  if (!entry) {
+    const parsed = SCHEMA.safeParse(env);
+    if (parsed.success) {
+      const missing = missingSecrets(parsed.data);
+      if (missing.length > 0) log.error("missing secrets: routes that need them answer 503 config.secret_missing", { missing });
+      entry = build(parsed.data);
+    } else {
+      const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+      log.error("invalid settings: every request answers 503 config.invalid", { problems });
+      entry = new ApiError("config.invalid", "This deployment is misconfigured; the operator has been told which setting is wrong.");
+    }
+    cache.set(env, entry);
+  }
+  if (entry instanceof ApiError) throw entry;
+  return entry;
+}

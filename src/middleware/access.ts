@@ -1,0 +1,78 @@
+import type { MiddlewareHandler } from "hono";
+import { TrieRouter } from "hono/router/trie-router";
+import type { AppEnv } from "../env";
+import type { ErrorCode } from "../lib/errors";
+import { apiKeyAuth } from "./api-key-auth";
+import { clientSecretAuth } from "./client-secret-auth";
+import { jwtAuth } from "./jwt-auth";
+import { ipRateLimit, orgRateLimit } from "./rate-limit";
+import { touchApiKey } from "./touch-api-key";
+
+/**
+ * Who may call a route, and therefore which middleware runs before its validators: authentication,
+ * then the rate limit (so a rejected request does no other work), then bookkeeping.
+ * - `api_key`: a backend's API key.
+ * - `client_secret`: an API key, or a conversation's client secret in `?token=` (browsers' WebSockets).
+ * - `jwt`: a signed-in user's token (key management).
+ * - `public`: anyone, limited per client address.
+ * - `unmetered`: liveness only; a probe answered 429 would look like an outage.
+ */
+export type Access = "api_key" | "client_secret" | "jwt" | "public" | "unmetered";
+
+export interface AccessRule {
+  middleware: MiddlewareHandler<AppEnv>[];
+  /** OpenAPI security requirement (alternatives). */
+  security: Record<string, string[]>[];
+  /** The error codes this access kind can answer, whatever the route. */
+  codes: ErrorCode[];
+}
+
+const API_KEY_CODES: ErrorCode[] = ["api_key.missing", "api_key.invalid", "api_key.revoked", "api_key.wrong_kind", "rate_limit.exceeded"];
+
+export const ACCESS: Record<Access, AccessRule> = {
+  api_key: { middleware: [apiKeyAuth, orgRateLimit, touchApiKey], security: [{ apiKey: [] }], codes: API_KEY_CODES },
+  client_secret: {
+    middleware: [clientSecretAuth, orgRateLimit, touchApiKey],
+    security: [{ apiKey: [] }, { clientSecret: [] }],
+    codes: [...API_KEY_CODES, "client_secret.invalid", "config.secret_missing"],
+  },
+  jwt: {
+    middleware: [jwtAuth, orgRateLimit],
+    security: [{ userJwt: [] }],
+    codes: ["jwt.missing", "jwt.invalid", "jwt.expired", "jwt.jwks_unavailable", "api_key.wrong_kind", "rate_limit.exceeded", "config.secret_missing"],
+  },
+  public: { middleware: [ipRateLimit], security: [], codes: ["rate_limit.exceeded"] },
+  unmetered: { middleware: [], security: [], codes: [] },
+};
+
+/** Codes any route can answer: the global middleware's and the last-resort 500. */
+export const GLOBAL_CODES: ErrorCode[] = ["request.too_large", "request.unsupported_media_type", "config.invalid", "internal"];
+
+interface RouteEntry {
+  access: Access;
+  codes: ReadonlySet<ErrorCode>;
+}
+
+/**
+ * Every route `defineRoute` declared, by method and Hono path: CORS asks whether a route is
+ * public, and the strict error-code check asks which codes a route declared.
+ */
+const routes = new TrieRouter<RouteEntry>();
+const byKey = new Map<string, RouteEntry>();
+
+export function declareRoute(method: string, honoPath: string, access: Access, codes: Iterable<ErrorCode>) {
+  const entry = { access, codes: new Set(codes) };
+  routes.add(method.toUpperCase(), honoPath, entry);
+  byKey.set(`${method.toUpperCase()} ${honoPath}`, entry);
+}
+
+/** The declared route a request to `path` reaches, if any (HEAD is answered by GET routes). */
+export function routeFor(method: string, path: string): RouteEntry | undefined {
+  const m = method === "HEAD" ? "GET" : method;
+  return routes.match(m, path)[0][0]?.[0];
+}
+
+/** The codes declared by the route registered as `honoPath` (what `c.req.routePath` gives). */
+export function declaredCodes(method: string, honoPath: string): ReadonlySet<ErrorCode> | undefined {
+  return byKey.get(`${method === "HEAD" ? "GET" : method} ${honoPath}`)?.codes;
+}

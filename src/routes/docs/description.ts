@@ -1,0 +1,36 @@
+/**
+ * The OpenAPI document's description: the conventions of the contract and the choices made where
+ * the contract was silent. Kept beside the README's "Contract" section, which says the same.
+ */
+export const API_DESCRIPTION = `Edge API for real-time talking avatars.
+
+## Conventions
+- Bodies are JSON (\`application/json\`); field names are snake_case; timestamps are ISO-8601 UTC with
+  second precision (\`2026-01-01T00:00:00Z\`); every resource has \`object\`.
+- Every response carries \`X-Request-Id: req_<ULID>\`; every error body is the \`ApiErrorEnvelope\`
+  \`{"error":{"type","code","message","param"?,"request_id"}}\`. \`type\` fixes the status; \`code\` is
+  stable and each operation lists the codes it can return (\`x-error-codes\` on each response).
+- Lists take \`limit\` (1..100, default 20) and \`starting_after\`, answer
+  \`{"object":"list","data","has_more","next_cursor"}\`, newest first, ties broken by id.
+- Unknown query parameters and body fields are \`400 parameter.unknown\`; a query parameter given twice
+  is \`400 parameter.invalid\`. Text fields refuse control characters and invalid Unicode.
+
+## Rate limits
+Per organisation per minute (free 10, creator 30, pro 60, enterprise custom); public endpoints per
+client address; \`/health\` is not limited. Responses to limited requests carry \`X-RateLimit-Limit\`,
+\`X-RateLimit-Remaining\`, \`X-RateLimit-Reset\` (Unix seconds) and the IETF draft \`RateLimit-Policy\` /
+\`RateLimit\`. Over the limit: \`429 rate_limit.exceeded\` with \`Retry-After\`.
+
+## Choices where the written contract is silent
+- Request bodies: at most 1 MiB (\`413 request.too_large\`); a body on POST, PUT, PATCH or DELETE must be
+  JSON whether or not the route reads one (\`400 request.unsupported_media_type\`); a body on GET or HEAD
+  is ignored (RFC 9110 gives it no meaning).
+- Model files are downloaded from \`/v1/avatars/{avatar_id}/model/file\` with the signed URL \`/model\`
+  returns. \`Range\` follows RFC 9110: one range is answered \`206\`; a malformed or multi-range header is
+  ignored (\`200\`, whole file); an unsatisfiable one is \`416\` with \`Content-Range: bytes */<size>\`.
+- \`POST /v1/api-keys\`: \`mode\` is optional and defaults to \`live\`.
+- An unreachable identity-provider JWKS is \`503 jwt.jwks_unavailable\`; a secret or setting missing from
+  the deployment is \`503 config.secret_missing\` / \`config.invalid\`.
+- Browsers: CORS preflights are answered \`204\` before authentication; public routes allow any origin,
+  authenticated routes the configured origins (any by default, never with credentials). Responses that
+  carry a secret are \`Cache-Control: no-store\`.`;
