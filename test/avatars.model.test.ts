@@ -70,6 +70,58 @@ describe("GET /v1/avatars/{avatar_id}/model", () => {
     expect(again.status).toBe(304);
   });
 
+  it("follows RFC 9110 for Range: one range is 206, a bad or multi-range header is ignored, an unsatisfiable one is 416", async () => {
+    const model = await getModel(AV.miraStudio);
+    const bytes = seedFile("av_gaussian_mira_studio.splat");
+    const size = bytes.length;
+    const get = (range: string) => api(model.url, { key: null, headers: { Range: range } });
+
+    for (const [range, offset, end] of [
+      ["bytes=0-0", 0, 0],
+      ["bytes=10-", 10, size - 1],
+      ["bytes=-10", size - 10, size - 1],
+      [`bytes=-${size + 100}`, 0, size - 1],
+      [`bytes=100-${size + 5000}`, 100, size - 1],
+      ["BYTES = 5-6", 5, 6],
+    ] as const) {
+      const res = await get(range);
+      expect(res.status, range).toBe(206);
+      expect(res.headers.get("Content-Range"), range).toBe(`bytes ${offset}-${end}/${size}`);
+      expect(res.headers.get("Content-Length"), range).toBe(String(end - offset + 1));
+      expect(new Uint8Array(await res.arrayBuffer()), range).toEqual(bytes.slice(offset, end + 1));
+    }
+
+    for (const range of ["bytes=abc", "bytes=9-0", "bytes=0-1,5-6", "items=0-1", "bytes=", "bytes=-", "bytes=1-2-3", "bytes=0x10-"]) {
+      const res = await get(range);
+      expect(res.status, range).toBe(200);
+      expect(res.headers.get("Content-Range"), range).toBeNull();
+      expect(res.headers.get("Content-Length"), range).toBe(String(size));
+      expect((await res.arrayBuffer()).byteLength, range).toBe(size);
+    }
+
+    for (const range of [`bytes=${size}-`, `bytes=${size + 1}-${size + 9}`, "bytes=-0"]) {
+      const res = await get(range);
+      expect(res.headers.get("Content-Range"), range).toBe(`bytes */${size}`);
+      await expectError(res, 416, { type: "invalid_request", code: "range.not_satisfiable" });
+    }
+  });
+
+  it("If-None-Match wins over Range (304), as RFC 9110 orders preconditions first", async () => {
+    const model = await getModel(AV.miraStudio);
+    const etag = (await api(model.url, { key: null })).headers.get("ETag") ?? "";
+    const res = await api(model.url, { key: null, headers: { Range: "bytes=0-9", "If-None-Match": `W/${etag}` } });
+    expect(res.status).toBe(304);
+    const stale = await api(model.url, { key: null, headers: { Range: "bytes=0-9", "If-None-Match": '"other"' } });
+    expect(stale.status).toBe(206);
+  });
+
+  it("an undecodable signature is 403 signature.invalid, never a 500", async () => {
+    for (const signature of ["AAAAA", "A", "AAAA==", "%00", "%ED%A0%80", "x".repeat(10_000), "!!!"]) {
+      const res = await api(`/v1/avatars/${AV.demo}/model/file?expires=99999999999&signature=${signature}`, { key: null });
+      await expectError(res, 403, { type: "permission", code: "signature.invalid", param: "signature" });
+    }
+  });
+
   it("an expired URL is 403 signature.expired", async () => {
     const model = await getModel(AV.demo);
     const expires = Number(new URL(model.url).searchParams.get("expires"));

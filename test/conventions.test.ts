@@ -2,6 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createApp } from "../src/app";
+import { userJwt } from "./helpers/auth";
 import { api, BASE, expectError, KEYS } from "./helpers/http";
 
 afterEach(() => vi.restoreAllMocks());
@@ -85,6 +86,64 @@ describe("request bodies", () => {
       type: "invalid_request",
       code: "request.too_large",
     });
+  });
+});
+
+describe("one media-type rule for every body", () => {
+  it("a body that is not JSON is 400 request.unsupported_media_type, on routes that read one and routes that do not", async () => {
+    for (const [method, path] of [
+      ["PUT", "/v1/avatars/av_demo/favorite"],
+      ["DELETE", "/v1/avatars/av_demo/favorite"],
+    ] as const) {
+      for (const type of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]) {
+        const res = await api(path, { method, body: "a=1", headers: { "Content-Type": type } });
+        await expectError(res, 400, { type: "invalid_request", code: "request.unsupported_media_type" });
+      }
+    }
+  });
+
+  it("a JSON body, or none at all, is accepted where the route reads none", async () => {
+    for (const init of [{}, { body: "{}", headers: { "Content-Type": "application/json; charset=utf-8" } }, { body: "{}", headers: { "Content-Type": "application/merge-patch+json" } }]) {
+      expect((await api("/v1/avatars/av_demo/favorite", { method: "PUT", ...init })).status).toBe(200);
+    }
+  });
+
+  it("credentials are checked before the media type", async () => {
+    await expectError(await api("/v1/avatars/av_demo/favorite", { method: "PUT", key: null, body: "a=1", headers: { "Content-Type": "text/plain" } }), 401, {
+      type: "authentication",
+      code: "api_key.missing",
+    });
+  });
+});
+
+describe("validation messages speak the caller's terms", () => {
+  const message = async (path: string, param: string, code = "parameter.invalid") =>
+    (await expectError(await api(path), 400, { type: "invalid_request", code, param })).message;
+
+  it("a repeated parameter says so", async () => {
+    expect(await message("/v1/avatars?limit=1&limit=2", "limit")).toBe("'limit' was given more than once; send it once.");
+    expect(await message("/v1/avatars/av_demo?x=1&x=2", "x", "parameter.unknown")).toBe("Unknown parameter 'x'.");
+  });
+
+  it("numbers and enums name what is accepted, never 'NaN' or zod's wording", async () => {
+    for (const value of ["%zz", "abc", "0", "101", "1.5", ""]) {
+      expect(await message(`/v1/avatars?limit=${value}`, "limit")).toBe("'limit' must be an integer from 1 to 100.");
+    }
+    expect(await message("/v1/avatars?status=gone", "status")).toBe("'status' must be one of 'ready', 'processing', 'failed'.");
+    expect(await message("/v1/avatars?is_favorite=yes", "is_favorite")).toBe("'is_favorite' must be one of 'true', 'false'.");
+  });
+
+  it("body fields too", async () => {
+    const token = await userJwt();
+    const create = (body: unknown) => api("/v1/api-keys", { method: "POST", key: token, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const name = async (body: unknown) => (await expectError(await create(body), 400, { type: "invalid_request", code: "parameter.invalid", param: "name" })).message;
+    expect(await name({ name: 5 })).toBe("'name' must be a string.");
+    expect(await name({ name: ["a"] })).toBe("'name' must be a string, not a list.");
+    expect(await name({ name: "" })).toBe("'name' must not be empty.");
+    expect(await name({ name: "x".repeat(101) })).toBe("'name' must be at most 100 characters.");
+    expect(await name({ name: "a\u0000b" })).toBe("'name' must not contain control characters.");
+    const body = await expectError(await create(["x"]), 400, { type: "invalid_request", code: "parameter.invalid" });
+    expect(body.message).toBe("The request body must be a JSON object, not a list.");
   });
 });
 

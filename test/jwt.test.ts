@@ -152,15 +152,39 @@ describe("JWKS (RS256 / ES256 from an identity provider)", () => {
     await expectError(await call(await sign({}, "kid-unknown")), 401, { type: "authentication", code: "jwt.invalid" });
   });
 
-  it("an unreachable JWKS is 503 within the timeout, without leaking the URL", async () => {
-    vi.spyOn(console, "error").mockImplementation(() => {});
-    vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("upstream down", { status: 502 }));
-    const token = await new SignJWT({ sub: "u", org_id: "org_demo" })
+  const foreignToken = async () =>
+    new SignJWT({ sub: "u", org_id: "org_demo" })
       .setProtectedHeader({ alg: "RS256", kid: "kid-elsewhere" })
       .setExpirationTime("10m")
       .sign((await generateKeyPair("RS256")).privateKey);
-    const res = await call(token, { JWT_JWKS_URL: "https://idp-down.test/jwks.json" });
+
+  it("a JWKS answering 5xx is 503 jwt.jwks_unavailable, without leaking the URL", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    vi.spyOn(globalThis, "fetch").mockImplementation(async () => new Response("upstream down", { status: 502 }));
+    const res = await call(await foreignToken(), { JWT_JWKS_URL: "https://idp-down.test/jwks.json" });
     const error = await expectError(res, 503, { type: "service_unavailable", code: "jwt.jwks_unavailable" });
     expect(error.message).not.toContain("idp-down");
   });
+
+  it("a JWKS that never answers is 503 after the 3 s timeout, not a hang", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    let aborted = false;
+    vi.spyOn(globalThis, "fetch").mockImplementation(
+      (_input, init) =>
+        new Promise<Response>((_resolve, reject) => {
+          init?.signal?.addEventListener("abort", () => {
+            aborted = true;
+            reject(init.signal?.reason);
+          });
+        }),
+    );
+    const started = Date.now();
+    const res = await call(await foreignToken(), { JWT_JWKS_URL: "https://idp-silent.test/jwks.json" });
+    const elapsed = Date.now() - started;
+    const error = await expectError(res, 503, { type: "service_unavailable", code: "jwt.jwks_unavailable" });
+    expect(error.message).not.toContain("idp-silent");
+    expect(aborted).toBe(true);
+    expect(elapsed).toBeGreaterThanOrEqual(2900);
+    expect(elapsed).toBeLessThan(6000);
+  }, 10_000);
 });

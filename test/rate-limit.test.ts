@@ -1,7 +1,7 @@
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { freshOrg, userJwt } from "./helpers/auth";
+import { addKey, freshOrg, userJwt } from "./helpers/auth";
 import { api, expectError } from "./helpers/http";
 
 // Pinned to the middle of a minute, so a test never straddles a window boundary.
@@ -103,11 +103,13 @@ describe("per-organisation limits", () => {
 
   it("rejected requests do no work: no favourite written, no key created, no last_used_at", async () => {
     const org = await freshOrg("free");
+    // A second key of the same org that has never been used: nothing in any isolate remembers a
+    // write for it, so a rejected request that still ran the bookkeeping would stamp last_used_at.
+    const unused = await addKey(org.id, "unused");
     for (let i = 0; i < 10; i++) expect((await api("/v1/avatars", { key: org.key })).status).toBe(200);
-    await vi.waitFor(async () => expect(await countRows("SELECT count(*) AS n FROM api_keys WHERE id = ? AND last_used_at IS NOT NULL", org.keyId)).toBe(1));
-    await env.DB.prepare("UPDATE api_keys SET last_used_at = NULL WHERE id = ?").bind(org.keyId).run();
 
-    const favorite = await api("/v1/avatars/av_demo/favorite", { method: "PUT", key: org.key });
+    await expectError(await api("/v1/avatars", { key: unused.key }), 429, { type: "rate_limit", code: "rate_limit.exceeded" });
+    const favorite = await api("/v1/avatars/av_demo/favorite", { method: "PUT", key: unused.key });
     await expectError(favorite, 429, { type: "rate_limit", code: "rate_limit.exceeded" });
     expect(await countRows("SELECT count(*) AS n FROM avatar_favorites WHERE org_id = ?", org.id)).toBe(0);
 
@@ -119,10 +121,13 @@ describe("per-organisation limits", () => {
       body: JSON.stringify({ name: "blocked", mode: "live" }),
     });
     await expectError(createKey, 429, { type: "rate_limit", code: "rate_limit.exceeded" });
-    expect(await countRows("SELECT count(*) AS n FROM api_keys WHERE org_id = ?", org.id)).toBe(1);
+    expect(await countRows("SELECT count(*) AS n FROM api_keys WHERE org_id = ?", org.id)).toBe(2);
 
-    await new Promise((r) => setTimeout(r, 50));
-    expect(await countRows("SELECT count(*) AS n FROM api_keys WHERE id = ? AND last_used_at IS NOT NULL", org.keyId)).toBe(0);
+    // The admitted requests did stamp the first key (so the bookkeeping is on); the rejected ones
+    // left the second untouched. waitUntil work lands within milliseconds; give it ample time.
+    await vi.waitFor(async () => expect(await countRows("SELECT count(*) AS n FROM api_keys WHERE id = ? AND last_used_at IS NOT NULL", org.keyId)).toBe(1));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await countRows("SELECT count(*) AS n FROM api_keys WHERE id = ? AND last_used_at IS NOT NULL", unused.keyId)).toBe(0);
   });
 
   it("key management by JWT counts against the same org limit", async () => {

@@ -1,31 +1,11 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
-import { unstable_readConfig } from "wrangler";
 import { defineConfig } from "vitest/config";
 import { copyDocsAssets } from "../src/cli/docs-assets.mjs";
 import { readSeed } from "../src/cli/seed.mjs";
-import { SETTING_NAMES } from "../src/config";
+import { DOCUMENTED_SETTINGS, hermeticSettings, WRANGLER_TOML } from "./node/settings.ts";
 
 const root = path.join(import.meta.dirname, "..");
-const wranglerToml = path.join(root, "wrangler.toml");
-
-/** Settings the tests depend on; every other setting is reset below. */
-const TEST_SETTINGS: Record<string, string> = {
-  ASSET_SIGNING_SECRET: "test-asset-signing-secret",
-  JWT_SECRET: "test-jwt-secret-0123456789abcdef0123456789abcdef",
-  // An error code a route did not declare fails the test that provoked it (see app.ts).
-  STRICT_ERROR_CODES: "on",
-};
-
-/**
- * Hermetic settings: wrangler loads the developer's .dev.vars into the pool, so every setting the
- * API reads is pinned here to its test value, its wrangler.toml value, or "" (unset). Nothing a
- * developer puts in .dev.vars can change a test's outcome (CI proves it with a hostile .dev.vars).
- */
-function hermeticSettings(): Record<string, string> {
-  const vars = unstable_readConfig({ config: wranglerToml }).vars as Record<string, string>;
-  return Object.fromEntries(SETTING_NAMES.map((name) => [name, TEST_SETTINGS[name] ?? vars[name] ?? ""]));
-}
 
 /**
  * At the end of every test file the pool's runner stops: it calls close() on its Node↔workerd
@@ -41,26 +21,49 @@ for (const stream of [process.stdout, process.stderr]) {
     String(chunk).includes(RUNNER_SOCKET_NOISE) ? true : write(chunk, ...rest)) as typeof stream.write;
 }
 
+/**
+ * Two projects: `workers` runs each behaviour inside workerd (the Workers pool, real local D1, R2
+ * and Durable Objects, storage isolated per file); `node` drives the bundled Worker over real
+ * sockets from Node, as clients and SDKs do.
+ */
 export default defineConfig(async () => {
   copyDocsAssets();
   return {
-    plugins: [
-      cloudflareTest({
-        wrangler: { configPath: wranglerToml },
-        miniflare: {
-          bindings: {
-            ...hermeticSettings(),
-            TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")),
-            // The same local seed `npm start` loads (model files as base64: bindings must serialise).
-            TEST_SEED: readSeed(),
-          },
-        },
-      }),
-    ],
     test: {
       root,
-      include: ["test/**/*.test.ts"],
-      setupFiles: [path.join(root, "test/setup/apply-migrations.ts")],
+      projects: [
+        {
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: WRANGLER_TOML },
+              miniflare: {
+                bindings: {
+                  ...hermeticSettings(),
+                  TEST_DOCUMENTED_SETTINGS: DOCUMENTED_SETTINGS,
+                  TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")),
+                  // The same local seed `npm start` loads (model files as base64: bindings must serialise).
+                  TEST_SEED: readSeed(),
+                },
+              },
+            }),
+          ],
+          test: {
+            name: "workers",
+            root,
+            include: ["test/*.test.ts"],
+            setupFiles: [path.join(root, "test/setup/apply-migrations.ts")],
+          },
+        },
+        {
+          test: {
+            name: "node",
+            root,
+            environment: "node",
+            include: ["test/node/**/*.test.ts"],
+            globalSetup: [path.join(root, "test/node/global-setup.ts")],
+          },
+        },
+      ],
     },
   };
 });

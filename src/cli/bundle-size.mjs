@@ -7,11 +7,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
+import { copyDocsAssets } from "./docs-assets.mjs";
 
 export const BUDGET_KIB = 200;
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
 export function measureBundle() {
+  copyDocsAssets(); // wrangler refuses to build without the [assets] directory
   const outdir = mkdtempSync(join(tmpdir(), "avatar-api-bundle-"));
   const run = spawnSync(join(root, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
     cwd: root,

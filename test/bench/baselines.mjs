@@ -25,8 +25,8 @@ export default {
 };`;
 
 /**
- * (d) bare + one call of the API's own RateLimiter object (one SQLite write per call), on one key:
- * the most one organisation's requests can go through its limiter.
+ * (d) bare + one call of the API's own RateLimiter object (counts in memory, persists once per
+ * burst), on one key: the most one organisation's requests can go through its limiter.
  */
 export const limiter = `export default {
   async fetch(request, env) {

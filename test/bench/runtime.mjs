@@ -1,11 +1,13 @@
 // Starts the API and the baseline workers in one Miniflare (one workerd process), each on its own
 // loopback socket straight into the worker: no wrangler dev proxy, no Miniflare entry worker, no
 // request logging — the closest local stand-in for a Worker in production.
-import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { Miniflare } from "miniflare";
-import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from "wrangler";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { applySeed } from "../../src/cli/apply-seed.mjs";
+import { readMigrations, readSeed } from "../../src/cli/seed.mjs";
+import { pinSettings } from "../../src/cli/settings.mjs";
 import * as baselines from "./baselines.mjs";
 
 /** An enterprise org whose limit the benchmark cannot reach, so no request is a 429. */
@@ -38,14 +40,15 @@ export async function startRuntime({ root, bundle }) {
   const ports = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()])));
   const socket = (name) => [{ host: "127.0.0.1", port: ports[name] }];
   const compat = { compatibilityDate: workerOptions.compatibilityDate, compatibilityFlags: workerOptions.compatibilityFlags };
-  const secrets = { ASSET_SIGNING_SECRET: "bench-asset-secret", JWT_SECRET: "bench-jwt-secret-0123456789abcdef" };
+  // Every documented setting pinned, so a developer's .dev.vars cannot change what is measured.
+  const settings = pinSettings({ ASSET_SIGNING_SECRET: "bench-asset-secret", JWT_SECRET: "bench-jwt-secret-0123456789abcdef" });
   const api = (name, extra = {}) => ({
     ...workerOptions,
     name,
     modules: true,
     scriptPath: bundle,
     modulesRoot: dirname(bundle),
-    bindings: { ...workerOptions.bindings, ...secrets, ...extra },
+    bindings: { ...workerOptions.bindings, ...settings, ...extra },
     unsafeDirectSockets: socket(name),
   });
 
@@ -78,16 +81,8 @@ export async function startRuntime({ root, bundle }) {
 
   // Migrations, the local seed, and the bench org, exactly as the tests and `npm start` load them.
   const db = await mf.getD1Database("DB", "api");
-  const migrations = readdirSync(join(root, "migrations")).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();
-  const sql = [
-    ...migrations.map((f) => readFileSync(join(root, "migrations", f), "utf8")),
-    readFileSync(join(root, "migrations/seed/local.sql"), "utf8"),
-    BENCH_SEED.replace("__HASH__", await sha256Hex(BENCH_KEY)),
-  ];
-  for (const file of sql) {
-    const statements = unstable_splitSqlQuery(file);
-    await db.batch(statements.map((s) => db.prepare(s)));
-  }
+  await db.batch(readMigrations().map((s) => db.prepare(s)));
+  await applySeed({ db, bucket: await mf.getR2Bucket("MODELS", "api") }, readSeed([BENCH_SEED.replace("__HASH__", await sha256Hex(BENCH_KEY))]));
 
   const urls = Object.fromEntries(names.map((n) => [n, `http://127.0.0.1:${ports[n]}`]));
   return { urls, dispose: () => mf.dispose() };

@@ -15,6 +15,16 @@ export const sha256Hex = async (value: string) =>
     b.toString(16).padStart(2, "0"),
   ).join("");
 
+/** Another API key for an existing org, written straight to D1. */
+export async function addKey(orgId: string, name: string) {
+  const key = `av_test_${orgId.replace(/[^A-Za-z0-9]/g, "")}${name.replace(/[^A-Za-z0-9]/g, "")}${"0".repeat(32)}`;
+  const keyId = `key_${orgId}_${name}`;
+  await env.DB.prepare("INSERT INTO api_keys (id, org_id, name, mode, key_hash, prefix, last4, created_at) VALUES (?, ?, ?, 'test', ?, ?, '0000', ?)")
+    .bind(keyId, orgId, name, await sha256Hex(key), key.slice(0, 12), Date.now())
+    .run();
+  return { key, keyId };
+}
+
 let orgCounter = 0;
 
 /**

@@ -7,6 +7,8 @@ declare global {
   namespace Cloudflare {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      /** The setting names .dev.vars.example documents (test/node/settings.ts). */
+      TEST_DOCUMENTED_SETTINGS: string[];
       TEST_SEED: Seed;
     }
   }

@@ -56,6 +56,12 @@ export const AvatarModelSchema = z
   .openapi("AvatarModel");
 
 export const ModelFileQuery = z.strictObject({
-  expires: z.string().regex(/^\d{1,12}$/, { error: "must be Unix seconds" }).openapi({ description: "Unix seconds; part of the signed URL." }),
-  signature: z.string().min(1).openapi({ description: "HMAC-SHA256 of the URL; part of the signed URL." }),
+  expires: z
+    .string()
+    .regex(/^\d{1,12}$/, { error: "must be Unix seconds" })
+    .openapi({ description: "Unix seconds; part of the signed URL.", example: "4102444800" }),
+  signature: z
+    .string()
+    .min(1)
+    .openapi({ description: "HMAC-SHA256 of the URL, base64url; part of the signed URL.", example: "3q2-7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }),
 });

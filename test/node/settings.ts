@@ -1,0 +1,20 @@
+import { documentedSettings, pinSettings } from "../../src/cli/settings.mjs";
+
+export { WRANGLER_TOML } from "../../src/cli/settings.mjs";
+
+/** What .dev.vars.example documents; a test checks it is exactly what src/config.ts reads. */
+export const DOCUMENTED_SETTINGS = documentedSettings();
+
+/** Settings the tests depend on; every other documented setting is reset by `hermeticSettings`. */
+const TEST_SETTINGS: Record<string, string> = {
+  ASSET_SIGNING_SECRET: "test-asset-signing-secret",
+  JWT_SECRET: "test-jwt-secret-0123456789abcdef0123456789abcdef",
+  // An error code a route did not declare fails the test that provoked it (see app.ts).
+  STRICT_ERROR_CODES: "on",
+};
+
+/**
+ * Hermetic settings: nothing a developer puts in .dev.vars can change a test's outcome (CI proves it
+ * by running the suite with a hostile .dev.vars).
+ */
+export const hermeticSettings = (overrides: Record<string, string> = {}) => pinSettings({ ...TEST_SETTINGS, ...overrides });
