@@ -9,7 +9,7 @@ import { validationHook } from "./lib/validation";
 import { declaredCodes, GLOBAL_CODES } from "./middleware/access";
 import { bodyLimit } from "./middleware/body";
 import { requestContext } from "./middleware/context";
-import { cors } from "./middleware/cors";
+import { corsPreflight } from "./middleware/cors";
 import { requestId } from "./middleware/request-id";
 import { registerApiKeys } from "./routes/api-keys";
 import { registerAvatars } from "./routes/avatars";
@@ -23,7 +23,7 @@ function fromHttpException(err: HTTPException): ApiError | undefined {
   return undefined;
 }
 
-const respond = (c: Context<AppEnv>, e: ApiError) => c.json(e.body(c.var.requestId), e.status, e.headers);
+const respond = (c: Context<AppEnv>, e: ApiError) => c.json(e.body(c.get("requestId")), e.status, e.headers);
 
 const fallbackLog = createLogger();
 
@@ -32,7 +32,7 @@ const fallbackLog = createLogger();
  * defect, answered 500 so the test that provoked it fails and the OpenAPI document cannot drift.
  */
 function undeclared(c: Context<AppEnv>, e: ApiError): boolean {
-  if (!c.var.config?.strictErrorCodes) return false;
+  if (!c.get("config")?.strictErrorCodes) return false;
   const declared = declaredCodes(c.req.method, c.req.routePath);
   return declared !== undefined && !declared.has(e.code) && !GLOBAL_CODES.includes(e.code);
 }
@@ -45,7 +45,7 @@ export function createApp() {
   // oversized body is refused before anyone authenticates.
   app.use(requestId);
   app.use(requestContext);
-  app.use(cors);
+  app.use(corsPreflight);
   app.use(bodyLimit);
 
   registerHealth(app);
@@ -63,7 +63,7 @@ export function createApp() {
   });
 
   app.onError((err, c) => {
-    const log = c.var.log ?? fallbackLog;
+    const log = c.get("log") ?? fallbackLog;
     const apiError = err instanceof ApiError ? err : err instanceof HTTPException ? fromHttpException(err) : undefined;
     if (apiError && undeclared(c, apiError)) {
       log.error("undeclared error code", { code: apiError.code, route: `${c.req.method} ${c.req.routePath}` });

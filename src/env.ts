@@ -2,7 +2,7 @@ import type { Config } from "./config";
 import type { Db } from "./db/client";
 import type { Tier } from "./db/schema";
 import type { Logger } from "./lib/logger";
-import type { HitResult, Limiter } from "./services/limiter";
+import type { HitResult, Limiter } from "./lib/rate-limits";
 
 /**
  * Bindings from wrangler.toml and the secrets of .dev.vars.example, generated into

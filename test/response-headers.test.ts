@@ -60,14 +60,6 @@ describe("headers on responses whose own headers are immutable", () => {
     expect(res.headers.get("X-RateLimit-Remaining")).toBe("59");
   });
 
-  it("a static asset served through the ASSETS binding", async () => {
-    const res = await api("/docs/assets/swagger-init.js", { key: null });
-    expect(res.status).toBe(200);
-    expect(res.headers.get("Content-Type")).toMatch(/javascript/);
-    expect(res.headers.get("X-Request-Id")).toMatch(REQ_ID);
-    expect(await res.text()).toContain("SwaggerUIBundle");
-  });
-
   it("a 101 upgrade keeps its WebSocket, which still talks", async () => {
     const org = await freshOrg("pro");
     const res = await call(appWithAwkwardRoutes(), "/test/upgrade", org.key, { Upgrade: "websocket" });
@@ -145,12 +137,23 @@ describe("security headers", () => {
     const html = await res.text();
     expect(html).not.toMatch(/https?:\/\//);
     expect(html).not.toMatch(/<script>[^<]/);
-    for (const asset of ["/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css", "/docs/assets/swagger-init.js"]) {
-      expect(html).toContain(asset);
+    const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1] ?? "");
+    expect(assets.map((a) => a.split("?")[0])).toEqual([
+      "/docs/assets/favicon-32x32.png",
+      "/docs/assets/swagger-ui.css",
+      "/docs/assets/swagger-ui-bundle.js",
+      "/docs/assets/swagger-init.js",
+    ]);
+    for (const asset of assets) {
       const file = await api(asset, { key: null });
       expect(file.status, asset).toBe(200);
+      expect(file.headers.get("X-Request-Id"), asset).toMatch(REQ_ID);
       expect((await file.arrayBuffer()).byteLength, asset).toBeGreaterThan(100);
     }
+    const bundle = await api(assets[2] ?? "", { key: null });
+    expect(bundle.headers.get("Content-Type")).toMatch(/^text\/javascript/);
+    expect(await bundle.text()).toContain("SwaggerUIBundle");
+    expect(await (await api(assets[3] ?? "", { key: null })).text()).toContain('getElementById("swagger-ui")');
   });
 
   it("an unknown docs asset is the 404 envelope", async () => {

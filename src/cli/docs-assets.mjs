@@ -1,22 +1,21 @@
 // @ts-check
-// Copies the files /docs serves into dist/public (wrangler.toml [assets]): Swagger UI from the
-// pinned swagger-ui-dist package, and our own initialiser. Run by `npm ci` (postinstall) and again
-// by every command that starts or builds the Worker, so /docs works with no network at all.
-import { copyFileSync, mkdirSync } from "node:fs";
+// Gzips the Swagger UI files /docs serves (from the pinned swagger-ui-dist package) into dist/docs/,
+// where the Worker imports them as binary data modules (wrangler.toml [[rules]]). Run by `npm ci`
+// (postinstall) and again by every command that starts, tests or builds the Worker, so /docs works
+// with no network at all.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
-const out = `${root}dist/public/docs/assets/`;
-const FILES = [
-  [`${root}node_modules/swagger-ui-dist/swagger-ui-bundle.js`, "swagger-ui-bundle.js"],
-  [`${root}node_modules/swagger-ui-dist/swagger-ui.css`, "swagger-ui.css"],
-  [`${root}node_modules/swagger-ui-dist/favicon-32x32.png`, "favicon-32x32.png"],
-  [`${root}src/routes/docs/swagger-init.js`, "swagger-init.js"],
-];
+const out = `${root}dist/docs/`;
+const FILES = ["swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"];
 
 export function copyDocsAssets() {
   mkdirSync(out, { recursive: true });
-  for (const [from, name] of FILES) copyFileSync(from, `${out}${name}`);
+  for (const name of FILES) {
+    writeFileSync(`${out}${name}.gz`, gzipSync(readFileSync(`${root}node_modules/swagger-ui-dist/${name}`), { level: 9 }));
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) copyDocsAssets();

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import type { HitResult } from "../lib/rate-limits";
 
 export const WINDOW_MS = 60_000;
 /** Start of the minute-aligned window that `now` falls in. */
@@ -9,16 +10,6 @@ const windowStart = (now: number) => now - (now % WINDOW_MS);
  */
 export const REVOCATION_MEMORY_MS = 10 * 60_000;
 
-export interface HitResult {
-  /** The request may proceed. */
-  allowed: boolean;
-  /** The API key named in the hit was revoked (nothing was counted). */
-  revoked: boolean;
-  limit: number;
-  remaining: number;
-  /** Epoch ms at which the current window ends. */
-  resetAt: number;
-}
 
 /**
  * One object per organisation (`org:<id>`) or per client address (`ip:<addr>`): it counts requests in

@@ -6,15 +6,6 @@
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFields = Record<string, unknown>;
 
-export interface Logger {
-  debug(message: string, fields?: LogFields): void;
-  info(message: string, fields?: LogFields): void;
-  warn(message: string, fields?: LogFields): void;
-  error(message: string, fields?: LogFields): void;
-  /** A logger that adds `fields` to every line. */
-  with(fields: LogFields): Logger;
-}
-
 const SINKS: Record<LogLevel, (line: string) => void> = {
   debug: (line) => console.debug(line),
   info: (line) => console.log(line),
@@ -26,17 +17,32 @@ const SINKS: Record<LogLevel, (line: string) => void> = {
 const serialise = (value: unknown): unknown =>
   value instanceof Error ? { name: value.name, message: value.message, stack: value.stack } : value;
 
-export function createLogger(base: LogFields = {}): Logger {
-  const write = (level: LogLevel, message: string, fields?: LogFields) => {
-    const line: LogFields = { level, message, ...base };
+// A class, not a bag of closures: one is made per request, so it should cost one allocation.
+export class Logger {
+  constructor(private readonly base: LogFields = {}) {}
+
+  debug(message: string, fields?: LogFields) {
+    this.write("debug", message, fields);
+  }
+  info(message: string, fields?: LogFields) {
+    this.write("info", message, fields);
+  }
+  warn(message: string, fields?: LogFields) {
+    this.write("warn", message, fields);
+  }
+  error(message: string, fields?: LogFields) {
+    this.write("error", message, fields);
+  }
+  /** A logger that adds `fields` to every line. */
+  with(fields: LogFields): Logger {
+    return new Logger({ ...this.base, ...fields });
+  }
+
+  private write(level: LogLevel, message: string, fields?: LogFields) {
+    const line: LogFields = { level, message, ...this.base };
     if (fields) for (const [key, value] of Object.entries(fields)) line[key] = serialise(value);
     SINKS[level](JSON.stringify(line));
-  };
-  return {
-    debug: (message, fields) => write("debug", message, fields),
-    info: (message, fields) => write("info", message, fields),
-    warn: (message, fields) => write("warn", message, fields),
-    error: (message, fields) => write("error", message, fields),
-    with: (fields) => createLogger({ ...base, ...fields }),
-  };
+  }
 }
+
+export const createLogger = (base: LogFields = {}) => new Logger(base);

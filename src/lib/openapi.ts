@@ -1,5 +1,4 @@
-import { type RouteConfig, type RouteHandler, z } from "@hono/zod-openapi";
-import type { AppEnv } from "../env";
+import { type RouteConfig, z } from "@hono/zod-openapi";
 import { ERROR_CODES, ERROR_TYPES, type ErrorCode, statusOf } from "./errors";
 
 /**
@@ -9,9 +8,6 @@ import { ERROR_CODES, ERROR_TYPES, type ErrorCode, statusOf } from "./errors";
 
 /** Every timestamp on the wire (see lib/time.ts). */
 export const TimestampSchema = z.string().openapi({ format: "date-time", example: "2026-01-01T00:00:00Z" });
-
-/** The handler type of one route in a `<resource>.routes.ts` module. */
-export type HandlerOf<Routes, Name extends keyof Routes> = Routes[Name] extends RouteConfig ? RouteHandler<Routes[Name], AppEnv> : never;
 
 export const ErrorEnvelopeSchema = z
   .object({

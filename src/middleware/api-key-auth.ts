@@ -25,10 +25,10 @@ export async function authenticateApiKey(c: Context<AppEnv>, header: string | un
 
   const hash = await sha256Hex(token);
   // Without the limiter nobody would hear of revocations, so the cache is only used alongside it.
-  const cacheable = c.var.limiter.enabled;
+  const cacheable = c.get("limiter").enabled;
   let key = cacheable ? keyCache.get(hash) : undefined;
   if (!key) {
-    const found = await findKeyByHash(c.var.db, hash);
+    const found = await findKeyByHash(c.get("db"), hash);
     if (!found) throw invalid();
     if (found.revokedAt !== null) throw keyRevoked();
     key = found;

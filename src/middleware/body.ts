@@ -7,7 +7,8 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 // RFC 9110 gives a body on GET or HEAD no meaning: it is ignored, never read or rebuilt.
 const IGNORES_BODY = new Set(["GET", "HEAD", "OPTIONS"]);
 
-const hasBody = (req: Request) => !IGNORES_BODY.has(req.method) && req.body !== null && req.headers.get("content-length") !== "0";
+/** Whether a request carries a body anyone should look at. */
+export const hasBody = (req: Request) => !IGNORES_BODY.has(req.method) && req.body !== null && req.headers.get("content-length") !== "0";
 
 const tooLarge = () => new ApiError("request.too_large", "The request body exceeds 1 MiB.");
 
@@ -45,26 +46,3 @@ export const bodyLimit = createMiddleware<AppEnv>(async (c, next) => {
   c.req.raw = new Request(raw, { body });
   await next();
 });
-
-const mediaType = (header: string | undefined) => header?.split(";")[0]?.trim().toLowerCase() ?? "";
-const isJson = (type: string) => type === "application/json" || (type.startsWith("application/") && type.endsWith("+json"));
-
-/**
- * One media-type rule for every route, after authentication like any other validation: a body on
- * POST, PUT, PATCH or DELETE is JSON (or a type the route declares), whether or not the route reads
- * it, so a body is never silently ignored.
- */
-export const bodyMediaType = (accepted: readonly string[]) =>
-  createMiddleware<AppEnv>(async (c, next) => {
-    if (hasBody(c.req.raw)) {
-      const type = mediaType(c.req.header("Content-Type"));
-      const ok = accepted.includes(type) || (isJson(type) && accepted.includes("application/json"));
-      if (!ok) {
-        throw new ApiError(
-          "request.unsupported_media_type",
-          `Send the body as ${accepted.map((t) => `'Content-Type: ${t}'`).join(" or ")}${type ? `, not '${type}'` : ""}.`,
-        );
-      }
-    }
-    await next();
-  });

@@ -18,8 +18,8 @@ export const clientSecretAuth = createMiddleware<AppEnv>(async (c, next) => {
     return next();
   }
   const conversationId = c.req.param("conversation_id") ?? "";
-  const check = await checkClientSecret(c.var.config.secret("ASSET_SIGNING_SECRET"), token, conversationId, Date.now());
-  const org = check.ok ? await getOrg(c.var.db, check.orgId) : undefined;
+  const check = await checkClientSecret(c.get("config").secret("ASSET_SIGNING_SECRET"), token, conversationId, Date.now());
+  const org = check.ok ? await getOrg(c.get("db"), check.orgId) : undefined;
   if (!org) {
     const reason = check.ok ? "its organisation no longer exists" : check.reason;
     throw new ApiError("client_secret.invalid", `Invalid client secret: ${reason}.`, { param: "token" });

@@ -2,7 +2,16 @@ import { createMiddleware } from "hono/factory";
 import { getConfig } from "../config";
 import { createDb } from "../db/client";
 import type { AppEnv } from "../env";
+import type { Limiter } from "../lib/rate-limits";
 import { durableObjectLimiter, noLimiter } from "../services/limiter";
+
+// One limiter per namespace binding (stable within an isolate), not one per request.
+const limiters = new WeakMap<object, Limiter>();
+const limiterFor = (namespace: AppEnv["Bindings"]["RATE_LIMITER"]) => {
+  let limiter = limiters.get(namespace);
+  if (!limiter) limiters.set(namespace, (limiter = durableObjectLimiter(namespace)));
+  return limiter;
+};
 
 /**
  * The request's view of the deployment: settings (an invalid one is `503 config.invalid` here),
@@ -12,6 +21,6 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   const config = getConfig(c.env);
   c.set("config", config);
   c.set("db", createDb(c.env.DB));
-  c.set("limiter", config.rateLimiting ? durableObjectLimiter(c.env.RATE_LIMITER) : noLimiter);
+  c.set("limiter", config.rateLimiting ? limiterFor(c.env.RATE_LIMITER) : noLimiter);
   await next();
 });

@@ -55,7 +55,7 @@ export const jwtAuth = createMiddleware<AppEnv>(async (c, next) => {
 
   let claims: JWTPayload;
   try {
-    claims = await verify(token, c.var.config, c.var.log);
+    claims = await verify(token, c.get("config"), c.get("log"));
   } catch (err) {
     if (err instanceof errors.JWTExpired) throw new ApiError("jwt.expired", "The token has expired; sign in again.");
     if (err instanceof errors.JWTClaimValidationFailed) throw invalid(`claim '${err.claim}' ${err.reason === "missing" ? "is missing" : "is not accepted"}`);
@@ -67,7 +67,7 @@ export const jwtAuth = createMiddleware<AppEnv>(async (c, next) => {
   if (typeof orgId !== "string" || !ORG_ID_PATTERN.test(orgId)) throw invalid("claim 'org_id' must be 1-64 letters, digits or _.:-");
 
   const name = typeof claims.org_name === "string" && claims.org_name !== "" ? claims.org_name.slice(0, 200) : orgId;
-  const org = await findOrCreateOrg(c.var.db, orgId, name);
+  const org = await findOrCreateOrg(c.get("db"), orgId, name);
   c.set("auth", { org, userId: sub });
   await next();
 });

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
-import type { HitResult, LimitBucket } from "../services/limiter";
+import type { HitResult, LimitBucket } from "../lib/rate-limits";
 import { keyRevoked } from "./bearer";
 
 const secondsUntil = (at: number, now = Date.now()) => Math.max(1, Math.ceil((at - now) / 1000));
@@ -23,7 +23,7 @@ export function rateLimitHeaders(r: HitResult): Record<string, string> {
  * result is kept on the request and its headers go on whatever response follows (request-id.ts).
  */
 async function admit(c: Context<AppEnv>, bucket: LimitBucket, max: number, keyId?: string) {
-  const limiter = c.var.limiter;
+  const limiter = c.get("limiter");
   if (!limiter.enabled) return;
   const result = await limiter.hit(bucket, max, keyId);
   if (result.revoked) throw keyRevoked();
@@ -38,13 +38,13 @@ async function admit(c: Context<AppEnv>, bucket: LimitBucket, max: number, keyId
 
 /** Per organisation, after authentication: the tier's (or the enterprise org's own) per-minute limit. */
 export const orgRateLimit = createMiddleware<AppEnv>(async (c, next) => {
-  const { org, key } = c.var.auth;
+  const { org, key } = c.get("auth");
   await admit(c, { org: org.id }, org.limit, key?.keyId);
   await next();
 });
 
 /** Per client address on public endpoints, so one address cannot flood them. */
 export const ipRateLimit = createMiddleware<AppEnv>(async (c, next) => {
-  await admit(c, { address: c.req.header("CF-Connecting-IP") ?? "unknown" }, c.var.config.publicRateLimitPerMinute);
+  await admit(c, { address: c.req.header("CF-Connecting-IP") ?? "unknown" }, c.get("config").publicRateLimitPerMinute);
   await next();
 });

@@ -8,12 +8,12 @@ import { TOUCH_INTERVAL_MS, touchKey } from "../services/api-keys";
  * whole fleet to one write a minute.
  */
 export const touchApiKey = createMiddleware<AppEnv>(async (c, next) => {
-  const key = c.var.auth.key;
+  const key = c.get("auth").key;
   const now = Date.now();
   if (key && (key.lastUsedAt === null || now - key.lastUsedAt >= TOUCH_INTERVAL_MS)) {
     key.lastUsedAt = now;
     c.executionCtx.waitUntil(
-      touchKey(c.var.db, key.keyId, now).catch((err: unknown) => c.var.log.warn("last_used_at update failed", { key_id: key.keyId, error: err })),
+      touchKey(c.get("db"), key.keyId, now).catch((err: unknown) => c.get("log").warn("last_used_at update failed", { key_id: key.keyId, error: err })),
     );
   }
   await next();

@@ -1,11 +1,14 @@
-import { createRoute, type RouteConfig } from "@hono/zod-openapi";
+import { createRoute, type RouteConfig, type RouteHandler } from "@hono/zod-openapi";
+import type { AppEnv } from "../env";
 import type { ErrorCode } from "../lib/errors";
 import { errorResponses } from "../lib/openapi";
 import { ACCESS, type Access, declareRoute, GLOBAL_CODES } from "../middleware/access";
-import { bodyMediaType } from "../middleware/body";
-import { strictQuery } from "../middleware/strict-query";
+import { requestShape } from "../middleware/request-shape";
 
 const VALIDATION_CODES: ErrorCode[] = ["parameter.missing", "parameter.invalid", "parameter.unknown"];
+
+/** The handler type of one route in a `<resource>.routes.ts` module. */
+export type HandlerOf<Routes, Name extends keyof Routes> = Routes[Name] extends RouteConfig ? RouteHandler<Routes[Name], AppEnv> : never;
 
 /** `/v1/avatars/{avatar_id}` (OpenAPI) → `/v1/avatars/:avatar_id` (Hono). */
 export const toHonoPath = (path: string) => path.replaceAll(/\{(\w+)\}/g, ":$1");
@@ -36,7 +39,7 @@ export const defineRoute = <const R extends Definition>(access: Access, definiti
   return createRoute({
     ...(config as Omit<R, "errors">),
     security: rule.security,
-    middleware: [...rule.middleware, strictQuery(hasQuery), bodyMediaType(bodyTypes)],
+    middleware: [...rule.middleware, requestShape({ declaresQuery: hasQuery, bodyTypes })],
     responses: { ...errorResponses(codes, access !== "unmetered"), ...config.responses },
   });
 };

@@ -7,7 +7,7 @@ import { newId } from "../lib/ids";
 import { afterCursor, checkCursor } from "../lib/pagination";
 import { randomBase62 } from "../lib/secrets";
 import { limitFor } from "../lib/tiers";
-import type { Limiter } from "./limiter";
+import type { Limiter } from "../lib/rate-limits";
 
 /** Characters of randomness after `av_live_` / `av_test_` (API.md asks for at least 32). */
 export const SECRET_LENGTH = 40;

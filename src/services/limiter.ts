@@ -1,32 +1,17 @@
-import type { HitResult, RateLimiter } from "../durable-objects/rate-limiter";
+import type { RateLimiter } from "../durable-objects/rate-limiter";
 import { doNames } from "../lib/do-names";
-
-export type { HitResult };
-
-/** What a request is counted against: its organisation, or (public routes) its client address. */
-export type LimitBucket = { org: string } | { address: string };
-
-/**
- * The rate limiter as the rest of the API sees it. The Durable Object behind it is the only
- * authority for windows and revocations; `enabled: false` is its no-op twin, used only by the
- * benchmark to measure what limiting costs.
- */
-export interface Limiter {
-  readonly enabled: boolean;
-  /** Counts one request against `limit` unless the window is full or `keyId` was revoked. */
-  hit(bucket: LimitBucket, limit: number, keyId?: string): Promise<HitResult>;
-  /** Makes every isolate refuse `keyId` from its org's next request on. */
-  revokeKey(orgId: string, keyId: string): Promise<void>;
-}
+import type { LimitBucket, Limiter } from "../lib/rate-limits";
 
 const nameOf = (bucket: LimitBucket) => ("org" in bucket ? doNames.orgLimiter(bucket.org) : doNames.addressLimiter(bucket.address));
 
+/** The real limiter: one Durable Object per org or client address, the only authority on counts. */
 export const durableObjectLimiter = (namespace: DurableObjectNamespace<RateLimiter>): Limiter => ({
   enabled: true,
   hit: (bucket, limit, keyId) => namespace.getByName(nameOf(bucket)).hit(limit, keyId),
   revokeKey: (orgId, keyId) => namespace.getByName(doNames.orgLimiter(orgId)).revokeKey(keyId),
 });
 
+/** The no-op twin, for the benchmark's with/without comparison only. */
 export const noLimiter: Limiter = {
   enabled: false,
   hit: async (_bucket, limit) => ({ allowed: true, revoked: false, limit, remaining: limit, resetAt: 0 }),

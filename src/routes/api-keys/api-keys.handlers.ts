@@ -1,6 +1,6 @@
 import type { ApiKeyRow } from "../../db/schema";
 import { notFound } from "../../lib/errors";
-import type { HandlerOf } from "../../lib/openapi";
+import type { HandlerOf } from "../define-route";
 import { toPage } from "../../lib/pagination";
 import { NO_STORE } from "../../lib/responses";
 import { isoOrNull, isoSeconds } from "../../lib/time";
@@ -23,18 +23,18 @@ const toJson = (k: ApiKeyRow) => ({
 
 export const listApiKeys: Handler<"listApiKeys"> = async (c) => {
   const q = c.req.valid("query");
-  const rows = await keys.listKeys(c.var.db, c.var.auth.org.id, { limit: q.limit, startingAfter: q.starting_after });
+  const rows = await keys.listKeys(c.get("db"), c.get("auth").org.id, { limit: q.limit, startingAfter: q.starting_after });
   return c.json(toPage(rows, q.limit, toJson), 200);
 };
 
 export const createApiKey: Handler<"createApiKey"> = async (c) => {
-  const { row, secret } = await keys.createKey(c.var.db, c.var.auth.org.id, c.req.valid("json"));
+  const { row, secret } = await keys.createKey(c.get("db"), c.get("auth").org.id, c.req.valid("json"));
   return c.json({ ...toJson(row), secret }, 201, NO_STORE);
 };
 
 export const revokeApiKey: Handler<"revokeApiKey"> = async (c) => {
   const { key_id } = c.req.valid("param");
-  const row = await keys.revokeKey(c.var, c.var.auth.org.id, key_id);
+  const row = await keys.revokeKey({ db: c.get("db"), limiter: c.get("limiter") }, c.get("auth").org.id, key_id);
   if (!row) throw notFound("api_key", key_id);
   return c.json(toJson(row), 200);
 };

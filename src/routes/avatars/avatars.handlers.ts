@@ -1,5 +1,5 @@
 import { ApiError, notFound } from "../../lib/errors";
-import type { HandlerOf } from "../../lib/openapi";
+import type { HandlerOf } from "../define-route";
 import { toPage } from "../../lib/pagination";
 import { isoSeconds } from "../../lib/time";
 import * as avatars from "../../services/avatars";
@@ -34,7 +34,7 @@ const found = (avatar: avatars.AvatarView | undefined, id: string) => {
 
 export const listAvatars: Handler<"listAvatars"> = async (c) => {
   const q = c.req.valid("query");
-  const rows = await avatars.listAvatars(c.var.db, c.var.auth.org.id, {
+  const rows = await avatars.listAvatars(c.get("db"), c.get("auth").org.id, {
     limit: q.limit,
     startingAfter: q.starting_after,
     parentId: q.parent_id,
@@ -47,19 +47,19 @@ export const listAvatars: Handler<"listAvatars"> = async (c) => {
 
 export const getAvatar: Handler<"getAvatar"> = async (c) => {
   const { avatar_id } = c.req.valid("param");
-  return c.json(toJson(found(await avatars.getAvatar(c.var.db, c.var.auth.org.id, avatar_id), avatar_id)), 200);
+  return c.json(toJson(found(await avatars.getAvatar(c.get("db"), c.get("auth").org.id, avatar_id), avatar_id)), 200);
 };
 
 export const getAvatarModel: Handler<"getAvatarModel"> = async (c) => {
   const { avatar_id } = c.req.valid("param");
-  const avatar = found(await avatars.getAvatar(c.var.db, c.var.auth.org.id, avatar_id), avatar_id);
+  const avatar = found(await avatars.getAvatar(c.get("db"), c.get("auth").org.id, avatar_id), avatar_id);
   if (avatar.looksCount > 0) {
     throw new ApiError("avatar.not_a_look", `${avatar_id} is a character with looks; request the model of one of its looks.`);
   }
   if (avatar.status !== "ready" || !avatar.modelAssetKey || !avatar.modelFormat) {
     throw new ApiError("avatar.not_ready", `${avatar_id} has no model yet (status: ${avatar.status}).`);
   }
-  const { config } = c.var;
+  const config = c.get("config");
   const { url, expiresAtMs } = await signModelUrl({
     secret: config.secret("ASSET_SIGNING_SECRET"),
     baseUrl: config.publicBaseUrl ?? new URL(c.req.url).origin,
@@ -84,9 +84,9 @@ export const downloadAvatarModel: Handler<"downloadAvatarModel"> = async (c) => 
   const { avatar_id } = c.req.valid("param");
   const { expires, signature } = c.req.valid("query");
   const now = Date.now();
-  const secret = c.var.config.secret("ASSET_SIGNING_SECRET");
+  const secret = c.get("config").secret("ASSET_SIGNING_SECRET");
   const expiresAt = await verifyModelUrl({ secret, avatarId: avatar_id, expires, signature, now });
-  const asset = await avatars.getModelAsset(c.var.db, avatar_id);
+  const asset = await avatars.getModelAsset(c.get("db"), avatar_id);
   const file = asset?.key ? await readModelFile(c.env.MODELS, asset.key, asset.format, c.req.raw.headers) : undefined;
   if (!file) throw notFound("avatar", avatar_id);
   if (file.status === 416) {
@@ -101,10 +101,10 @@ export const downloadAvatarModel: Handler<"downloadAvatarModel"> = async (c) => 
 
 export const favoriteAvatar: Handler<"favoriteAvatar"> = async (c) => {
   const { avatar_id } = c.req.valid("param");
-  return c.json(toJson(found(await avatars.setFavorite(c.var.db, c.var.auth.org.id, avatar_id, true), avatar_id)), 200);
+  return c.json(toJson(found(await avatars.setFavorite(c.get("db"), c.get("auth").org.id, avatar_id, true), avatar_id)), 200);
 };
 
 export const unfavoriteAvatar: Handler<"unfavoriteAvatar"> = async (c) => {
   const { avatar_id } = c.req.valid("param");
-  return c.json(toJson(found(await avatars.setFavorite(c.var.db, c.var.auth.org.id, avatar_id, false), avatar_id)), 200);
+  return c.json(toJson(found(await avatars.setFavorite(c.get("db"), c.get("auth").org.id, avatar_id, false), avatar_id)), 200);
 };

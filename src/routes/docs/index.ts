@@ -4,10 +4,12 @@ import type { AppEnv } from "../../env";
 import { ApiError } from "../../lib/errors";
 import { SECURITY_SCHEMES } from "../../lib/openapi";
 import { defineRoute } from "../define-route";
+import { DOCS_ASSETS, SWAGGER_UI_VERSION } from "./assets";
 import { API_DESCRIPTION } from "./description";
 
 const OPENAPI_PATH = "/v1/openapi.json";
 const ASSETS = "/docs/assets";
+const asset = (name: string) => `${ASSETS}/${name}?v=${SWAGGER_UI_VERSION}`;
 
 // Swagger UI styles its widgets inline, hence 'unsafe-inline' for styles only; every script is a
 // file served by this Worker, so the page works offline and nothing inline can run.
@@ -29,13 +31,13 @@ const DOCS_HTML = `<!doctype html>
     <meta charset="utf-8" />
     <meta name="viewport" content="width=device-width, initial-scale=1" />
     <title>Avatar API reference</title>
-    <link rel="icon" href="${ASSETS}/favicon-32x32.png" />
-    <link rel="stylesheet" href="${ASSETS}/swagger-ui.css" />
+    <link rel="icon" href="${asset("favicon-32x32.png")}" />
+    <link rel="stylesheet" href="${asset("swagger-ui.css")}" />
   </head>
   <body>
     <div id="swagger-ui" data-url="${OPENAPI_PATH}"></div>
-    <script src="${ASSETS}/swagger-ui-bundle.js"></script>
-    <script src="${ASSETS}/swagger-init.js"></script>
+    <script src="${asset("swagger-ui-bundle.js")}"></script>
+    <script src="${asset("swagger-init.js")}"></script>
   </body>
 </html>
 `;
@@ -64,7 +66,10 @@ const assetRoute = defineRoute("public", {
   path: `${ASSETS}/{file}`,
   tags,
   summary: "A file of the API reference page",
-  request: { params: z.object({ file: z.string().openapi({ param: { name: "file", in: "path" }, example: "swagger-ui.css" }) }) },
+  request: {
+    params: z.object({ file: z.string().openapi({ param: { name: "file", in: "path" }, example: "swagger-ui.css" }) }),
+    query: z.strictObject({ v: z.string().optional().openapi({ description: "Cache buster: the Swagger UI version." }) }),
+  },
   responses: { 200: { description: "The file." } },
   errors: ["route.not_found"],
 });
@@ -92,9 +97,18 @@ export const registerDocs = (app: OpenAPIHono<AppEnv>) => {
 
   app.openapi(docsRoute, (c) => c.html(DOCS_HTML, 200, { "Content-Security-Policy": DOCS_CSP }));
 
-  app.openapi(assetRoute, async (c) => {
-    const res = await c.env.ASSETS.fetch(c.req.raw);
-    if (!res.ok && res.status !== 304) throw new ApiError("route.not_found", `No file ${c.req.path}.`);
-    return res;
+  app.openapi(assetRoute, (c) => {
+    const { file } = c.req.valid("param");
+    const found = Object.hasOwn(DOCS_ASSETS, file) ? DOCS_ASSETS[file] : undefined;
+    if (!found) throw new ApiError("route.not_found", `No file ${c.req.path}.`);
+    return new Response(found.body, {
+      headers: {
+        "Content-Type": found.type,
+        ...(found.gzip ? { "Content-Encoding": "gzip" } : {}),
+        "Cache-Control": "public, max-age=86400",
+      },
+      // Stored compressed: workerd sends the bytes as they are instead of encoding them again.
+      ...(found.gzip ? { encodeBody: "manual" as const } : {}),
+    });
   });
 };
