@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { request } from "node:http";
 import { describe, expect, inject, it } from "vitest";
 
@@ -45,5 +46,19 @@ describe("a GET with a chunked body (curl -X GET -H 'Transfer-Encoding: chunked'
     const res = await raw("POST", "/v1/avatars", { "Content-Type": "application/json" }, Array.from({ length: 20 }, () => "x".repeat(64 * 1024)));
     expect(res.status).toBe(413);
     expect(JSON.parse(res.body)).toMatchObject({ error: { type: "invalid_request", code: "request.too_large" } });
+  });
+});
+
+describe("/docs works offline", () => {
+  it("serves Swagger UI itself, gzipped, byte for byte the pinned package's files", async () => {
+    const html = await (await fetch(new URL("/docs", base))).text();
+    const bundleUrl = /src="(\/docs\/assets\/swagger-ui-bundle\.js[^"]*)"/.exec(html)?.[1];
+    expect(bundleUrl).toBeDefined();
+    const res = await fetch(new URL(bundleUrl ?? "", base), { headers: { "Accept-Encoding": "gzip" } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-encoding")).toBe("gzip");
+    const served = Buffer.from(await res.arrayBuffer());
+    const pinned = readFileSync(new URL("../../node_modules/swagger-ui-dist/swagger-ui-bundle.js", import.meta.url));
+    expect(served.equals(pinned)).toBe(true);
   });
 });
