@@ -45,12 +45,33 @@ const SCHEMA = z.object({
   CORS_ALLOWED_ORIGINS: originList,
   /** Tests only: an error code a route did not declare becomes a 500, so drift fails the suite. */
   STRICT_ERROR_CODES: flag("off"),
+
+  // AI providers: a key makes a provider available; a base URL points it at a gateway (Cloudflare AI
+  // Gateway, a proxy, a compatible server) or, in tests, at a fake.
+  OPENAI_API_KEY: optionalText(),
+  OPENAI_BASE_URL: optionalUrl(),
+  ANTHROPIC_API_KEY: optionalText(),
+  ANTHROPIC_BASE_URL: optionalUrl(),
+  GROQ_API_KEY: optionalText(),
+  GROQ_BASE_URL: optionalUrl(),
+  /** No upstream response within this many ms is `503 provider.timeout`. */
+  LLM_FIRST_BYTE_TIMEOUT_MS: intSetting(100, 120_000, 15_000),
+  /** A stream that goes quiet for this long is cut with an error event. */
+  LLM_STREAM_IDLE_TIMEOUT_MS: intSetting(100, 300_000, 30_000),
+  /** Pause between the built-in mock model's words, so its streaming looks like a model's. */
+  MOCK_LLM_WORD_INTERVAL_MS: intSetting(0, 5_000, 20),
 });
 
 type Parsed = z.output<typeof SCHEMA>;
 export type SettingName = keyof typeof SCHEMA.shape;
 /** Every setting this module reads (the test pool pins or blanks each one). */
 export const SETTING_NAMES = Object.keys(SCHEMA.shape) as SettingName[];
+
+/** An upstream's credentials and address; `apiKey` undefined means "not configured". */
+export interface UpstreamSettings {
+  apiKey: string | undefined;
+  baseUrl: string;
+}
 
 export interface Config {
   publicBaseUrl: string | undefined;
@@ -60,6 +81,14 @@ export interface Config {
   corsAllowedOrigins: string[];
   strictErrorCodes: boolean;
   jwt: { secret: string | undefined; jwksUrl: string | undefined; issuer: string | undefined; audience: string | undefined };
+  llm: {
+    openai: UpstreamSettings;
+    anthropic: UpstreamSettings;
+    groq: UpstreamSettings;
+    firstByteTimeoutMs: number;
+    streamIdleTimeoutMs: number;
+    mockWordIntervalMs: number;
+  };
   /** A secret, or `503 config.secret_missing` naming it. */
   secret(name: SecretName): string;
 }
@@ -77,6 +106,14 @@ function build(p: Parsed): Config {
     corsAllowedOrigins: p.CORS_ALLOWED_ORIGINS,
     strictErrorCodes: p.STRICT_ERROR_CODES,
     jwt: { secret: p.JWT_SECRET, jwksUrl: p.JWT_JWKS_URL, issuer: p.JWT_ISSUER, audience: p.JWT_AUDIENCE },
+    llm: {
+      openai: { apiKey: p.OPENAI_API_KEY, baseUrl: p.OPENAI_BASE_URL ?? "https://api.openai.com/v1" },
+      anthropic: { apiKey: p.ANTHROPIC_API_KEY, baseUrl: p.ANTHROPIC_BASE_URL ?? "https://api.anthropic.com" },
+      groq: { apiKey: p.GROQ_API_KEY, baseUrl: p.GROQ_BASE_URL ?? "https://api.groq.com/openai/v1" },
+      firstByteTimeoutMs: p.LLM_FIRST_BYTE_TIMEOUT_MS,
+      streamIdleTimeoutMs: p.LLM_STREAM_IDLE_TIMEOUT_MS,
+      mockWordIntervalMs: p.MOCK_LLM_WORD_INTERVAL_MS,
+    },
     secret(name) {
       const value = p[name];
       if (value === undefined) {

@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   "parameter.unknown": { type: "invalid_request" },
   "method.not_allowed": { type: "invalid_request", status: 405 },
   "transport.unsupported": { type: "invalid_request" },
+  "provider.rejected": { type: "invalid_request" },
   "websocket.upgrade_required": { type: "invalid_request", status: 426 },
   "range.not_satisfiable": { type: "invalid_request", status: 416 },
 
