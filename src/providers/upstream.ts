@@ -168,7 +168,7 @@ export async function* serverSentEvents(provider: string, res: Response, idleTim
   let finished = false;
   try {
     for (;;) {
-      let timer = 0 as unknown as ReturnType<typeof setTimeout>;
+      let timer: number | null = null;
       const idle = new Promise<"idle">((resolve) => {
         timer = setTimeout(() => resolve("idle"), idleTimeoutMs);
       });
