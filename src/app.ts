@@ -11,10 +11,12 @@ import { bodyLimit } from "./middleware/body";
 import { requestContext } from "./middleware/context";
 import { corsPreflight } from "./middleware/cors";
 import { requestId } from "./middleware/request-id";
+import { registerAi } from "./routes/ai";
 import { registerApiKeys } from "./routes/api-keys";
 import { registerAvatars } from "./routes/avatars";
 import { registerDocs } from "./routes/docs";
 import { registerHealth } from "./routes/health";
+import { registerPersonas } from "./routes/personas";
 
 /** Hono's own 4xx (body parsing in the validators) mapped onto the contract's codes. */
 function fromHttpException(err: HTTPException): ApiError | undefined {
@@ -52,6 +54,8 @@ export function createApp() {
   registerDocs(app);
   registerAvatars(app);
   registerApiKeys(app);
+  registerPersonas(app);
+  registerAi(app);
 
   const methodsFor = allowedMethods(app.routes);
   app.notFound((c) => {

@@ -37,6 +37,7 @@ export interface AppEnv {
     config: Config;
     db: Db;
     limiter: Limiter;
+    /** Who is calling; absent only on public routes called without a key. */
     auth: AuthContext;
     /** The limiter's answer for this request; its headers go on the response, errors included. */
     rateLimit: HitResult | undefined;

@@ -17,11 +17,10 @@ INSERT INTO api_keys (id, org_id, name, mode, key_hash, prefix, last4, created_a
   ('key_other', 'org_other', 'Local other key', 'test', '4579f4ea8536b51c98e3df5c4b5cc4bba760eb2e583cb2d1854d3c92f4b3f275', 'av_test_othe', '0000', 1767225600000)
 ON CONFLICT (id) DO NOTHING;
 
+-- The platform demo avatar av_demo is not here: it is a platform record every deployment has, created
+-- by migrations/0002_platform_records.sql (its model file, av_demo.json, is loaded from models/).
 INSERT INTO avatars (id, owner_org_id, parent_id, name, is_demo, is_public, active, status, runtime_type,
                      preview_img_url, video_url, model_asset_key, model_format, created_at, updated_at) VALUES
-  -- The platform demo, exactly as in API.md.
-  ('av_demo', NULL, NULL, 'Demo (Mock)', 1, 1, 1, 'ready', 'mock',
-   'https://assets.example.com/avatars/av_demo.png', NULL, 'av_demo.json', 'json', 1767225600000, 1767225600000),
   -- A public Gaussian character of org_other with three looks (created together: ties broken by id).
   ('av_gaussian_mira', 'org_other', NULL, 'Mira', 0, 1, 1, 'ready', 'gaussian',
    'https://assets.example.com/avatars/av_gaussian_mira.png', NULL, NULL, NULL, 1769904000000, 1769904000000),

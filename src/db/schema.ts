@@ -115,6 +115,38 @@ export const avatarFavorites = sqliteTable(
   (t) => [primaryKey({ columns: [t.orgId, t.avatarId] })],
 );
 
+/** Verticals a persona belongs to; `GET /v1/personas/{vertical}` lists one of them. */
+export const PERSONA_VERTICALS = ["education", "support", "sales", "healthcare", "hospitality", "recruiting", "finance", "coaching"] as const;
+export type PersonaVertical = (typeof PERSONA_VERTICALS)[number];
+
+export const personas = sqliteTable(
+  "personas",
+  {
+    id: text("id").primaryKey(),
+    // null = a preset of the platform, read-only and visible to everyone.
+    ownerOrgId: text("owner_org_id").references(() => orgs.id),
+    name: text("name").notNull(),
+    vertical: text("vertical", { enum: PERSONA_VERTICALS }).notNull(),
+    description: text("description").notNull().default(""),
+    systemPrompt: text("system_prompt").notNull(),
+    // null = the avatar says nothing until spoken to.
+    greeting: text("greeting"),
+    language: text("language").notNull().default("en"),
+    defaultAvatarId: text("default_avatar_id").references(() => avatars.id),
+    defaultVoiceId: text("default_voice_id").notNull(),
+    model: text("model").notNull(),
+    createdAt: timestamp("created_at").notNull(),
+    updatedAt: timestamp("updated_at").notNull(),
+  },
+  (t) => [
+    index("personas_created_idx").on(t.createdAt, t.id),
+    index("personas_vertical_idx").on(t.vertical, t.createdAt, t.id),
+    index("personas_owner_idx").on(t.ownerOrgId, t.createdAt, t.id),
+    check("personas_vertical_check", oneOf(t.vertical, PERSONA_VERTICALS)),
+  ],
+);
+
 export type OrgRow = typeof orgs.$inferSelect;
+export type PersonaRow = typeof personas.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type AvatarRow = typeof avatars.$inferSelect;

@@ -1,8 +1,9 @@
 import type { MiddlewareHandler } from "hono";
+import { createMiddleware } from "hono/factory";
 import { TrieRouter } from "hono/router/trie-router";
 import type { AppEnv } from "../env";
 import type { ErrorCode } from "../lib/errors";
-import { apiKeyAuth } from "./api-key-auth";
+import { apiKeyAuth, authenticateApiKey } from "./api-key-auth";
 import { clientSecretAuth } from "./client-secret-auth";
 import { jwtAuth } from "./jwt-auth";
 import { ipRateLimit, orgRateLimit } from "./rate-limit";
@@ -15,9 +16,11 @@ import { touchApiKey } from "./touch-api-key";
  * - `client_secret`: an API key, or a conversation's client secret in `?token=` (browsers' WebSockets).
  * - `jwt`: a signed-in user's token (key management).
  * - `public`: anyone, limited per client address.
+ * - `public_or_api_key`: anyone; with an API key the answer includes the org's own records, and the
+ *   request counts against the org instead of the address.
  * - `unmetered`: liveness only; a probe answered 429 would look like an outage.
  */
-export type Access = "api_key" | "client_secret" | "jwt" | "public" | "unmetered";
+export type Access = "api_key" | "client_secret" | "jwt" | "public" | "public_or_api_key" | "unmetered";
 
 export interface AccessRule {
   middleware: MiddlewareHandler<AppEnv>[];
@@ -28,6 +31,19 @@ export interface AccessRule {
 }
 
 const API_KEY_CODES: ErrorCode[] = ["api_key.missing", "api_key.invalid", "api_key.revoked", "api_key.wrong_kind", "rate_limit.exceeded"];
+
+/** A key, when one is sent, makes it an API-key request; otherwise a public one. */
+const optionalApiKey = createMiddleware<AppEnv>(async (c, next) => {
+  const header = c.req.header("Authorization");
+  if (header === undefined) {
+    await ipRateLimit(c, next);
+    return;
+  }
+  await authenticateApiKey(c, header);
+  await orgRateLimit(c, async () => {
+    await touchApiKey(c, next);
+  });
+});
 
 export const ACCESS: Record<Access, AccessRule> = {
   api_key: { middleware: [apiKeyAuth, orgRateLimit, touchApiKey], security: [{ apiKey: [] }], codes: API_KEY_CODES },
@@ -42,6 +58,11 @@ export const ACCESS: Record<Access, AccessRule> = {
     codes: ["jwt.missing", "jwt.invalid", "jwt.expired", "jwt.jwks_unavailable", "api_key.wrong_kind", "rate_limit.exceeded", "config.secret_missing"],
   },
   public: { middleware: [ipRateLimit], security: [], codes: ["rate_limit.exceeded"] },
+  public_or_api_key: {
+    middleware: [optionalApiKey],
+    security: [{}, { apiKey: [] }],
+    codes: ["api_key.invalid", "api_key.revoked", "api_key.wrong_kind", "rate_limit.exceeded"],
+  },
   unmetered: { middleware: [], security: [], codes: [] },
 };
 

@@ -31,7 +31,7 @@ export const EXPOSED_HEADERS = [
 
 const isPublic = (method: string, path: string) => {
   const access = routeFor(method, path)?.access;
-  return access === "public" || access === "unmetered";
+  return access === "public" || access === "public_or_api_key" || access === "unmetered";
 };
 
 /**

@@ -1,16 +1,21 @@
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { ApiError } from "../lib/errors";
+import type { Logger } from "../lib/logger";
 
 /**
  * Calling an upstream provider with bounded waits and typed failures. Every provider goes through
  * here, so the rules are the same for all of them:
  * - no response within `firstByteTimeoutMs`: `503 provider.timeout`;
- * - cannot connect, or an answer that cannot be read: `503 provider.unavailable`;
+ * - a body that goes quiet for `idleTimeoutMs`: `503 provider.timeout` (streams too);
+ * - cannot connect, a broken body, or one that cannot be read: `503 provider.unavailable`;
  * - 429: `429 provider.rate_limited`, with the upstream's `Retry-After` when it gave one;
  * - 400, 413, 422 (the request itself was refused): `400 provider.rejected`, with the upstream's
  *   explanation after credentials, URLs and host names are removed from it;
- * - anything else (401, 403, 404, 5xx, ...): `503 provider.unavailable`; the detail goes to the log.
- * Messages name the provider, never its credentials, base URL or host.
+ * - anything else (401, 403, 404, 5xx, 529, ...): `503 provider.unavailable`, with `Retry-After`
+ *   when the upstream gave one; the upstream's own explanation goes to the log, redacted.
+ * Messages name the provider, never its credentials, base URL or host. When the caller's signal
+ * aborts (a client that went away, an interrupt), reads stop at once with `CallerGone`, which is
+ * nobody's failure and is not logged.
  */
 
 export interface UpstreamCall {
@@ -19,12 +24,15 @@ export interface UpstreamCall {
   url: string;
   init: RequestInit;
   firstByteTimeoutMs: number;
+  /** The longest a body may go without sending anything. */
+  idleTimeoutMs: number;
   /** The caller's signal: aborting it cancels the request, and later its body. */
   signal: AbortSignal;
-  /** Values that must never appear in anything echoed back (the API key). */
+  /** Values that must never appear in anything echoed back (the API key); the URL's host is added. */
   secrets: readonly (string | undefined)[];
   /** Picks the human explanation out of the provider's error body. */
   errorMessage?: (body: unknown) => string | undefined;
+  log: Logger;
 }
 
 /** Raised when the caller's own signal aborted the call: nobody is waiting for an answer. */
@@ -35,12 +43,12 @@ export class CallerGone extends Error {
   }
 }
 
-const timeoutError = (provider: string) =>
-  new ApiError("provider.timeout", `${provider} did not answer in time; try again, or another model.`);
-export const unavailable = (provider: string, why = "could not be reached") =>
-  new ApiError("provider.unavailable", `${provider} ${why}; try again shortly.`);
+const timeoutError = (provider: string) => new ApiError("provider.timeout", `${provider} did not answer in time; try again, or another model.`);
+export const unavailable = (provider: string, why = "could not be reached") => new ApiError("provider.unavailable", `${provider} ${why}; try again shortly.`);
 
 const MAX_ERROR_BODY_BYTES = 16 * 1024;
+/** An error answer's body gets this long at most: the status alone already decides the outcome. */
+const ERROR_BODY_TIMEOUT_MS = 3_000;
 const MAX_ECHOED_MESSAGE = 500;
 
 /** Removes credentials, URLs and host names from an upstream's message before it is echoed. */
@@ -49,7 +57,7 @@ export function redact(message: string, secrets: readonly (string | undefined)[]
   for (const secret of secrets) if (secret) out = out.replaceAll(secret, "[redacted]");
   return out
     .replace(/\bhttps?:\/\/\S+/gi, "[url]")
-    .replace(/\b(?:[a-z0-9-]+\.)+(?:com|net|org|io|ai|dev|cloud|app|co)\b/gi, "[host]")
+    .replace(/\b(?:[a-z0-9-]+\.)+(?:com|net|org|io|ai|dev|cloud|app|co|internal|local|test)\b/gi, "[host]")
     .replace(/\b(?:sk|gsk|xi|key|sk-ant|sk-proj)[-_][A-Za-z0-9_*-]{6,}/g, "[redacted]")
     .replace(/\b[A-Za-z0-9_-]{32,}\b/g, "[redacted]")
     .slice(0, MAX_ECHOED_MESSAGE);
@@ -67,55 +75,195 @@ export function retryAfterSeconds(headers: Headers, now = Date.now()): number | 
   return Number.isNaN(date) ? undefined : Math.max(1, Math.ceil((date - now) / 1000));
 }
 
-async function readBounded(res: Response, maxBytes: number): Promise<string> {
+/**
+ * The next chunk of a body, waiting no longer than `idleTimeoutMs` and no longer than the caller
+ * is there. The one primitive every read below is built on.
+ */
+async function readChunk(
+  provider: string,
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  idleTimeoutMs: number,
+  signal: AbortSignal,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
+  if (signal.aborted) throw new CallerGone();
+  let timer: number | null = null;
+  let onAbort: (() => void) | undefined;
+  const idle = new Promise<"idle">((resolve) => {
+    timer = setTimeout(() => resolve("idle"), idleTimeoutMs);
+  });
+  const gone = new Promise<"gone">((resolve) => {
+    onAbort = () => resolve("gone");
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    const next = await Promise.race([reader.read(), idle, gone]);
+    if (next === "gone") throw new CallerGone();
+    if (next === "idle") throw timeoutError(provider);
+    return next;
+  } catch (err) {
+    if (err instanceof ApiError || err instanceof CallerGone) throw err;
+    if (signal.aborted) throw new CallerGone();
+    throw unavailable(provider, "broke off its answer");
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Reads a whole body within the limits, then releases it. */
+async function readAll(provider: string, res: Response, idleTimeoutMs: number, signal: AbortSignal, maxBytes = Number.POSITIVE_INFINITY) {
   if (!res.body) return "";
   const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
+  const decoder = new TextDecoder();
+  let text = "";
   let size = 0;
   try {
     while (size < maxBytes) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
+      const { done, value } = await readChunk(provider, reader, idleTimeoutMs, signal);
+      if (done) return text + decoder.decode();
       size += value.byteLength;
+      text += decoder.decode(value, { stream: true });
     }
+    return text;
   } finally {
     await reader.cancel().catch(() => {});
   }
-  const decoder = new TextDecoder();
-  return chunks.map((c) => decoder.decode(c, { stream: true })).join("") + decoder.decode();
 }
 
-async function errorFor(call: UpstreamCall, res: Response): Promise<ApiError> {
+async function errorFor(call: UpstreamCall, res: Response, secrets: readonly (string | undefined)[]): Promise<ApiError> {
+  const text = await readAll(call.provider, res, ERROR_BODY_TIMEOUT_MS, call.signal, MAX_ERROR_BODY_BYTES).catch((err: unknown) => {
+    if (err instanceof CallerGone) throw err;
+    return "";
+  });
   let body: unknown;
-  const text = await readBounded(res, MAX_ERROR_BODY_BYTES).catch(() => "");
   try {
     body = JSON.parse(text);
   } catch {
     body = undefined;
   }
+  const detail = call.errorMessage?.(body);
+  const seconds = retryAfterSeconds(res.headers);
+  const retryAfter: Record<string, string> = seconds === undefined ? {} : { "Retry-After": String(seconds) };
+  call.log.warn("upstream refused", {
+    provider: call.provider,
+    status: res.status,
+    detail: detail === undefined ? undefined : redact(detail, secrets),
+    upstream_request_id: res.headers.get("request-id") ?? res.headers.get("x-request-id") ?? undefined,
+  });
   if (res.status === 429) {
-    const seconds = retryAfterSeconds(res.headers);
-    return new ApiError(
-      "provider.rate_limited",
-      `${call.provider} is rate limiting this deployment${seconds === undefined ? "" : `; retry in ${seconds} s`}.`,
-      { headers: seconds === undefined ? {} : { "Retry-After": String(seconds) } },
-    );
+    return new ApiError("provider.rate_limited", `${call.provider} is rate limiting this deployment${seconds === undefined ? "" : `; retry in ${seconds} s`}.`, {
+      headers: retryAfter,
+    });
   }
   if (res.status === 400 || res.status === 413 || res.status === 422) {
-    const detail = call.errorMessage?.(body);
-    return new ApiError("provider.rejected", `${call.provider} refused the request${detail ? `: ${redact(detail, call.secrets)}` : "."}`);
+    return new ApiError("provider.rejected", `${call.provider} refused the request${detail ? `: ${redact(detail, secrets)}` : "."}`);
   }
-  return unavailable(call.provider, `answered ${res.status}`);
+  return new ApiError("provider.unavailable", `${call.provider} answered ${res.status}; try again shortly.`, { headers: retryAfter });
+}
+
+/** A successful upstream answer, read within the call's limits (idle timeout, caller's signal). */
+export class UpstreamResponse {
+  /** Releases the body through the reader an iterator holds, once one was taken. */
+  private release: (() => Promise<void>) | undefined;
+
+  constructor(
+    readonly provider: string,
+    readonly response: Response,
+    private readonly idleTimeoutMs: number,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  get headers(): Headers {
+    return this.response.headers;
+  }
+
+  /** The whole body as JSON; unreadable or not JSON is `provider.unavailable`. */
+  async json(): Promise<unknown> {
+    const text = await readAll(this.provider, this.response, this.idleTimeoutMs, this.signal);
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw unavailable(this.provider, "answered a body that could not be read");
+    }
+  }
+
+  /**
+   * The body's server-sent events, parsed with eventsource-parser as they arrive. The reader is
+   * taken at once, so `return()` releases the body even before the first event was asked for.
+   */
+  events(): AsyncIterableIterator<EventSourceMessage> {
+    return this.iterate((feed) => {
+      const parser = createParser({ onEvent: (event) => feed.push(event) });
+      const decoder = new TextDecoder();
+      return {
+        chunk: (bytes) => parser.feed(decoder.decode(bytes, { stream: true })),
+        end: () => parser.feed(`${decoder.decode()}\n\n`),
+      };
+    });
+  }
+
+  /** The body's raw chunks as they arrive (audio, NDJSON), within the same limits. */
+  chunks(): AsyncIterableIterator<Uint8Array> {
+    return this.iterate((feed) => ({ chunk: (bytes) => feed.push(bytes), end: () => {} }));
+  }
+
+  /** Gives the body up (the caller no longer wants it). */
+  async cancel(): Promise<void> {
+    if (this.release) await this.release();
+    else await this.response.body?.cancel().catch(() => {});
+  }
+
+  private iterate<T>(decode: (feed: T[]) => { chunk: (bytes: Uint8Array) => void; end: () => void }): AsyncIterableIterator<T> {
+    const { provider, idleTimeoutMs, signal } = this;
+    const body = this.response.body;
+    if (!body) throw unavailable(provider, "answered without a body");
+    const reader = body.getReader();
+    const queue: T[] = [];
+    const decoder = decode(queue);
+    let finished = false;
+    const release = async () => {
+      if (finished) return;
+      finished = true;
+      await reader.cancel().catch(() => {});
+    };
+    this.release = release;
+    const iterator: AsyncIterableIterator<T> = {
+      async next() {
+        try {
+          while (queue.length === 0 && !finished) {
+            const { done, value } = await readChunk(provider, reader, idleTimeoutMs, signal);
+            if (done) {
+              decoder.end();
+              finished = true;
+            } else {
+              decoder.chunk(value);
+            }
+          }
+        } catch (err) {
+          await release();
+          throw err;
+        }
+        const value = queue.shift();
+        return value === undefined ? { done: true, value: undefined } : { done: false, value };
+      },
+      async return() {
+        await release();
+        return { done: true, value: undefined };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
 }
 
 /**
  * Sends the request and waits for the upstream's answer (its status and headers), no longer than
- * the first-byte timeout. A non-2xx answer is thrown as the typed error above. The returned
- * response's body stays tied to `call.signal`: aborting it cancels the body too.
+ * the first-byte timeout. A non-2xx answer is thrown as the typed error above. The body of the
+ * returned answer stays tied to `call.signal`: aborting it cancels the upstream.
  */
-export async function callUpstream(call: UpstreamCall): Promise<Response> {
+export async function callUpstream(call: UpstreamCall): Promise<UpstreamResponse> {
   if (call.signal.aborted) throw new CallerGone();
+  const secrets = [...call.secrets, new URL(call.url).host];
   const controller = new AbortController();
   const onAbort = () => controller.abort(new CallerGone());
   call.signal.addEventListener("abort", onAbort, { once: true });
@@ -127,72 +275,46 @@ export async function callUpstream(call: UpstreamCall): Promise<Response> {
   let res: Response;
   try {
     res = await fetch(call.url, { ...call.init, signal: controller.signal, redirect: "manual" });
-  } catch {
+  } catch (err) {
     call.signal.removeEventListener("abort", onAbort);
-    if (timedOut) throw timeoutError(call.provider);
     if (call.signal.aborted) throw new CallerGone();
+    if (timedOut) {
+      call.log.warn("upstream timed out", { provider: call.provider, after_ms: call.firstByteTimeoutMs });
+      throw timeoutError(call.provider);
+    }
+    call.log.warn("upstream unreachable", { provider: call.provider, error: redact(String(err), secrets) });
     throw unavailable(call.provider);
   } finally {
     clearTimeout(timer);
   }
   if (!res.ok) {
-    call.signal.removeEventListener("abort", onAbort);
-    throw await errorFor(call, res);
+    try {
+      throw await errorFor(call, res, secrets);
+    } finally {
+      call.signal.removeEventListener("abort", onAbort);
+    }
   }
-  return res;
-}
-
-/** The whole JSON body of a successful answer; unreadable or not JSON is `provider.unavailable`. */
-export async function readJson(provider: string, res: Response, idleTimeoutMs: number): Promise<unknown> {
-  const timer = setTimeout(() => void res.body?.cancel().catch(() => {}), idleTimeoutMs);
-  try {
-    return await res.json();
-  } catch {
-    throw unavailable(provider, "answered a body that could not be read");
-  } finally {
-    clearTimeout(timer);
-  }
+  return new UpstreamResponse(call.provider, res, call.idleTimeoutMs, call.signal);
 }
 
 /**
- * The server-sent events of a successful answer, parsed with eventsource-parser as they arrive.
- * A gap longer than `idleTimeoutMs` is `provider.timeout`, a broken connection
- * `provider.unavailable`; stopping early (return/throw in the consumer) cancels the upstream body.
+ * For a provider's own generator over an upstream stream: a generator that was never started
+ * cannot run its `finally`, so a consumer that gives up before its first `next()` would leave the
+ * upstream open. This releases it in that case and otherwise lets the generator clean up.
  */
-export async function* serverSentEvents(provider: string, res: Response, idleTimeoutMs: number): AsyncGenerator<EventSourceMessage> {
-  if (!res.body) throw unavailable(provider, "answered without a body");
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  const queue: EventSourceMessage[] = [];
-  const parser = createParser({ onEvent: (event) => queue.push(event) });
-  let finished = false;
-  try {
-    for (;;) {
-      let timer: number | null = null;
-      const idle = new Promise<"idle">((resolve) => {
-        timer = setTimeout(() => resolve("idle"), idleTimeoutMs);
-      });
-      let next: ReadableStreamReadResult<Uint8Array> | "idle";
-      try {
-        next = await Promise.race([reader.read(), idle]);
-      } catch (err) {
-        if (err instanceof CallerGone) throw err;
-        throw unavailable(provider, "broke off the stream");
-      } finally {
-        clearTimeout(timer);
-      }
-      if (next === "idle") throw timeoutError(provider);
-      if (next.done) break;
-      parser.feed(decoder.decode(next.value, { stream: true }));
-      while (queue.length > 0) {
-        const event = queue.shift();
-        if (event) yield event;
-      }
-    }
-    parser.feed(`${decoder.decode()}\n\n`);
-    for (const event of queue) yield event;
-    finished = true;
-  } finally {
-    if (!finished) await reader.cancel().catch(() => {});
-  }
+export function releasingEarly<T>(events: AsyncGenerator<T>, upstream: UpstreamResponse): AsyncIterableIterator<T> {
+  let started = false;
+  const iterator: AsyncIterableIterator<T> = {
+    next: () => {
+      started = true;
+      return events.next();
+    },
+    return: async () => {
+      if (!started) await upstream.cancel();
+      await events.return(undefined);
+      return { done: true, value: undefined };
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
 }

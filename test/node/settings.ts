@@ -11,6 +11,8 @@ const TEST_SETTINGS: Record<string, string> = {
   JWT_SECRET: "test-jwt-secret-0123456789abcdef0123456789abcdef",
   // An error code a route did not declare fails the test that provoked it (see app.ts).
   STRICT_ERROR_CODES: "on",
+  // The mock model answers at once; tests that need a pace set their own.
+  MOCK_LLM_WORD_INTERVAL_MS: "0",
 };
 
 /**

@@ -34,7 +34,7 @@ export type ChatMessage =
 
 export interface ToolDefinition {
   type: "function";
-  function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean };
+  function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean | null };
 }
 
 export type ToolChoice = "none" | "auto" | "required" | { type: "function"; function: { name: string } };
@@ -42,7 +42,7 @@ export type ToolChoice = "none" | "auto" | "required" | { type: "function"; func
 export type ResponseFormat =
   | { type: "text" }
   | { type: "json_object" }
-  | { type: "json_schema"; json_schema: { name: string; description?: string; schema?: Record<string, unknown>; strict?: boolean } };
+  | { type: "json_schema"; json_schema: { name: string; description?: string; schema?: Record<string, unknown>; strict?: boolean | null } };
 
 /** A chat request for one provider; `model` is the provider's own name (no `provider:` prefix). */
 export interface ChatRequest {

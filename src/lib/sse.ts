@@ -1,0 +1,11 @@
+/** Server-sent events framing (the `text/event-stream` format), for the streams this API sends. */
+const encoder = new TextEncoder();
+
+/** One event: optional `event:` name, then the data (JSON-encoded unless already a string). */
+export const sseEvent = (data: unknown, event?: string): Uint8Array =>
+  encoder.encode(`${event ? `event: ${event}\n` : ""}data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`);
+
+export const SSE_HEADERS = {
+  "Content-Type": "text/event-stream; charset=utf-8",
+  "Cache-Control": "no-cache",
+} as const;

@@ -1,0 +1,73 @@
+import type { Context } from "hono";
+import type { AppEnv } from "../../env";
+import { SSE_HEADERS } from "../../lib/sse";
+import { LLM_PROVIDERS } from "../../providers/llm";
+import type { ChatRequest } from "../../providers/llm/types";
+import { createCompletion, type GatewayRequest, streamCompletion } from "../../services/chat";
+import type { HandlerOf } from "../define-route";
+import type { ChatCompletionInput } from "./ai.schemas";
+import type * as routes from "./ai.routes";
+
+type Handler<R extends keyof typeof routes> = HandlerOf<typeof routes, R>;
+
+const done = { has_more: false as const, next_cursor: null };
+
+export const listModels: Handler<"listModels"> = (c) => {
+  const { provider } = c.req.valid("query");
+  const data = LLM_PROVIDERS.filter((p) => provider === undefined || p.id === provider).flatMap((p) =>
+    p.models.map((m) => ({ id: m.id, object: "model" as const, provider: p.id, name: m.name, context_window: m.context_window, max_output_tokens: m.max_output_tokens, capabilities: m.capabilities })),
+  );
+  return c.json({ object: "list" as const, data, ...done }, 200);
+};
+
+export const listProviders: Handler<"listProviders"> = (c) => {
+  const config = c.get("config");
+  const data = LLM_PROVIDERS.map((p) => ({
+    id: p.id,
+    object: "ai_provider" as const,
+    name: p.name,
+    configured: p.configured(config),
+    capabilities: {
+      streaming: p.models.some((m) => m.capabilities.streaming),
+      tools: p.models.some((m) => m.capabilities.tools),
+      vision: p.models.some((m) => m.capabilities.vision),
+    },
+    models: p.models.map((m) => m.id),
+  }));
+  return c.json({ object: "list" as const, data, ...done }, 200);
+};
+
+/** OpenAI's request onto the provider interface: one stop list, one output limit. */
+function toGatewayRequest(input: ChatCompletionInput): GatewayRequest {
+  const stop = input.stop === null || input.stop === undefined ? undefined : typeof input.stop === "string" ? [input.stop] : input.stop;
+  const maxTokens = input.max_completion_tokens ?? input.max_tokens ?? undefined;
+  const optional = <K extends keyof ChatRequest>(key: K, value: ChatRequest[K] | null | undefined) => (value === null || value === undefined ? {} : { [key]: value });
+  return {
+    model: input.model,
+    messages: input.messages as ChatRequest["messages"],
+    stream: input.stream === true,
+    include_usage: input.stream_options?.include_usage === true,
+    ...optional("temperature", input.temperature),
+    ...optional("top_p", input.top_p),
+    ...optional("max_tokens", maxTokens),
+    ...optional("stop", stop),
+    ...optional("tools", input.tools),
+    ...optional("tool_choice", input.tool_choice),
+    ...optional("parallel_tool_calls", input.parallel_tool_calls),
+    ...optional("response_format", input.response_format as ChatRequest["response_format"]),
+    ...optional("frequency_penalty", input.frequency_penalty),
+    ...optional("presence_penalty", input.presence_penalty),
+    ...optional("user", input.user),
+    ...optional("seed", input.seed),
+  };
+}
+
+async function answer(c: Context<AppEnv>, input: ChatCompletionInput): Promise<Response> {
+  const request = toGatewayRequest(input);
+  const deps = { config: c.get("config"), log: c.get("log"), requestId: c.get("requestId") };
+  if (request.stream) return new Response(await streamCompletion(request, deps), { headers: SSE_HEADERS });
+  return c.json(await createCompletion(request, deps, c.req.raw.signal), 200);
+}
+
+export const chatCompletions: Handler<"chatCompletions"> = (c) => answer(c, c.req.valid("json"));
+export const chatAlias: Handler<"chatAlias"> = (c) => answer(c, c.req.valid("json"));

@@ -1,0 +1,394 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { createApp } from "../src/app";
+import { userJwt } from "./helpers/auth";
+import { api, BASE, expectError, KEYS } from "./helpers/http";
+
+/** The AI gateway through HTTP: OpenAI's request and response, whatever the provider. */
+
+afterEach(() => vi.restoreAllMocks());
+
+interface Chunk {
+  id: string;
+  object: string;
+  model: string;
+  choices: { index: number; delta: { role?: string; content?: string; tool_calls?: unknown[] }; finish_reason: string | null }[];
+  usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null;
+}
+
+const post = (path: string, body: unknown, key: string = KEYS.demo) =>
+  api(path, { method: "POST", key, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+const chat = (body: unknown) => post("/v1/ai/chat/completions", body);
+const hello = [{ role: "user", content: "Hello there, how are you today?" }];
+
+/** Splits an SSE body into its events. */
+function parseSse(text: string) {
+  return text
+    .split("\n\n")
+    .filter((block) => block.trim() !== "")
+    .map((block) => {
+      const event = /^event: (.*)$/m.exec(block)?.[1];
+      const data = block
+        .split("\n")
+        .filter((l) => l.startsWith("data: "))
+        .map((l) => l.slice(6))
+        .join("\n");
+      return { event, data };
+    });
+}
+
+// --- a deployment with upstream keys pointed at fakes -----------------------------------------
+
+const UPSTREAM = {
+  OPENAI_API_KEY: "sk-gateway-test-secret-0001",
+  OPENAI_BASE_URL: "https://fake-openai.test/v1",
+  ANTHROPIC_API_KEY: "sk-ant-gateway-test-secret-0002",
+  ANTHROPIC_BASE_URL: "https://fake-anthropic.test",
+  LLM_FIRST_BYTE_TIMEOUT_MS: "300",
+  LLM_STREAM_IDLE_TIMEOUT_MS: "300",
+};
+const configuredEnv = { ...env, ...UPSTREAM };
+const app = createApp();
+
+async function viaConfigured(path: string, body: unknown) {
+  const ctx = createExecutionContext();
+  const res = await app.fetch(
+    new Request(`${BASE}${path}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${KEYS.demo}`, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    }),
+    configuredEnv,
+    ctx,
+  );
+  return { res, done: () => waitOnExecutionContext(ctx) };
+}
+
+const encoder = new TextEncoder();
+
+/** A fake OpenAI stream: one chunk per `parts` entry, `gapMs` apart; records whether it was cancelled. */
+function openAiStream(parts: string[], gapMs = 0) {
+  const state = { sent: 0, cancelled: false, finished: false };
+  const frame = (payload: unknown) => encoder.encode(`data: ${JSON.stringify(payload)}\n\n`);
+  const base = { id: "chatcmpl-upstream", object: "chat.completion.chunk", created: 1, model: "gpt-4o-mini" };
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (state.sent < parts.length) {
+        if (gapMs > 0 && state.sent > 0) await new Promise((r) => setTimeout(r, gapMs));
+        if (state.cancelled) return;
+        controller.enqueue(frame({ ...base, choices: [{ index: 0, delta: { content: parts[state.sent] }, finish_reason: null }] }));
+        state.sent += 1;
+        return;
+      }
+      controller.enqueue(frame({ ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }));
+      controller.enqueue(frame({ ...base, choices: [], usage: { prompt_tokens: 7, completion_tokens: parts.length, total_tokens: 7 + parts.length } }));
+      controller.enqueue(encoder.encode("data: [DONE]\n\n"));
+      state.finished = true;
+      controller.close();
+    },
+    cancel() {
+      state.cancelled = true;
+    },
+  });
+  return { stream, state };
+}
+
+const sseResponse = (stream: ReadableStream<Uint8Array>) => new Response(stream, { headers: { "Content-Type": "text/event-stream" } });
+
+describe("GET /v1/models", () => {
+  it("lists every provider's models with context window and capabilities, without a key", async () => {
+    const res = await api("/v1/models", { key: null });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { object: string; data: { id: string; provider: string; context_window: number; capabilities: Record<string, boolean> }[] };
+    expect(body.object).toBe("list");
+    const providers = new Set(body.data.map((m) => m.provider));
+    expect([...providers].sort()).toEqual(["anthropic", "groq", "mock", "openai"]);
+    for (const m of body.data) {
+      expect(m.id.startsWith(`${m.provider}:`)).toBe(true);
+      expect(m.context_window).toBeGreaterThan(1000);
+      expect(Object.keys(m.capabilities).sort()).toEqual(["streaming", "tools", "vision"]);
+    }
+    expect(body.data.map((m) => m.id)).toEqual(expect.arrayContaining(["mock:echo", "openai:gpt-4o-mini", "anthropic:claude-sonnet-4-5", "groq:llama-3.3-70b-versatile"]));
+  });
+
+  it("filters by provider", async () => {
+    const body = (await (await api("/v1/models?provider=anthropic", { key: null })).json()) as { data: { provider: string }[] };
+    expect(body.data.length).toBeGreaterThan(0);
+    expect(body.data.every((m) => m.provider === "anthropic")).toBe(true);
+    await expectError(await api("/v1/models?provider=acme", { key: null }), 400, { type: "invalid_request", code: "parameter.invalid", param: "provider" });
+  });
+});
+
+describe("GET /v1/ai/providers", () => {
+  it("says which providers this deployment can use", async () => {
+    const body = (await (await api("/v1/ai/providers")).json()) as { data: { id: string; configured: boolean; models: string[] }[] };
+    expect(Object.fromEntries(body.data.map((p) => [p.id, p.configured]))).toEqual({ mock: true, openai: false, anthropic: false, groq: false });
+    const ctx = createExecutionContext();
+    const configured = await app.fetch(new Request(`${BASE}/v1/ai/providers`, { headers: { Authorization: `Bearer ${KEYS.demo}` } }), configuredEnv, ctx);
+    const again = (await configured.json()) as { data: { id: string; configured: boolean }[] };
+    expect(Object.fromEntries(again.data.map((p) => [p.id, p.configured]))).toEqual({ mock: true, openai: true, anthropic: true, groq: false });
+  });
+
+  it("needs an API key", async () => {
+    await expectError(await api("/v1/ai/providers", { key: null }), 401, { type: "authentication", code: "api_key.missing" });
+  });
+});
+
+describe("POST /v1/ai/chat/completions with the mock model", () => {
+  it("answers a chat.completion, on the alias too", async () => {
+    for (const path of ["/v1/ai/chat/completions", "/v1/ai/chat"]) {
+      const res = await post(path, { model: "mock:echo", messages: hello });
+      expect(res.status, path).toBe(200);
+      const body = (await res.json()) as { id: string; object: string; model: string; choices: { message: { role: string; content: string }; finish_reason: string }[]; usage: { total_tokens: number } };
+      expect(body).toMatchObject({ object: "chat.completion", model: "mock:echo" });
+      expect(body.id).toMatch(/^chatcmpl-[0-9A-HJKMNP-TV-Z]{26}$/);
+      expect(body.choices[0]?.message.role).toBe("assistant");
+      expect(body.choices[0]?.message.content.length).toBeGreaterThan(10);
+      expect(body.choices[0]?.finish_reason).toBe("stop");
+      expect(body.usage.total_tokens).toBeGreaterThan(0);
+    }
+  });
+
+  it("streams chat.completion.chunk events ending in [DONE], usage last when asked", async () => {
+    const res = await chat({ model: "mock:echo", messages: hello, stream: true, stream_options: { include_usage: true } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Type")).toMatch(/^text\/event-stream/);
+    expect(res.headers.get("X-Request-Id")).toMatch(/^req_/);
+    const events = parseSse(await res.text());
+    expect(events.at(-1)?.data).toBe("[DONE]");
+    const chunks = events.slice(0, -1).map((e) => JSON.parse(e.data) as Chunk);
+    expect(chunks[0]?.choices[0]?.delta).toEqual({ role: "assistant", content: "" });
+    const text = chunks.map((c) => c.choices[0]?.delta.content ?? "").join("");
+    const whole = (await (await chat({ model: "mock:echo", messages: hello })).json()) as { choices: { message: { content: string } }[] };
+    expect(text).toBe(whole.choices[0]?.message.content);
+    expect(chunks.filter((c) => c.choices[0]?.finish_reason === "stop")).toHaveLength(1);
+    const last = chunks.at(-1);
+    expect(last?.choices).toEqual([]);
+    expect(last?.usage?.total_tokens).toBeGreaterThan(0);
+    for (const c of chunks.slice(0, -1)) expect(c.usage).toBeNull();
+    expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
+  });
+
+  it("passes tool calls through", async () => {
+    const res = await chat({
+      model: "mock:echo",
+      messages: [{ role: "user", content: "What is the weather in Lisbon?" }],
+      tools: [{ type: "function", function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } }],
+      tool_choice: "required",
+    });
+    const body = (await res.json()) as { choices: { message: { content: null; tool_calls: { function: { name: string; arguments: string } }[] }; finish_reason: string }[] };
+    expect(body.choices[0]?.finish_reason).toBe("tool_calls");
+    const call = body.choices[0]?.message.tool_calls[0];
+    expect(call?.function.name).toBe("get_weather");
+    expect(typeof (JSON.parse(call?.function.arguments ?? "{}") as { city: unknown }).city).toBe("string");
+  });
+});
+
+describe("errors", () => {
+  it("an unknown model is 422 model.unknown on model", async () => {
+    for (const model of ["gpt-4o-mini", "openai:gpt-9", "acme:x"]) {
+      await expectError(await chat({ model, messages: hello }), 422, { type: "unprocessable", code: "model.unknown", param: "model" });
+    }
+  });
+
+  it("a provider without credentials is 503 provider.not_configured", async () => {
+    for (const model of ["openai:gpt-4o-mini", "anthropic:claude-haiku-4-5", "groq:llama-3.1-8b-instant"]) {
+      await expectError(await chat({ model, messages: hello }), 503, { type: "service_unavailable", code: "provider.not_configured" });
+    }
+  });
+
+  const invalid: [string, Record<string, unknown>, string, string][] = [
+    ["no messages", { model: "mock:echo", messages: [] }, "parameter.invalid", "messages"],
+    ["missing messages", { model: "mock:echo" }, "parameter.missing", "messages"],
+    ["a message without a role", { model: "mock:echo", messages: [{ content: "x" }] }, "parameter.missing", "messages.0.role"],
+    ["a message with an unknown role", { model: "mock:echo", messages: [{ role: "robot", content: "x" }] }, "parameter.invalid", "messages.0.role"],
+    ["temperature 3", { model: "mock:echo", messages: hello, temperature: 3 }, "parameter.invalid", "temperature"],
+    ["two choices", { model: "mock:echo", messages: hello, n: 2 }, "parameter.invalid", "n"],
+    ["five stop sequences", { model: "mock:echo", messages: hello, stop: ["a", "b", "c", "d", "e"] }, "parameter.invalid", "stop"],
+    ["a bad tool name", { model: "mock:echo", messages: hello, tools: [{ type: "function", function: { name: "has space" } }] }, "parameter.invalid", "tools.0.function.name"],
+    ["an unknown parameter", { model: "mock:echo", messages: hello, logprobs: true }, "parameter.unknown", "logprobs"],
+  ];
+  for (const [what, body, code, param] of invalid) {
+    it(`${what}: 400 ${code} on ${param}`, async () => {
+      await expectError(await chat(body), 400, { type: "invalid_request", code, param });
+    });
+  }
+
+  it("needs an API key, not a user token", async () => {
+    await expectError(await api("/v1/ai/chat/completions", { method: "POST", key: null }), 401, { type: "authentication", code: "api_key.missing" });
+    await expectError(await post("/v1/ai/chat/completions", { model: "mock:echo", messages: hello }, await userJwt()), 403, {
+      type: "permission",
+      code: "api_key.wrong_kind",
+    });
+  });
+
+  it("the envelope carries OpenAI's error fields, so OpenAI clients read it", async () => {
+    const body = (await (await chat({ model: "openai:gpt-9", messages: hello })).json()) as { error: Record<string, unknown> };
+    expect(typeof body.error.message).toBe("string");
+    expect(body.error.type).toBe("unprocessable");
+    expect(body.error.code).toBe("model.unknown");
+    expect(body.error.param).toBe("model");
+  });
+});
+
+describe("through an upstream provider", () => {
+  it("streams each upstream chunk as it arrives: the first reaches the client before the upstream finishes", async () => {
+    const fake = openAiStream(["One. ", "Two. ", "Three. ", "Four. ", "Five."], 60);
+    vi.spyOn(globalThis, "fetch").mockImplementation(async () => sseResponse(fake.stream));
+    const { res, done } = await viaConfigured("/v1/ai/chat/completions", { model: "openai:gpt-4o-mini", messages: hello, stream: true });
+    expect(res.status).toBe(200);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let seen = "";
+    while (!seen.includes('"content":"One. "')) {
+      const { value, done: ended } = await reader.read();
+      if (ended) break;
+      seen += decoder.decode(value);
+    }
+    expect(seen).toContain('"content":"One. "');
+    expect(fake.state.finished).toBe(false);
+    expect(fake.state.sent).toBeLessThan(5);
+    let rest = "";
+    for (;;) {
+      const { value, done: ended } = await reader.read();
+      if (ended) break;
+      rest += decoder.decode(value);
+    }
+    expect(rest.trim().endsWith("data: [DONE]")).toBe(true);
+    expect(fake.state.finished).toBe(true);
+    await done();
+  });
+
+  it("a client that goes away cancels the upstream request", async () => {
+    const fake = openAiStream(Array.from({ length: 50 }, (_, i) => `word${i} `), 20);
+    let upstreamSignal: AbortSignal | undefined;
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (_input, init) => {
+      upstreamSignal = init?.signal ?? undefined;
+      return sseResponse(fake.stream);
+    });
+    const { res } = await viaConfigured("/v1/ai/chat/completions", { model: "openai:gpt-4o-mini", messages: hello, stream: true });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    await reader.read();
+    await reader.cancel();
+    await vi.waitFor(() => expect(fake.state.cancelled || upstreamSignal?.aborted).toBe(true), { timeout: 1000 });
+    expect(fake.state.sent).toBeLessThan(50);
+  });
+
+  it("an upstream 429 is 429 provider.rate_limited with its Retry-After", async () => {
+    vi.spyOn(globalThis, "fetch").mockImplementation(
+      async () =>
+        new Response(JSON.stringify({ error: { message: "Rate limit reached for gpt-4o-mini", type: "requests", code: "rate_limit_exceeded", param: null } }), {
+          status: 429,
+          headers: { "Content-Type": "application/json", "retry-after": "7" },
+        }),
+    );
+    const { res } = await viaConfigured("/v1/ai/chat/completions", { model: "openai:gpt-4o-mini", messages: hello });
+    expect(res.headers.get("Retry-After")).toBe("7");
+    await expectError(res, 429, { type: "rate_limit", code: "provider.rate_limited" });
+  });
+
+  it("an upstream 401 or 500 is 503 provider.unavailable, and never shows the key or the host", async () => {
+    for (const status of [401, 500]) {
+      vi.spyOn(globalThis, "fetch").mockImplementation(
+        async () =>
+          new Response(JSON.stringify({ error: { message: `Incorrect API key provided: ${UPSTREAM.OPENAI_API_KEY} at https://fake-openai.test/v1`, type: "invalid_request_error", param: null, code: "invalid_api_key" } }), {
+            status,
+            headers: { "Content-Type": "application/json" },
+          }),
+      );
+      const { res } = await viaConfigured("/v1/ai/chat/completions", { model: "openai:gpt-4o-mini", messages: hello });
+      const text = await res.clone().text();
+      expect(text).not.toContain(UPSTREAM.OPENAI_API_KEY);
+      expect(text).not.toContain("fake-openai");
+      await expectError(res, 503, { type: "service_unavailable", code: "provider.unavailable" });
+      vi.restoreAllMocks();
+    }
+  });
+
+  it("no answer within the first-byte timeout is 503 provider.timeout", async () => {
+    vi.spyOn(globalThis, "fetch").mockImplementation(
+      (_input, init) => new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal?.reason))),
+    );
+    const started = Date.now();
+    const { res } = await viaConfigured("/v1/ai/chat/completions", { model: "openai:gpt-4o-mini", messages: hello, stream: true });
+    expect(Date.now() - started).toBeLessThan(2000);
+    await expectError(res, 503, { type: "service_unavailable", code: "provider.timeout" });
+  });
+
+  it("a stream that breaks midway ends with an error event and [DONE], never a hang", async () => {
+    // The chunk is read before the connection fails (erroring at once would discard the queued chunk).
+    let pulls = 0;
+    const broken = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulls += 1;
+        if (pulls === 1) {
+          controller.enqueue(encoder.encode(`data: ${JSON.stringify({ id: "x", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { content: "Half" }, finish_reason: null }] })}\n\n`));
+        } else {
+          controller.error(new Error("connection reset"));
+        }
+      },
+    });
+    vi.spyOn(globalThis, "fetch").mockImplementation(async () => sseResponse(broken));
+    const { res } = await viaConfigured("/v1/ai/chat/completions", { model: "openai:gpt-4o-mini", messages: hello, stream: true });
+    const events = parseSse(await res.text());
+    expect(events.at(-1)?.data).toBe("[DONE]");
+    const error = events.at(-2);
+    expect(error?.event).toBe("error");
+    expect(JSON.parse(error?.data ?? "{}")).toMatchObject({ error: { type: "service_unavailable", code: "provider.unavailable" } });
+    expect(events.some((e) => e.data.includes('"content":"Half"'))).toBe(true);
+  });
+
+  it("a stream that stalls is cut with a provider.timeout error event", async () => {
+    const stalled = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(encoder.encode(`data: ${JSON.stringify({ id: "x", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { content: "Hmm" }, finish_reason: null }] })}\n\n`));
+      },
+    });
+    vi.spyOn(globalThis, "fetch").mockImplementation(async () => sseResponse(stalled));
+    const { res } = await viaConfigured("/v1/ai/chat/completions", { model: "openai:gpt-4o-mini", messages: hello, stream: true });
+    const events = parseSse(await res.text());
+    expect(events.at(-1)?.data).toBe("[DONE]");
+    expect(JSON.parse(events.at(-2)?.data ?? "{}")).toMatchObject({ error: { code: "provider.timeout" } });
+  });
+
+  it("Anthropic's event stream comes out as OpenAI chunks", async () => {
+    const events = [
+      ["message_start", { type: "message_start", message: { id: "msg_1", type: "message", role: "assistant", model: "claude-haiku-4-5", content: [], stop_reason: null, usage: { input_tokens: 12, output_tokens: 1 } } }],
+      ["content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }],
+      ["ping", { type: "ping" }],
+      ["content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Hello" } }],
+      ["content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: " from Claude." } }],
+      ["content_block_stop", { type: "content_block_stop", index: 0 }],
+      ["message_delta", { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 4 } }],
+      ["message_stop", { type: "message_stop" }],
+    ] as const;
+    let sentBody: Record<string, unknown> = {};
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (_input, init) => {
+      sentBody = JSON.parse(String(init?.body)) as Record<string, unknown>;
+      return sseResponse(
+        new ReadableStream({
+          start(controller) {
+            for (const [name, data] of events) controller.enqueue(encoder.encode(`event: ${name}\ndata: ${JSON.stringify(data)}   \n\n`));
+            controller.close();
+          },
+        }),
+      );
+    });
+    const { res } = await viaConfigured("/v1/ai/chat/completions", {
+      model: "anthropic:claude-haiku-4-5",
+      messages: [{ role: "system", content: "Be brief." }, ...hello],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    expect(sentBody).toMatchObject({ model: "claude-haiku-4-5", system: "Be brief.", stream: true });
+    const chunks = parseSse(await res.text())
+      .filter((e) => e.data !== "[DONE]")
+      .map((e) => JSON.parse(e.data) as Chunk);
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? "").join("")).toBe("Hello from Claude.");
+    expect(chunks.find((c) => c.choices[0]?.finish_reason)?.choices[0]?.finish_reason).toBe("stop");
+    expect(chunks.at(-1)?.usage).toEqual({ prompt_tokens: 12, completion_tokens: 4, total_tokens: 16 });
+    expect(chunks.every((c) => c.model === "anthropic:claude-haiku-4-5")).toBe(true);
+  });
+});
