@@ -34,3 +34,39 @@ export const limiter = `export default {
     return Response.json(r);
   },
 };`;
+
+/**
+ * A fake OpenAI-compatible upstream: POST /v1/chat/completions answers a stream of eight chunks
+ * (the first at once, then one every 5 ms) or, without `stream`, one completion. The AI gateway is
+ * pointed at it, and the same requests are also sent to it directly, so the gateway's added latency
+ * is the difference.
+ */
+export const fakeOpenAi = `const encoder = new TextEncoder();
+const WORDS = ["Hello", " from", " the", " fake", " upstream", ",", " friend", "."];
+const base = { id: "chatcmpl-fake", object: "chat.completion.chunk", created: 1, model: "gpt-4o-mini" };
+const frame = (payload) => encoder.encode("data: " + JSON.stringify(payload) + "\\n\\n");
+export default {
+  async fetch(request) {
+    const body = await request.json();
+    if (!body.stream) {
+      return Response.json({ id: "chatcmpl-fake", object: "chat.completion", created: 1, model: "gpt-4o-mini",
+        choices: [{ index: 0, message: { role: "assistant", content: WORDS.join("") }, finish_reason: "stop" }],
+        usage: { prompt_tokens: 5, completion_tokens: 8, total_tokens: 13 } });
+    }
+    let i = 0;
+    const stream = new ReadableStream({
+      async pull(controller) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 5));
+        if (i < WORDS.length) {
+          controller.enqueue(frame({ ...base, choices: [{ index: 0, delta: { content: WORDS[i] }, finish_reason: null }] }));
+          i += 1;
+          return;
+        }
+        controller.enqueue(frame({ ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }));
+        controller.enqueue(encoder.encode("data: [DONE]\\n\\n"));
+        controller.close();
+      },
+    });
+    return new Response(stream, { headers: { "Content-Type": "text/event-stream" } });
+  },
+};`;

@@ -5,14 +5,14 @@ import autocannon from "autocannon";
 const percentile = (sorted, p) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]);
 
 /**
- * @param {{ url: string, connections: number, seconds: number, headers?: Record<string, string> }} opts
+ * @param {{ url: string, connections: number, seconds: number, headers?: Record<string, string>, method?: string, body?: string }} opts
  * @returns {Promise<{ rps: number, p50: number, p99: number, requests: number, non2xx: number, errors: number }>}
  */
-export function load({ url, connections, seconds, headers = {} }) {
+export function load({ url, connections, seconds, headers = {}, method = "GET", body }) {
   return new Promise((resolve, reject) => {
     const latencies = [];
     let non2xx = 0;
-    const instance = autocannon({ url, connections, duration: seconds, headers, pipelining: 1 }, (err, result) => {
+    const instance = autocannon({ url, connections, duration: seconds, headers, method, body, pipelining: 1 }, (err, result) => {
       if (err) return reject(err);
       latencies.sort((a, b) => a - b);
       resolve({

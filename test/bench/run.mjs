@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { BUDGET_KIB, measureBundle } from "../../src/cli/bundle-size.mjs";
+import { firstChunk } from "./first-chunk.mjs";
 import { load } from "./load.mjs";
 import { BENCH_KEY, startRuntime } from "./runtime.mjs";
 
@@ -24,6 +25,8 @@ const seconds = quick ? 2 : 5;
 const warmup = quick ? 0.5 : 1;
 const CONNECTIONS = [1, 16];
 const auth = { Authorization: `Bearer ${BENCH_KEY}` };
+const json = { ...auth, "Content-Type": "application/json" };
+const HELLO = [{ role: "user", content: "Hello there, how are you today?" }];
 
 /** Each target: which worker and path, and which baseline its ratio is taken against. */
 const TARGETS = [
@@ -35,12 +38,49 @@ const TARGETS = [
   { id: "list", route: "GET /v1/avatars (auth + limit + D1)", worker: "api", path: "/v1/avatars", headers: auth, baseline: "b" },
   { id: "get", route: "GET /v1/avatars/av_demo (auth + limit + D1)", worker: "api", path: "/v1/avatars/av_demo", headers: auth, baseline: "b" },
   {
+    id: "chat",
+    route: "POST /v1/ai/chat/completions (mock:echo, not streamed)",
+    worker: "api",
+    path: "/v1/ai/chat/completions",
+    method: "POST",
+    headers: json,
+    body: JSON.stringify({ model: "mock:echo", messages: HELLO }),
+    baseline: "a",
+  },
+  {
     id: "get-nolimit",
     route: "GET /v1/avatars/av_demo, limiter off (auth from D1 + D1)",
     worker: "apiNoLimit",
     path: "/v1/avatars/av_demo",
     headers: auth,
     baseline: "b",
+  },
+];
+
+/**
+ * Latency probes: each measures one capability's path against the same upstream called directly,
+ * in the same runtime, one request at a time. `n` is the number of measured requests.
+ */
+const PROBES = [
+  {
+    id: "ai-first-chunk",
+    title: "AI gateway: time to the first streamed content, openai:gpt-4o-mini against a fake upstream",
+    async run(urls, n) {
+      const body = (model) => ({ model, messages: HELLO, stream: true });
+      const match = '"content":"Hello"';
+      const direct = await firstChunk({ url: `${urls.fakeOpenAi}/v1/chat/completions`, body: body("gpt-4o-mini"), match, requests: n });
+      const gateway = await firstChunk({ url: `${urls.api}/v1/ai/chat/completions`, headers: auth, body: body("openai:gpt-4o-mini"), match, requests: n });
+      const added = gateway.p50 - direct.p50;
+      return {
+        direct,
+        gateway,
+        added_p50_ms: added,
+        added_p99_ms: gateway.p99 - direct.p99,
+        goal: "added p50 ≤ 5 ms",
+        met: added <= 5,
+        summary: `direct p50 ${fmt(direct.p50)} ms, p99 ${fmt(direct.p99)} ms; through the gateway p50 ${fmt(gateway.p50)} ms, p99 ${fmt(gateway.p99)} ms; added p50 ${fmt(added)} ms (goal ≤ 5 ms)`,
+      };
+    },
   },
 ];
 
@@ -68,6 +108,8 @@ async function main() {
   const bundle = measureBundle();
   const runtime = await startRuntime({ root, bundle: bundle.script });
   const samples = new Map();
+  /** @type {Record<string, any>} */
+  const probes = {};
   try {
     const wanted = only ? new Set(only.flatMap((id) => [id, TARGETS.find((t) => t.id === id)?.baseline ?? id])) : null;
     for (let round = 1; round <= rounds; round++) {
@@ -75,14 +117,20 @@ async function main() {
       for (const t of TARGETS.filter((t) => !wanted || wanted.has(t.id))) {
         for (const connections of CONNECTIONS) {
           const url = `${runtime.urls[t.worker]}${t.path}`;
-          await load({ url, connections, seconds: warmup, headers: t.headers });
-          const r = await load({ url, connections, seconds, headers: t.headers });
+          const request = { url, connections, headers: t.headers, method: t.method, body: t.body };
+          await load({ ...request, seconds: warmup });
+          const r = await load({ ...request, seconds });
           if (r.non2xx > 0 || r.errors > 0) throw new Error(`${t.route} c=${connections}: ${r.non2xx} non-2xx and ${r.errors} errors; numbers would be meaningless`);
           const key = `${t.id}@${connections}`;
           samples.set(key, [...(samples.get(key) ?? []), { target: t.id, route: t.route, baseline: t.baseline ?? null, connections, ...r }]);
           console.log(`  ${t.route.padEnd(58)} c=${String(connections).padStart(2)}  ${fmt(r.rps, 0).padStart(7)} req/s  p50 ${fmt(r.p50)} ms  p99 ${fmt(r.p99)} ms`);
         }
       }
+    }
+    for (const probe of PROBES.filter((p) => !only || only.includes(p.id))) {
+      const result = await probe.run(runtime.urls, quick ? 30 : 300);
+      probes[probe.id] = { title: probe.title, ...result };
+      console.log(`  ${probe.title}: ${result.summary}`);
     }
   } finally {
     await runtime.dispose();
@@ -123,6 +171,7 @@ async function main() {
     bundle: { kib: bundle.kib, gzip_kib: bundle.gzipKib, budget_gzip_kib: BUDGET_KIB, within_budget: bundle.gzipKib <= BUDGET_KIB },
     rows,
     goals,
+    probes,
     limiter: {
       with_vs_without_rps: limiterOn && limiterOff ? limiterOn.rps / limiterOff.rps : null,
       one_org_max_rps: orgMax?.rps ?? null,
@@ -153,6 +202,10 @@ function toMarkdown(r) {
         `| ${row.route} | ${row.connections} | ${fmt(row.rps, 0)} | ${fmt(row.p50)} | ${fmt(row.p99)} | ${row.baseline ? `(${row.baseline})` : ""} | ${row.ratio ? fmt(row.ratio.rps) : ""} | ${row.ratio ? fmt(row.ratio.p50) : ""} | ${row.ratio ? fmt(row.ratio.p99) : ""} |`,
     ),
     "",
+    "Probes (one request at a time, against the same upstream called directly):",
+    "",
+    ...Object.values(r.probes).map((p) => `- ${p.title}: ${p.summary}: **${p.met ? "met" : "missed"}**`),
+    "",
     "Goals (c=16, same run):",
     "",
     ...r.goals.map(
@@ -163,7 +216,7 @@ function toMarkdown(r) {
     "",
     `Rate limiter: GET /v1/avatars/av_demo with / without it: ${fmt(r.limiter.with_vs_without_rps)} (req/s ratio, c=16). One org's limiter object alone sustains ${fmt(r.limiter.one_org_max_rps, 0)} req/s here.`,
     "",
-    "Not yet measured (their capabilities have not landed): /v1/ai/chat, /v1/tts first byte, conversation first audio.",
+    "Not yet measured (their capabilities have not landed): /v1/tts first byte, conversation first audio.",
     "",
   ];
   return lines.join("\n");

@@ -36,12 +36,18 @@ const sha256Hex = async (s) =>
  */
 export async function startRuntime({ root, bundle }) {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(root, "wrangler.toml"));
-  const names = ["api", "apiNoLimit", "bare", "d1", "durableObject", "limiter"];
+  const names = ["api", "apiNoLimit", "bare", "d1", "durableObject", "limiter", "fakeOpenAi"];
   const ports = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()])));
   const socket = (name) => [{ host: "127.0.0.1", port: ports[name] }];
   const compat = { compatibilityDate: workerOptions.compatibilityDate, compatibilityFlags: workerOptions.compatibilityFlags };
   // Every documented setting pinned, so a developer's .dev.vars cannot change what is measured.
-  const settings = pinSettings({ ASSET_SIGNING_SECRET: "bench-asset-secret", JWT_SECRET: "bench-jwt-secret-0123456789abcdef" });
+  const settings = pinSettings({
+    ASSET_SIGNING_SECRET: "bench-asset-secret",
+    JWT_SECRET: "bench-jwt-secret-0123456789abcdef",
+    // The AI gateway's OpenAI provider talks to the fake upstream on loopback.
+    OPENAI_API_KEY: "sk-bench",
+    OPENAI_BASE_URL: `http://127.0.0.1:${ports.fakeOpenAi}/v1`,
+  });
   const api = (name, extra = {}) => ({
     ...workerOptions,
     name,
@@ -58,6 +64,7 @@ export async function startRuntime({ root, bundle }) {
       api("api"),
       api("apiNoLimit", { RATE_LIMITING: "off" }),
       { ...compat, name: "bare", modules: true, script: baselines.bare, unsafeDirectSockets: socket("bare") },
+      { ...compat, name: "fakeOpenAi", modules: true, script: baselines.fakeOpenAi, unsafeDirectSockets: socket("fakeOpenAi") },
       { ...compat, name: "d1", modules: true, script: baselines.d1, d1Databases: workerOptions.d1Databases, unsafeDirectSockets: socket("d1") },
       {
         ...compat,

@@ -31,6 +31,15 @@ client address; \`/health\` is not limited. Responses to limited requests carry 
 - \`POST /v1/api-keys\`: \`mode\` is optional and defaults to \`live\`.
 - An unreachable identity-provider JWKS is \`503 jwt.jwks_unavailable\`; a secret or setting missing from
   the deployment is \`503 config.secret_missing\` / \`config.invalid\`.
+- Personas: the lists are public, and with an API key include your own personas. Presets are read-only
+  (\`403 persona.read_only\`). Unknown \`model\` / \`default_voice_id\` are \`422\`; an avatar you cannot see
+  is \`404 avatar.not_found\` with \`param: "default_avatar_id"\`.
+- AI gateway: OpenAI's chat-completions request and response for any provider; \`model\` is
+  \`<provider>:<model>\`. Upstream failures are typed: \`503 provider.timeout\` (no answer within the
+  first-byte timeout, or a stream gone quiet), \`429 provider.rate_limited\` (with the upstream's
+  \`Retry-After\`), \`400 provider.rejected\` (the provider refused the request itself), \`503
+  provider.unavailable\` (anything else); a failure after a stream began ends it with \`event: error\` and
+  \`data: [DONE]\`.
 - Browsers: CORS preflights are answered \`204\` before authentication; public routes allow any origin,
   authenticated routes the configured origins (any by default, never with credentials). Responses that
   carry a secret are \`Cache-Control: no-store\`.`;
