@@ -1,4 +1,5 @@
 import { ApiError } from "../../lib/errors";
+import { fnv1a } from "../../lib/hash";
 import type {
   CallContext,
   ChatEvent,
@@ -46,15 +47,6 @@ const MODEL: ModelInfo = {
 // ---------------------------------------------------------------------------------------------
 // Deterministic choice
 
-/** FNV-1a, 32 bits: tiny, stable across runtimes, and good enough to spread choices. */
-function fnv1a(text: string, basis = 0x811c9dc5): number {
-  let hash = basis >>> 0;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash;
-}
 
 /** A seeded generator (mulberry32): a sequence of choices that depends only on its seed. */
 class Dice {

@@ -17,6 +17,8 @@
  * 1 and 3.8 kHz, so it survives resampling to 16 kHz (aliases of anything we emit land above 4 kHz).
  */
 
+import { fnv1a } from "../../lib/hash";
+
 /** Mono PCM16 at this rate, the rate most TTS providers stream. */
 export const MOCK_SAMPLE_RATE = 24000;
 const SAMPLES_PER_MS = MOCK_SAMPLE_RATE / 1000;
@@ -280,7 +282,7 @@ function layout(text: string, voice: MockVoice, speed: number): Layout {
     const sentenceLength = sentenceChars[sentence] ?? 1;
     const nextWord = words[wi + 1];
     const isQuestionEnd = (sentenceIsQuestion[sentence] ?? false) && nextWord?.sentence !== sentence;
-    const wordHash = hash(chars.slice(word.first, word.end).join(""));
+    const wordHash = fnv1a(chars.slice(word.first, word.end).join(""));
     const wordPitch = 1 + WORD_PITCH_JITTER * (2 * unit(wordHash) - 1);
     const stressed = firstVowel(chars, word);
     const wordLength = word.end - word.first;
@@ -298,7 +300,7 @@ function layout(text: string, voice: MockVoice, speed: number): Layout {
       };
       const vowel = isVowel(ch);
       const stress = i === stressed ? STRESSED_GAIN : vowel ? VOWEL_GAIN : CONSONANT_GAIN;
-      const gain = stress * (1 - LOUDNESS_DECLINATION * progress) * (1 - GAIN_JITTER * unit(hash(String(i), wordHash)));
+      const gain = stress * (1 - LOUDNESS_DECLINATION * progress) * (1 - GAIN_JITTER * unit(fnv1a(String(i), wordHash)));
       starts[i] = t;
       bytes.forEach((byte, b) => {
         const q0 = (k + b / bytes.length) / wordLength;
@@ -487,15 +489,6 @@ function clampSpeed(speed: number): number {
   return Number.isFinite(speed) ? Math.min(MAX_SPEED, Math.max(MIN_SPEED, speed)) : 1;
 }
 
-/** FNV-1a: a cheap, stable hash for deterministic "randomness". */
-function hash(text: string, seed = 0x811c9dc5): number {
-  let h = seed >>> 0;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
-}
 
 /** A hash as a number in [0, 1). */
 function unit(h: number): number {
