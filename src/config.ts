@@ -60,6 +60,17 @@ const SCHEMA = z.object({
   LLM_STREAM_IDLE_TIMEOUT_MS: intSetting(100, 300_000, 30_000),
   /** Pause between the built-in mock model's words, so its streaming looks like a model's. */
   MOCK_LLM_WORD_INTERVAL_MS: intSetting(0, 5_000, 20),
+
+  // Speech providers (Groq's key and base URL above serve its speech endpoint too).
+  ELEVENLABS_API_KEY: optionalText(),
+  ELEVENLABS_BASE_URL: optionalUrl(),
+  DEEPGRAM_API_KEY: optionalText(),
+  DEEPGRAM_BASE_URL: optionalUrl(),
+  /** No audio within this many ms is `503 provider.timeout`; so is a stream quiet this long. */
+  TTS_FIRST_BYTE_TIMEOUT_MS: intSetting(100, 120_000, 10_000),
+  TTS_STREAM_IDLE_TIMEOUT_MS: intSetting(100, 120_000, 10_000),
+  /** The voice of `POST /v1/tts` when the request names none. */
+  DEFAULT_VOICE_ID: optionalText(),
 });
 
 type Parsed = z.output<typeof SCHEMA>;
@@ -89,6 +100,14 @@ export interface Config {
     streamIdleTimeoutMs: number;
     mockWordIntervalMs: number;
   };
+  tts: {
+    elevenlabs: UpstreamSettings;
+    deepgram: UpstreamSettings;
+    groq: UpstreamSettings;
+    firstByteTimeoutMs: number;
+    idleTimeoutMs: number;
+    defaultVoiceId: string;
+  };
   /** A secret, or `503 config.secret_missing` naming it. */
   secret(name: SecretName): string;
 }
@@ -113,6 +132,14 @@ function build(p: Parsed): Config {
       firstByteTimeoutMs: p.LLM_FIRST_BYTE_TIMEOUT_MS,
       streamIdleTimeoutMs: p.LLM_STREAM_IDLE_TIMEOUT_MS,
       mockWordIntervalMs: p.MOCK_LLM_WORD_INTERVAL_MS,
+    },
+    tts: {
+      elevenlabs: { apiKey: p.ELEVENLABS_API_KEY, baseUrl: p.ELEVENLABS_BASE_URL ?? "https://api.elevenlabs.io" },
+      deepgram: { apiKey: p.DEEPGRAM_API_KEY, baseUrl: p.DEEPGRAM_BASE_URL ?? "https://api.deepgram.com" },
+      groq: { apiKey: p.GROQ_API_KEY, baseUrl: p.GROQ_BASE_URL ?? "https://api.groq.com/openai/v1" },
+      firstByteTimeoutMs: p.TTS_FIRST_BYTE_TIMEOUT_MS,
+      idleTimeoutMs: p.TTS_STREAM_IDLE_TIMEOUT_MS,
+      defaultVoiceId: p.DEFAULT_VOICE_ID ?? "mock:warm",
     },
     secret(name) {
       const value = p[name];
