@@ -17,6 +17,7 @@ import { registerAvatars } from "./routes/avatars";
 import { registerDocs } from "./routes/docs";
 import { registerHealth } from "./routes/health";
 import { registerPersonas } from "./routes/personas";
+import { registerTts } from "./routes/tts";
 
 /** Hono's own 4xx (body parsing in the validators) mapped onto the contract's codes. */
 function fromHttpException(err: HTTPException): ApiError | undefined {
@@ -56,6 +57,7 @@ export function createApp() {
   registerApiKeys(app);
   registerPersonas(app);
   registerAi(app);
+  registerTts(app);
 
   const methodsFor = allowedMethods(app.routes);
   app.notFound((c) => {

@@ -146,6 +146,24 @@ export const personas = sqliteTable(
   ],
 );
 
+/** What is counted per organisation and UTC day, so quotas can be enforced on it. */
+export const USAGE_METRICS = ["tts_characters", "conversation_seconds"] as const;
+export type UsageMetric = (typeof USAGE_METRICS)[number];
+
+export const usage = sqliteTable(
+  "usage",
+  {
+    orgId: text("org_id")
+      .notNull()
+      .references(() => orgs.id),
+    // UTC day, YYYY-MM-DD: one row per org, day and metric, incremented in place.
+    day: text("day").notNull(),
+    metric: text("metric", { enum: USAGE_METRICS }).notNull(),
+    quantity: integer("quantity").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.day, t.metric] }), check("usage_metric_check", oneOf(t.metric, USAGE_METRICS))],
+);
+
 export type OrgRow = typeof orgs.$inferSelect;
 export type PersonaRow = typeof personas.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;

@@ -39,8 +39,13 @@ export class Logger {
   }
 
   private write(level: LogLevel, message: string, fields?: LogFields) {
-    const line: LogFields = { level, message, ...this.base };
-    if (fields) for (const [key, value] of Object.entries(fields)) line[key] = serialise(value);
+    const line: LogFields = { level, message };
+    // A field may not overwrite the line's own level or message: it is kept under a prefixed name.
+    const add = (key: string, value: unknown) => {
+      line[key === "level" || key === "message" ? `field_${key}` : key] = serialise(value);
+    };
+    for (const [key, value] of Object.entries(this.base)) add(key, value);
+    if (fields) for (const [key, value] of Object.entries(fields)) add(key, value);
     SINKS[level](JSON.stringify(line));
   }
 }

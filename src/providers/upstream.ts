@@ -148,7 +148,7 @@ async function errorFor(call: UpstreamCall, res: Response, secrets: readonly (st
     provider: call.provider,
     status: res.status,
     detail: detail === undefined ? undefined : redact(detail, secrets),
-    upstream_request_id: res.headers.get("request-id") ?? res.headers.get("x-request-id") ?? undefined,
+    upstream_request_id: res.headers.get("request-id") ?? res.headers.get("x-request-id") ?? res.headers.get("dg-request-id") ?? undefined,
   });
   if (res.status === 429) {
     return new ApiError("provider.rate_limited", `${call.provider} is rate limiting this deployment${seconds === undefined ? "" : `; retry in ${seconds} s`}.`, {
@@ -171,6 +171,8 @@ export class UpstreamResponse {
     readonly response: Response,
     private readonly idleTimeoutMs: number,
     private readonly signal: AbortSignal,
+    /** Lets go of the caller's signal once the body is done with (a conversation's signal lives long). */
+    private readonly detach: () => void = () => {},
   ) {}
 
   get headers(): Headers {
@@ -179,7 +181,7 @@ export class UpstreamResponse {
 
   /** The whole body as JSON; unreadable or not JSON is `provider.unavailable`. */
   async json(): Promise<unknown> {
-    const text = await readAll(this.provider, this.response, this.idleTimeoutMs, this.signal);
+    const text = await readAll(this.provider, this.response, this.idleTimeoutMs, this.signal).finally(this.detach);
     try {
       return JSON.parse(text);
     } catch {
@@ -211,6 +213,7 @@ export class UpstreamResponse {
   async cancel(): Promise<void> {
     if (this.release) await this.release();
     else await this.response.body?.cancel().catch(() => {});
+    this.detach();
   }
 
   private iterate<T>(decode: (feed: T[]) => { chunk: (bytes: Uint8Array) => void; end: () => void }): AsyncIterableIterator<T> {
@@ -221,9 +224,11 @@ export class UpstreamResponse {
     const queue: T[] = [];
     const decoder = decode(queue);
     let finished = false;
+    const detach = this.detach;
     const release = async () => {
       if (finished) return;
       finished = true;
+      detach();
       await reader.cancel().catch(() => {});
     };
     this.release = release;
@@ -235,6 +240,7 @@ export class UpstreamResponse {
             if (done) {
               decoder.end();
               finished = true;
+              detach();
             } else {
               decoder.chunk(value);
             }
@@ -294,23 +300,21 @@ export async function callUpstream(call: UpstreamCall): Promise<UpstreamResponse
       call.signal.removeEventListener("abort", onAbort);
     }
   }
-  return new UpstreamResponse(call.provider, res, call.idleTimeoutMs, call.signal);
+  return new UpstreamResponse(call.provider, res, call.idleTimeoutMs, call.signal, () => call.signal.removeEventListener("abort", onAbort));
 }
 
 /**
- * For a provider's own generator over an upstream stream: a generator that was never started
- * cannot run its `finally`, so a consumer that gives up before its first `next()` would leave the
- * upstream open. This releases it in that case and otherwise lets the generator clean up.
+ * For a provider's own generator over one or more upstream streams: a generator that was never
+ * started, or is paused before it read its upstream, cannot release it in its `finally`, so a
+ * consumer that gives up would leave the upstream open. `return()` here always releases (the
+ * upstream, or whatever `release` stops); releasing twice is harmless.
  */
-export function releasingEarly<T>(events: AsyncGenerator<T>, upstream: UpstreamResponse): AsyncIterableIterator<T> {
-  let started = false;
+export function releasingEarly<T>(events: AsyncGenerator<T>, release: UpstreamResponse | (() => Promise<void>)): AsyncIterableIterator<T> {
+  const stop = typeof release === "function" ? release : () => release.cancel();
   const iterator: AsyncIterableIterator<T> = {
-    next: () => {
-      started = true;
-      return events.next();
-    },
+    next: () => events.next(),
     return: async () => {
-      if (!started) await upstream.cancel();
+      await stop();
       await events.return(undefined);
       return { done: true, value: undefined };
     },

@@ -1,12 +1,14 @@
 import { and, desc, eq, type SQL, sql } from "drizzle-orm";
+import type { Config } from "../config";
 import type { Db } from "../db/client";
 import { type PersonaRow, type PersonaVertical, personas } from "../db/schema";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
+import type { Logger } from "../lib/logger";
 import { afterCursor, checkCursor } from "../lib/pagination";
 import { requireModel } from "../providers/llm";
-import { requireVoice } from "../providers/tts/voices";
 import { getAvatar } from "./avatars";
+import { resolveVoice } from "./voices";
 
 /** A caller sees the presets (no owner) and, with an API key, its own org's personas. */
 const visibleTo = (orgId: string | undefined, table = "personas") => {
@@ -61,9 +63,9 @@ export interface PersonaFields {
  * voice (`422 voice.unknown`) and an avatar the org can see (`404 avatar.not_found`, exactly as if
  * it did not exist), each naming the field.
  */
-async function checkReferences(db: Db, orgId: string, fields: Partial<PersonaFields>) {
+async function checkReferences({ db, config, log }: Deps, orgId: string, fields: Partial<PersonaFields>) {
   if (fields.model !== undefined) requireModel(fields.model, "model");
-  if (fields.default_voice_id !== undefined) requireVoice(fields.default_voice_id, "default_voice_id");
+  if (fields.default_voice_id !== undefined) await resolveVoice(fields.default_voice_id, { config, log }, "default_voice_id");
   const avatarId = fields.default_avatar_id;
   if (avatarId !== undefined && avatarId !== null && !(await getAvatar(db, orgId, avatarId))) {
     throw new ApiError("avatar.not_found", `No avatar with id '${avatarId}'.`, { param: "default_avatar_id" });
@@ -82,8 +84,16 @@ const toColumns = (f: Partial<PersonaFields>) => ({
   ...(f.model === undefined ? {} : { model: f.model }),
 });
 
-export async function createPersona(db: Db, orgId: string, fields: PersonaFields): Promise<PersonaRow> {
-  await checkReferences(db, orgId, fields);
+/** Writes need the settings too: a voice may be one of a configured provider's account. */
+export interface Deps {
+  db: Db;
+  config: Config;
+  log: Logger;
+}
+
+export async function createPersona(deps: Deps, orgId: string, fields: PersonaFields): Promise<PersonaRow> {
+  const { db } = deps;
+  await checkReferences(deps, orgId, fields);
   const now = Date.now();
   const [row] = await db
     .insert(personas)
@@ -115,9 +125,10 @@ async function ownPersona(db: Db, orgId: string, id: string): Promise<PersonaRow
   return row;
 }
 
-export async function updatePersona(db: Db, orgId: string, id: string, patch: Partial<PersonaFields>): Promise<PersonaRow> {
+export async function updatePersona(deps: Deps, orgId: string, id: string, patch: Partial<PersonaFields>): Promise<PersonaRow> {
+  const { db } = deps;
   const current = await ownPersona(db, orgId, id);
-  await checkReferences(db, orgId, patch);
+  await checkReferences(deps, orgId, patch);
   const columns = toColumns(patch);
   if (Object.keys(columns).length === 0) return current;
   const [row] = await db

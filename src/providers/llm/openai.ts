@@ -185,7 +185,7 @@ async function* chatEvents(dialect: Dialect, events: AsyncIterable<{ data: strin
     if (!done && finishReason === undefined) throw unavailable(dialect.id, "broke off the stream");
   } catch (err) {
     // A caller that left (CallerGone) is nobody's failure; the provider breaking off is the operator's to know.
-    if (err instanceof ApiError) ctx.log.warn("llm stream failed", { provider: dialect.id, code: err.code, message: err.message });
+    if (err instanceof ApiError) ctx.log.warn("llm stream failed", { provider: dialect.id, code: err.code, reason: err.message });
     throw err;
   }
   yield { type: "finish", finish_reason: finishReason ?? "stop" };

@@ -7,8 +7,14 @@ import { pcm16ToBytes } from "./wav";
  * buffered whole) and gives the same bytes however the input was cut.
  */
 
-/** The sample rate of the PCM a format carries (`wav` is PCM16 mono at 24 kHz here). */
-export const sampleRateOf = (format: AudioFormat): number => (format === "pcm_16000" ? 16_000 : 24_000);
+/** A format whose audio is PCM16 mono (mp3 has no rate of ours: it is whatever the provider encodes). */
+export type PcmFormat = Exclude<AudioFormat, "mp3">;
+
+/**
+ * The sample rate of a PCM format: raw PCM at the rate its name says; `wav` at 24 kHz where this
+ * API makes the header itself (a WAV passed through from a provider says its own rate).
+ */
+export const sampleRateOf = (format: PcmFormat): number => (format === "pcm_16000" ? 16_000 : 24_000);
 
 /** Raw PCM has no registered type; this one says what the bytes are. */
 const pcmType = (rate: number) => `audio/pcm;rate=${rate};encoding=signed-int;bits=16;channels=1;endianness=little`;
@@ -48,13 +54,16 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
  */
 export class WavReader {
   private pending: Uint8Array = new Uint8Array(0);
-  private inData = false;
+  /** True once the header is behind and PCM is flowing. */
+  inData = false;
+  /** PCM bytes still to come when the header gave a real data size; unbounded for a streamed one. */
+  private remaining = Number.POSITIVE_INFINITY;
   /** Set once the `fmt ` chunk has been read. */
   format: { sampleRate: number; channels: number; bitsPerSample: number } | undefined;
 
   /** Feeds bytes; returns the PCM among them (possibly empty). Throws on anything that is not WAV. */
   push(bytes: Uint8Array): Uint8Array {
-    if (this.inData) return bytes;
+    if (this.inData) return this.take(bytes);
     this.pending = concat(this.pending, bytes);
     const b = this.pending;
     if (b.length < 12) return new Uint8Array(0);
@@ -65,9 +74,12 @@ export class WavReader {
       const size = u32(b, at + 4);
       if (id === "data") {
         this.inData = true;
+        // 0 and 0xFFFFFFFF are the placeholders of a streamed WAV; any other size is the truth,
+        // and whatever follows the data (a trailing LIST chunk) is not audio.
+        if (size !== 0 && size !== 0xffffffff) this.remaining = size;
         const pcm = b.subarray(at + 8);
         this.pending = new Uint8Array(0);
-        return pcm;
+        return this.take(pcm);
       }
       const padded = size + (size % 2);
       if (at + 8 + padded > b.length) return new Uint8Array(0);
@@ -77,6 +89,16 @@ export class WavReader {
       at += 8 + padded;
     }
     return new Uint8Array(0);
+  }
+
+  private take(bytes: Uint8Array): Uint8Array {
+    if (bytes.length <= this.remaining) {
+      this.remaining -= bytes.length;
+      return bytes;
+    }
+    const pcm = bytes.subarray(0, this.remaining);
+    this.remaining = 0;
+    return pcm;
   }
 }
 
@@ -169,6 +191,11 @@ export class Resampler {
     for (; i + 1 < bytes.length; i += 2) this.input.push((((bytes[i] ?? 0) | ((bytes[i + 1] ?? 0) << 8)) << 16) >> 16);
     if (i < bytes.length) this.carry = bytes[i];
     return pcm16ToBytes(this.emit(false));
+  }
+
+  /** Forgets a half sample held back from the last push (its other byte will never come). */
+  dropHalfSample(): void {
+    this.carry = undefined;
   }
 
   /** The last samples, once the input has ended. */

@@ -18,6 +18,7 @@
  */
 
 import { fnv1a } from "../../lib/hash";
+import type { Alignment } from "./alignment";
 
 /** Mono PCM16 at this rate, the rate most TTS providers stream. */
 export const MOCK_SAMPLE_RATE = 24000;
@@ -71,15 +72,11 @@ export function mockVoice(id: string): MockVoice | undefined {
 }
 
 /**
- * One entry per Unicode code point (a surrogate pair is ONE entry of two UTF-16 units), so
- * `chars.join("") === text` always. Times are whole milliseconds (floored sample positions), so
- * `start_ms + duration_ms` never exceeds the duration through rounding.
+ * The mock's alignment has one entry per Unicode code point (a surrogate pair is ONE entry of two
+ * UTF-16 units), so `chars.join("") === text` always. Times are whole milliseconds (floored sample
+ * positions), so `start_ms + duration_ms` never exceeds the duration through rounding.
  */
-export interface Alignment {
-  chars: string[];
-  start_ms: number[];
-  duration_ms: number[];
-}
+export type { Alignment } from "./alignment";
 
 export interface SpeechPlan {
   sampleRate: number;

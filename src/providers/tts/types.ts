@@ -1,5 +1,6 @@
 import type { Config } from "../../config";
 import type { Logger } from "../../lib/logger";
+import type { Alignment } from "./alignment";
 import type { TtsProviderId, VoiceInfo } from "./voices";
 
 /**
@@ -12,15 +13,7 @@ import type { TtsProviderId, VoiceInfo } from "./voices";
 export const AUDIO_FORMATS = ["mp3", "wav", "pcm_16000", "pcm_24000"] as const;
 export type AudioFormat = (typeof AUDIO_FORMATS)[number];
 
-/**
- * When each character is spoken, relative to the start of the chunk of audio it travels with (so
- * a client can move the avatar's mouth as it plays that chunk). `chars.join("")` is the text.
- */
-export interface Alignment {
-  chars: string[];
-  start_ms: number[];
-  duration_ms: number[];
-}
+export type { Alignment } from "./alignment";
 
 export interface SpeechChunk {
   audio: Uint8Array;

@@ -1,4 +1,3 @@
-import { ApiError } from "../../lib/errors";
 import { MOCK_VOICES } from "./mock-speech";
 
 /**
@@ -18,6 +17,8 @@ export interface VoiceInfo {
   /** BCP 47 primary language. */
   language: string;
   description: string;
+  /** A sample recording the provider publishes (an account's voices have one), if any. */
+  previewUrl?: string;
 }
 
 const voice = (provider: TtsProviderId, id: string, name: string, language: string, description: string): VoiceInfo => ({
@@ -97,10 +98,3 @@ const byId = new Map(VOICES.map((v) => [v.id, v]));
 
 /** A built-in voice by its public id, or undefined. */
 export const findVoice = (id: string): VoiceInfo | undefined => byId.get(id);
-
-/** The voice of `id`, or `422 voice.unknown` naming `param`. */
-export function requireVoice(id: string, param = "voice_id"): VoiceInfo {
-  const found = findVoice(id);
-  if (!found) throw new ApiError("voice.unknown", `No voice '${id}'; GET /v1/tts/voices lists them.`, { param });
-  return found;
-}

@@ -1,6 +1,8 @@
+import type { Context } from "hono";
 import { PERSONA_VERTICALS, type PersonaRow, type PersonaVertical } from "../../db/schema";
 import { ApiError, notFound } from "../../lib/errors";
 import { toPage } from "../../lib/pagination";
+import type { AppEnv } from "../../env";
 import { isoSeconds } from "../../lib/time";
 import * as personas from "../../services/personas";
 import type { HandlerOf } from "../define-route";
@@ -24,6 +26,8 @@ export const toJson = (p: PersonaRow) => ({
   created_at: isoSeconds(p.createdAt),
   updated_at: isoSeconds(p.updatedAt),
 });
+
+const writeDeps = (c: Context<AppEnv>) => ({ db: c.get("db"), config: c.get("config"), log: c.get("log") });
 
 const isVertical = (v: string): v is PersonaVertical => (PERSONA_VERTICALS as readonly string[]).includes(v);
 
@@ -51,13 +55,13 @@ export const getPersona: Handler<"getPersona"> = async (c) => {
 };
 
 export const createPersona: Handler<"createPersona"> = async (c) => {
-  const row = await personas.createPersona(c.get("db"), c.get("auth").org.id, c.req.valid("json"));
+  const row = await personas.createPersona(writeDeps(c), c.get("auth").org.id, c.req.valid("json"));
   return c.json(toJson(row), 201);
 };
 
 export const updatePersona: Handler<"updatePersona"> = async (c) => {
   const { persona_id } = c.req.valid("param");
-  const row = await personas.updatePersona(c.get("db"), c.get("auth").org.id, persona_id, c.req.valid("json"));
+  const row = await personas.updatePersona(writeDeps(c), c.get("auth").org.id, persona_id, c.req.valid("json"));
   return c.json(toJson(row), 200);
 };
 

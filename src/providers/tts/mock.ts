@@ -1,0 +1,62 @@
+import { ApiError } from "../../lib/errors";
+import { CallerGone } from "../upstream";
+import { contentTypeOf, Resampler } from "./audio";
+import { MOCK_SAMPLE_RATE, mockVoice, planSpeech, synthesize } from "./mock-speech";
+import type { AudioFormat, SpeechChunk, SpeechRequest, TtsProvider } from "./types";
+import { VOICES } from "./voices";
+import { pcm16ToBytes, wavHeader } from "./wav";
+
+/**
+ * The built-in speech provider: real, playable, speech-like audio made in the Worker (see
+ * mock-speech.ts), so everything works offline and in tests. No mp3: an encoder is not worth its
+ * weight in the bundle for a mock, and every other format is exact.
+ */
+
+/** 200 ms of audio per chunk: small enough to start playing at once, large enough to stay cheap. */
+const CHUNK_MS = 200;
+
+async function* chunks(request: SpeechRequest, signal: AbortSignal): AsyncGenerator<SpeechChunk> {
+  const voice = mockVoice(request.voice);
+  if (!voice) throw new ApiError("voice.unknown", `No voice 'mock:${request.voice}'.`, { param: "voice_id" });
+  const speed = request.speed ?? 1;
+  const resampler = request.format === "pcm_16000" ? new Resampler(MOCK_SAMPLE_RATE, 16_000) : undefined;
+  let header: Uint8Array | undefined;
+  if (request.format === "wav") {
+    // The whole length is known before a sample is made, so the header is exact (not a streaming one).
+    const plan = planSpeech(request.text, voice, { speed });
+    header = wavHeader({ sampleRate: MOCK_SAMPLE_RATE, dataBytes: plan.totalSamples * 2 });
+  }
+  for (const chunk of synthesize(request.text, voice, { speed, chunkMs: CHUNK_MS })) {
+    if (signal.aborted) throw new CallerGone();
+    let audio = resampler ? resampler.push(pcm16ToBytes(chunk.pcm)) : pcm16ToBytes(chunk.pcm);
+    if (header) {
+      audio = concat(header, audio);
+      header = undefined;
+    }
+    yield { audio, alignment: request.timestamps ? chunk.alignment : null };
+  }
+  if (header) yield { audio: header, alignment: null };
+  const tail = resampler?.flush();
+  if (tail && tail.length > 0) yield { audio: tail, alignment: null };
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+const FORMATS: readonly AudioFormat[] = ["wav", "pcm_16000", "pcm_24000"];
+
+export const mock: TtsProvider = {
+  id: "mock",
+  name: "Mock (built in)",
+  formats: FORMATS,
+  timings: true,
+  voices: VOICES.filter((v) => v.provider === "mock"),
+  configured: () => true,
+  async synthesize(request, ctx) {
+    return { contentType: contentTypeOf(request.format), chunks: chunks(request, ctx.signal) };
+  },
+};

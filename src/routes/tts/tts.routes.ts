@@ -1,0 +1,93 @@
+import { z } from "@hono/zod-openapi";
+import { jsonResponse } from "../../lib/openapi";
+import { defineRoute } from "../define-route";
+import { DeepgramBody, ElevenLabsBody, GroqBody, ListVoicesQuery, PreviewBody, SpeakBody, VoiceListSchema } from "./tts.schemas";
+
+const tags = ["Text to speech"];
+const PROVIDER_ERRORS = ["voice.unknown", "format.unsupported", "provider.not_configured", "provider.unavailable", "provider.timeout", "provider.rate_limited", "provider.rejected"] as const;
+
+const audioResponses = (description: string) => ({
+  200: {
+    description,
+    headers: {
+      "X-TTS-Provider": { description: "The provider that spoke.", schema: { type: "string" as const } },
+      "X-TTS-Characters": { description: "Characters synthesized (Unicode code points).", schema: { type: "integer" as const } },
+    },
+    content: {
+      "audio/mpeg": { schema: z.string().openapi({ format: "binary" }) },
+      "audio/wav": { schema: z.string().openapi({ format: "binary" }) },
+      "audio/pcm": { schema: z.string().openapi({ format: "binary", description: "Raw PCM16 little-endian mono; the rate is in the media type." }) },
+      "application/x-ndjson": {
+        schema: z.string().openapi({
+          description: 'With `timestamps`: one JSON object per line, `{"audio":"<base64>","alignment":{"chars":[...],"start_ms":[...],"duration_ms":[...]}|null}`, timings relative to that line\'s audio.',
+        }),
+      },
+    },
+  },
+});
+
+export const speak = defineRoute("api_key", {
+  method: "post",
+  path: "/v1/tts",
+  tags,
+  summary: "Synthesize speech",
+  description:
+    "Streams the audio as the provider makes it (nothing is buffered whole). Nothing is sent before the first audio exists, so a provider that fails or stays silent (`TTS_FIRST_BYTE_TIMEOUT_MS`, 10 s) is a proper error; a failure later cuts the stream. A format the voice's provider cannot give is `422 format.unsupported`.",
+  request: { body: { required: true, content: { "application/json": { schema: SpeakBody } } } },
+  responses: audioResponses("The audio, or NDJSON with `timestamps`."),
+  errors: PROVIDER_ERRORS,
+});
+
+export const preview = defineRoute("api_key", {
+  method: "post",
+  path: "/v1/tts/preview",
+  tags,
+  summary: "A short sample of one voice",
+  description: "WAV. Cached: the same voice and text again is answered without calling the provider (`X-TTS-Cache: hit`).",
+  request: { body: { required: true, content: { "application/json": { schema: PreviewBody } } } },
+  responses: audioResponses("The sample, as WAV."),
+  errors: PROVIDER_ERRORS,
+});
+
+export const listVoices = defineRoute("public", {
+  method: "get",
+  path: "/v1/tts/voices",
+  tags,
+  summary: "Voices of every provider",
+  description:
+    "The built-in catalogue of every provider, and the voices of a configured ElevenLabs account (fetched at most once an hour). `available` says whether this deployment can speak with a voice now. In catalogue order (the mock voices first); cursor pages.",
+  request: { query: ListVoicesQuery },
+  responses: { 200: jsonResponse(VoiceListSchema, "A page of voices.") },
+});
+
+const native = <S extends z.ZodType>(provider: string, path: string, schema: S, reference: string) =>
+  defineRoute("api_key", {
+    method: "post",
+    path,
+    tags,
+    summary: `Synthesize with ${provider}'s own request`,
+    description: `${reference} This deployment's credentials are added; the audio streams back with ${provider}'s content type, under the same streaming rules as POST /v1/tts.`,
+    request: { body: { required: true, content: { "application/json": { schema } } } },
+    responses: {
+      200: {
+        description: `${provider}'s audio.`,
+        headers: { "X-TTS-Provider": { description: "The provider.", schema: { type: "string" as const } } },
+        content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } },
+      },
+    },
+    errors: ["provider.not_configured", "provider.unavailable", "provider.timeout", "provider.rate_limited", "provider.rejected"],
+  });
+
+export const elevenlabsNative = native(
+  "ElevenLabs",
+  "/v1/tts/elevenlabs",
+  ElevenLabsBody,
+  "The body of ElevenLabs' `POST /v1/text-to-speech/{voice_id}/stream`, with `voice_id` and its query parameters (`output_format`, `optimize_streaming_latency`, `enable_logging`) as fields.",
+);
+export const deepgramNative = native(
+  "Deepgram",
+  "/v1/tts/deepgram",
+  DeepgramBody,
+  "Deepgram's `POST /v1/speak`: `text`, and its query parameters (`model`, `encoding`, `container`, `sample_rate`, `bit_rate`, `speed`, `tag`, `mip_opt_out`) as fields. Asynchronous `callback` delivery is not offered.",
+);
+export const groqNative = native("Groq", "/v1/tts/groq", GroqBody, "Groq's OpenAI-style `POST /openai/v1/audio/speech` body.");

@@ -1,0 +1,127 @@
+import type { Config } from "../config";
+import { ApiError } from "../lib/errors";
+import type { Logger } from "../lib/logger";
+import { requireFormat } from "../providers/tts";
+import type { AudioFormat, SpeechChunk, TtsProvider } from "../providers/tts/types";
+import type { VoiceInfo } from "../providers/tts/voices";
+import { CallerGone } from "../providers/upstream";
+import { resolveVoice } from "./voices";
+
+/**
+ * The TTS gateway: text in, a voice's audio out, streamed as it is made. Nothing is sent before the
+ * first audio exists, so a provider that fails or stays silent is still answered with a proper
+ * error (`503 provider.timeout`, ...); after that, a failure aborts the stream. A client that goes
+ * away cancels the upstream request.
+ */
+
+export interface SpeakInput {
+  text: string;
+  /** `<provider>:<voice>`; the deployment's default voice when absent. */
+  voiceId?: string | undefined;
+  format: AudioFormat;
+  speed?: number | undefined;
+  /** NDJSON lines of base64 audio with character timings instead of raw audio. */
+  timestamps: boolean;
+}
+
+interface Deps {
+  config: Config;
+  log: Logger;
+}
+
+export interface Spoken {
+  body: ReadableStream<Uint8Array>;
+  contentType: string;
+  provider: TtsProvider;
+  voice: VoiceInfo;
+  /** Characters synthesized (Unicode code points), the unit providers bill. */
+  characters: number;
+  /** Settles when the stream has ended, whether it finished, failed or was cancelled. */
+  finished: Promise<void>;
+}
+
+/** The voice, its provider and an open upstream stream: the first step of every synthesis. */
+export async function openSpeech(input: Omit<SpeakInput, "timestamps"> & { timestamps?: boolean }, deps: Deps, signal: AbortSignal) {
+  const voice = await resolveVoice(input.voiceId ?? deps.config.tts.defaultVoiceId, deps, "voice_id");
+  const provider = requireFormat(voice, input.format);
+  if (!provider.configured(deps.config)) {
+    throw new ApiError("provider.not_configured", `${provider.name} is not configured on this deployment; use another voice (the mock:* voices always work).`);
+  }
+  const speech = await provider.synthesize(
+    { text: input.text, voice: voice.voice, format: input.format, ...(input.speed === undefined ? {} : { speed: input.speed }), timestamps: input.timestamps === true },
+    { signal, config: deps.config, log: deps.log },
+  );
+  return { voice, provider, speech };
+}
+
+const base64 = (bytes: Uint8Array): string => {
+  let binary = "";
+  // In slices: String.fromCharCode takes its bytes as arguments, and arguments are limited.
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+};
+
+const encoder = new TextEncoder();
+const ndjsonLine = (chunk: SpeechChunk) => encoder.encode(`${JSON.stringify({ audio: base64(chunk.audio), alignment: chunk.alignment })}\n`);
+
+/**
+ * The audio as a response body: waits for the first chunk (until it exists every failure is still
+ * an HTTP error), then streams the rest as it comes. A failure later cuts the stream; a client
+ * that goes away aborts `abort`, which cancels the upstream.
+ */
+export async function audioBody<T>(
+  chunks: AsyncIterableIterator<T>,
+  encode: (chunk: T) => Uint8Array,
+  abort: AbortController,
+  context: { log: Logger; provider: string },
+): Promise<{ body: ReadableStream<Uint8Array>; finished: Promise<void> }> {
+  let pending: IteratorResult<T> | undefined = await chunks.next().catch((err: unknown) => {
+    abort.abort();
+    throw err;
+  });
+  let settle = () => {};
+  const finished = new Promise<void>((resolve) => {
+    settle = resolve;
+  });
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = pending ?? (await chunks.next());
+        pending = undefined;
+        if (next.done) {
+          controller.close();
+          settle();
+          return;
+        }
+        controller.enqueue(encode(next.value));
+      } catch (err) {
+        settle();
+        if (err instanceof CallerGone) return controller.close();
+        // Headers are gone: all that is left is to stop, so the client sees a cut stream.
+        context.log.warn("speech stream failed", { provider: context.provider, error: err instanceof ApiError ? err.code : String(err) });
+        controller.error(err);
+      }
+    },
+    async cancel() {
+      abort.abort();
+      await chunks.return?.();
+      settle();
+    },
+  });
+  return { body, finished };
+}
+
+export async function speak(input: SpeakInput, deps: Deps): Promise<Spoken> {
+  const abort = new AbortController();
+  const { voice, provider, speech } = await openSpeech(input, deps, abort.signal);
+  const encode = input.timestamps ? ndjsonLine : (chunk: SpeechChunk) => chunk.audio;
+  const { body, finished } = await audioBody(speech.chunks, encode, abort, { log: deps.log, provider: provider.id });
+  return {
+    body,
+    contentType: input.timestamps ? "application/x-ndjson" : speech.contentType,
+    provider,
+    voice,
+    characters: [...input.text].length,
+    finished,
+  };
+}
