@@ -70,3 +70,37 @@ export default {
     return new Response(stream, { headers: { "Content-Type": "text/event-stream" } });
   },
 };`;
+
+/**
+ * A fake Deepgram `/v1/speak`: streams audio bytes as it makes them. By default eight 4 KiB chunks
+ * (the first at once, then one every 5 ms), each starting with `AUDIO`; with `tag=bytes-<n>` (a
+ * query parameter Deepgram passes through) `n` bytes as fast as they are read, for memory tests.
+ */
+export const fakeDeepgram = `const CHUNK = 4096;
+const marked = (i) => { const b = new Uint8Array(CHUNK).fill(65 + (i % 26)); b.set(new TextEncoder().encode("AUDIO"), 0); return b; };
+export default {
+  async fetch(request) {
+    await request.arrayBuffer();
+    const tag = new URL(request.url).searchParams.get("tag") ?? "";
+    const total = tag.startsWith("bytes-") ? Number(tag.slice(6)) : 0;
+    let i = 0;
+    let sent = 0;
+    const big = new Uint8Array(64 * 1024).fill(7);
+    const stream = new ReadableStream({
+      async pull(controller) {
+        if (total > 0) {
+          if (sent >= total) return controller.close();
+          const n = Math.min(big.length, total - sent);
+          controller.enqueue(big.slice(0, n));
+          sent += n;
+          return;
+        }
+        if (i > 0) await new Promise((r) => setTimeout(r, 5));
+        if (i === 8) return controller.close();
+        controller.enqueue(marked(i));
+        i += 1;
+      },
+    });
+    return new Response(stream, { headers: { "Content-Type": "audio/mpeg" } });
+  },
+};`;

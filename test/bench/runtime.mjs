@@ -1,6 +1,7 @@
 // Starts the API and the baseline workers in one Miniflare (one workerd process), each on its own
 // loopback socket straight into the worker: no wrangler dev proxy, no Miniflare entry worker, no
 // request logging — the closest local stand-in for a Worker in production.
+import { execFileSync } from "node:child_process";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { Miniflare } from "miniflare";
@@ -30,13 +31,20 @@ const freePort = () =>
 const sha256Hex = async (s) =>
   Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s))).toString("hex");
 
+/** The workerd process Miniflare started (a child of this process), whose memory the bench watches. */
+function workerdPid() {
+  const out = execFileSync("ps", ["-o", "pid=,comm=", "--ppid", String(process.pid)], { encoding: "utf8" });
+  const line = out.split("\n").find((l) => l.includes("workerd"));
+  return line ? Number(line.trim().split(/\s+/)[0]) : undefined;
+}
+
 /**
  * @param {{ root: string, bundle: string }} opts  bundle: the API as `wrangler deploy --dry-run` built it
  * @returns {Promise<{ urls: Record<string, string>, dispose: () => Promise<void> }>}
  */
 export async function startRuntime({ root, bundle }) {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(root, "wrangler.toml"));
-  const names = ["api", "apiNoLimit", "bare", "d1", "durableObject", "limiter", "fakeOpenAi"];
+  const names = ["api", "apiNoLimit", "bare", "d1", "durableObject", "limiter", "fakeOpenAi", "fakeDeepgram"];
   const ports = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()])));
   const socket = (name) => [{ host: "127.0.0.1", port: ports[name] }];
   const compat = { compatibilityDate: workerOptions.compatibilityDate, compatibilityFlags: workerOptions.compatibilityFlags };
@@ -47,6 +55,9 @@ export async function startRuntime({ root, bundle }) {
     // The AI gateway's OpenAI provider talks to the fake upstream on loopback.
     OPENAI_API_KEY: "sk-bench",
     OPENAI_BASE_URL: `http://127.0.0.1:${ports.fakeOpenAi}/v1`,
+    // The TTS gateway's Deepgram provider talks to the fake speech upstream.
+    DEEPGRAM_API_KEY: "dg-bench",
+    DEEPGRAM_BASE_URL: `http://127.0.0.1:${ports.fakeDeepgram}`,
   });
   const api = (name, extra = {}) => ({
     ...workerOptions,
@@ -65,6 +76,7 @@ export async function startRuntime({ root, bundle }) {
       api("apiNoLimit", { RATE_LIMITING: "off" }),
       { ...compat, name: "bare", modules: true, script: baselines.bare, unsafeDirectSockets: socket("bare") },
       { ...compat, name: "fakeOpenAi", modules: true, script: baselines.fakeOpenAi, unsafeDirectSockets: socket("fakeOpenAi") },
+      { ...compat, name: "fakeDeepgram", modules: true, script: baselines.fakeDeepgram, unsafeDirectSockets: socket("fakeDeepgram") },
       { ...compat, name: "d1", modules: true, script: baselines.d1, d1Databases: workerOptions.d1Databases, unsafeDirectSockets: socket("d1") },
       {
         ...compat,
@@ -92,5 +104,5 @@ export async function startRuntime({ root, bundle }) {
   await applySeed({ db, bucket: await mf.getR2Bucket("MODELS", "api") }, readSeed([BENCH_SEED.replace("__HASH__", await sha256Hex(BENCH_KEY))]));
 
   const urls = Object.fromEntries(names.map((n) => [n, `http://127.0.0.1:${ports[n]}`]));
-  return { urls, dispose: () => mf.dispose() };
+  return { urls, dispose: () => mf.dispose(), workerdPid: workerdPid() };
 }
