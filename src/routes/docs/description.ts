@@ -40,6 +40,10 @@ client address; \`/health\` is not limited. Responses to limited requests carry 
   \`Retry-After\`), \`400 provider.rejected\` (the provider refused the request itself), \`503
   provider.unavailable\` (anything else); a failure after a stream began ends it with \`event: error\` and
   \`data: [DONE]\`.
+- Text to speech: \`format\` defaults to \`wav\` (PCM16 mono 24 kHz); a format the voice's provider cannot
+  give is \`422 format.unsupported\`. Audio streams as it is made; nothing is sent before the first audio,
+  so a silent provider is \`503 provider.timeout\`, and a later stall cuts the stream. With
+  \`timestamps: true\` the answer is NDJSON lines \`{audio, alignment}\` with timings relative to each line.
 - Browsers: CORS preflights are answered \`204\` before authentication; public routes allow any origin,
   authenticated routes the configured origins (any by default, never with credentials). Responses that
   carry a secret are \`Cache-Control: no-store\`.`;

@@ -7,7 +7,7 @@ import { elevenlabsProxy } from "../../providers/tts/elevenlabs";
 import { groqProxy } from "../../providers/tts/groq";
 import type { UpstreamResponse } from "../../providers/upstream";
 import { audioBody, type Spoken, speak } from "../../services/speech";
-import { recordUsage } from "../../services/usage";
+import { recordUsage } from "../../db/usage";
 import { type ListedVoice, listVoices as allVoices, resolveVoice } from "../../services/voices";
 import type { HandlerOf } from "../define-route";
 import type * as routes from "./tts.routes";
