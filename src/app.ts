@@ -14,6 +14,7 @@ import { requestId } from "./middleware/request-id";
 import { registerAi } from "./routes/ai";
 import { registerApiKeys } from "./routes/api-keys";
 import { registerAvatars } from "./routes/avatars";
+import { registerConversations } from "./routes/conversations";
 import { registerDocs } from "./routes/docs";
 import { registerHealth } from "./routes/health";
 import { registerPersonas } from "./routes/personas";
@@ -58,6 +59,7 @@ export function createApp() {
   registerPersonas(app);
   registerAi(app);
   registerTts(app);
+  registerConversations(app);
 
   const methodsFor = allowedMethods(app.routes);
   app.notFound((c) => {

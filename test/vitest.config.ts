@@ -21,9 +21,45 @@ for (const stream of [process.stdout, process.stderr]) {
     String(chunk).includes(RUNNER_SOCKET_NOISE) ? true : write(chunk, ...rest)) as typeof stream.write;
 }
 
+/** Providers pointed at the fakes of test/upstreams/fakes.ts, with short timeouts. */
+const UPSTREAM_SETTINGS = {
+  OPENAI_API_KEY: "sk-fake-conversations-0001",
+  OPENAI_BASE_URL: "https://fake-openai.test/v1",
+  DEEPGRAM_API_KEY: "dg-fake-conversations-0001",
+  DEEPGRAM_BASE_URL: "https://fake-deepgram.test",
+  LLM_FIRST_BYTE_TIMEOUT_MS: "500",
+  LLM_STREAM_IDLE_TIMEOUT_MS: "500",
+  TTS_FIRST_BYTE_TIMEOUT_MS: "500",
+  TTS_STREAM_IDLE_TIMEOUT_MS: "500",
+};
+
+const workersProject = async (name: string, include: string[], settings: Record<string, string> = {}) => ({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: WRANGLER_TOML },
+      miniflare: {
+        bindings: {
+          ...hermeticSettings(settings),
+          TEST_DOCUMENTED_SETTINGS: DOCUMENTED_SETTINGS,
+          TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")),
+          // The same local seed `npm start` loads (model files as base64: bindings must serialise).
+          TEST_SEED: readSeed(),
+        },
+      },
+    }),
+  ],
+  test: {
+    name,
+    root,
+    include,
+    setupFiles: [path.join(root, "test/setup/apply-migrations.ts")],
+  },
+});
+
 /**
- * Two projects: `workers` runs each behaviour inside workerd (the Workers pool, real local D1, R2
- * and Durable Objects, storage isolated per file); `node` drives the bundled Worker over real
+ * Three projects: `workers` runs each behaviour inside workerd (the Workers pool, real local D1, R2
+ * and Durable Objects, storage isolated per file); `upstreams` does the same with providers
+ * configured against fakes; `node` drives the bundled Worker over real
  * sockets from Node, as clients and SDKs do.
  */
 export default defineConfig(async () => {
@@ -32,28 +68,11 @@ export default defineConfig(async () => {
     test: {
       root,
       projects: [
-        {
-          plugins: [
-            cloudflareTest({
-              wrangler: { configPath: WRANGLER_TOML },
-              miniflare: {
-                bindings: {
-                  ...hermeticSettings(),
-                  TEST_DOCUMENTED_SETTINGS: DOCUMENTED_SETTINGS,
-                  TEST_MIGRATIONS: await readD1Migrations(path.join(root, "migrations")),
-                  // The same local seed `npm start` loads (model files as base64: bindings must serialise).
-                  TEST_SEED: readSeed(),
-                },
-              },
-            }),
-          ],
-          test: {
-            name: "workers",
-            root,
-            include: ["test/*.test.ts"],
-            setupFiles: [path.join(root, "test/setup/apply-migrations.ts")],
-          },
-        },
+        await workersProject("workers", ["test/*.test.ts"]),
+        // The same runtime with upstream providers configured and pointed at fake hosts the tests
+        // answer (outbound fetch is intercepted): the conversation pipeline against upstream-shaped
+        // streams, stalls and failures. Settings are per runtime, hence a project of its own.
+        await workersProject("upstreams", ["test/upstreams/*.test.ts"], UPSTREAM_SETTINGS),
         {
           test: {
             name: "node",

@@ -146,6 +146,52 @@ export const personas = sqliteTable(
   ],
 );
 
+export const CONVERSATION_STATUSES = ["active", "ended"] as const;
+export type ConversationStatus = (typeof CONVERSATION_STATUSES)[number];
+export const OUTPUT_AUDIO_FORMATS = ["pcm_24000", "pcm_16000"] as const;
+export type OutputAudioFormat = (typeof OUTPUT_AUDIO_FORMATS)[number];
+export const END_REASONS = ["api_ended", "client_ended", "max_duration", "idle_timeout", "error"] as const;
+export type EndReason = (typeof END_REASONS)[number];
+
+/**
+ * The index of conversations, for listing and org scoping. The conversation itself (messages,
+ * events, sockets, timers) lives in its Durable Object, which is the source of truth for its state
+ * and writes its start and end back here.
+ */
+export const conversations = sqliteTable(
+  "conversations",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => orgs.id),
+    // No foreign keys to avatars and personas: a conversation keeps its history when either is deleted.
+    avatarId: text("avatar_id").notNull(),
+    personaId: text("persona_id"),
+    model: text("model").notNull(),
+    voiceId: text("voice_id").notNull(),
+    // The PCM format of the avatar's audio frames.
+    outputAudioFormat: text("output_audio_format", { enum: OUTPUT_AUDIO_FORMATS }).notNull(),
+    status: text("status", { enum: CONVERSATION_STATUSES }).notNull(),
+    transportUrl: text("transport_url").notNull(),
+    maxDurationS: integer("max_duration_s").notNull(),
+    idleTimeoutS: integer("idle_timeout_s").notNull(),
+    // JSON object of string values.
+    metadata: text("metadata").notNull().default("{}"),
+    createdAt: timestamp("created_at").notNull(),
+    startedAt: timestamp("started_at"),
+    endedAt: timestamp("ended_at"),
+    endReason: text("end_reason", { enum: END_REASONS }),
+  },
+  (t) => [
+    index("conversations_org_created_idx").on(t.orgId, t.createdAt, t.id),
+    index("conversations_org_status_created_idx").on(t.orgId, t.status, t.createdAt, t.id),
+    check("conversations_status_check", oneOf(t.status, CONVERSATION_STATUSES)),
+    check("conversations_output_audio_format_check", oneOf(t.outputAudioFormat, OUTPUT_AUDIO_FORMATS)),
+    check("conversations_end_reason_check", sql`${t.endReason} IS NULL OR ${oneOf(t.endReason, END_REASONS)}`),
+  ],
+);
+
 /** What is counted per organisation and UTC day, so quotas can be enforced on it. */
 export const USAGE_METRICS = ["tts_characters", "conversation_seconds"] as const;
 export type UsageMetric = (typeof USAGE_METRICS)[number];
@@ -168,3 +214,4 @@ export type OrgRow = typeof orgs.$inferSelect;
 export type PersonaRow = typeof personas.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type AvatarRow = typeof avatars.$inferSelect;
+export type ConversationRow = typeof conversations.$inferSelect;

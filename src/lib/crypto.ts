@@ -42,3 +42,11 @@ export const hmacVerify = async (secret: string, message: string, signature: str
   if (!bytes || bytes.length !== 32) return false;
   return crypto.subtle.verify("HMAC", await hmacKey(secret), bytes, encoder.encode(message));
 };
+
+/** Standard base64 (with padding) of raw bytes, e.g. audio inside JSON. */
+export const encodeBase64 = (bytes: Uint8Array): string => {
+  let binary = "";
+  // In slices: String.fromCharCode takes its bytes as arguments, and arguments are limited.
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+};

@@ -1,4 +1,5 @@
 import type { Config } from "../config";
+import { encodeBase64 } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import type { Logger } from "../lib/logger";
 import { requireFormat } from "../providers/tts";
@@ -54,15 +55,8 @@ export async function openSpeech(input: Omit<SpeakInput, "timestamps"> & { times
   return { voice, provider, speech };
 }
 
-const base64 = (bytes: Uint8Array): string => {
-  let binary = "";
-  // In slices: String.fromCharCode takes its bytes as arguments, and arguments are limited.
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
-};
-
 const encoder = new TextEncoder();
-const ndjsonLine = (chunk: SpeechChunk) => encoder.encode(`${JSON.stringify({ audio: base64(chunk.audio), alignment: chunk.alignment })}\n`);
+const ndjsonLine = (chunk: SpeechChunk) => encoder.encode(`${JSON.stringify({ audio: encodeBase64(chunk.audio), alignment: chunk.alignment })}\n`);
 
 /**
  * The audio as a response body: waits for the first chunk (until it exists every failure is still

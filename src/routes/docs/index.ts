@@ -6,6 +6,7 @@ import { SECURITY_SCHEMES } from "../../lib/openapi";
 import { defineRoute } from "../define-route";
 import { DOCS_ASSETS, SWAGGER_UI_VERSION } from "./assets";
 import { API_DESCRIPTION } from "./description";
+import { websocketProtocol } from "./websocket";
 
 const OPENAPI_PATH = "/v1/openapi.json";
 const ASSETS = "/docs/assets";
@@ -85,11 +86,14 @@ export const registerDocs = (app: OpenAPIHono<AppEnv>) => {
   app.openapi(openapiRoute, (c) => {
     const origin = new URL(c.req.url).origin;
     if (cached?.origin !== origin) {
-      const doc = app.getOpenAPI31Document({
-        openapi: "3.1.0",
-        info: { title: "Avatar API", version: pkg.version, description: API_DESCRIPTION },
-        servers: [{ url: origin }],
-      });
+      const doc = {
+        ...app.getOpenAPI31Document({
+          openapi: "3.1.0",
+          info: { title: "Avatar API", version: pkg.version, description: API_DESCRIPTION },
+          servers: [{ url: origin }],
+        }),
+        "x-websocket": websocketProtocol(),
+      };
       cached = { origin, doc };
     }
     return c.json(cached.doc as Record<string, never>, 200);

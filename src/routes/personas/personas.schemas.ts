@@ -43,7 +43,7 @@ export const PersonaIdParams = z.object({
 
 const LANGUAGE = /^[a-z]{2,3}(-[A-Z]{2})?$/;
 
-const fields = {
+export const personaFields = {
   name: textField({ max: 100 }).openapi({ example: "Returns desk" }),
   vertical,
   description: textField({ min: 0, max: 500 }).openapi({ description: "For people browsing personas." }),
@@ -57,28 +57,28 @@ const fields = {
 
 export const CreatePersonaBody = z
   .strictObject({
-    name: fields.name,
-    vertical: fields.vertical,
-    system_prompt: fields.system_prompt,
-    description: fields.description.default(""),
-    greeting: fields.greeting.default(null),
-    language: fields.language.default("en"),
-    default_avatar_id: fields.default_avatar_id.default("av_demo"),
-    default_voice_id: fields.default_voice_id.default("mock:warm"),
-    model: fields.model.default("mock:echo"),
+    name: personaFields.name,
+    vertical: personaFields.vertical,
+    system_prompt: personaFields.system_prompt,
+    description: personaFields.description.default(""),
+    greeting: personaFields.greeting.default(null),
+    language: personaFields.language.default("en"),
+    default_avatar_id: personaFields.default_avatar_id.default("av_demo"),
+    default_voice_id: personaFields.default_voice_id.default("mock:warm"),
+    model: personaFields.model.default("mock:echo"),
   })
   .openapi("CreatePersonaRequest");
 
 export const UpdatePersonaBody = z
   .strictObject({
-    name: fields.name.optional(),
-    vertical: fields.vertical.optional(),
-    system_prompt: fields.system_prompt.optional(),
-    description: fields.description.optional(),
-    greeting: fields.greeting.optional(),
-    language: fields.language.optional(),
-    default_avatar_id: fields.default_avatar_id.optional(),
-    default_voice_id: fields.default_voice_id.optional(),
-    model: fields.model.optional(),
+    name: personaFields.name.optional(),
+    vertical: personaFields.vertical.optional(),
+    system_prompt: personaFields.system_prompt.optional(),
+    description: personaFields.description.optional(),
+    greeting: personaFields.greeting.optional(),
+    language: personaFields.language.optional(),
+    default_avatar_id: personaFields.default_avatar_id.optional(),
+    default_voice_id: personaFields.default_voice_id.optional(),
+    model: personaFields.model.optional(),
   })
   .openapi("UpdatePersonaRequest");

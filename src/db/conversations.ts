@@ -1,0 +1,42 @@
+import { and, eq, isNull } from "drizzle-orm";
+import type { Db } from "./client";
+import { type ConversationRow, conversations, type EndReason } from "./schema";
+
+/**
+ * The writes of the conversations index, shared by the service that creates conversations and the
+ * conversation objects, which report their start and end (listing lives in the service, which owns
+ * the paging rules).
+ */
+
+/** A conversation's indexed fields with `metadata` parsed: what the object and the index agree on. */
+export type ConversationRecord = Omit<ConversationRow, "metadata"> & { metadata: Record<string, string> };
+
+export const toRecord = (row: ConversationRow): ConversationRecord => ({ ...row, metadata: JSON.parse(row.metadata) as Record<string, string> });
+
+export async function insertConversation(db: Db, record: ConversationRecord): Promise<void> {
+  await db.insert(conversations).values({ ...record, metadata: JSON.stringify(record.metadata) });
+}
+
+/** The org's conversation, or undefined: another org's id is as absent as an unknown one. */
+export async function findConversation(db: Db, orgId: string, id: string): Promise<ConversationRecord | undefined> {
+  const row = await db
+    .select()
+    .from(conversations)
+    .where(and(eq(conversations.id, id), eq(conversations.orgId, orgId)))
+    .get();
+  return row && toRecord(row);
+}
+
+/** The first join only: a later call never moves `started_at`. (A statement: await it or batch it.) */
+export const markStarted = (db: Db, id: string, startedAt: number) =>
+  db
+    .update(conversations)
+    .set({ startedAt })
+    .where(and(eq(conversations.id, id), isNull(conversations.startedAt)));
+
+/** A statement: await it or batch it. */
+export const markEnded = (db: Db, id: string, end: { endedAt: number; endReason: EndReason; startedAt: number | null }) =>
+  db
+    .update(conversations)
+    .set({ status: "ended", endedAt: end.endedAt, endReason: end.endReason, startedAt: end.startedAt })
+    .where(eq(conversations.id, id));

@@ -1,0 +1,186 @@
+import { z } from "@hono/zod-openapi";
+import type { ConversationRecord } from "../db/conversations";
+import type { EndReason, OutputAudioFormat } from "../db/schema";
+import { ApiError, type ErrorCode } from "../lib/errors";
+import { textField } from "../lib/text";
+import { validationError } from "../lib/validation";
+import { isoSeconds } from "../lib/time";
+import type { Alignment } from "../providers/tts/alignment";
+
+export type { EndReason, OutputAudioFormat } from "../db/schema";
+
+/**
+ * The conversation WebSocket protocol, shared by the Conversation object and the tests. Text
+ * frames carry JSON. Client events are validated here (a bad frame gets an `error` event and the
+ * socket stays open); server events are typed here. Voice input joins later as more client events
+ * (`input.audio.append`, `input.audio.commit`, `input.audio.clear`, `session.update`, and binary
+ * PCM frames) and more server events (`user.speech.*`, `user.transcript.*`): both unions are open
+ * to that without changing what is here.
+ */
+
+/** The largest text frame a client may send (UTF-8 bytes). */
+export const MAX_FRAME_BYTES = 64 * 1024;
+/** Frames a client may send per second before its frames are refused. */
+export const MAX_FRAMES_PER_SECOND = 20;
+/** The exact frame the runtime answers itself (without waking the object), and its answer. */
+export const KEEP_ALIVE_FRAME = '{"type":"session.keep_alive"}';
+export const KEEP_ALIVE_ACK = '{"type":"session.keep_alive.ack"}';
+/** The longest `input.text` / `avatar.speak` text (and REST message content), in characters. */
+export const MAX_TEXT_CHARS = 4000;
+
+const eventId = z.string().min(1).max(64).optional();
+/** Text a client asks the avatar to answer or to say: as long as a whole answer could be. */
+const text = textField({ max: MAX_TEXT_CHARS, multiline: true });
+
+export const ClientEvent = z.discriminatedUnion("type", [
+  /** The user says something; the LLM answers and the avatar speaks the answer. */
+  z.strictObject({ type: z.literal("input.text"), event_id: eventId, text }),
+  /** The avatar says exactly this, without the LLM. */
+  z.strictObject({ type: z.literal("avatar.speak"), event_id: eventId, text }),
+  /** Stop the current turn now. */
+  z.strictObject({ type: z.literal("avatar.interrupt"), event_id: eventId }),
+  /** Connection liveness only; it does not count as activity for the idle timeout. */
+  z.strictObject({ type: z.literal("session.keep_alive"), event_id: eventId }),
+  /** End the conversation (`end_reason: client_ended`). */
+  z.strictObject({ type: z.literal("session.end"), event_id: eventId }),
+]);
+export type ClientEvent = z.infer<typeof ClientEvent>;
+export type ClientEventType = ClientEvent["type"];
+
+const CLIENT_TYPES = ClientEvent.options.map((o) => o.shape.type.value);
+
+export type ParsedFrame = { ok: true; event: ClientEvent } | { ok: false; error: ApiError; replyTo?: string };
+
+const byteLength = (text: string) => (text.length * 3 <= MAX_FRAME_BYTES ? text.length : new TextEncoder().encode(text).length);
+
+/**
+ * A client's text frame, checked as the REST API checks a body: the same error codes and `param`
+ * paths, plus the `event_id` to answer with when the frame had a readable one.
+ */
+export function parseClientFrame(frame: string): ParsedFrame {
+  if (byteLength(frame) > MAX_FRAME_BYTES) {
+    return { ok: false, error: new ApiError("request.too_large", `Frames are limited to ${MAX_FRAME_BYTES / 1024} KiB.`) };
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(frame);
+  } catch {
+    return { ok: false, error: new ApiError("request.invalid_json", "The frame is not valid JSON.") };
+  }
+  if (data === null || typeof data !== "object" || Array.isArray(data)) {
+    return { ok: false, error: new ApiError("parameter.invalid", "A frame must be a JSON object with a 'type'.") };
+  }
+  const fields = data as Record<string, unknown>;
+  const replyTo = typeof fields.event_id === "string" && fields.event_id.length > 0 && fields.event_id.length <= 64 ? fields.event_id : undefined;
+  const answer = (error: ApiError): ParsedFrame => (replyTo === undefined ? { ok: false, error } : { ok: false, error, replyTo });
+  if (fields.type === undefined) return answer(new ApiError("parameter.missing", "Missing required parameter 'type'.", { param: "type" }));
+  if (typeof fields.type !== "string" || !(CLIENT_TYPES as string[]).includes(fields.type)) {
+    return answer(new ApiError("parameter.invalid", `'type' must be one of ${CLIENT_TYPES.map((t) => `'${t}'`).join(", ")}.`, { param: "type" }));
+  }
+  const result = ClientEvent.safeParse(data);
+  return result.success ? { ok: true, event: result.data } : answer(validationError(result.error.issues, data));
+}
+
+export interface MessageJson {
+  id: string;
+  object: "message";
+  role: "user" | "assistant";
+  content: string;
+  turn_id: string;
+  interrupted: boolean;
+  created_at: string;
+}
+
+export interface ConversationJson {
+  id: string;
+  object: "conversation";
+  status: "active" | "ended";
+  avatar_id: string;
+  persona_id: string | null;
+  model: string;
+  voice_id: string;
+  output_audio_format: OutputAudioFormat;
+  transport: { type: "websocket"; url: string };
+  max_duration_s: number;
+  idle_timeout_s: number;
+  metadata: Record<string, string>;
+  created_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+  end_reason: EndReason | null;
+  messages?: MessageJson[];
+}
+
+/** On a resume (`?last_seq=N`): what follows `session.ready` before live events. */
+export interface ReplayInfo {
+  after_seq: number;
+  /** Stored events after `after_seq`, sent next. */
+  events: number;
+  /** False when events after `after_seq` were already pruned (older than the retention). */
+  complete: boolean;
+}
+
+/** A turn as `POST /v1/conversations/{id}/messages` answers it. */
+export interface TurnJson {
+  object: "turn";
+  id: string;
+  status: "completed" | "interrupted";
+  input: MessageJson;
+  /** The assistant's message; null when it was interrupted before saying anything. */
+  output: MessageJson | null;
+}
+
+/** What every server event carries besides its own fields. */
+export interface Envelope {
+  type: string;
+  /** `evt_<ULID>` */
+  event_id: string;
+  /**
+   * The conversation's event sequence, 1, 2, 3... with no gaps, for events every socket receives.
+   * Events addressed to one socket (`session.ready`, an `error` answering its frame) carry the seq of
+   * the last conversation event at that moment and are not replayed on resume.
+   */
+  seq: number;
+  /** ISO-8601 UTC with milliseconds. */
+  ts: string;
+  /** The `event_id` of the client event this answers, when it answers one. */
+  reply_to?: string;
+}
+
+export type ServerEventBody =
+  | { type: "session.ready"; conversation: ConversationJson; replay: ReplayInfo | null }
+  | { type: "session.keep_alive.ack" }
+  | { type: "message.created"; message: MessageJson }
+  | { type: "agent.response.delta"; turn_id: string; delta: string }
+  | { type: "agent.response.done"; turn_id: string; message: MessageJson }
+  | { type: "avatar.speech.started"; turn_id: string }
+  | { type: "avatar.audio.delta"; turn_id: string; audio: string; format: OutputAudioFormat; alignment: Alignment | null }
+  | { type: "avatar.speech.stopped"; turn_id: string }
+  | { type: "avatar.interrupted"; turn_id: string; spoken_text: string }
+  | { type: "metrics.turn"; turn_id: string; llm_first_token_ms: number | null; tts_first_byte_ms: number | null; first_audio_ms: number | null; total_ms: number }
+  | { type: "session.expiring"; seconds_left: number; reason: "max_duration" | "idle_timeout" }
+  | { type: "session.ended"; reason: EndReason }
+  | { type: "error"; code: ErrorCode; message: string; reply_to?: string; param?: string };
+
+export type ServerEvent = ServerEventBody & Envelope;
+export type ServerEventType = ServerEventBody["type"];
+
+/** The wire shape of a conversation, from the index row or the object's own copy of it. */
+export const conversationJson = (r: ConversationRecord): ConversationJson => ({
+  id: r.id,
+  object: "conversation",
+  status: r.status,
+  avatar_id: r.avatarId,
+  persona_id: r.personaId,
+  model: r.model,
+  voice_id: r.voiceId,
+  output_audio_format: r.outputAudioFormat,
+  transport: { type: "websocket", url: r.transportUrl },
+  max_duration_s: r.maxDurationS,
+  idle_timeout_s: r.idleTimeoutS,
+  metadata: r.metadata,
+  created_at: isoSeconds(r.createdAt),
+  started_at: r.startedAt === null ? null : isoSeconds(r.startedAt),
+  ended_at: r.endedAt === null ? null : isoSeconds(r.endedAt),
+  end_reason: r.endReason,
+});

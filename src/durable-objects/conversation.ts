@@ -1,0 +1,501 @@
+import { DurableObject } from "cloudflare:workers";
+import { getConfig } from "../config";
+import { createDb } from "../db/client";
+import { type ConversationRecord, markEnded, markStarted } from "../db/conversations";
+import type { EndReason } from "../db/schema";
+import { usageUpsert } from "../db/usage";
+import { encodeBase64 } from "../lib/crypto";
+import { ApiError, type ErrorCode } from "../lib/errors";
+import { newId } from "../lib/ids";
+import { createLogger, type Logger } from "../lib/logger";
+import { sseEvent } from "../lib/sse";
+import { llmProvider } from "../providers/llm";
+import { ttsProvider } from "../providers/tts";
+import {
+  conversationJson,
+  KEEP_ALIVE_ACK,
+  KEEP_ALIVE_FRAME,
+  MAX_FRAMES_PER_SECOND,
+  type MessageJson,
+  parseClientFrame,
+  type ServerEvent,
+  type ServerEventBody,
+  type TurnJson,
+} from "./conversation.protocol";
+import { chatHistory } from "./conversation/history";
+import { EVENT_RETENTION_MS, type LimitState, planNext, warningLeadMs } from "./conversation/limits";
+import { runTurn, type TurnInput } from "./conversation/pipeline";
+import { type ConversationSetup, ConversationStore, type TurnInFlight } from "./conversation/store";
+
+/** An error as it crosses RPC: ApiError's class does not survive the trip, its fields do. */
+export interface RpcError {
+  code: ErrorCode;
+  message: string;
+  param?: string;
+  headers?: Record<string, string>;
+}
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: RpcError };
+
+const rpcError = (err: ApiError): RpcError => ({
+  code: err.code,
+  message: err.message,
+  ...(err.param === undefined ? {} : { param: err.param }),
+  ...(Object.keys(err.headers).length === 0 ? {} : { headers: err.headers }),
+});
+
+const ENDED_MESSAGE = "The conversation has ended.";
+const ended = (): Outcome<never> => ({ ok: false, error: { code: "conversation.ended", message: `${ENDED_MESSAGE} Create a new one to talk again.` } });
+
+type Listener = (frame: string, event: ServerEvent) => void;
+
+interface TurnResult {
+  id: string;
+  status: "completed" | "interrupted" | "failed";
+  input: MessageJson | null;
+  output: MessageJson | null;
+  error?: ApiError;
+}
+
+/**
+ * One conversation: its messages and event log (SQLite), its sockets (hibernation API: an idle
+ * conversation costs nothing while its clients stay connected), its turns and its limits (one
+ * alarm). Everything a socket receives is written to the event log first, in the same synchronous
+ * block as the send, so a socket resuming with `?last_seq=` gets exactly what it missed.
+ *
+ * Turns run one at a time: a new one (typed or spoken input, a REST message, `avatar.speak`)
+ * interrupts the one in progress and starts when it has closed. The Worker's routes reach this
+ * object by RPC, and by `fetch` only for the WebSocket upgrade.
+ */
+export class Conversation extends DurableObject<Env> {
+  private readonly store: ConversationStore;
+  private lastSeq: number;
+  /** Turns running or waiting for the one before them; aborting one interrupts it. */
+  private readonly turns = new Set<AbortController>();
+  private tail: Promise<unknown> = Promise.resolve();
+  private ending: Promise<void> | undefined;
+  private readonly frameWindows = new WeakMap<WebSocket, { start: number; count: number; warned: boolean }>();
+  private log: Logger;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.store = new ConversationStore(ctx.storage.sql);
+    this.lastSeq = this.store.lastSeq();
+    this.log = createLogger({ conversation_id: this.store.record()?.id });
+    // Answered by the runtime itself, so a keep-alive never wakes a hibernating conversation.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEP_ALIVE_FRAME, KEEP_ALIVE_ACK));
+    this.closeLostTurn();
+  }
+
+  private get config() {
+    return getConfig(this.env);
+  }
+
+  // --- RPC ------------------------------------------------------------------------------------
+
+  /** Called once by the service that creates the conversation; a repeat changes nothing. */
+  async init(record: ConversationRecord, setup: ConversationSetup): Promise<void> {
+    if (this.store.record()) return;
+    this.log = createLogger({ conversation_id: record.id });
+    this.store.init(record, setup, { lastActivityAt: record.createdAt, warnedMax: false, warnedIdleFor: null, indexBehind: false });
+    this.arm();
+  }
+
+  /** The conversation as it is now, with its newest messages. */
+  snapshot(messages = 100): { record: ConversationRecord; messages: MessageJson[] } | null {
+    const record = this.store.record();
+    return record ? { record, messages: this.store.messages(messages) } : null;
+  }
+
+  /** A REST message: the whole turn, once it has been spoken. */
+  async send(content: string): Promise<Outcome<TurnJson>> {
+    if (this.isEnding()) return ended();
+    const turn = await this.startTurn({ kind: "reply", text: content, replyTo: null });
+    if (turn.status === "failed") return { ok: false, error: rpcError(turn.error ?? new ApiError("internal", "The turn failed.")) };
+    if (!turn.input) return { ok: false, error: { code: "internal", message: "The turn has no input message." } };
+    return { ok: true, value: { object: "turn", id: turn.id, status: turn.status, input: turn.input, output: turn.output } };
+  }
+
+  /** A REST message answered as server-sent events: the turn's events as the sockets get them. */
+  async stream(content: string): Promise<Outcome<ReadableStream<Uint8Array>>> {
+    if (this.isEnding()) return ended();
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    const writer = writable.getWriter();
+    // A reader that went away must not stop the turn: the sockets still get it.
+    const listener: Listener = (frame, event) => void writer.write(sseEvent(frame, event.type, event.seq)).catch(() => {});
+    const turn = this.startTurn({ kind: "reply", text: content, replyTo: null }, listener).finally(() => writer.close().catch(() => {}));
+    this.ctx.waitUntil(turn);
+    return { ok: true, value: readable };
+  }
+
+  /** Ends it (idempotent: an ended conversation keeps its first end and reason). */
+  async end(reason: EndReason): Promise<ConversationRecord | null> {
+    if (!this.store.record()) return null;
+    this.ending ??= this.finish(reason);
+    await this.ending;
+    return this.store.record() ?? null;
+  }
+
+  // --- WebSocket ------------------------------------------------------------------------------
+
+  /** The upgrade, forwarded by the Worker's route once it has checked the caller. */
+  override async fetch(request: Request): Promise<Response> {
+    const record = this.store.record();
+    if (!record) return errorResponse(new ApiError("conversation.not_found", "No such conversation."));
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+      return errorResponse(new ApiError("websocket.upgrade_required", "This endpoint speaks WebSocket only."));
+    }
+    const lastSeqParam = new URL(request.url).searchParams.get("last_seq");
+    const lastSeq = lastSeqParam === null ? null : Number(lastSeqParam);
+    if (lastSeq !== null && lastSeq > this.lastSeq) {
+      return errorResponse(
+        new ApiError("parameter.invalid", `'last_seq' is ahead of this conversation, whose last event is ${this.lastSeq}.`, { param: "last_seq" }),
+      );
+    }
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server);
+    server.serializeAttachment({ connectedAt: Date.now() });
+    const firstJoin = record.status === "active" && record.startedAt === null;
+    if (firstJoin) record.startedAt = Date.now();
+    if (record.status === "active") this.touch(firstJoin ? record : undefined);
+
+    // From here to the return nothing awaits, so no live event can fall between the replay and
+    // the live stream, or appear in both.
+    const replay = lastSeq === null ? [] : this.store.eventsAfter(lastSeq);
+    this.sendTo(server, {
+      type: "session.ready",
+      conversation: conversationJson(record),
+      replay: lastSeq === null ? null : { after_seq: lastSeq, events: replay.length, complete: lastSeq >= this.lastSeq || lastSeq + 1 >= this.store.firstSeq() },
+    });
+    for (const frame of replay) server.send(frame);
+    if (record.status === "ended") server.close(1000, ENDED_MESSAGE);
+    else if (firstJoin) this.begin();
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    if (!this.allowFrame(ws)) return;
+    if (typeof message !== "string") {
+      this.sendError(ws, new ApiError("parameter.invalid", "Binary frames will carry voice input, which is not available yet; send JSON text frames."));
+      return;
+    }
+    const parsed = parseClientFrame(message);
+    if (!parsed.ok) {
+      this.sendError(ws, parsed.error, parsed.replyTo);
+      return;
+    }
+    const { event } = parsed;
+    const replyTo = event.event_id ?? null;
+    switch (event.type) {
+      case "input.text":
+      case "avatar.speak": {
+        if (this.isEnding()) {
+          this.sendError(ws, new ApiError("conversation.ended", ENDED_MESSAGE), replyTo ?? undefined);
+          return;
+        }
+        // Awaited so the object stays busy (and awake) for the whole turn; other frames, an
+        // interrupt among them, are still delivered meanwhile.
+        await this.startTurn({ kind: event.type === "input.text" ? "reply" : "speak", text: event.text, replyTo });
+        return;
+      }
+      case "avatar.interrupt":
+        this.interrupt();
+        return;
+      case "session.keep_alive":
+        this.sendTo(ws, { type: "session.keep_alive.ack" }, replyTo);
+        return;
+      case "session.end":
+        await this.end("client_ended");
+        return;
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    // 1005 and 1006 mean "no code" / "no close frame": they may not be sent back.
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    } catch {
+      // Already closed.
+    }
+  }
+
+  // --- Limits ---------------------------------------------------------------------------------
+
+  override async alarm(): Promise<void> {
+    const record = this.store.record();
+    const limits = this.store.limits();
+    const plan = this.store.plan();
+    if (!record || !limits) return;
+    if (plan?.kind === "expiring" && record.status === "active") {
+      if (plan.reason === "idle_timeout" && this.turns.size > 0) {
+        this.touch();
+        return;
+      }
+      const leadS = warningLeadMs(plan.reason === "max_duration" ? record.maxDurationS : record.idleTimeoutS) / 1000;
+      const secondsLeft = Math.max(0, Math.min(leadS, Math.ceil((plan.endsAt - Date.now()) / 1000)));
+      if (plan.reason === "max_duration") limits.warnedMax = true;
+      else limits.warnedIdleFor = limits.lastActivityAt;
+      this.store.saveLimits(limits);
+      this.emit({ type: "session.expiring", seconds_left: secondsLeft, reason: plan.reason });
+    } else if (plan?.kind === "end" && record.status === "active") {
+      // A reply in progress is activity: the idle clock starts again when it ends.
+      if (plan.reason === "idle_timeout" && this.turns.size > 0) {
+        this.touch();
+        return;
+      }
+      await this.end(plan.reason);
+      return;
+    } else {
+      this.store.pruneEvents(Date.now() - EVENT_RETENTION_MS);
+      if (limits.indexBehind) await this.syncIndex();
+    }
+    this.arm();
+  }
+
+  /** Stores the next timed action and sets the alarm for it. */
+  private arm(): void {
+    const record = this.store.record();
+    const limits = this.store.limits();
+    if (!record || !limits) return;
+    const plan = planNext(record, limits, Date.now(), this.store.oldestEventAt());
+    this.store.savePlan(plan);
+    // Storage calls need no await here: the output gate holds replies until they are durable.
+    if (plan) void this.ctx.storage.setAlarm(plan.at);
+    else void this.ctx.storage.deleteAlarm();
+  }
+
+  /** Activity: the idle clock starts again (and `record`, when given, is saved with it). */
+  private touch(record?: ConversationRecord): void {
+    const limits = this.store.limits();
+    if (!limits) return;
+    if (record) this.store.saveRecord(record);
+    this.store.saveLimits({ ...limits, lastActivityAt: Date.now() });
+    this.arm();
+  }
+
+  // --- Turns ----------------------------------------------------------------------------------
+
+  private isEnding(): boolean {
+    return this.ending !== undefined || this.store.record()?.status !== "active";
+  }
+
+  /** The first socket has joined: the index learns the start, and the greeting is spoken. */
+  private begin(): void {
+    this.ctx.waitUntil(this.syncIndex());
+    const greeting = this.store.setup()?.greeting;
+    if (greeting) this.ctx.waitUntil(this.startTurn({ kind: "speak", text: greeting, replyTo: null }));
+  }
+
+  private interrupt(): void {
+    for (const turn of this.turns) turn.abort();
+  }
+
+  /** Queues a turn behind the current one, which it interrupts. `listener` hears this turn's events. */
+  private startTurn(request: { kind: "reply" | "speak"; text: string; replyTo: string | null }, listener?: Listener): Promise<TurnResult> {
+    this.interrupt();
+    const abort = new AbortController();
+    this.turns.add(abort);
+    this.touch();
+    const run = this.tail.then(() => this.runOne(request, abort, listener)).finally(() => this.turns.delete(abort));
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
+  private async runOne(request: { kind: "reply" | "speak"; text: string; replyTo: string | null }, abort: AbortController, listener?: Listener): Promise<TurnResult> {
+    const record = this.store.record();
+    const setup = this.store.setup();
+    if (!record || !setup) throw new Error("conversation not initialised");
+    const turnId = newId("turn");
+    const emit = (body: ServerEventBody) => this.emit(body, request.replyTo, listener);
+    const now = () => Date.now();
+
+    let input: MessageJson | null = null;
+    if (request.kind === "reply") {
+      input = this.store.addMessage({ role: "user", content: request.text, turnId, interrupted: false }, now());
+      emit({ type: "message.created", message: input });
+    }
+    if (abort.signal.aborted || this.ending) {
+      emit({ type: "avatar.interrupted", turn_id: turnId, spoken_text: "" });
+      return { id: turnId, status: "interrupted", input, output: null };
+    }
+
+    const inFlight: TurnInFlight = { id: turnId, replyTo: request.replyTo, speechStarted: false, spoken: "" };
+    this.store.saveTurn(inFlight);
+    const format = record.outputAudioFormat;
+    const llm = llmProvider(setup.llm.provider);
+    const turnInput: TurnInput =
+      request.kind === "speak" || !llm
+        ? { kind: "speak", text: request.text }
+        : { kind: "reply", llm, request: { model: setup.llm.model, messages: chatHistory(setup.systemPrompt, this.store.messages(), setup.llm.contextWindow) } };
+    const outcome = await runTurn(
+      turnInput,
+      { provider: ttsProvider(setup.tts.provider), voice: setup.tts.voice, format },
+      {
+        delta: (delta) => emit({ type: "agent.response.delta", turn_id: turnId, delta }),
+        speechStarted: () => {
+          inFlight.speechStarted = true;
+          this.store.saveTurn(inFlight);
+          emit({ type: "avatar.speech.started", turn_id: turnId });
+        },
+        audio: (chunk, spokenSoFar) => {
+          inFlight.spoken = spokenSoFar;
+          this.store.saveTurn(inFlight);
+          emit({ type: "avatar.audio.delta", turn_id: turnId, audio: encodeBase64(chunk.audio), format, alignment: chunk.alignment });
+        },
+      },
+      { signal: abort.signal, config: this.config, log: this.log.with({ turn_id: turnId }), now },
+    );
+
+    let output: MessageJson | null = null;
+    let error: ApiError | undefined;
+    if (outcome.status === "completed") {
+      if (outcome.speechStarted) emit({ type: "avatar.speech.stopped", turn_id: turnId });
+      output = this.store.addMessage({ role: "assistant", content: outcome.text.trim(), turnId, interrupted: false }, now());
+      emit({ type: "agent.response.done", turn_id: turnId, message: output });
+    } else {
+      const spoken = outcome.spoken.trim();
+      if (outcome.status === "interrupted") {
+        emit({ type: "avatar.interrupted", turn_id: turnId, spoken_text: spoken });
+      } else {
+        error = asApiError(outcome.error, this.log);
+        emit({ type: "error", code: error.code, message: error.message, ...(error.param === undefined ? {} : { param: error.param }) });
+      }
+      if (outcome.speechStarted) emit({ type: "avatar.speech.stopped", turn_id: turnId });
+      if (spoken !== "") {
+        output = this.store.addMessage({ role: "assistant", content: spoken, turnId, interrupted: true }, now());
+        emit({ type: "message.created", message: output });
+      }
+    }
+    emit({ type: "metrics.turn", turn_id: turnId, ...outcome.metrics });
+    this.store.saveTurn(undefined);
+    this.store.pruneEvents(now() - EVENT_RETENTION_MS);
+    if (!this.ending) this.touch();
+    return { id: turnId, status: outcome.status, input, output, ...(error ? { error } : {}) };
+  }
+
+  /**
+   * A turn the object was running when it stopped (a deploy, a crash) can never finish: it is
+   * closed as interrupted with what had been sent as audio, so no client waits for it forever.
+   */
+  private closeLostTurn(): void {
+    const lost = this.store.turn();
+    if (!lost) return;
+    const emit = (body: ServerEventBody) => this.emit(body, lost.replyTo);
+    const spoken = lost.spoken.trim();
+    emit({ type: "avatar.interrupted", turn_id: lost.id, spoken_text: spoken });
+    if (lost.speechStarted) emit({ type: "avatar.speech.stopped", turn_id: lost.id });
+    if (spoken !== "") {
+      const message = this.store.addMessage({ role: "assistant", content: spoken, turnId: lost.id, interrupted: true }, Date.now());
+      emit({ type: "message.created", message });
+    }
+    this.store.saveTurn(undefined);
+  }
+
+  private async finish(reason: EndReason): Promise<void> {
+    if (this.store.record()?.status !== "active") return;
+    this.interrupt();
+    await this.tail;
+    const record = this.store.record();
+    if (!record) return;
+    const endedAt = Date.now();
+    this.store.saveRecord({ ...record, status: "ended", endedAt, endReason: reason });
+    this.emit({ type: "session.ended", reason });
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.close(1000, ENDED_MESSAGE);
+      } catch {
+        // Already closing.
+      }
+    }
+    await this.syncIndex();
+    this.arm();
+  }
+
+  /**
+   * Tells the index (D1) the start or the end, and with the end counts the conversation's seconds
+   * for the org, in one batch: a retry can never count them twice.
+   */
+  private async syncIndex(): Promise<void> {
+    const record = this.store.record();
+    const limits = this.store.limits();
+    if (!record || !limits) return;
+    const db = createDb(this.env.DB);
+    try {
+      if (record.status === "ended" && record.endedAt !== null && record.endReason !== null) {
+        const seconds = record.startedAt === null ? 0 : Math.ceil((record.endedAt - record.startedAt) / 1000);
+        const end = markEnded(db, record.id, { endedAt: record.endedAt, endReason: record.endReason, startedAt: record.startedAt });
+        if (seconds > 0) await db.batch([end, usageUpsert(db, record.orgId, "conversation_seconds", seconds, record.endedAt)]);
+        else await end;
+      } else if (record.startedAt !== null) {
+        await markStarted(db, record.id, record.startedAt);
+      }
+      if (limits.indexBehind) this.store.saveLimits({ ...(this.store.limits() ?? limits), indexBehind: false });
+    } catch (err) {
+      this.log.warn("conversation index not updated; retrying later", { error: err });
+      this.store.saveLimits({ ...(this.store.limits() ?? limits), indexBehind: true });
+      this.arm();
+    }
+  }
+
+  // --- Events ---------------------------------------------------------------------------------
+
+  /** Logs the event, then sends it to every socket (and to the listener of the turn, if any). */
+  private emit(body: ServerEventBody, replyTo: string | null = null, listener?: Listener): ServerEvent {
+    const now = Date.now();
+    const seq = ++this.lastSeq;
+    const event = envelope(body, seq, now, replyTo);
+    const frame = JSON.stringify(event);
+    this.store.appendEvent(seq, now, frame);
+    for (const ws of this.ctx.getWebSockets()) send(ws, frame);
+    listener?.(frame, event);
+    return event;
+  }
+
+  /** An event for one socket only (not logged, not replayed): it carries the current seq. */
+  private sendTo(ws: WebSocket, body: ServerEventBody, replyTo: string | null = null): void {
+    send(ws, JSON.stringify(envelope(body, this.lastSeq, Date.now(), replyTo)));
+  }
+
+  private sendError(ws: WebSocket, error: ApiError, replyTo?: string): void {
+    this.sendTo(ws, { type: "error", code: error.code, message: error.message, ...(error.param === undefined ? {} : { param: error.param }) }, replyTo ?? null);
+  }
+
+  /** At most MAX_FRAMES_PER_SECOND frames per socket and second; one error per second says so. */
+  private allowFrame(ws: WebSocket): boolean {
+    const now = Date.now();
+    let window = this.frameWindows.get(ws);
+    if (!window || now - window.start >= 1000) {
+      window = { start: now, count: 0, warned: false };
+      this.frameWindows.set(ws, window);
+    }
+    window.count += 1;
+    if (window.count <= MAX_FRAMES_PER_SECOND) return true;
+    if (!window.warned) {
+      window.warned = true;
+      this.sendError(ws, new ApiError("rate_limit.exceeded", `More than ${MAX_FRAMES_PER_SECOND} frames in a second: frames are dropped until the second is over.`));
+    }
+    return false;
+  }
+}
+
+/** `type` first, then the envelope, then the event's own fields (Object.assign keeps that order). */
+const envelope = (body: ServerEventBody, seq: number, now: number, replyTo: string | null): ServerEvent =>
+  Object.assign({ type: body.type, event_id: newId("evt"), seq, ts: new Date(now).toISOString() }, replyTo ? { reply_to: replyTo } : {}, body);
+
+function send(ws: WebSocket, frame: string): void {
+  try {
+    ws.send(frame);
+  } catch {
+    // A socket closing meanwhile; it will resume from the log if it comes back.
+  }
+}
+
+function asApiError(err: unknown, log: Logger): ApiError {
+  if (err instanceof ApiError) return err;
+  log.error("turn failed", { error: err });
+  return new ApiError("internal", "The reply failed; the conversation can continue.");
+}
+
+/** An error the Worker's route turns back into the envelope (the object has no request id). */
+function errorResponse(error: ApiError): Response {
+  return Response.json({ error: rpcError(error) }, { status: error.status });
+}

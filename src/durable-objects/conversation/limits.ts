@@ -1,0 +1,59 @@
+import type { ConversationRecord } from "../../db/conversations";
+
+/**
+ * When a conversation's next timed thing happens. A conversation object has one alarm, so this
+ * picks the earliest of: the warning and the end of `max_duration_s` (counted from creation), the
+ * warning and the end of `idle_timeout_s` (counted from the last activity), and housekeeping (an
+ * index write to retry, old events to drop). The chosen action is stored with the alarm and the
+ * alarm does exactly that action: an alarm only fires when it is due, and storing the action keeps
+ * the two in step when activity moves the idle deadline.
+ */
+
+/** The clocks of the limits, kept in the object's storage. */
+export interface LimitState {
+  /** The last user input or end of a turn (the idle clock restarts there). */
+  lastActivityAt: number;
+  /** `session.expiring` already sent for the maximum duration. */
+  warnedMax: boolean;
+  /** The `lastActivityAt` an idle warning was sent for (a new activity re-arms the warning). */
+  warnedIdleFor: number | null;
+  /** The index (D1) still lacks this object's latest start or end: retried by the alarm. */
+  indexBehind: boolean;
+}
+
+/** Events are kept at least this long for resuming sockets. */
+export const EVENT_RETENTION_MS = 5 * 60_000;
+/** A failed index (D1) write is retried this much later. */
+export const INDEX_RETRY_MS = 30_000;
+
+export type LimitReason = "max_duration" | "idle_timeout";
+
+export type PlannedAction =
+  | { kind: "expiring"; reason: LimitReason; at: number; endsAt: number }
+  | { kind: "end"; reason: LimitReason; at: number }
+  | { kind: "housekeeping"; at: number };
+
+/** `session.expiring` comes 30 s before a limit, or at half time for limits under a minute. */
+export const warningLeadMs = (limitS: number) => (limitS < 60 ? limitS * 500 : 30_000);
+
+export function planNext(record: ConversationRecord, limits: LimitState, now: number, oldestEventAt: number | null): PlannedAction | null {
+  const candidates: PlannedAction[] = [];
+  if (record.status === "active") {
+    const maxEnd = record.createdAt + record.maxDurationS * 1000;
+    const idleEnd = limits.lastActivityAt + record.idleTimeoutS * 1000;
+    candidates.push({ kind: "end", reason: "max_duration", at: maxEnd }, { kind: "end", reason: "idle_timeout", at: idleEnd });
+    if (!limits.warnedMax) {
+      candidates.push({ kind: "expiring", reason: "max_duration", at: maxEnd - warningLeadMs(record.maxDurationS), endsAt: maxEnd });
+    }
+    if (limits.warnedIdleFor !== limits.lastActivityAt) {
+      candidates.push({ kind: "expiring", reason: "idle_timeout", at: idleEnd - warningLeadMs(record.idleTimeoutS), endsAt: idleEnd });
+    }
+  } else if (oldestEventAt !== null) {
+    candidates.push({ kind: "housekeeping", at: Math.max(now, oldestEventAt + EVENT_RETENTION_MS) });
+  }
+  if (limits.indexBehind) candidates.push({ kind: "housekeeping", at: now + INDEX_RETRY_MS });
+  // Earliest first; at the same instant an end wins over a warning (there is nothing left to warn of).
+  const rank = { end: 0, expiring: 1, housekeeping: 2 } as const;
+  candidates.sort((a, b) => a.at - b.at || rank[a.kind] - rank[b.kind]);
+  return candidates[0] ?? null;
+}

@@ -1,0 +1,182 @@
+import type { ConversationRecord } from "../../db/conversations";
+import { newId } from "../../lib/ids";
+import { isoSeconds } from "../../lib/time";
+import type { LlmProviderId } from "../../providers/llm/types";
+import type { TtsProviderId } from "../../providers/tts/voices";
+import type { MessageJson } from "../conversation.protocol";
+import type { LimitState, PlannedAction } from "./limits";
+
+/**
+ * A conversation object's own SQLite storage: its settings and state, its messages, the event log
+ * that sockets resume from, and the turn in flight. Every call is synchronous (the object's SQLite
+ * is local), so a write and the broadcast that follows it run with nothing in between.
+ */
+
+/** What the object needs beyond the indexed record to run turns; fixed at creation. */
+export interface ConversationSetup {
+  systemPrompt: string | null;
+  greeting: string | null;
+  /** The provider and its own name for the model of `record.model`. */
+  llm: { provider: LlmProviderId; model: string; contextWindow: number };
+  /** The provider and its own voice id of `record.voiceId`. */
+  tts: { provider: TtsProviderId; voice: string };
+}
+
+/** The turn in flight, kept so a turn cut off by a restart can still be closed properly. */
+export interface TurnInFlight {
+  id: string;
+  replyTo: string | null;
+  speechStarted: boolean;
+  /** What has been sent as audio so far. */
+  spoken: string;
+}
+
+interface MessageRow {
+  id: string;
+  role: "user" | "assistant";
+  content: string;
+  turn_id: string;
+  interrupted: number;
+  created_at: number;
+  [key: string]: SqlStorageValue;
+}
+
+const messageJson = (row: MessageRow): MessageJson => ({
+  id: row.id,
+  object: "message",
+  role: row.role,
+  content: row.content,
+  turn_id: row.turn_id,
+  interrupted: row.interrupted === 1,
+  created_at: isoSeconds(row.created_at),
+});
+
+export class ConversationStore {
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    sql.exec(
+      "CREATE TABLE IF NOT EXISTS messages (id TEXT PRIMARY KEY, role TEXT NOT NULL, content TEXT NOT NULL, turn_id TEXT NOT NULL, interrupted INTEGER NOT NULL, created_at INTEGER NOT NULL)",
+    );
+    // `frame` is the exact text every socket received, replayed byte for byte on resume.
+    sql.exec("CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, frame TEXT NOT NULL)");
+  }
+
+  private get<T>(key: string): T | undefined {
+    const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
+    return row ? (JSON.parse(row.value) as T) : undefined;
+  }
+
+  private put(key: string, value: unknown): void {
+    this.sql.exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, JSON.stringify(value));
+  }
+
+  /** Written once, at creation. */
+  init(record: ConversationRecord, setup: ConversationSetup, limits: LimitState): void {
+    this.put("setup", setup);
+    this.saveRecord(record);
+    this.saveLimits(limits);
+  }
+
+  setup(): ConversationSetup | undefined {
+    return this.get<ConversationSetup>("setup");
+  }
+
+  record(): ConversationRecord | undefined {
+    return this.get<ConversationRecord>("record");
+  }
+
+  /** The record as it is now: status, start and end change; the rest was fixed at creation. */
+  saveRecord(record: ConversationRecord): void {
+    this.put("record", record);
+  }
+
+  limits(): LimitState | undefined {
+    return this.get<LimitState>("limits");
+  }
+
+  saveLimits(limits: LimitState): void {
+    this.put("limits", limits);
+  }
+
+  plan(): PlannedAction | null {
+    return this.get<PlannedAction | null>("plan") ?? null;
+  }
+
+  /** What the alarm will do: written with the alarm itself. */
+  savePlan(plan: PlannedAction | null): void {
+    this.put("plan", plan);
+  }
+
+  turn(): TurnInFlight | undefined {
+    return this.get<TurnInFlight>("turn");
+  }
+
+  saveTurn(turn: TurnInFlight | undefined): void {
+    if (turn) this.put("turn", turn);
+    else this.sql.exec("DELETE FROM meta WHERE key = 'turn'");
+  }
+
+  addMessage(message: { role: "user" | "assistant"; content: string; turnId: string; interrupted: boolean }, now: number): MessageJson {
+    const row: MessageRow = {
+      id: newId("msg"),
+      role: message.role,
+      content: message.content,
+      turn_id: message.turnId,
+      interrupted: message.interrupted ? 1 : 0,
+      created_at: now,
+    };
+    this.sql.exec(
+      "INSERT INTO messages (id, role, content, turn_id, interrupted, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+      row.id,
+      row.role,
+      row.content,
+      row.turn_id,
+      row.interrupted,
+      row.created_at,
+    );
+    return messageJson(row);
+  }
+
+  /** The newest `limit` messages (all when absent), oldest first. */
+  messages(limit?: number): MessageJson[] {
+    const rows =
+      limit === undefined
+        ? this.sql.exec<MessageRow>("SELECT * FROM messages ORDER BY rowid").toArray()
+        : this.sql.exec<MessageRow>("SELECT * FROM messages ORDER BY rowid DESC LIMIT ?", limit).toArray().reverse();
+    return rows.map(messageJson);
+  }
+
+  lastSeq(): number {
+    return this.sql.exec<{ seq: number | null }>("SELECT max(seq) AS seq FROM events").one().seq ?? 0;
+  }
+
+  appendEvent(seq: number, ts: number, frame: string): void {
+    this.sql.exec("INSERT INTO events (seq, ts, frame) VALUES (?, ?, ?)", seq, ts, frame);
+  }
+
+  /** Every stored event after `seq`, in order, as sent. */
+  eventsAfter(seq: number): string[] {
+    return this.sql
+      .exec<{ frame: string }>("SELECT frame FROM events WHERE seq > ? ORDER BY seq", seq)
+      .toArray()
+      .map((r) => r.frame);
+  }
+
+  /** The oldest event still held (0 when none): a resume from before it has a gap. */
+  firstSeq(): number {
+    return this.sql.exec<{ seq: number | null }>("SELECT min(seq) AS seq FROM events").one().seq ?? 0;
+  }
+
+  /**
+   * Drops events older than `before`, always keeping the newest one: the sequence continues from it
+   * (it is the only record of the last seq) after a restart.
+   */
+  pruneEvents(before: number): void {
+    this.sql.exec("DELETE FROM events WHERE ts < ? AND seq < (SELECT max(seq) FROM events)", before);
+  }
+
+  /** The oldest event's time, to schedule the next pruning. */
+  oldestEventAt(): number | null {
+    return this.sql.exec<{ ts: number | null }>("SELECT min(ts) AS ts FROM events").one().ts;
+  }
+}

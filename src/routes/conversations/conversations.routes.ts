@@ -1,0 +1,107 @@
+import { jsonResponse } from "../../lib/openapi";
+import { SSE_HEADERS } from "../../lib/sse";
+import { defineRoute } from "../define-route";
+import {
+  ConnectQuery,
+  ConversationIdParams,
+  ConversationListSchema,
+  ConversationSchema,
+  ConversationWithMessagesSchema,
+  CreateConversationBody,
+  CreatedConversationSchema,
+  ListConversationsQuery,
+  SendMessageBody,
+  TurnSchema,
+} from "./conversations.schemas";
+
+const tags = ["Conversations"];
+const json = <T>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
+const TURN_ERRORS = ["conversation.not_found", "conversation.ended", "provider.not_configured", "provider.unavailable", "provider.timeout", "provider.rate_limited", "provider.rejected"] as const;
+
+export const createConversation = defineRoute("api_key", {
+  method: "post",
+  path: "/v1/conversations",
+  tags,
+  summary: "Create a conversation",
+  description:
+    "The avatar must be session-ready (`422 avatar.not_a_look` for a character with looks, `422 avatar.not_ready` otherwise); the persona's prompt, greeting, model and voice are defaults the body can override. `transport.type` other than `websocket` is `400 transport.unsupported` for the reserved `pipecat`, `livekit` and `daily`. The answer's `client_secret` (for browsers, 10 minutes, this conversation only) is shown only here.",
+  request: { body: json(CreateConversationBody) },
+  responses: { 201: jsonResponse(CreatedConversationSchema, "The conversation, with its WebSocket URL and client secret.") },
+  errors: [
+    "avatar.not_found",
+    "avatar.not_a_look",
+    "avatar.not_ready",
+    "persona.not_found",
+    "model.unknown",
+    "voice.unknown",
+    "format.unsupported",
+    "transport.unsupported",
+    "provider.not_configured",
+    "provider.unavailable",
+    "provider.timeout",
+    "config.secret_missing",
+  ],
+});
+
+export const listConversations = defineRoute("api_key", {
+  method: "get",
+  path: "/v1/conversations",
+  tags,
+  summary: "List your organisation's conversations",
+  description: "Newest first; `status` filters.",
+  request: { query: ListConversationsQuery },
+  responses: { 200: jsonResponse(ConversationListSchema, "A page of conversations.") },
+});
+
+export const getConversation = defineRoute("api_key", {
+  method: "get",
+  path: "/v1/conversations/{conversation_id}",
+  tags,
+  summary: "Retrieve a conversation with its messages",
+  description: "Its newest 100 messages, oldest first.",
+  request: { params: ConversationIdParams },
+  responses: { 200: jsonResponse(ConversationWithMessagesSchema, "The conversation.") },
+  errors: ["conversation.not_found"],
+});
+
+export const sendMessage = defineRoute("api_key", {
+  method: "post",
+  path: "/v1/conversations/{conversation_id}/messages",
+  tags,
+  summary: "Send a user message and get the avatar's reply",
+  description:
+    "A turn like `input.text` on the WebSocket: it interrupts a reply in progress, and its events reach every connected socket. Without `stream`, answers `201` with the turn once the reply has been spoken; with `stream: true`, server-sent events (`id` = the event's `seq`, `event` = its `type`, `data` = the event as the sockets get it), ending after `metrics.turn`. A failing provider is an error answer (or an `error` event in a stream); the conversation stays usable.",
+  request: { params: ConversationIdParams, body: json(SendMessageBody) },
+  responses: {
+    200: {
+      description: "With `stream: true`: the turn's events.",
+      headers: { "Cache-Control": { schema: { type: "string" as const }, description: SSE_HEADERS["Cache-Control"] } },
+      content: { "text/event-stream": { schema: { type: "string" as const } } },
+    },
+    201: jsonResponse(TurnSchema, "The turn: the user's message and the avatar's reply."),
+  },
+  errors: TURN_ERRORS,
+});
+
+export const endConversation = defineRoute("api_key", {
+  method: "post",
+  path: "/v1/conversations/{conversation_id}/end",
+  tags,
+  summary: "End a conversation",
+  description: "Idempotent: ending an ended conversation answers it unchanged (its first end and reason stay). Sockets get `session.ended` and are closed with 1000.",
+  request: { params: ConversationIdParams },
+  responses: { 200: jsonResponse(ConversationSchema, "The ended conversation.") },
+  errors: ["conversation.not_found"],
+});
+
+export const connect = defineRoute("client_secret", {
+  method: "get",
+  path: "/v1/conversations/{conversation_id}/ws",
+  tags,
+  summary: "Open the conversation's WebSocket",
+  description:
+    "An upgrade (`426 websocket.upgrade_required` otherwise), with an API key or `?token=<client secret>`; a secret opens only its own conversation. `?last_seq=N` replays every stored event after N (the last 5 minutes at least), then continues live. The protocol is in this document's `x-websocket` extension.",
+  request: { params: ConversationIdParams, query: ConnectQuery },
+  responses: { 101: { description: "Switching protocols: the socket is open and receives `session.ready` first." } },
+  errors: ["conversation.not_found", "websocket.upgrade_required"],
+});

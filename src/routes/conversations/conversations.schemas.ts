@@ -1,0 +1,122 @@
+import { z } from "@hono/zod-openapi";
+import { CONVERSATION_STATUSES, END_REASONS, OUTPUT_AUDIO_FORMATS } from "../../db/schema";
+import { MAX_TEXT_CHARS } from "../../durable-objects/conversation.protocol";
+import { TimestampSchema } from "../../lib/openapi";
+import { listSchema, paginationQuery } from "../../lib/pagination";
+import { textField } from "../../lib/text";
+import { personaFields } from "../personas/personas.schemas";
+
+export const MessageSchema = z
+  .object({
+    id: z.string().openapi({ example: "msg_01JD0000000000000000000000" }),
+    object: z.literal("message"),
+    role: z.enum(["user", "assistant"]),
+    content: z.string(),
+    turn_id: z.string().openapi({ example: "turn_01JD0000000000000000000000" }),
+    interrupted: z.boolean().openapi({ description: "The avatar was interrupted: `content` is what it had said by then." }),
+    created_at: TimestampSchema,
+  })
+  .openapi("Message");
+
+const conversationFields = {
+  id: z.string().openapi({ example: "conv_01JD0000000000000000000000" }),
+  object: z.literal("conversation"),
+  status: z.enum(CONVERSATION_STATUSES),
+  avatar_id: z.string().openapi({ example: "av_demo" }),
+  persona_id: z.string().nullable().openapi({ example: "per_support_agent" }),
+  model: z.string().openapi({ example: "mock:echo" }),
+  voice_id: z.string().openapi({ example: "mock:warm" }),
+  output_audio_format: z.enum(OUTPUT_AUDIO_FORMATS).openapi({ description: "PCM16 mono rate of `avatar.audio.delta` frames." }),
+  transport: z.object({
+    type: z.literal("websocket"),
+    url: z.string().openapi({ example: "wss://api.example.com/v1/conversations/conv_01JD0000000000000000000000/ws" }),
+  }),
+  max_duration_s: z.number().int(),
+  idle_timeout_s: z.number().int(),
+  metadata: z.record(z.string(), z.string()),
+  created_at: TimestampSchema,
+  started_at: TimestampSchema.nullable().openapi({ description: "When the first socket joined." }),
+  ended_at: TimestampSchema.nullable(),
+  end_reason: z.enum(END_REASONS).nullable(),
+};
+
+export const ConversationSchema = z.object(conversationFields).openapi("Conversation");
+
+export const ConversationWithMessagesSchema = z
+  .object({ ...conversationFields, messages: z.array(MessageSchema).openapi({ description: "The newest 100 messages, oldest first." }) })
+  .openapi("ConversationWithMessages");
+
+export const CreatedConversationSchema = z
+  .object({
+    ...conversationFields,
+    client_secret: z
+      .object({
+        value: z.string().openapi({ example: "cs_eyJjIjoiY29udl8uLi4ifQ.c2lnbmF0dXJl" }),
+        expires_at: TimestampSchema,
+      })
+      .openapi({ description: "For a browser: `?token=<value>` opens this conversation's WebSocket only. Shown once." }),
+  })
+  .openapi("CreatedConversation");
+
+export const ConversationListSchema = listSchema(ConversationSchema, "ConversationList");
+
+export const TurnSchema = z
+  .object({
+    object: z.literal("turn"),
+    id: z.string().openapi({ example: "turn_01JD0000000000000000000000" }),
+    status: z.enum(["completed", "interrupted"]).openapi({ description: "`interrupted` when a newer turn or an interrupt cut the reply short." }),
+    input: MessageSchema,
+    output: MessageSchema.nullable().openapi({ description: "The avatar's reply; null when it was interrupted before saying anything." }),
+  })
+  .openapi("Turn");
+
+const METADATA_KEY = /^[A-Za-z0-9_.:-]{1,40}$/;
+
+const metadata = z
+  .record(
+    z.string().regex(METADATA_KEY, { error: "keys must be 1 to 40 letters, digits, '_', '.', ':' or '-'" }),
+    z.string().max(500, { error: "must be at most 500 characters" }),
+  )
+  .refine((m) => Object.keys(m).length <= 20, { error: "must have at most 20 keys" })
+  .openapi({ description: "Your own key-value pairs: at most 20 keys, string values of at most 500 characters.", example: { user_id: "u_123" } });
+
+export const CreateConversationBody = z
+  .strictObject({
+    avatar_id: z.string().min(1).openapi({ description: "A session-ready avatar: a look, or a character without looks, `ready` and active.", example: "av_demo" }),
+    persona_id: z.string().min(1).optional().openapi({ description: "Its prompt, greeting, model and voice are the defaults.", example: "per_support_agent" }),
+    model: personaFields.model.optional().openapi({ description: "Overrides the persona's (default `mock:echo`)." }),
+    voice_id: personaFields.default_voice_id.optional().openapi({ description: "Overrides the persona's (default `DEFAULT_VOICE_ID`, `mock:warm`)." }),
+    system_prompt: personaFields.system_prompt.optional().openapi({ description: "Overrides the persona's." }),
+    greeting: personaFields.greeting.optional().openapi({ description: "Spoken when the first socket joins; overrides the persona's, null for none." }),
+    transport: z
+      .strictObject({ type: z.string().min(1).openapi({ description: "`websocket`; `pipecat`, `livekit` and `daily` are reserved.", example: "websocket" }) })
+      .default({ type: "websocket" }),
+    output_audio_format: z.enum(OUTPUT_AUDIO_FORMATS).default("pcm_24000"),
+    max_duration_s: z.number().int().min(30).max(3600).default(600).openapi({ description: "30..3600; the conversation ends then (`max_duration`)." }),
+    idle_timeout_s: z.number().int().min(10).max(600).default(120).openapi({ description: "10..600; without user input that long, it ends (`idle_timeout`)." }),
+    metadata: metadata.default({}),
+  })
+  .openapi("CreateConversationRequest");
+
+export const ListConversationsQuery = z.strictObject({ ...paginationQuery, status: z.enum(CONVERSATION_STATUSES).optional() });
+
+export const ConversationIdParams = z.object({
+  conversation_id: z.string().openapi({ param: { name: "conversation_id", in: "path" }, example: "conv_01JD0000000000000000000000" }),
+});
+
+export const SendMessageBody = z
+  .strictObject({
+    content: textField({ max: MAX_TEXT_CHARS, multiline: true }).openapi({ description: `What the user says, up to ${MAX_TEXT_CHARS} characters.` }),
+    stream: z.boolean().default(false).openapi({ description: "Answer with server-sent events carrying the WebSocket's events of this turn." }),
+  })
+  .openapi("SendMessageRequest");
+
+export const ConnectQuery = z.strictObject({
+  token: z.string().optional().openapi({ description: "The conversation's client secret (browsers cannot set headers on a WebSocket)." }),
+  last_seq: z.coerce
+    .number({ error: "must be a whole number of 0 or more" })
+    .int({ error: "must be a whole number of 0 or more" })
+    .min(0, { error: "must be a whole number of 0 or more" })
+    .optional()
+    .openapi({ type: "integer", minimum: 0, description: "Resume: replay every stored event after this seq, then continue live." }),
+});

@@ -1,0 +1,70 @@
+import { z } from "@hono/zod-openapi";
+import {
+  ClientEvent,
+  KEEP_ALIVE_ACK,
+  KEEP_ALIVE_FRAME,
+  MAX_FRAME_BYTES,
+  MAX_FRAMES_PER_SECOND,
+  type ServerEventType,
+} from "../../durable-objects/conversation.protocol";
+
+/**
+ * The conversation WebSocket protocol, published as the OpenAPI document's `x-websocket` extension
+ * (OpenAPI has no words for a socket's messages). Client events are the very schema the object
+ * validates with; server events are listed per type, and the compiler insists every type is here.
+ */
+
+interface ServerEventDoc {
+  description: string;
+  /** Field → its meaning (every event also has type, event_id, seq, ts and, as a reply, reply_to). */
+  fields: Record<string, string>;
+}
+
+const SERVER_EVENTS: Record<ServerEventType, ServerEventDoc> = {
+  "session.ready": {
+    description: "First frame on every socket (to that socket only; carries the seq of the last conversation event).",
+    fields: { conversation: "The Conversation object.", replay: "With ?last_seq=N: {after_seq, events, complete}; `complete` is false when older events were pruned. Null otherwise." },
+  },
+  "session.keep_alive.ack": { description: "Answers a session.keep_alive that has an event_id (to that socket only).", fields: {} },
+  "message.created": { description: "A stored message: the user's input, or what the avatar said of an interrupted or failed reply.", fields: { message: "The Message object." } },
+  "agent.response.delta": { description: "Text of the reply as the model writes it.", fields: { turn_id: "turn_…", delta: "Text to append." } },
+  "agent.response.done": { description: "The reply is complete and spoken; its message is stored.", fields: { turn_id: "turn_…", message: "The assistant's Message." } },
+  "avatar.speech.started": { description: "Before the first audio frame of a turn.", fields: { turn_id: "turn_…" } },
+  "avatar.audio.delta": {
+    description: "Audio of the reply, in order, sentence after sentence.",
+    fields: {
+      turn_id: "turn_…",
+      audio: "Base64 PCM16 little-endian mono at the conversation's output_audio_format rate.",
+      format: "pcm_24000 or pcm_16000.",
+      alignment: '{"chars":[…],"start_ms":[…],"duration_ms":[…]} relative to this frame\'s audio, or null when the voice gives no timings.',
+    },
+  },
+  "avatar.speech.stopped": { description: "After the last audio frame of a turn (completed, interrupted or failed).", fields: { turn_id: "turn_…" } },
+  "avatar.interrupted": {
+    description: "The turn was interrupted (avatar.interrupt, a newer input, the end); its upstream requests were aborted.",
+    fields: { turn_id: "turn_…", spoken_text: "What had been sent as audio; the stored message keeps only this, with interrupted: true." },
+  },
+  "metrics.turn": {
+    description: "Timings of the turn, from its start, in milliseconds (null when the step did not happen).",
+    fields: { turn_id: "turn_…", llm_first_token_ms: "First text from the model.", tts_first_byte_ms: "First audio of the first sentence, from its request.", first_audio_ms: "First audio frame sent.", total_ms: "The whole turn." },
+  },
+  "session.expiring": { description: "30 seconds before a limit (at half time for limits under a minute).", fields: { seconds_left: "Seconds until the end.", reason: "max_duration or idle_timeout." } },
+  "session.ended": { description: "The conversation has ended; sockets are then closed with code 1000.", fields: { reason: "api_ended, client_ended, max_duration, idle_timeout or error." } },
+  error: {
+    description: "A refused frame (to that socket only) or a failed turn (to every socket). The socket stays open.",
+    fields: { code: "An error code of this document (e.g. parameter.invalid, rate_limit.exceeded, provider.timeout).", message: "For people.", param: "The offending field, when there is one." },
+  },
+};
+
+/** Built when the document is (once per isolate), not at startup. */
+export const websocketProtocol = () => ({
+  path: "/v1/conversations/{conversation_id}/ws",
+  auth: "Authorization: Bearer <API key>, or ?token=<client secret> (browsers).",
+  query: { token: "The conversation's client secret.", last_seq: "Resume: every stored event after this seq (at least the last 5 minutes), then live." },
+  frames: `Text frames of JSON; at most ${MAX_FRAME_BYTES / 1024} KiB and ${MAX_FRAMES_PER_SECOND} a second per socket (beyond that, frames are dropped with one error rate_limit.exceeded). Binary frames are reserved for voice input.`,
+  envelope:
+    "Every server event has type, event_id (evt_…), seq (per conversation, 1, 2, 3… without gaps; events addressed to one socket carry the last seq and are not replayed), ts (ISO-8601 with milliseconds) and, when it answers or was caused by a client event with an event_id, reply_to.",
+  keep_alive: `The exact frame ${KEEP_ALIVE_FRAME} is answered ${KEEP_ALIVE_ACK} by the runtime without waking the conversation (no event_id, seq or ts); it does not count as activity.`,
+  client_events: z.toJSONSchema(ClientEvent, { io: "input", unrepresentable: "any" }),
+  server_events: SERVER_EVENTS,
+});

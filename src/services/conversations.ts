@@ -1,0 +1,198 @@
+import { and, desc, eq, type SQL, sql } from "drizzle-orm";
+import type { Config } from "../config";
+import type { Db } from "../db/client";
+import { type ConversationRecord, findConversation, insertConversation, toRecord } from "../db/conversations";
+import { type ConversationStatus, conversations, type OutputAudioFormat } from "../db/schema";
+import type { Conversation, Outcome, RpcError } from "../durable-objects/conversation";
+import type { MessageJson } from "../durable-objects/conversation.protocol";
+import type { ConversationSetup } from "../durable-objects/conversation/store";
+import { ApiError, notFound } from "../lib/errors";
+import { doNames } from "../lib/do-names";
+import { newId } from "../lib/ids";
+import type { Logger } from "../lib/logger";
+import { afterCursor, checkCursor } from "../lib/pagination";
+import { requireModel } from "../providers/llm";
+import { requireFormat } from "../providers/tts";
+import { getAvatar } from "./avatars";
+import { mintClientSecret } from "./client-secrets";
+import { getPersona } from "./personas";
+import { resolveVoice } from "./voices";
+
+/**
+ * Conversations: created and listed here against the index (D1), run by their Durable Object, which
+ * is the authority on a conversation's state once it exists. Every call checks the org through the
+ * index first, so another org's conversation is a 404 before its object is ever reached.
+ */
+
+export interface Deps {
+  db: Db;
+  config: Config;
+  log: Logger;
+  namespace: DurableObjectNamespace<Conversation>;
+}
+
+/** Transports the contract names but this deployment does not offer yet. */
+const RESERVED_TRANSPORTS = ["pipecat", "livekit", "daily"];
+
+export interface CreateInput {
+  avatar_id: string;
+  persona_id?: string | undefined;
+  model?: string | undefined;
+  voice_id?: string | undefined;
+  system_prompt?: string | undefined;
+  greeting?: string | null | undefined;
+  transport: { type: string };
+  output_audio_format: OutputAudioFormat;
+  max_duration_s: number;
+  idle_timeout_s: number;
+  metadata: Record<string, string>;
+}
+
+const stub = (deps: Deps, id: string) => deps.namespace.getByName(doNames.conversation(id));
+
+/** The settings a conversation runs with: the request's, else its persona's, else the defaults. */
+async function resolveSetup(deps: Deps, orgId: string, input: CreateInput) {
+  if (input.transport.type !== "websocket") {
+    if (RESERVED_TRANSPORTS.includes(input.transport.type)) {
+      throw new ApiError("transport.unsupported", `transport.type=${input.transport.type} is reserved and not yet available`, { param: "transport.type" });
+    }
+    throw new ApiError("parameter.invalid", `'transport.type' must be 'websocket' ('pipecat', 'livekit' and 'daily' are reserved).`, { param: "transport.type" });
+  }
+  const avatar = await getAvatar(deps.db, orgId, input.avatar_id);
+  if (!avatar) throw new ApiError("avatar.not_found", `No avatar with id '${input.avatar_id}'.`, { param: "avatar_id" });
+  if (avatar.looksCount > 0) {
+    throw new ApiError("avatar.not_a_look", `${avatar.id} is a character with looks; start the conversation with one of its looks.`, { param: "avatar_id" });
+  }
+  if (avatar.status !== "ready" || !avatar.active) {
+    throw new ApiError("avatar.not_ready", `${avatar.id} cannot hold a conversation yet (status: ${avatar.status}${avatar.active ? "" : ", inactive"}).`, { param: "avatar_id" });
+  }
+  const persona = input.persona_id === undefined ? undefined : await getPersona(deps.db, orgId, input.persona_id);
+  if (input.persona_id !== undefined && !persona) throw new ApiError("persona.not_found", `No persona with id '${input.persona_id}'.`, { param: "persona_id" });
+
+  const modelId = input.model ?? persona?.model ?? "mock:echo";
+  const modelParam = input.model === undefined && persona ? "persona_id" : "model";
+  const { provider: llm, model } = requireModel(modelId, modelParam);
+  if (!llm.configured(deps.config)) {
+    throw new ApiError("provider.not_configured", `${llm.name} is not configured on this deployment; use another model (mock:echo always works).`, { param: modelParam });
+  }
+  const voiceParam = input.voice_id === undefined && persona ? "persona_id" : "voice_id";
+  const voice = await resolveVoice(input.voice_id ?? persona?.defaultVoiceId ?? deps.config.tts.defaultVoiceId, deps, voiceParam);
+  const tts = requireFormat(voice, input.output_audio_format, "output_audio_format");
+  if (!tts.configured(deps.config)) {
+    throw new ApiError("provider.not_configured", `${tts.name} is not configured on this deployment; use another voice (the mock:* voices always work).`, { param: voiceParam });
+  }
+  const setup: ConversationSetup = {
+    systemPrompt: input.system_prompt ?? persona?.systemPrompt ?? null,
+    greeting: input.greeting !== undefined ? input.greeting : (persona?.greeting ?? null),
+    llm: { provider: llm.id, model: model.name, contextWindow: model.context_window },
+    tts: { provider: voice.provider, voice: voice.voice },
+  };
+  return { setup, modelId: model.id, voiceId: voice.id, personaId: persona?.id ?? null };
+}
+
+/** `ws:`/`wss:` to match the base URL the client used (or the deployment's public one). */
+const socketUrl = (baseUrl: string, id: string) => `${baseUrl.replace(/^http/, "ws").replace(/\/$/, "")}/v1/conversations/${id}/ws`;
+
+export async function createConversation(deps: Deps, orgId: string, input: CreateInput, baseUrl: string) {
+  const { setup, modelId, voiceId, personaId } = await resolveSetup(deps, orgId, input);
+  const id = newId("conv");
+  const now = Date.now();
+  const record: ConversationRecord = {
+    id,
+    orgId,
+    avatarId: input.avatar_id,
+    personaId,
+    model: modelId,
+    voiceId,
+    outputAudioFormat: input.output_audio_format,
+    status: "active",
+    transportUrl: socketUrl(baseUrl, id),
+    maxDurationS: input.max_duration_s,
+    idleTimeoutS: input.idle_timeout_s,
+    metadata: input.metadata,
+    createdAt: now,
+    startedAt: null,
+    endedAt: null,
+    endReason: null,
+  };
+  const clientSecret = await mintClientSecret(deps.config.secret("ASSET_SIGNING_SECRET"), { conversationId: id, orgId }, now);
+  // The object first: an index row always has an object behind it. (An object whose index row
+  // failed to be written is unreachable, and its limits end it.)
+  await stub(deps, id).init(record, setup);
+  await insertConversation(deps.db, record);
+  return { record, clientSecret };
+}
+
+export interface ConversationPage {
+  limit: number;
+  startingAfter?: string | undefined;
+  status?: ConversationStatus | undefined;
+}
+
+const ownedBy = (orgId: string) => (alias: string) => sql`${sql.identifier(alias)}.org_id = ${orgId}`;
+
+/** A page of the org's conversations, newest first; fetches `limit + 1` rows. */
+export async function listConversations(db: Db, orgId: string, page: ConversationPage): Promise<ConversationRecord[]> {
+  const conditions: (SQL | undefined)[] = [
+    eq(conversations.orgId, orgId),
+    page.status === undefined ? undefined : eq(conversations.status, page.status),
+    page.startingAfter === undefined ? undefined : afterCursor("conversations", page.startingAfter, ownedBy(orgId)),
+  ];
+  const rows = await db
+    .select()
+    .from(conversations)
+    .where(and(...conditions))
+    .orderBy(desc(conversations.createdAt), desc(conversations.id))
+    .limit(page.limit + 1)
+    .all();
+  await checkCursor(rows, page.startingAfter, async (id) => (await findConversation(db, orgId, id)) !== undefined);
+  return rows.map(toRecord);
+}
+
+async function owned(deps: Pick<Deps, "db">, orgId: string, id: string): Promise<ConversationRecord> {
+  const record = await findConversation(deps.db, orgId, id);
+  if (!record) throw notFound("conversation", id);
+  return record;
+}
+
+/** The conversation as its object knows it now, with its newest 100 messages. */
+export async function getConversation(deps: Deps, orgId: string, id: string): Promise<{ record: ConversationRecord; messages: MessageJson[] }> {
+  const indexed = await owned(deps, orgId, id);
+  return (await stub(deps, id).snapshot(100)) ?? { record: indexed, messages: [] };
+}
+
+const unwrap = <T>(outcome: Outcome<T>): T => {
+  if (outcome.ok) return outcome.value;
+  const { code, message, param, headers } = outcome.error;
+  throw new ApiError(code, message, { param, ...(headers ? { headers } : {}) });
+};
+
+/** A user message, answered once the whole reply has been spoken (also pushed to the sockets). */
+export async function sendMessage(deps: Deps, orgId: string, id: string, content: string) {
+  const record = await owned(deps, orgId, id);
+  if (record.status === "ended") throw endedError();
+  return unwrap(await stub(deps, id).send(content));
+}
+
+/** The same, as the stream of the turn's events. */
+export async function streamMessage(deps: Deps, orgId: string, id: string, content: string): Promise<ReadableStream<Uint8Array>> {
+  const record = await owned(deps, orgId, id);
+  if (record.status === "ended") throw endedError();
+  return unwrap(await stub(deps, id).stream(content));
+}
+
+export async function endConversation(deps: Deps, orgId: string, id: string): Promise<ConversationRecord> {
+  const indexed = await owned(deps, orgId, id);
+  return (await stub(deps, id).end("api_ended")) ?? indexed;
+}
+
+/** Hands a WebSocket upgrade to the conversation's object; its refusals come back as errors. */
+export async function connect(deps: Deps, orgId: string, id: string, request: Request): Promise<Response> {
+  await owned(deps, orgId, id);
+  const response = await stub(deps, id).fetch(request);
+  if (response.status === 101) return response;
+  const body = (await response.json()) as { error: RpcError };
+  return unwrap<Response>({ ok: false, error: body.error });
+}
+
+const endedError = () => new ApiError("conversation.ended", "The conversation has ended. Create a new one to talk again.");
