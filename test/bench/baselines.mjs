@@ -40,14 +40,46 @@ export const limiter = `export default {
  * (the first at once, then one every 5 ms) or, without `stream`, one completion. The AI gateway is
  * pointed at it, and the same requests are also sent to it directly, so the gateway's added latency
  * is the difference.
+ *
+ * A last user message of the form `pace <sentences> <words> <interval_ms>` gets a reply like a real
+ * model's instead: that many sentences of that many words, one word-token (" word") every interval,
+ * on a fixed schedule from the request's arrival (deadlines, not sleeps, so timer lag does not
+ * accumulate). The conversation benchmark knows exactly when each sentence became complete.
  */
 export const fakeOpenAi = `const encoder = new TextEncoder();
 const WORDS = ["Hello", " from", " the", " fake", " upstream", ",", " friend", "."];
 const base = { id: "chatcmpl-fake", object: "chat.completion.chunk", created: 1, model: "gpt-4o-mini" };
 const frame = (payload) => encoder.encode("data: " + JSON.stringify(payload) + "\\n\\n");
+const delta = (content) => frame({ ...base, choices: [{ index: 0, delta: { content }, finish_reason: null }] });
+const end = () => [frame({ ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }), encoder.encode("data: [DONE]\\n\\n")];
+function paced(sentences, words, interval) {
+  const tokens = [];
+  for (let s = 0; s < sentences; s++) {
+    for (let w = 0; w < words; w++) tokens.push((s === 0 && w === 0 ? "" : " ") + (w === 0 ? "Sentence" : "word") + (w === words - 1 ? "." : ""));
+  }
+  const start = Date.now();
+  let i = 0;
+  return new ReadableStream({
+    async pull(controller) {
+      if (i === tokens.length) {
+        for (const f of end()) controller.enqueue(f);
+        return controller.close();
+      }
+      const wait = start + i * interval - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      controller.enqueue(delta(tokens[i]));
+      i += 1;
+    },
+  });
+}
 export default {
   async fetch(request) {
     const body = await request.json();
+    const last = body.messages?.filter((m) => m.role === "user").at(-1)?.content ?? "";
+    const pace = /^pace (\\d+) (\\d+) (\\d+)$/.exec(typeof last === "string" ? last : "");
+    if (pace && body.stream) {
+      return new Response(paced(Number(pace[1]), Number(pace[2]), Number(pace[3])), { headers: { "Content-Type": "text/event-stream" } });
+    }
     if (!body.stream) {
       return Response.json({ id: "chatcmpl-fake", object: "chat.completion", created: 1, model: "gpt-4o-mini",
         choices: [{ index: 0, message: { role: "assistant", content: WORDS.join("") }, finish_reason: "stop" }],
@@ -58,12 +90,11 @@ export default {
       async pull(controller) {
         if (i > 0) await new Promise((r) => setTimeout(r, 5));
         if (i < WORDS.length) {
-          controller.enqueue(frame({ ...base, choices: [{ index: 0, delta: { content: WORDS[i] }, finish_reason: null }] }));
+          controller.enqueue(delta(WORDS[i]));
           i += 1;
           return;
         }
-        controller.enqueue(frame({ ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }));
-        controller.enqueue(encoder.encode("data: [DONE]\\n\\n"));
+        for (const f of end()) controller.enqueue(f);
         controller.close();
       },
     });
@@ -103,4 +134,21 @@ export default {
     });
     return new Response(stream, { headers: { "Content-Type": "audio/mpeg" } });
   },
+};`;
+
+/**
+ * (e) bare + a WebSocket to a Durable Object (hibernation API) that echoes each frame: the
+ * platform's own cost of a frame in and a frame out, which a conversation's turn also pays.
+ */
+export const wsEcho = `import { DurableObject } from "cloudflare:workers";
+export class Room extends DurableObject {
+  async fetch() {
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+  webSocketMessage(ws, message) { ws.send(message); }
+}
+export default {
+  fetch: (request, env) => env.ROOM.getByName("bench").fetch(request),
 };`;

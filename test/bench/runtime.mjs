@@ -44,7 +44,7 @@ function workerdPid() {
  */
 export async function startRuntime({ root, bundle }) {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(root, "wrangler.toml"));
-  const names = ["api", "apiNoLimit", "bare", "d1", "durableObject", "limiter", "fakeOpenAi", "fakeDeepgram"];
+  const names = ["api", "apiNoLimit", "bare", "d1", "durableObject", "limiter", "fakeOpenAi", "fakeDeepgram", "wsEcho"];
   const ports = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()])));
   const socket = (name) => [{ host: "127.0.0.1", port: ports[name] }];
   const compat = { compatibilityDate: workerOptions.compatibilityDate, compatibilityFlags: workerOptions.compatibilityFlags };
@@ -85,6 +85,14 @@ export async function startRuntime({ root, bundle }) {
         script: baselines.durableObject,
         durableObjects: { ECHO: { className: "Echo", useSQLite: true } },
         unsafeDirectSockets: socket("durableObject"),
+      },
+      {
+        ...compat,
+        name: "wsEcho",
+        modules: true,
+        script: baselines.wsEcho,
+        durableObjects: { ROOM: { className: "Room", useSQLite: true } },
+        unsafeDirectSockets: socket("wsEcho"),
       },
       {
         ...compat,

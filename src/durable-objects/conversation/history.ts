@@ -19,7 +19,7 @@ const REPLY_RESERVE_TOKENS = 1024;
 export const estimateTokens = (text: string) => Math.ceil(text.length / CHARS_PER_TOKEN) + TOKENS_PER_MESSAGE;
 
 /** `transcript` is oldest first and ends with the user message being answered, which is always kept. */
-export function chatHistory(systemPrompt: string | null, transcript: readonly MessageJson[], contextWindow: number): ChatMessage[] {
+export function chatHistory(systemPrompt: string | null, transcript: readonly Pick<MessageJson, "role" | "content">[], contextWindow: number): ChatMessage[] {
   let budget = Math.max(0, contextWindow - REPLY_RESERVE_TOKENS) - (systemPrompt ? estimateTokens(systemPrompt) : 0);
   const kept: ChatMessage[] = [];
   for (let i = transcript.length - 1; i >= 0; i--) {

@@ -33,6 +33,9 @@ export interface AudioSink {
   audio(chunk: SpeechChunk, spokenSoFar: string): void;
 }
 
+/** Lets the event loop run: storage commits, sends, other sockets' frames. */
+const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
 /** Markdown the model may write but nobody should hear ("asterisk asterisk"). */
 const speakable = (text: string) =>
   text
@@ -136,6 +139,10 @@ export class SpeechQueue {
         if (this.ttsFirstByteMs === null) this.ttsFirstByteMs = this.ctx.now() - requestedAt;
         u.chunks.push(chunk);
         u.changed();
+        // A provider that makes audio faster than the network brings it (the mock makes a whole
+        // sentence in one go) would otherwise hold the object until the sentence is done: the first
+        // frame could not be committed and sent before the last was made.
+        await nextTask();
       }
     } catch (err) {
       u.error = err;

@@ -52,6 +52,13 @@ const messageJson = (row: MessageRow): MessageJson => ({
 });
 
 export class ConversationStore {
+  /**
+   * Parsed meta values and the transcript, read once per object lifetime: this store is the only
+   * writer, and a turn reads them several times.
+   */
+  private readonly meta = new Map<string, unknown>();
+  private transcript: MessageJson[] | undefined;
+
   constructor(private readonly sql: SqlStorage) {
     sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     sql.exec(
@@ -62,12 +69,17 @@ export class ConversationStore {
   }
 
   private get<T>(key: string): T | undefined {
-    const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
-    return row ? (JSON.parse(row.value) as T) : undefined;
+    if (!this.meta.has(key)) {
+      const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
+      this.meta.set(key, row ? JSON.parse(row.value) : undefined);
+    }
+    // Callers get a copy: a change they make is not a change of the store until they save it.
+    return structuredClone(this.meta.get(key)) as T | undefined;
   }
 
   private put(key: string, value: unknown): void {
     this.sql.exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, JSON.stringify(value));
+    this.meta.set(key, structuredClone(value));
   }
 
   /** Written once, at creation. */
@@ -113,7 +125,10 @@ export class ConversationStore {
 
   saveTurn(turn: TurnInFlight | undefined): void {
     if (turn) this.put("turn", turn);
-    else this.sql.exec("DELETE FROM meta WHERE key = 'turn'");
+    else {
+      this.sql.exec("DELETE FROM meta WHERE key = 'turn'");
+      this.meta.set("turn", undefined);
+    }
   }
 
   addMessage(message: { role: "user" | "assistant"; content: string; turnId: string; interrupted: boolean }, now: number): MessageJson {
@@ -134,16 +149,15 @@ export class ConversationStore {
       row.interrupted,
       row.created_at,
     );
-    return messageJson(row);
+    const json = messageJson(row);
+    this.transcript?.push(json);
+    return json;
   }
 
   /** The newest `limit` messages (all when absent), oldest first. */
   messages(limit?: number): MessageJson[] {
-    const rows =
-      limit === undefined
-        ? this.sql.exec<MessageRow>("SELECT * FROM messages ORDER BY rowid").toArray()
-        : this.sql.exec<MessageRow>("SELECT * FROM messages ORDER BY rowid DESC LIMIT ?", limit).toArray().reverse();
-    return rows.map(messageJson);
+    this.transcript ??= this.sql.exec<MessageRow>("SELECT * FROM messages ORDER BY rowid").toArray().map(messageJson);
+    return limit === undefined ? [...this.transcript] : this.transcript.slice(-limit);
   }
 
   lastSeq(): number {
@@ -169,14 +183,18 @@ export class ConversationStore {
 
   /**
    * Drops events older than `before`, always keeping the newest one: the sequence continues from it
-   * (it is the only record of the last seq) after a restart.
+   * (it is the only record of the last seq) after a restart. Events are in time order by seq, so
+   * this walks only the rows it deletes (the audio makes the table large: no scans).
    */
   pruneEvents(before: number): void {
-    this.sql.exec("DELETE FROM events WHERE ts < ? AND seq < (SELECT max(seq) FROM events)", before);
+    this.sql.exec(
+      "DELETE FROM events WHERE seq < coalesce((SELECT seq FROM events WHERE ts >= ? ORDER BY seq LIMIT 1), (SELECT max(seq) FROM events))",
+      before,
+    );
   }
 
   /** The oldest event's time, to schedule the next pruning. */
   oldestEventAt(): number | null {
-    return this.sql.exec<{ ts: number | null }>("SELECT min(ts) AS ts FROM events").one().ts;
+    return this.sql.exec<{ ts: number }>("SELECT ts FROM events ORDER BY seq LIMIT 1").toArray()[0]?.ts ?? null;
   }
 }
