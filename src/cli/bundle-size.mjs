@@ -15,7 +15,7 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 export function measureBundle() {
   copyDocsAssets(); // wrangler refuses to build without the [assets] directory
   const outdir = mkdtempSync(join(tmpdir(), "avatar-api-bundle-"));
-  const run = spawnSync(join(root, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir], {
+  const run = spawnSync(join(root, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir, "--metafile", join(outdir, "meta.json")], {
     cwd: root,
     encoding: "utf8",
     env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
@@ -29,8 +29,28 @@ export function measureBundle() {
   const dataKib = readdirSync(outdir)
     .filter((f) => f.endsWith(".gz"))
     .reduce((sum, f) => sum + statSync(join(outdir, f)).size, 0) / 1024;
+  checkLocaleAlias(JSON.parse(readFileSync(join(outdir, "meta.json"), "utf8")));
   const wranglerLine = run.stdout.split("\n").find((l) => l.includes("Total Upload")) ?? "";
   return { kib: bytes / 1024, gzipKib: gzip / 1024, dataKib, wranglerLine: wranglerLine.trim(), script: join(outdir, "index.js") };
+}
+
+/**
+ * wrangler.toml aliases the import path "../locales/index.js" to English only, for zod's sake. An
+ * alias on a relative path hits every file that imports it: fail the build if anything but zod's two
+ * entries does, or if a locale other than English still reaches the bundle.
+ * @param {{ inputs: Record<string, { imports?: { original?: string }[] }> }} meta
+ */
+function checkLocaleAlias(meta) {
+  const importers = Object.entries(meta.inputs)
+    .filter(([, input]) => (input.imports ?? []).some((i) => i.original === "../locales/index.js"))
+    .map(([file]) => file.replace(/^.*node_modules\//, ""))
+    .sort();
+  const expected = ["zod/v4/classic/external.js", "zod/v4/core/index.js"];
+  if (JSON.stringify(importers) !== JSON.stringify(expected)) {
+    throw new Error(`the "../locales/index.js" alias in wrangler.toml now also hits: ${importers.join(", ")}`);
+  }
+  const locales = Object.keys(meta.inputs).filter((f) => /zod\/v4\/locales\/(?!en\.js$)/.test(f));
+  if (locales.length > 0) throw new Error(`zod locales still bundled: ${locales.join(", ")}`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
