@@ -19,12 +19,12 @@ import {
   MAX_FRAMES_PER_SECOND,
   type MessageJson,
   parseClientFrame,
-  type ServerEvent,
   type ServerEventBody,
   type TurnJson,
 } from "./conversation.protocol";
+import { EventStream, FrameLimiter, type Listener } from "./conversation/events";
 import { chatHistory } from "./conversation/history";
-import { EVENT_RETENTION_MS, type LimitState, planNext, warningLeadMs } from "./conversation/limits";
+import { EVENT_RETENTION_MS, planNext, warningLeadMs } from "./conversation/limits";
 import { runTurn, type TurnInput, type TurnOutcome } from "./conversation/pipeline";
 import { type ConversationSetup, ConversationStore, type TurnInFlight } from "./conversation/store";
 
@@ -47,8 +47,6 @@ const rpcError = (err: ApiError): RpcError => ({
 const ENDED_MESSAGE = "The conversation has ended.";
 const ended = (): Outcome<never> => ({ ok: false, error: { code: "conversation.ended", message: `${ENDED_MESSAGE} Create a new one to talk again.` } });
 
-type Listener = (frame: string, event: ServerEvent) => void;
-
 interface TurnResult {
   id: string;
   status: "completed" | "interrupted" | "failed";
@@ -69,18 +67,18 @@ interface TurnResult {
  */
 export class Conversation extends DurableObject<Env> {
   private readonly store: ConversationStore;
-  private lastSeq: number;
+  private readonly events: EventStream;
+  private readonly frames = new FrameLimiter(MAX_FRAMES_PER_SECOND);
   /** Turns running or waiting for the one before them; aborting one interrupts it. */
   private readonly turns = new Set<AbortController>();
   private tail: Promise<unknown> = Promise.resolve();
   private ending: Promise<void> | undefined;
-  private readonly frameWindows = new WeakMap<WebSocket, { start: number; count: number; warned: boolean }>();
   private log: Logger;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new ConversationStore(ctx.storage.sql);
-    this.lastSeq = this.store.lastSeq();
+    this.events = new EventStream(this.store, () => ctx.getWebSockets());
     this.log = createLogger({ conversation_id: this.store.record()?.id });
     // Answered by the runtime itself, so a keep-alive never wakes a hibernating conversation.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEP_ALIVE_FRAME, KEEP_ALIVE_ACK));
@@ -147,9 +145,9 @@ export class Conversation extends DurableObject<Env> {
     }
     const lastSeqParam = new URL(request.url).searchParams.get("last_seq");
     const lastSeq = lastSeqParam === null ? null : Number(lastSeqParam);
-    if (lastSeq !== null && lastSeq > this.lastSeq) {
+    if (lastSeq !== null && lastSeq > this.events.lastSeq) {
       return errorResponse(
-        new ApiError("parameter.invalid", `'last_seq' is ahead of this conversation, whose last event is ${this.lastSeq}.`, { param: "last_seq" }),
+        new ApiError("parameter.invalid", `'last_seq' is ahead of this conversation, whose last event is ${this.events.lastSeq}.`, { param: "last_seq" }),
       );
     }
     const { 0: client, 1: server } = new WebSocketPair();
@@ -162,26 +160,32 @@ export class Conversation extends DurableObject<Env> {
     // From here to the return nothing awaits, so no live event can fall between the replay and
     // the live stream, or appear in both.
     const replay = lastSeq === null ? [] : this.store.eventsAfter(lastSeq);
-    this.sendTo(server, {
+    this.events.sendTo(server, {
       type: "session.ready",
       conversation: conversationJson(record),
-      replay: lastSeq === null ? null : { after_seq: lastSeq, events: replay.length, complete: lastSeq >= this.lastSeq || lastSeq + 1 >= this.store.firstSeq() },
+      replay: lastSeq === null ? null : { after_seq: lastSeq, events: replay.length, complete: lastSeq >= this.events.lastSeq || lastSeq + 1 >= this.store.firstSeq() },
     });
-    for (const frame of replay) server.send(frame);
+    for (const frame of replay) EventStream.resend(server, frame);
     if (record.status === "ended") server.close(1000, ENDED_MESSAGE);
     else if (firstJoin) this.begin();
     return new Response(null, { status: 101, webSocket: client });
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    if (!this.allowFrame(ws)) return;
+    const allowed = this.frames.check(ws);
+    if (allowed !== "allow") {
+      if (allowed === "warn") {
+        this.events.sendError(ws, new ApiError("rate_limit.exceeded", `More than ${MAX_FRAMES_PER_SECOND} frames in a second: frames are dropped until the second is over.`));
+      }
+      return;
+    }
     if (typeof message !== "string") {
-      this.sendError(ws, new ApiError("parameter.invalid", "Binary frames will carry voice input, which is not available yet; send JSON text frames."));
+      this.events.sendError(ws, new ApiError("parameter.invalid", "Binary frames will carry voice input, which is not available yet; send JSON text frames."));
       return;
     }
     const parsed = parseClientFrame(message);
     if (!parsed.ok) {
-      this.sendError(ws, parsed.error, parsed.replyTo);
+      this.events.sendError(ws, parsed.error, parsed.replyTo ?? null);
       return;
     }
     const { event } = parsed;
@@ -190,7 +194,7 @@ export class Conversation extends DurableObject<Env> {
       case "input.text":
       case "avatar.speak": {
         if (this.isEnding()) {
-          this.sendError(ws, new ApiError("conversation.ended", ENDED_MESSAGE), replyTo ?? undefined);
+          this.events.sendError(ws, new ApiError("conversation.ended", ENDED_MESSAGE), replyTo);
           return;
         }
         // Awaited so the object stays busy (and awake) for the whole turn; other frames, an
@@ -202,7 +206,7 @@ export class Conversation extends DurableObject<Env> {
         this.interrupt();
         return;
       case "session.keep_alive":
-        this.sendTo(ws, { type: "session.keep_alive.ack" }, replyTo);
+        this.events.sendTo(ws, { type: "session.keep_alive.ack" }, replyTo);
         return;
       case "session.end":
         await this.end("client_ended");
@@ -236,7 +240,7 @@ export class Conversation extends DurableObject<Env> {
       if (plan.reason === "max_duration") limits.warnedMax = true;
       else limits.warnedIdleFor = limits.lastActivityAt;
       this.store.saveLimits(limits);
-      this.emit({ type: "session.expiring", seconds_left: secondsLeft, reason: plan.reason });
+      this.events.emit({ type: "session.expiring", seconds_left: secondsLeft, reason: plan.reason });
     } else if (plan?.kind === "end" && record.status === "active") {
       // A reply in progress is activity: the idle clock starts again when it ends.
       if (plan.reason === "idle_timeout" && this.turns.size > 0) {
@@ -305,7 +309,7 @@ export class Conversation extends DurableObject<Env> {
     const setup = this.store.setup();
     if (!record || !setup) throw new Error("conversation not initialised");
     const turnId = newId("turn");
-    const emit = (body: ServerEventBody) => this.emit(body, request.replyTo, listener);
+    const emit = (body: ServerEventBody) => this.events.emit(body, request.replyTo, listener);
     const now = () => Date.now();
 
     const inFlight: TurnInFlight = { id: turnId, replyTo: request.replyTo, speechStarted: false, spoken: "" };
@@ -390,7 +394,7 @@ export class Conversation extends DurableObject<Env> {
   private closeLostTurn(): void {
     const lost = this.store.turn();
     if (!lost) return;
-    const emit = (body: ServerEventBody) => this.emit(body, lost.replyTo);
+    const emit = (body: ServerEventBody) => this.events.emit(body, lost.replyTo);
     const spoken = lost.spoken.trim();
     emit({ type: "avatar.interrupted", turn_id: lost.id, spoken_text: spoken });
     if (lost.speechStarted) emit({ type: "avatar.speech.stopped", turn_id: lost.id });
@@ -409,7 +413,7 @@ export class Conversation extends DurableObject<Env> {
     if (!record) return;
     const endedAt = Date.now();
     this.store.saveRecord({ ...record, status: "ended", endedAt, endReason: reason });
-    this.emit({ type: "session.ended", reason });
+    this.events.emit({ type: "session.ended", reason });
     for (const ws of this.ctx.getWebSockets()) {
       try {
         ws.close(1000, ENDED_MESSAGE);
@@ -445,58 +449,6 @@ export class Conversation extends DurableObject<Env> {
       this.store.saveLimits({ ...(this.store.limits() ?? limits), indexBehind: true });
       this.arm();
     }
-  }
-
-  // --- Events ---------------------------------------------------------------------------------
-
-  /** Logs the event, then sends it to every socket (and to the listener of the turn, if any). */
-  private emit(body: ServerEventBody, replyTo: string | null = null, listener?: Listener): ServerEvent {
-    const now = Date.now();
-    const seq = ++this.lastSeq;
-    const event = envelope(body, seq, now, replyTo);
-    const frame = JSON.stringify(event);
-    this.store.appendEvent(seq, now, frame);
-    for (const ws of this.ctx.getWebSockets()) send(ws, frame);
-    listener?.(frame, event);
-    return event;
-  }
-
-  /** An event for one socket only (not logged, not replayed): it carries the current seq. */
-  private sendTo(ws: WebSocket, body: ServerEventBody, replyTo: string | null = null): void {
-    send(ws, JSON.stringify(envelope(body, this.lastSeq, Date.now(), replyTo)));
-  }
-
-  private sendError(ws: WebSocket, error: ApiError, replyTo?: string): void {
-    this.sendTo(ws, { type: "error", code: error.code, message: error.message, ...(error.param === undefined ? {} : { param: error.param }) }, replyTo ?? null);
-  }
-
-  /** At most MAX_FRAMES_PER_SECOND frames per socket and second; one error per second says so. */
-  private allowFrame(ws: WebSocket): boolean {
-    const now = Date.now();
-    let window = this.frameWindows.get(ws);
-    if (!window || now - window.start >= 1000) {
-      window = { start: now, count: 0, warned: false };
-      this.frameWindows.set(ws, window);
-    }
-    window.count += 1;
-    if (window.count <= MAX_FRAMES_PER_SECOND) return true;
-    if (!window.warned) {
-      window.warned = true;
-      this.sendError(ws, new ApiError("rate_limit.exceeded", `More than ${MAX_FRAMES_PER_SECOND} frames in a second: frames are dropped until the second is over.`));
-    }
-    return false;
-  }
-}
-
-/** `type` first, then the envelope, then the event's own fields (Object.assign keeps that order). */
-const envelope = (body: ServerEventBody, seq: number, now: number, replyTo: string | null): ServerEvent =>
-  Object.assign({ type: body.type, event_id: newId("evt"), seq, ts: new Date(now).toISOString() }, replyTo ? { reply_to: replyTo } : {}, body);
-
-function send(ws: WebSocket, frame: string): void {
-  try {
-    ws.send(frame);
-  } catch {
-    // A socket closing meanwhile; it will resume from the log if it comes back.
   }
 }
 

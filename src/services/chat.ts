@@ -1,6 +1,5 @@
 import type { Config } from "../config";
 import { ApiError } from "../lib/errors";
-import { newId } from "../lib/ids";
 import type { Logger } from "../lib/logger";
 import { sseEvent } from "../lib/sse";
 import { requireModel } from "../providers/llm";
