@@ -18,7 +18,9 @@ import { registerConversations } from "./routes/conversations";
 import { registerDocs } from "./routes/docs";
 import { registerHealth } from "./routes/health";
 import { registerPersonas } from "./routes/personas";
+import { registerEvents } from "./routes/events";
 import { registerTts } from "./routes/tts";
+import { registerWebhookEndpoints } from "./routes/webhook-endpoints";
 
 /** Hono's own 4xx (body parsing in the validators) mapped onto the contract's codes. */
 function fromHttpException(err: HTTPException): ApiError | undefined {
@@ -60,6 +62,8 @@ export function createApp() {
   registerAi(app);
   registerTts(app);
   registerConversations(app);
+  registerWebhookEndpoints(app);
+  registerEvents(app);
 
   const methodsFor = allowedMethods(app.routes);
   app.notFound((c) => {

@@ -71,6 +71,11 @@ const SCHEMA = z.object({
   TTS_STREAM_IDLE_TIMEOUT_MS: intSetting(100, 120_000, 10_000),
   /** The voice of `POST /v1/tts` when the request names none. */
   DEFAULT_VOICE_ID: optionalText(),
+
+  /** Local development and tests only: webhook URLs may be http: and point at this machine or a private network. */
+  WEBHOOKS_ALLOW_INSECURE_URLS: flag("off"),
+  /** A receiver that has not answered within this many ms has failed the attempt. */
+  WEBHOOK_TIMEOUT_MS: intSetting(100, 30_000, 15_000),
 });
 
 type Parsed = z.output<typeof SCHEMA>;
@@ -108,6 +113,7 @@ export interface Config {
     idleTimeoutMs: number;
     defaultVoiceId: string;
   };
+  webhooks: { allowInsecureUrls: boolean; timeoutMs: number };
   /** A secret, or `503 config.secret_missing` naming it. */
   secret(name: SecretName): string;
 }
@@ -141,6 +147,7 @@ function build(p: Parsed): Config {
       idleTimeoutMs: p.TTS_STREAM_IDLE_TIMEOUT_MS,
       defaultVoiceId: p.DEFAULT_VOICE_ID ?? "mock:warm",
     },
+    webhooks: { allowInsecureUrls: p.WEBHOOKS_ALLOW_INSECURE_URLS, timeoutMs: p.WEBHOOK_TIMEOUT_MS },
     secret(name) {
       const value = p[name];
       if (value === undefined) {

@@ -60,6 +60,7 @@ Local API keys (seed data, local only):
   API reference: http://${host}:${port}/docs
 `);
 
-const dev = spawn(wrangler, ["dev", "--port", port, "--ip", host, "--show-interactive-dev-session=false"], { stdio: "inherit", env });
+// --test-scheduled: crons do not fire under wrangler dev; GET /__scheduled runs the webhook sweep.
+const dev = spawn(wrangler, ["dev", "--port", port, "--ip", host, "--show-interactive-dev-session=false", "--test-scheduled"], { stdio: "inherit", env });
 for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM"])) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code) => process.exit(code ?? 0));

@@ -215,3 +215,89 @@ export type PersonaRow = typeof personas.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type AvatarRow = typeof avatars.$inferSelect;
 export type ConversationRow = typeof conversations.$inferSelect;
+
+export const WEBHOOK_DISABLED_REASONS = ["manual", "gone", "failing"] as const;
+export type WebhookDisabledReason = (typeof WEBHOOK_DISABLED_REASONS)[number];
+
+/** Where an org's events are POSTed (Standard Webhooks). */
+export const webhookEndpoints = sqliteTable(
+  "webhook_endpoints",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => orgs.id),
+    url: text("url").notNull(),
+    description: text("description"),
+    // JSON array of event types, or ["*"].
+    enabledEvents: text("enabled_events").notNull(),
+    // Signing secrets (`whsec_…`) are kept in clear: every delivery needs them to sign.
+    secret: text("secret").notNull(),
+    // After a rotation the old secret signs alongside the new one until it expires.
+    previousSecret: text("previous_secret"),
+    previousSecretExpiresAt: timestamp("previous_secret_expires_at"),
+    disabledAt: timestamp("disabled_at"),
+    disabledReason: text("disabled_reason", { enum: WEBHOOK_DISABLED_REASONS }),
+    // The first failed attempt since the last success: three days of failures disable the endpoint.
+    failingSince: timestamp("failing_since"),
+    createdAt: timestamp("created_at").notNull(),
+    updatedAt: timestamp("updated_at").notNull(),
+  },
+  (t) => [
+    index("webhook_endpoints_org_created_idx").on(t.orgId, t.createdAt, t.id),
+    check("webhook_endpoints_disabled_reason_check", sql`${t.disabledReason} IS NULL OR ${oneOf(t.disabledReason, WEBHOOK_DISABLED_REASONS)}`),
+  ],
+);
+
+/**
+ * Every event an org's webhooks may carry. `payload` is the exact JSON every delivery sends (signed
+ * byte for byte, never re-serialised); `dispatched_at` stays null until the event's deliveries are on
+ * the queue, so a sweep can find what an interrupted dispatch left behind.
+ */
+export const events = sqliteTable(
+  "events",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => orgs.id),
+    type: text("type").notNull(),
+    payload: text("payload").notNull(),
+    createdAt: timestamp("created_at").notNull(),
+    dispatchedAt: timestamp("dispatched_at"),
+  },
+  (t) => [
+    index("events_org_created_idx").on(t.orgId, t.createdAt, t.id),
+    index("events_org_type_created_idx").on(t.orgId, t.type, t.createdAt, t.id),
+    index("events_undispatched_idx")
+      .on(t.createdAt)
+      .where(sql`${t.dispatchedAt} IS NULL`),
+  ],
+);
+
+/** One row per delivery attempt: what the receiver answered, or why there was no answer. */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    // No foreign keys: the log outlives a deleted endpoint until it is deleted with it.
+    endpointId: text("endpoint_id").notNull(),
+    eventId: text("event_id").notNull(),
+    eventType: text("event_type").notNull(),
+    attempt: integer("attempt").notNull(),
+    statusCode: integer("status_code"),
+    success: integer("success", { mode: "boolean" }).notNull(),
+    latencyMs: integer("latency_ms").notNull(),
+    // The first 1 KiB of the receiver's answer.
+    responseBody: text("response_body"),
+    error: text("error"),
+    nextRetryAt: timestamp("next_retry_at"),
+    createdAt: timestamp("created_at").notNull(),
+  },
+  (t) => [index("webhook_deliveries_endpoint_created_idx").on(t.endpointId, t.createdAt, t.id)],
+);
+
+export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
+export type EventRow = typeof events.$inferSelect;
+export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;

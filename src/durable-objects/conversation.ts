@@ -8,6 +8,8 @@ import { encodeBase64 } from "../lib/crypto";
 import { ApiError, type ErrorCode } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { createLogger, type Logger } from "../lib/logger";
+import { dispatchEvents } from "../webhooks/dispatch";
+import { buildEvent, insertEvents, type StoredEvent } from "../webhooks/events";
 import { sseEvent } from "../lib/sse";
 import { llmProvider } from "../providers/llm";
 import { ttsProvider } from "../providers/tts";
@@ -73,6 +75,8 @@ export class Conversation extends DurableObject<Env> {
   private readonly turns = new Set<AbortController>();
   private tail: Promise<unknown> = Promise.resolve();
   private ending: Promise<void> | undefined;
+  /** Index writes run one after another, so two never flush the same outbox events. */
+  private syncing: Promise<void> = Promise.resolve();
   private log: Logger;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -103,6 +107,12 @@ export class Conversation extends DurableObject<Env> {
   snapshot(messages = 100): { record: ConversationRecord; messages: MessageJson[] } | null {
     const record = this.store.record();
     return record ? { record, messages: this.store.messages(messages) } : null;
+  }
+
+  /** A page of messages, newest first; null for an unknown conversation, undefined for an unknown cursor. */
+  messagePage(limit: number, startingAfter?: string): { data: MessageJson[]; hasMore: boolean } | null | undefined {
+    if (!this.store.record()) return null;
+    return this.store.messagePage(limit, startingAfter);
   }
 
   /** A REST message: the whole turn, once it has been spoken. */
@@ -285,6 +295,8 @@ export class Conversation extends DurableObject<Env> {
 
   /** The first socket has joined: the index learns the start, and the greeting is spoken. */
   private begin(): void {
+    const record = this.store.record();
+    if (record) this.store.addToOutbox([buildEvent(record.orgId, "conversation.started", { conversation: conversationJson(record) }, record.startedAt ?? Date.now())]);
     this.ctx.waitUntil(this.syncIndex());
     const greeting = this.store.setup()?.greeting;
     if (greeting) this.ctx.waitUntil(this.startTurn({ kind: "speak", text: greeting, replyTo: null }));
@@ -412,7 +424,9 @@ export class Conversation extends DurableObject<Env> {
     const record = this.store.record();
     if (!record) return;
     const endedAt = Date.now();
-    this.store.saveRecord({ ...record, status: "ended", endedAt, endReason: reason });
+    const ended: ConversationRecord = { ...record, status: "ended", endedAt, endReason: reason };
+    this.store.saveRecord(ended);
+    this.store.addToOutbox(this.endEvents(ended));
     this.events.emit({ type: "session.ended", reason });
     for (const ws of this.ctx.getWebSockets()) {
       try {
@@ -425,32 +439,71 @@ export class Conversation extends DurableObject<Env> {
     this.arm();
   }
 
+  /** `conversation.ended` and `conversation.transcript.ready`, decided when the conversation ends. */
+  private endEvents(record: ConversationRecord): StoredEvent[] {
+    const endedAt = record.endedAt ?? Date.now();
+    const messages = this.store.messages();
+    const conversation = conversationJson(record);
+    const inline = new TextEncoder().encode(JSON.stringify(messages)).byteLength <= TRANSCRIPT_INLINE_BYTES;
+    // The socket URL is the one address of this conversation the object knows; its messages live beside it.
+    const transcriptUrl = record.transportUrl.replace(/^ws(s?):/, "http$1:").replace(/\/ws$/, "/messages");
+    return [
+      buildEvent(record.orgId, "conversation.ended", {
+        conversation,
+        reason: record.endReason,
+        duration_s: record.startedAt === null ? 0 : Math.ceil((endedAt - record.startedAt) / 1000),
+        message_count: messages.length,
+      }, endedAt),
+      buildEvent(record.orgId, "conversation.transcript.ready", {
+        conversation_id: record.id,
+        message_count: messages.length,
+        messages: inline ? messages : null,
+        transcript_url: inline ? null : transcriptUrl,
+      }, endedAt),
+    ];
+  }
+
+  private syncIndex(): Promise<void> {
+    this.syncing = this.syncing.then(() => this.writeIndex());
+    return this.syncing;
+  }
+
   /**
-   * Tells the index (D1) the start or the end, and with the end counts the conversation's seconds
-   * for the org, in one batch: a retry can never count them twice.
+   * Tells the index (D1) the start or the end, with the webhook events waiting in the outbox, and
+   * with the end counts the conversation's seconds for the org, all in one batch: a retry can never
+   * count them twice, and an event reaches D1 exactly when what caused it does. Then the events go
+   * to the queue (a failure there is the sweep's to repair).
    */
-  private async syncIndex(): Promise<void> {
+  private async writeIndex(): Promise<void> {
     const record = this.store.record();
     const limits = this.store.limits();
     if (!record || !limits) return;
     const db = createDb(this.env.DB);
+    const outbox = this.store.outbox();
+    const events = outbox.length > 0 ? [insertEvents(db, outbox)] : [];
     try {
       if (record.status === "ended" && record.endedAt !== null && record.endReason !== null) {
         const seconds = record.startedAt === null ? 0 : Math.ceil((record.endedAt - record.startedAt) / 1000);
         const end = markEnded(db, record.id, { endedAt: record.endedAt, endReason: record.endReason, startedAt: record.startedAt });
-        if (seconds > 0) await db.batch([end, usageUpsert(db, record.orgId, "conversation_seconds", seconds, record.endedAt)]);
-        else await end;
+        await db.batch([end, ...events, ...(seconds > 0 ? [usageUpsert(db, record.orgId, "conversation_seconds", seconds, record.endedAt)] : [])]);
       } else if (record.startedAt !== null) {
-        await markStarted(db, record.id, record.startedAt);
+        await db.batch([markStarted(db, record.id, record.startedAt), ...events]);
       }
       if (limits.indexBehind) this.store.saveLimits({ ...(this.store.limits() ?? limits), indexBehind: false });
     } catch (err) {
       this.log.warn("conversation index not updated; retrying later", { error: err });
       this.store.saveLimits({ ...(this.store.limits() ?? limits), indexBehind: true });
       this.arm();
+      return;
     }
+    if (outbox.length === 0) return;
+    this.store.removeFromOutbox(outbox.map((e) => e.id));
+    await dispatchEvents({ db, queue: this.env.WEBHOOKS, log: this.log }, outbox);
   }
 }
+
+/** A transcript up to this size rides in its event; a longer one is fetched from `transcript_url`. */
+const TRANSCRIPT_INLINE_BYTES = 16 * 1024;
 
 function asApiError(err: unknown, log: Logger): ApiError {
   if (err instanceof ApiError) return err;

@@ -8,6 +8,22 @@ import { afterCursor, checkCursor } from "../lib/pagination";
 import { randomBase62 } from "../lib/secrets";
 import { limitFor } from "../lib/tiers";
 import type { Limiter } from "../lib/rate-limits";
+import { isoOrNull, isoSeconds } from "../lib/time";
+import { type DispatchDeps, dispatchEvents } from "../webhooks/dispatch";
+import { buildEvent, insertEvents } from "../webhooks/events";
+
+/** A key on the wire (the routes and the `api_key.*` events alike); never its secret. */
+export const apiKeyJson = (k: ApiKeyRow) => ({
+  id: k.id,
+  object: "api_key" as const,
+  name: k.name,
+  mode: k.mode,
+  prefix: k.prefix,
+  last4: k.last4,
+  created_at: isoSeconds(k.createdAt),
+  last_used_at: isoOrNull(k.lastUsedAt),
+  revoked_at: isoOrNull(k.revokedAt),
+});
 
 /** Characters of randomness after `av_live_` / `av_test_` (API.md asks for at least 32). */
 export const SECRET_LENGTH = 40;
@@ -66,39 +82,55 @@ export const getKey = (db: Db, orgId: string, keyId: string) =>
     .where(and(eq(apiKeys.id, keyId), eq(apiKeys.orgId, orgId)))
     .get();
 
-/** Mints a key; the secret exists only in the return value, the table gets its hash. */
-export async function createKey(db: Db, orgId: string, input: { name: string; mode: ApiKeyMode }) {
+/**
+ * Mints a key; the secret exists only in the return value, the table gets its hash. The key and its
+ * `api_key.created` event are written together, then the event is sent to the org's webhooks.
+ */
+export async function createKey(deps: DispatchDeps, orgId: string, input: { name: string; mode: ApiKeyMode }) {
   const secret = `av_${input.mode}_${randomBase62(SECRET_LENGTH)}`;
-  const [row] = await db
-    .insert(apiKeys)
-    .values({
-      id: newId("key"),
-      orgId,
-      name: input.name,
-      mode: input.mode,
-      keyHash: await sha256Hex(secret),
-      prefix: secret.slice(0, 12),
-      last4: secret.slice(-4),
-      createdAt: Date.now(),
-    })
-    .returning();
-  if (!row) throw new Error("insert returned no row");
+  const row: ApiKeyRow = {
+    id: newId("key"),
+    orgId,
+    name: input.name,
+    mode: input.mode,
+    keyHash: await sha256Hex(secret),
+    prefix: secret.slice(0, 12),
+    last4: secret.slice(-4),
+    createdAt: Date.now(),
+    lastUsedAt: null,
+    revokedAt: null,
+  };
+  const event = buildEvent(orgId, "api_key.created", { api_key: apiKeyJson(row) }, row.createdAt);
+  await deps.db.batch([deps.db.insert(apiKeys).values(row), insertEvents(deps.db, [event])]);
+  await dispatchEvents(deps, [event]);
   return { row, secret };
 }
 
 /**
- * Revokes the org's key (idempotent: a second revoke keeps the first time) and tells the org's
- * limiter, which every request asks, so isolates that cached the key refuse it from the next
- * request on. Both steps live here so that no revoke path can skip the second.
+ * Revokes the org's key (idempotent: a second revoke keeps the first time and sends no event) and
+ * tells the org's limiter, which every request asks, so isolates that cached the key refuse it from
+ * the next request on. The revocation and its `api_key.revoked` event are written together.
  */
-export async function revokeKey(deps: { db: Db; limiter: Limiter }, orgId: string, keyId: string): Promise<ApiKeyRow | undefined> {
-  const [row] = await deps.db
-    .update(apiKeys)
-    .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, ${Date.now()})` })
-    .where(and(eq(apiKeys.id, keyId), eq(apiKeys.orgId, orgId)))
-    .returning();
-  if (row) await deps.limiter.revokeKey(orgId, row.id);
-  return row;
+export async function revokeKey(deps: DispatchDeps & { limiter: Limiter }, orgId: string, keyId: string): Promise<ApiKeyRow | undefined> {
+  const current = await getKey(deps.db, orgId, keyId);
+  if (!current) return undefined;
+  if (current.revokedAt === null) {
+    const row = { ...current, revokedAt: Date.now() };
+    const event = buildEvent(orgId, "api_key.revoked", { api_key: apiKeyJson(row) }, row.revokedAt);
+    // Two revokes racing may both record an event; the key keeps the first time either way.
+    await deps.db.batch([
+      deps.db
+        .update(apiKeys)
+        .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, ${row.revokedAt})` })
+        .where(and(eq(apiKeys.id, keyId), eq(apiKeys.orgId, orgId))),
+      insertEvents(deps.db, [event]),
+    ]);
+    await deps.limiter.revokeKey(orgId, keyId);
+    await dispatchEvents(deps, [event]);
+    return (await getKey(deps.db, orgId, keyId)) ?? row;
+  }
+  await deps.limiter.revokeKey(orgId, keyId);
+  return current;
 }
 
 /** Records use; the condition keeps it to one write a minute per key across every isolate. */

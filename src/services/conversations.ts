@@ -161,6 +161,16 @@ export async function getConversation(deps: Deps, orgId: string, id: string): Pr
   return (await stub(deps, id).snapshot(100)) ?? { record: indexed, messages: [] };
 }
 
+/** A page of the conversation's messages, newest first (the transcript of a long conversation). */
+export async function listMessages(deps: Deps, orgId: string, id: string, page: { limit: number; startingAfter?: string | undefined }) {
+  await owned(deps, orgId, id);
+  const result = await stub(deps, id).messagePage(page.limit, page.startingAfter);
+  if (result === null) return { object: "list" as const, data: [], has_more: false, next_cursor: null };
+  if (result === undefined) throw new ApiError("parameter.invalid", `No message with id '${page.startingAfter}' to start after.`, { param: "starting_after" });
+  const last = result.data[result.data.length - 1];
+  return { object: "list" as const, data: result.data, has_more: result.hasMore, next_cursor: result.hasMore && last ? last.id : null };
+}
+
 const unwrap = <T>(outcome: Outcome<T>): T => {
   if (outcome.ok) return outcome.value;
   const { code, message, param, headers } = outcome.error;

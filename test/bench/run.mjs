@@ -14,6 +14,7 @@ import { firstChunk } from "./first-chunk.mjs";
 import { load } from "./load.mjs";
 import { streamedMemory } from "./stream-memory.mjs";
 import { BENCH_KEY, startRuntime } from "./runtime.mjs";
+import { deliveryRate, endToReceiver } from "./webhooks.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const { values } = parseArgs({ options: { quick: { type: "boolean", default: false }, only: { type: "string" } } });
@@ -183,6 +184,22 @@ const PROBES = [
         met: r.held > 0,
         summary: `${r.levels.map((l) => `${l.conversations}: p99 ${fmt(l.p99, 0)} ms (${l.turns} turns${l.failed ? `, ${l.failed} failed` : ""})`).join("; ")}; held ${r.held} conversations within 2× the p99 of one`,
       };
+    },
+  },
+  {
+    id: "webhook-latency",
+    title: "Webhooks: POST /v1/conversations/{id}/end to conversation.ended at a local receiver (its 2xx), one at a time",
+    async run(urls) {
+      const r = await endToReceiver({ apiUrl: urls.api, headers: auth, n: quick ? 10 : 100 });
+      return { ...r, goal: "reported", met: r.n > 0, summary: `p50 ${fmt(r.p50, 1)} ms, p99 ${fmt(r.p99, 1)} ms over ${r.n} events` };
+    },
+  },
+  {
+    id: "webhook-rate",
+    title: "Webhooks: deliveries per second one queue consumer sustains (batches of 10, a local receiver)",
+    async run(urls) {
+      const r = await deliveryRate({ apiUrl: urls.api, headers: auth, events: quick ? 50 : 1000 });
+      return { ...r, goal: "reported", met: r.per_second > 0, summary: `${fmt(r.per_second, 0)} deliveries/s (${r.events} events in ${fmt(r.seconds, 2)} s)` };
     },
   },
 ];

@@ -58,9 +58,13 @@ export async function startRuntime({ root, bundle }) {
     // The TTS gateway's Deepgram provider talks to the fake speech upstream.
     DEEPGRAM_API_KEY: "dg-bench",
     DEEPGRAM_BASE_URL: `http://127.0.0.1:${ports.fakeDeepgram}`,
+    // Webhook receivers are servers of the bench process on loopback.
+    WEBHOOKS_ALLOW_INSECURE_URLS: "on",
   });
   const api = (name, extra = {}) => ({
     ...workerOptions,
+    // One consumer per queue: the first API worker delivers the webhooks of both.
+    queueConsumers: name === "api" ? workerOptions.queueConsumers : undefined,
     name,
     modules: true,
     scriptPath: bundle,

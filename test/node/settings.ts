@@ -13,6 +13,8 @@ const TEST_SETTINGS: Record<string, string> = {
   STRICT_ERROR_CODES: "on",
   // The mock model answers at once; tests that need a pace set their own.
   MOCK_LLM_WORD_INTERVAL_MS: "0",
+  // Receivers are fetch stubs at https://*.test hosts; a timeout test needs no 15 s wait.
+  WEBHOOK_TIMEOUT_MS: "300",
 };
 
 /**

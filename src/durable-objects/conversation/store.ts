@@ -3,6 +3,7 @@ import { newId } from "../../lib/ids";
 import { isoSeconds } from "../../lib/time";
 import type { LlmProviderId } from "../../providers/llm/types";
 import type { TtsProviderId } from "../../providers/tts/voices";
+import type { StoredEvent } from "../../webhooks/events";
 import type { MessageJson } from "../conversation.protocol";
 import type { LimitState, PlannedAction } from "./limits";
 
@@ -131,6 +132,22 @@ export class ConversationStore {
     }
   }
 
+  /**
+   * Webhook events the object has decided on but the index (D1) has not stored yet: written here at
+   * the moment of their cause, removed once D1 has them, so a failure in between only delays them.
+   */
+  outbox(): StoredEvent[] {
+    return this.get<StoredEvent[]>("outbox") ?? [];
+  }
+
+  addToOutbox(list: StoredEvent[]): void {
+    this.put("outbox", [...this.outbox(), ...list]);
+  }
+
+  removeFromOutbox(ids: string[]): void {
+    this.put("outbox", this.outbox().filter((e) => !ids.includes(e.id)));
+  }
+
   addMessage(message: { role: "user" | "assistant"; content: string; turnId: string; interrupted: boolean }, now: number): MessageJson {
     const row: MessageRow = {
       id: newId("msg"),
@@ -152,6 +169,14 @@ export class ConversationStore {
     const json = messageJson(row);
     this.transcript?.push(json);
     return json;
+  }
+
+  /** A page of messages, newest first, after the message `startingAfter` (undefined: unknown cursor). */
+  messagePage(limit: number, startingAfter?: string): { data: MessageJson[]; hasMore: boolean } | undefined {
+    const newestFirst = this.messages().reverse();
+    const start = startingAfter === undefined ? 0 : newestFirst.findIndex((m) => m.id === startingAfter) + 1;
+    if (start === 0 && startingAfter !== undefined) return undefined;
+    return { data: newestFirst.slice(start, start + limit), hasMore: newestFirst.length > start + limit };
   }
 
   /** The newest `limit` messages (all when absent), oldest first. */

@@ -34,6 +34,12 @@ export const getConversation: Handler<"getConversation"> = async (c) => {
   return c.json({ ...conversationJson(record), messages }, 200);
 };
 
+export const listMessages: Handler<"listMessages"> = async (c) => {
+  const { conversation_id } = c.req.valid("param");
+  const q = c.req.valid("query");
+  return c.json(await conversations.listMessages(deps(c), c.get("auth").org.id, conversation_id, { limit: q.limit, startingAfter: q.starting_after }), 200);
+};
+
 export const sendMessage: Handler<"sendMessage"> = async (c) => {
   const { conversation_id } = c.req.valid("param");
   const { content, stream } = c.req.valid("json");

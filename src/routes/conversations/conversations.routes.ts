@@ -10,6 +10,8 @@ import {
   CreateConversationBody,
   CreatedConversationSchema,
   ListConversationsQuery,
+  ListMessagesQuery,
+  MessageListSchema,
   SendMessageBody,
   TurnSchema,
 } from "./conversations.schemas";
@@ -61,6 +63,17 @@ export const getConversation = defineRoute("api_key", {
   description: "Its newest 100 messages, oldest first.",
   request: { params: ConversationIdParams },
   responses: { 200: jsonResponse(ConversationWithMessagesSchema, "The conversation.") },
+  errors: ["conversation.not_found"],
+});
+
+export const listMessages = defineRoute("api_key", {
+  method: "get",
+  path: "/v1/conversations/{conversation_id}/messages",
+  tags,
+  summary: "List a conversation's messages",
+  description: "Newest first, in pages: the whole transcript (`conversation.transcript.ready` points here when its transcript is too large to carry).",
+  request: { params: ConversationIdParams, query: ListMessagesQuery },
+  responses: { 200: jsonResponse(MessageListSchema, "A page of messages.") },
   errors: ["conversation.not_found"],
 });
 

@@ -100,6 +100,9 @@ export const CreateConversationBody = z
 
 export const ListConversationsQuery = z.strictObject({ ...paginationQuery, status: z.enum(CONVERSATION_STATUSES).optional() });
 
+export const ListMessagesQuery = z.strictObject({ ...paginationQuery });
+export const MessageListSchema = listSchema(MessageSchema, "MessageList");
+
 export const ConversationIdParams = z.object({
   conversation_id: z.string().openapi({ param: { name: "conversation_id", in: "path" }, example: "conv_01JD0000000000000000000000" }),
 });

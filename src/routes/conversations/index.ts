@@ -8,6 +8,7 @@ export const registerConversations = (app: OpenAPIHono<AppEnv>) =>
     .openapi(routes.createConversation, handlers.createConversation)
     .openapi(routes.listConversations, handlers.listConversations)
     .openapi(routes.getConversation, handlers.getConversation)
+    .openapi(routes.listMessages, handlers.listMessages)
     .openapi(routes.sendMessage, handlers.sendMessage)
     .openapi(routes.endConversation, handlers.endConversation)
     .openapi(routes.connect, handlers.connect);

@@ -44,6 +44,25 @@ client address; \`/health\` is not limited. Responses to limited requests carry 
   give is \`422 format.unsupported\`. Audio streams as it is made; nothing is sent before the first audio,
   so a silent provider is \`503 provider.timeout\`, and a later stall cuts the stream. With
   \`timestamps: true\` the answer is NDJSON lines \`{audio, alignment}\` with timings relative to each line.
+- Conversations: the avatar must be session-ready (a look, or a character without looks, \`ready\` and
+  active); a model or voice without credentials is \`503 provider.not_configured\` at creation. Added field
+  \`output_audio_format\` (\`pcm_24000\` default, \`pcm_16000\`). One turn at a time: a new one interrupts
+  the one in progress. Every turn ends with \`agent.response.done\`, \`avatar.interrupted\` or \`error\`,
+  then \`metrics.turn\`; every event a client frame caused carries its \`event_id\` as \`reply_to\`. The
+  exact frame \`{"type":"session.keep_alive"}\` is answered \`{"type":"session.keep_alive.ack"}\` by the
+  runtime (no \`event_id\`/\`seq\`/\`ts\`: liveness, not an event). On a resume \`session.ready\` carries
+  \`replay: {after_seq, events, complete}\`. Over 20 frames a second, frames are dropped for the rest of
+  that second with one \`rate_limit.exceeded\`. The protocol is this document's \`x-websocket\` extension.
+  \`GET /v1/conversations/{conversation_id}/messages\` (added) pages through every message, newest first.
+- Webhooks (Standard Webhooks): each event is POSTed with \`webhook-id\` (the event id, the same on every
+  retry), \`webhook-timestamp\` and \`webhook-signature\` (\`v1,\` + base64 HMAC-SHA256 of
+  \`id.timestamp.body\`, keyed by the base64-decoded secret after \`whsec_\`; two entries for 24 hours
+  after a rotation). 15 s per attempt, redirects not followed; retried after 5 s, 5 min, 30 min, 2 h, 5 h,
+  10 h, 14 h, 20 h, 24 h (±10%, or \`Retry-After\` when longer); \`410\` disables the endpoint, so do
+  three days of failures (\`webhook_endpoint.disabled\`). Events are stored with what caused them and
+  delivered at least once: dedupe on \`webhook-id\`. Endpoint ids are \`we_…\`, attempts \`wd_…\`. URLs
+  must be https: and public (\`400 parameter.invalid\`, \`param: "url"\`). Each event type's body is a
+  variant of \`Event\`; a transcript over 16 KiB is sent as \`transcript_url\`.
 - Browsers: CORS preflights are answered \`204\` before authentication; public routes allow any origin,
   authenticated routes the configured origins (any by default, never with credentials). Responses that
   carry a secret are \`Cache-Control: no-store\`.`;

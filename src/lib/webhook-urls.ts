@@ -1,0 +1,77 @@
+/**
+ * Where a webhook may point. Deliveries are made by our servers, so a receiver URL is a request we
+ * make on a customer's behalf: it must be https: and must not name a loopback, private, link-local
+ * or otherwise internal address (SSRF). Host names are checked as written, not resolved (Workers has
+ * no resolver API, and Cloudflare's network refuses private destinations anyway); IP literals in any
+ * form are caught because the URL parser normalises them (`http://0x7f.1` is 127.0.0.1).
+ */
+
+const INTERNAL_NAMES = /(^|\.)(localhost|local|internal|localdomain|home\.arpa)$/i;
+
+function ipv4Internal(host: string): boolean | undefined {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(host);
+  if (!m) return undefined;
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  return (
+    a === 0 || // "this network"
+    a === 10 ||
+    a === 127 ||
+    (a === 100 && b >= 64 && b <= 127) || // carrier-grade NAT
+    (a === 169 && b === 254) || // link-local, cloud metadata
+    (a === 172 && b >= 16 && b <= 31) ||
+    (a === 192 && b === 168) ||
+    (a === 192 && b === 0 && Number(m[3]) === 0) ||
+    (a === 198 && (b === 18 || b === 19)) || // benchmarking
+    a >= 224 // multicast, reserved, broadcast
+  );
+}
+
+/** The eight 16-bit groups of an IPv6 literal as the URL parser prints it (hex, `::` compressed). */
+function ipv6Groups(ip: string): number[] | undefined {
+  const [head = "", tail] = ip.split("::");
+  const parse = (part: string) => (part === "" ? [] : part.split(":").map((g) => parseInt(g, 16)));
+  const left = parse(head);
+  const right = tail === undefined ? [] : parse(tail);
+  const groups = tail === undefined ? left : [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : undefined;
+}
+
+const v4 = (hi: number, lo: number) => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+
+function ipv6Internal(host: string): boolean | undefined {
+  if (!host.startsWith("[")) return undefined;
+  const g = ipv6Groups(host.slice(1, -1).toLowerCase());
+  if (!g) return true;
+  const [a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, hi = 0, lo = 0] = g;
+  const zeroTo = (n: number) => g.slice(0, n).every((x) => x === 0);
+  if (zeroTo(8) || (zeroTo(7) && lo === 1)) return true; // :: and ::1
+  // IPv4 carried inside IPv6 is judged as that IPv4: mapped ::ffff:0:0/96, compatible ::/96, NAT64
+  // 64:ff9b::/96, and 6to4 2002::/16 (the address in its second and third groups).
+  if ((zeroTo(5) && f === 0xffff) || zeroTo(6) || (a === 0x64 && b === 0xff9b && c === 0 && d === 0 && e === 0 && f === 0)) {
+    return ipv4Internal(v4(hi, lo)) ?? true;
+  }
+  if (a === 0x2002) return ipv4Internal(v4(b, c)) ?? true;
+  return (
+    (a & 0xfe00) === 0xfc00 || // unique local fc00::/7
+    (a & 0xffc0) === 0xfe80 || // link-local fe80::/10
+    (a & 0xff00) === 0xff00 // multicast
+  );
+}
+
+/** Why `raw` cannot be a webhook URL, or undefined when it can. */
+export function webhookUrlProblem(raw: string, allowInsecure: boolean): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return "must be an absolute https: URL";
+  }
+  if (url.username || url.password) return "must not carry credentials";
+  if (url.protocol !== "https:" && !(allowInsecure && url.protocol === "http:")) return "must be an https: URL";
+  if (allowInsecure) return undefined;
+  const host = url.hostname;
+  const ip = ipv4Internal(host) ?? ipv6Internal(host);
+  if (ip ?? INTERNAL_NAMES.test(host.replace(/\.$/, ""))) return "must not point at a loopback, private, link-local or internal address";
+  if (ip === undefined && !host.includes(".")) return "must name a public host";
+  return undefined;
+}

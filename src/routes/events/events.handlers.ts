@@ -1,0 +1,35 @@
+import type { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppEnv } from "../../env";
+import { notFound } from "../../lib/errors";
+import { toPage } from "../../lib/pagination";
+import * as events from "../../services/events";
+import type { HandlerOf } from "../define-route";
+import type * as routes from "./events.routes";
+import type { EventSchema } from "./events.schemas";
+
+type Handler<R extends keyof typeof routes> = HandlerOf<typeof routes, R>;
+
+// The stored payload is the event, built to this schema when it was recorded.
+const json = (row: { payload: string }) => events.eventJson(row) as z.infer<typeof EventSchema>;
+
+export const listEvents: Handler<"listEvents"> = async (c) => {
+  const q = c.req.valid("query");
+  const rows = await events.listEvents(c.get("db"), c.get("auth").org.id, { limit: q.limit, startingAfter: q.starting_after, type: q.type });
+  return c.json(toPage(rows, q.limit, json), 200);
+};
+
+export const getEvent: Handler<"getEvent"> = async (c) => {
+  const { event_id } = c.req.valid("param");
+  const row = await events.getEvent(c.get("db"), c.get("auth").org.id, event_id);
+  if (!row) throw notFound("event", event_id);
+  return c.json(json(row), 200);
+};
+
+const deps = (c: Context<AppEnv>) => ({ db: c.get("db"), queue: c.env.WEBHOOKS, log: c.get("log") });
+
+export const redeliverEvent: Handler<"redeliverEvent"> = async (c) => {
+  const { event_id } = c.req.valid("param");
+  const endpointIds = await events.redeliverEvent(deps(c), c.get("auth").org.id, event_id);
+  return c.json({ object: "event_redelivery" as const, event_id, endpoint_ids: endpointIds }, 202);
+};

@@ -1,0 +1,106 @@
+import { jsonResponse } from "../../lib/openapi";
+import { defineRoute } from "../define-route";
+import {
+  CreateWebhookEndpointBody,
+  DeletedWebhookEndpointSchema,
+  ListWebhookEndpointsQuery,
+  UpdateWebhookEndpointBody,
+  WebhookDeliveryListSchema,
+  WebhookEndpointIdParams,
+  WebhookEndpointListSchema,
+  WebhookEndpointSchema,
+  WebhookEndpointWithSecretSchema,
+} from "./webhook-endpoints.schemas";
+import { EventSchema } from "../events/events.schemas";
+
+const tags = ["Webhooks"];
+const json = <T>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
+const params = { params: WebhookEndpointIdParams };
+const NOT_FOUND = ["webhook_endpoint.not_found"] as const;
+
+export const createWebhookEndpoint = defineRoute("api_key", {
+  method: "post",
+  path: "/v1/webhook-endpoints",
+  tags,
+  summary: "Create a webhook endpoint",
+  description:
+    "`url` must be https: and must not point at a loopback, private, link-local or internal address (`400 parameter.invalid`, `param: \"url\"`). The answer carries the signing `secret` once (`Cache-Control: no-store`).",
+  request: { body: json(CreateWebhookEndpointBody) },
+  responses: { 201: jsonResponse(WebhookEndpointWithSecretSchema, "The endpoint, with its signing secret.") },
+});
+
+export const listWebhookEndpoints = defineRoute("api_key", {
+  method: "get",
+  path: "/v1/webhook-endpoints",
+  tags,
+  summary: "List your organisation's webhook endpoints",
+  description: "Newest first. Never shows a secret.",
+  request: { query: ListWebhookEndpointsQuery },
+  responses: { 200: jsonResponse(WebhookEndpointListSchema, "A page of endpoints.") },
+});
+
+export const getWebhookEndpoint = defineRoute("api_key", {
+  method: "get",
+  path: "/v1/webhook-endpoints/{endpoint_id}",
+  tags,
+  summary: "Retrieve a webhook endpoint",
+  request: params,
+  responses: { 200: jsonResponse(WebhookEndpointSchema, "The endpoint.") },
+  errors: NOT_FOUND,
+});
+
+export const updateWebhookEndpoint = defineRoute("api_key", {
+  method: "patch",
+  path: "/v1/webhook-endpoints/{endpoint_id}",
+  tags,
+  summary: "Update a webhook endpoint",
+  description: "Changes only the fields sent. `disabled: false` enables an endpoint again, whatever disabled it.",
+  request: { ...params, body: json(UpdateWebhookEndpointBody) },
+  responses: { 200: jsonResponse(WebhookEndpointSchema, "The endpoint.") },
+  errors: NOT_FOUND,
+});
+
+export const deleteWebhookEndpoint = defineRoute("api_key", {
+  method: "delete",
+  path: "/v1/webhook-endpoints/{endpoint_id}",
+  tags,
+  summary: "Delete a webhook endpoint",
+  description: "Deliveries still queued for it are dropped.",
+  request: params,
+  responses: { 200: jsonResponse(DeletedWebhookEndpointSchema, "`{id, object, deleted: true}`.") },
+  errors: NOT_FOUND,
+});
+
+export const rotateWebhookSecret = defineRoute("api_key", {
+  method: "post",
+  path: "/v1/webhook-endpoints/{endpoint_id}/rotate-secret",
+  tags,
+  summary: "Rotate an endpoint's signing secret",
+  description:
+    "A new secret, shown once. For 24 hours the old one keeps signing too: `webhook-signature` carries two `v1,` entries, the new secret's first, so a receiver can switch without missing a delivery.",
+  request: params,
+  responses: { 200: jsonResponse(WebhookEndpointWithSecretSchema, "The endpoint, with its new secret.") },
+  errors: NOT_FOUND,
+});
+
+export const testWebhookEndpoint = defineRoute("api_key", {
+  method: "post",
+  path: "/v1/webhook-endpoints/{endpoint_id}/test",
+  tags,
+  summary: "Send a test event",
+  description: "Records a `webhook.test` event and queues it for this endpoint only, now, whatever it subscribes to and even while it is disabled.",
+  request: params,
+  responses: { 202: jsonResponse(EventSchema, "The test event.") },
+  errors: NOT_FOUND,
+});
+
+export const listWebhookDeliveries = defineRoute("api_key", {
+  method: "get",
+  path: "/v1/webhook-endpoints/{endpoint_id}/deliveries",
+  tags,
+  summary: "List an endpoint's delivery attempts",
+  description: "Newest first: every attempt, with the receiver's status, latency, the first 1 KiB of its answer or the error, and when the next attempt is due.",
+  request: { ...params, query: ListWebhookEndpointsQuery },
+  responses: { 200: jsonResponse(WebhookDeliveryListSchema, "A page of attempts.") },
+  errors: NOT_FOUND,
+});

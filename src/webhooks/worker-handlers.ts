@@ -1,0 +1,24 @@
+import { getConfig } from "../config";
+import { createDb } from "../db/client";
+import type { Bindings } from "../env";
+import { createLogger } from "../lib/logger";
+import type { DeliveryMessage } from "./dispatch";
+import { sweepUndispatched } from "./dispatch";
+import { type DeliveryDeps, deliverBatch } from "./delivery";
+
+const log = createLogger({ component: "webhooks" });
+
+const deps = (env: Bindings): DeliveryDeps => ({
+  db: createDb(env.DB),
+  queue: env.WEBHOOKS,
+  log,
+  timeoutMs: getConfig(env).webhooks.timeoutMs,
+});
+
+/** The Worker's queue consumer: webhook deliveries. */
+export const queue: ExportedHandlerQueueHandler<Bindings, DeliveryMessage> = (batch, env) => deliverBatch(deps(env), batch);
+
+/** The Worker's cron trigger: events an interrupted dispatch left behind go out. */
+export const scheduled: ExportedHandlerScheduledHandler<Bindings> = async (controller, env) => {
+  await sweepUndispatched(deps(env), controller.scheduledTime);
+};
