@@ -10,7 +10,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { freshOrg } from "./helpers/auth";
 import type { List } from "./helpers/fixtures";
 import { api, expectError, KEYS } from "./helpers/http";
-import { createEndpoint, type Received, Receivers, uniqueName, waitFor } from "./helpers/webhooks";
+import { createEndpoint, type Received, Receivers, uniqueName, waitFor, type Delivery } from "./helpers/webhooks";
 
 interface Endpoint {
   id: string;
@@ -25,21 +25,6 @@ interface Endpoint {
   created_at: string;
   updated_at: string;
   secret?: string;
-}
-interface Delivery {
-  id: string;
-  object: "webhook_delivery";
-  endpoint_id: string;
-  event_id: string;
-  event_type: string;
-  attempt: number;
-  success: boolean;
-  status_code: number | null;
-  latency_ms: number;
-  response_body: string | null;
-  error: string | null;
-  next_retry_at: string | null;
-  created_at: string;
 }
 interface TestEvent {
   id: string;

@@ -8,7 +8,7 @@ import { buildEvent, insertEvents } from "../src/webhooks/events";
 import { RETRY_DELAYS_S } from "../src/webhooks/schedule";
 import { freshOrg } from "./helpers/auth";
 import { api } from "./helpers/http";
-import { createEndpoint, Receivers, storedEvents, uniqueName, waitFor } from "./helpers/webhooks";
+import { createEndpoint, Receivers, storedEvents, uniqueName, waitFor, type Delivery } from "./helpers/webhooks";
 
 /**
  * The webhook queue consumer, driven directly (a retry in the simulated queue would wait its real
@@ -26,21 +26,6 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-interface Delivery {
-  id: string;
-  object: "webhook_delivery";
-  endpoint_id: string;
-  event_id: string;
-  event_type: string;
-  attempt: number;
-  success: boolean;
-  status_code: number | null;
-  latency_ms: number;
-  response_body: string | null;
-  error: string | null;
-  next_retry_at: string | null;
-  created_at: string;
-}
 interface List<T> {
   object: "list";
   data: T[];

@@ -104,3 +104,20 @@ export async function storedEvents(orgId: string, type?: string) {
     : env.DB.prepare("SELECT * FROM events WHERE org_id = ? ORDER BY created_at, id").bind(orgId);
   return (await stmt.all<{ id: string; type: string; payload: string; dispatched_at: number | null; created_at: number }>()).results;
 }
+
+/** A delivery attempt as `GET /v1/webhook-endpoints/{id}/deliveries` lists it. */
+export interface Delivery {
+  id: string;
+  object: "webhook_delivery";
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  attempt: number;
+  success: boolean;
+  status_code: number | null;
+  latency_ms: number;
+  response_body: string | null;
+  error: string | null;
+  next_retry_at: string | null;
+  created_at: string;
+}
