@@ -22,6 +22,17 @@ async function startReceiver(/** @type {(event: any, at: number) => void} */ onE
   return { url: `http://127.0.0.1:${address.port}/hook`, close: () => new Promise((resolve) => server.close(resolve)) };
 }
 
+/** `promise`, or a rejection after `ms`; the timer never outlives the answer (it would keep Node running). */
+async function withTimeout(/** @type {Promise<any>} */ promise, /** @type {number} */ ms, /** @type {() => string} */ message) {
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer;
+  try {
+    return await Promise.race([promise, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(message())), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function call(/** @type {string} */ url, /** @type {Record<string, string>} */ headers, /** @type {string} */ method = "GET", /** @type {unknown} */ body = undefined) {
   const res = await fetch(url, { method, headers: { ...headers, "Content-Type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
   if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
@@ -46,7 +57,7 @@ export async function endToReceiver({ apiUrl, headers, n }) {
       const arrived = new Promise((resolve) => waiting.set(conversation.id, resolve));
       const started = performance.now();
       await call(`${apiUrl}/v1/conversations/${conversation.id}/end`, headers, "POST");
-      const at = /** @type {number} */ (await Promise.race([arrived, new Promise((_, reject) => setTimeout(() => reject(new Error("no delivery within 10 s")), 10_000))]));
+      const at = /** @type {number} */ (await withTimeout(arrived, 10_000, () => "no delivery within 10 s"));
       if (i >= 3) samples.push(at - started); // the first few warm the consumer
     }
     samples.sort((a, b) => a - b);
@@ -82,7 +93,7 @@ export async function deliveryRate({ apiUrl, headers, events }) {
       }
     };
     await Promise.all(Array.from({ length: 8 }, sender));
-    await Promise.race([all, new Promise((_, reject) => setTimeout(() => reject(new Error(`${arrivals.length}/${events} delivered within 60 s`)), 60_000))]);
+    await withTimeout(all, 60_000, () => `${arrivals.length}/${events} delivered within 60 s`);
     arrivals.sort((a, b) => a - b);
     const first = arrivals[0] ?? 0;
     const last = arrivals[arrivals.length - 1] ?? 0;
