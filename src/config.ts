@@ -41,6 +41,13 @@ const SCHEMA = z.object({
   PUBLIC_RATE_LIMIT_PER_MINUTE: intSetting(1, 1_000_000, 300),
   /** `off` only for the benchmark's with/without comparison. */
   RATE_LIMITING: flag("on"),
+  /**
+   * Lifetime of a rate-limit lease (ms): the longest a revocation or a tier change takes to reach
+   * every isolate. Shorter means more calls to the org's limiter object.
+   */
+  LIMITER_LEASE_MS: intSetting(1_000, 60_000, 10_000),
+  /** Tests and the benchmark only: `X-Sim-Holder` makes a request stand for another isolate's lease holder. */
+  LIMITER_SIMULATED_HOLDERS: flag("off"),
   /** Origins allowed to call authenticated routes from a browser; `*` (any, without credentials) by default. */
   CORS_ALLOWED_ORIGINS: originList,
   /** Tests only: an error code a route did not declare becomes a 500, so drift fails the suite. */
@@ -94,6 +101,7 @@ export interface Config {
   modelUrlTtlSeconds: number;
   publicRateLimitPerMinute: number;
   rateLimiting: boolean;
+  limiter: { leaseMs: number; simulatedHolders: boolean };
   corsAllowedOrigins: string[];
   strictErrorCodes: boolean;
   jwt: { secret: string | undefined; jwksUrl: string | undefined; issuer: string | undefined; audience: string | undefined };
@@ -128,6 +136,7 @@ function build(p: Parsed): Config {
     modelUrlTtlSeconds: p.MODEL_URL_TTL_SECONDS,
     publicRateLimitPerMinute: p.PUBLIC_RATE_LIMIT_PER_MINUTE,
     rateLimiting: p.RATE_LIMITING,
+    limiter: { leaseMs: p.LIMITER_LEASE_MS, simulatedHolders: p.LIMITER_SIMULATED_HOLDERS },
     corsAllowedOrigins: p.CORS_ALLOWED_ORIGINS,
     strictErrorCodes: p.STRICT_ERROR_CODES,
     jwt: { secret: p.JWT_SECRET, jwksUrl: p.JWT_JWKS_URL, issuer: p.JWT_ISSUER, audience: p.JWT_AUDIENCE },

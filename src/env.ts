@@ -3,6 +3,7 @@ import type { Db } from "./db/client";
 import type { Tier } from "./db/schema";
 import type { Logger } from "./lib/logger";
 import type { HitResult, Limiter } from "./lib/rate-limits";
+import type { ServerTiming } from "./lib/server-timing";
 
 /**
  * Bindings from wrangler.toml and the secrets of .dev.vars.example, generated into
@@ -33,6 +34,8 @@ export interface AppEnv {
   Bindings: Bindings;
   Variables: {
     requestId: string;
+    /** Where this request's time goes, sent back as `Server-Timing`. */
+    timing: ServerTiming;
     log: Logger;
     config: Config;
     db: Db;

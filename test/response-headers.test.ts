@@ -161,6 +161,26 @@ describe("security headers", () => {
   });
 });
 
+describe("Server-Timing", () => {
+  const ENTRY = /^[a-z]+;dur=\d+\.\d(;desc="\w+")?$/;
+  const entries = (res: Response) => (res.headers.get("Server-Timing") ?? "").split(", ");
+
+  it("is on every response, errors and 404s included, ending with app and total", async () => {
+    for (const res of [await api("/health", { key: null }), await api("/v1/nowhere"), await api("/v1/avatars", { key: "av_test_nope" }), await api("/v1/avatars")]) {
+      const list = entries(res);
+      for (const entry of list) expect(entry).toMatch(ENTRY);
+      expect(list.at(-2)).toMatch(/^app;/);
+      expect(list.at(-1)).toMatch(/^total;/);
+    }
+  });
+
+  it("names auth (db or cache) and limit (ask or lease) on authenticated requests", async () => {
+    const list = entries(await api("/v1/avatars"));
+    expect(list.find((e) => e.startsWith("auth;"))).toMatch(/desc="(db|cache)"/);
+    expect(list.find((e) => e.startsWith("limit;"))).toMatch(/desc="(ask|lease)"/);
+  });
+});
+
 describe("CORS", () => {
   const preflight = (path: string, method: string, origin = "https://app.example") =>
     api(path, {
@@ -193,7 +213,7 @@ describe("CORS", () => {
     const res = await api("/v1/avatars", { headers: { Origin: "https://app.example" } });
     expect(res.headers.get("Access-Control-Allow-Origin")).toBe("*");
     const exposed = (res.headers.get("Access-Control-Expose-Headers") ?? "").split(",").map((h) => h.trim().toLowerCase());
-    for (const name of ["x-request-id", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "ratelimit", "ratelimit-policy", "retry-after"]) {
+    for (const name of ["x-request-id", "server-timing", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "ratelimit", "ratelimit-policy", "retry-after"]) {
       expect(exposed).toContain(name);
     }
   });

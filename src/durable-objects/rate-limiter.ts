@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import type { HitResult } from "../lib/rate-limits";
+import { getConfig } from "../config";
+import type { HitResult, LeaseAsk, LeaseReply } from "../lib/rate-limits";
 
 export const WINDOW_MS = 60_000;
 /** Start of the minute-aligned window that `now` falls in. */
@@ -33,6 +34,8 @@ export class RateLimiter extends DurableObject<Env> {
   /** The in-memory window has hits not yet written; a flush is scheduled. */
   private dirty = false;
   private readonly revoked = new Set<string>();
+  /** Lease holders seen in the current window, with when: the fair share divides among the recent ones. */
+  private holders = new Map<string, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -59,6 +62,46 @@ export class RateLimiter extends DurableObject<Env> {
       setTimeout(() => this.flush(), 0);
     }
     return { allowed: true, revoked: false, limit, remaining: limit - this.window.count, resetAt };
+  }
+
+  /**
+   * A lease of the current window's allowance for one isolate (see services/leases.ts). The grant is
+   * at most what is left and at most a fair share of it among the holders seen in the last lease
+   * lifetime; it is written before the reply leaves (the output gate holds the reply until the write
+   * is durable), so a restarted or duplicated object can never grant the same tokens twice. The
+   * lease ends `ttlMs` after the holder sent its ask: before this window ends on this object's clock,
+   * so every token is spent inside the window it was granted for.
+   */
+  acquire(ask: LeaseAsk): LeaseReply {
+    const now = Date.now();
+    const start = windowStart(now);
+    const resetAt = start + WINDOW_MS;
+    const leaseMs = getConfig(this.env).limiter.leaseMs;
+    const base = { limit: ask.limit, windowStart: start, resetAt, ttlMs: Math.min(leaseMs, resetAt - now), revokedKeys: [...this.revoked] };
+    if (ask.keyId !== undefined && this.revoked.has(ask.keyId)) return { ...base, revoked: true, tokens: 0, granted: this.window.count };
+    if (this.window.start !== start) {
+      this.enterWindow(start);
+      this.holders = new Map();
+    }
+    if (ask.returned !== undefined && ask.returned > 0 && ask.returnedFor === start) {
+      this.window.count = Math.max(0, this.window.count - ask.returned);
+      this.dirty = true;
+    }
+    this.holders.set(ask.holder, now);
+    let active = 0;
+    for (const [holder, seen] of this.holders) {
+      if (now - seen <= leaseMs) active += 1;
+      else this.holders.delete(holder);
+    }
+    const left = Math.max(0, ask.limit - this.window.count);
+    const share = Math.ceil(left / Math.max(1, active));
+    const tokens = Math.min(left, share, Math.max(1, ask.want));
+    if (tokens > 0) {
+      this.window.count += tokens;
+      this.dirty = true;
+    }
+    this.flush();
+    return { ...base, revoked: false, tokens, granted: this.window.count };
   }
 
   /** Makes every later `hit` naming this key answer `revoked`, whatever the isolates have cached. */

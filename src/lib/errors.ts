@@ -73,6 +73,7 @@ export const ERROR_CODES = {
   internal: { type: "internal" },
 
   "provider.not_configured": { type: "service_unavailable" },
+  "rate_limit.unavailable": { type: "service_unavailable" },
   "provider.unavailable": { type: "service_unavailable" },
   "provider.timeout": { type: "service_unavailable" },
   "jwt.jwks_unavailable": { type: "service_unavailable" },

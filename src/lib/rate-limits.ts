@@ -12,16 +12,61 @@ export interface HitResult {
   remaining: number;
   /** Epoch ms at which the current window ends. */
   resetAt: number;
+  /** The answer waited on the limiter object (a cold or empty lease, or a per-call bucket). */
+  blocking?: boolean;
+}
+
+/**
+ * The org's limiter object's answer to a lease request: a number of tokens of the current window
+ * (the first one spent by the request that asked, when it was a blocking ask), valid for `ttlMs`
+ * from the moment the holder sent the ask, which ends before the window does on the object's clock.
+ */
+export interface LeaseReply {
+  /** The API key named in the ask is revoked: nothing was granted. */
+  revoked: boolean;
+  tokens: number;
+  limit: number;
+  /** Tokens granted to every holder in this window so far, these included. */
+  granted: number;
+  windowStart: number;
+  resetAt: number;
+  ttlMs: number;
+  /** Keys of the org revoked within the last ten minutes. */
+  revokedKeys: string[];
+}
+
+/** Who asks for a lease, and what for. */
+export interface LeaseAsk {
+  holder: string;
+  limit: number;
+  /** Tokens wanted; a blocking ask wants at least one, for the request that is waiting. */
+  want: number;
+  keyId?: string | undefined;
+  /**
+   * Unspent tokens of the holder's expired lease for the window starting at `returnedFor`: they can
+   * no longer be spent, so the object may grant them again.
+   */
+  returned?: number | undefined;
+  returnedFor?: number | undefined;
 }
 
 /** What a request is counted against: its organisation, or (public routes) its client address. */
 export type LimitBucket = { org: string } | { address: string };
 
+export interface HitContext {
+  waitUntil(promise: Promise<unknown>): void;
+  /** Tests and the benchmark only: a name that stands for another isolate holding its own lease. */
+  partition?: string | undefined;
+}
+
 export interface Limiter {
   /** False only for the no-op twin: nothing is counted and no revocation is heard. */
   readonly enabled: boolean;
-  /** Counts one request against `limit` unless the window is full or `keyId` was revoked. */
-  hit(bucket: LimitBucket, limit: number, keyId?: string): Promise<HitResult>;
+  /**
+   * Counts one request against `limit` unless the window is full or `keyId` was revoked. `ctx`
+   * lets a lease be renewed after the response (`waitUntil`) and names the lease holder.
+   */
+  hit(bucket: LimitBucket, limit: number, keyId?: string, ctx?: HitContext): Promise<HitResult>;
   /** Makes every isolate refuse `keyId` from its org's next request on. */
   revokeKey(orgId: string, keyId: string): Promise<void>;
 }

@@ -8,9 +8,10 @@ import { findKeyByHash, type KeyLookup } from "../services/api-keys";
 import { API_KEY_PATTERN, bearerToken, keyRevoked, looksLikeJwt, wrongKind } from "./bearer";
 
 /**
- * Key lookups are cached per isolate so an authenticated request costs no D1 round trip of its own.
- * Revocation still takes effect at once: the org's rate-limit object, asked on every request, knows
- * revoked keys (see durable-objects/rate-limiter.ts). Tier changes apply within this TTL.
+ * Key lookups are cached per isolate so an authenticated request costs no D1 round trip of its own,
+ * for one lease lifetime (`LIMITER_LEASE_MS`): a tier change reaches every isolate within it.
+ * Revocations do not wait for the cache: every rate-limit lease carries the org's recently revoked
+ * keys (services/leases.ts). The ceiling below only bounds a misconfigured lifetime.
  */
 export const AUTH_CACHE_TTL_MS = 60_000;
 const keyCache = new TtlCache<string, KeyLookup>(AUTH_CACHE_TTL_MS, 10_000);
@@ -27,12 +28,13 @@ export async function authenticateApiKey(c: Context<AppEnv>, header: string | un
   // Without the limiter nobody would hear of revocations, so the cache is only used alongside it.
   const cacheable = c.get("limiter").enabled;
   let key = cacheable ? keyCache.get(hash) : undefined;
-  if (!key) {
-    const found = await findKeyByHash(c.get("db"), hash);
+  if (key) c.get("timing").record("auth", 0, "cache");
+  else {
+    const found = await c.get("timing").measure("auth", () => findKeyByHash(c.get("db"), hash), () => "db");
     if (!found) throw invalid();
     if (found.revokedAt !== null) throw keyRevoked();
     key = found;
-    if (cacheable) keyCache.set(hash, key);
+    if (cacheable) keyCache.set(hash, key, Date.now(), Math.min(AUTH_CACHE_TTL_MS, c.get("config").limiter.leaseMs));
   }
   // The cached record itself: touch-api-key.ts notes the last write on it for this isolate.
   c.set("auth", { org: key.org, key });

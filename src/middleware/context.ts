@@ -2,6 +2,7 @@ import { createMiddleware } from "hono/factory";
 import { getConfig } from "../config";
 import { createDb } from "../db/client";
 import type { AppEnv } from "../env";
+import { createLogger } from "../lib/logger";
 import type { Limiter } from "../lib/rate-limits";
 import { durableObjectLimiter, noLimiter } from "../services/limiter";
 
@@ -9,7 +10,7 @@ import { durableObjectLimiter, noLimiter } from "../services/limiter";
 const limiters = new WeakMap<object, Limiter>();
 const limiterFor = (namespace: AppEnv["Bindings"]["RATE_LIMITER"]) => {
   let limiter = limiters.get(namespace);
-  if (!limiter) limiters.set(namespace, (limiter = durableObjectLimiter(namespace)));
+  if (!limiter) limiters.set(namespace, (limiter = durableObjectLimiter(namespace, createLogger({ component: "rate-limit" }))));
   return limiter;
 };
 

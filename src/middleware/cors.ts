@@ -18,6 +18,7 @@ const MAX_AGE_SECONDS = "600";
 /** Headers a browser app may read: the request id, limits, retry hints and what downloads need. */
 export const EXPOSED_HEADERS = [
   "X-Request-Id",
+  "Server-Timing",
   "X-RateLimit-Limit",
   "X-RateLimit-Remaining",
   "X-RateLimit-Reset",

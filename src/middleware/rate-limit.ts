@@ -2,7 +2,8 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
-import type { HitResult, LimitBucket } from "../lib/rate-limits";
+import type { HitContext, HitResult, LimitBucket } from "../lib/rate-limits";
+import { LimiterUnavailable } from "../services/leases";
 import { keyRevoked } from "./bearer";
 
 const secondsUntil = (at: number, now = Date.now()) => Math.max(1, Math.ceil((at - now) / 1000));
@@ -18,6 +19,20 @@ export function rateLimitHeaders(r: HitResult): Record<string, string> {
   };
 }
 
+/** Lets a lease renew after the response; names a simulated holder where tests and the benchmark ask. */
+function hitContext(c: Context<AppEnv>): HitContext {
+  return {
+    waitUntil: (promise) => {
+      try {
+        c.executionCtx.waitUntil(promise);
+      } catch {
+        // No execution context (an app called directly): the renewal runs unawaited.
+      }
+    },
+    partition: c.get("config").limiter.simulatedHolders ? c.req.header("X-Sim-Holder") : undefined,
+  };
+}
+
 /**
  * Counts the request before any other work. Over the limit it answers 429 at once; either way the
  * result is kept on the request and its headers go on whatever response follows (request-id.ts).
@@ -25,7 +40,14 @@ export function rateLimitHeaders(r: HitResult): Record<string, string> {
 async function admit(c: Context<AppEnv>, bucket: LimitBucket, max: number, keyId?: string) {
   const limiter = c.get("limiter");
   if (!limiter.enabled) return;
-  const result = await limiter.hit(bucket, max, keyId);
+  let result: HitResult;
+  try {
+    result = await c.get("timing").measure("limit", () => limiter.hit(bucket, max, keyId, hitContext(c)), (r) => (r.blocking === false ? "lease" : "ask"));
+  } catch (err) {
+    if (!(err instanceof LimiterUnavailable)) throw err;
+    // Fail closed: without the org's object and without a lease, nobody can say the limit holds.
+    throw new ApiError("rate_limit.unavailable", "The rate limiter cannot be reached; retry in a few seconds.", { headers: { "Retry-After": "1" } });
+  }
   if (result.revoked) throw keyRevoked();
   c.set("rateLimit", result);
   if (!result.allowed) {

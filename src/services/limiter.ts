@@ -1,15 +1,27 @@
 import type { RateLimiter } from "../durable-objects/rate-limiter";
 import { doNames } from "../lib/do-names";
+import type { Logger } from "../lib/logger";
 import type { LimitBucket, Limiter } from "../lib/rate-limits";
+import { LeaseHolder } from "./leases";
 
-const nameOf = (bucket: LimitBucket) => ("org" in bucket ? doNames.orgLimiter(bucket.org) : doNames.addressLimiter(bucket.address));
-
-/** The real limiter: one Durable Object per org or client address, the only authority on counts. */
-export const durableObjectLimiter = (namespace: DurableObjectNamespace<RateLimiter>): Limiter => ({
-  enabled: true,
-  hit: (bucket, limit, keyId) => namespace.getByName(nameOf(bucket)).hit(limit, keyId),
-  revokeKey: (orgId, keyId) => namespace.getByName(doNames.orgLimiter(orgId)).revokeKey(keyId),
-});
+/**
+ * The real limiter: one Durable Object per org or client address, the only authority on counts.
+ * Orgs are counted through leases (services/leases.ts: no remote call on a warm path); client
+ * addresses, on public routes only, ask their object on every request.
+ */
+export const durableObjectLimiter = (namespace: DurableObjectNamespace<RateLimiter>, log: Logger): Limiter => {
+  const org = (id: string) => namespace.getByName(doNames.orgLimiter(id));
+  const leases = new LeaseHolder((id) => (ask) => org(id).acquire(ask), `isolate-${crypto.randomUUID()}`, log);
+  return {
+    enabled: true,
+    hit: (bucket: LimitBucket, limit, keyId, ctx) =>
+      "org" in bucket ? leases.hit(bucket.org, limit, keyId, ctx) : namespace.getByName(doNames.addressLimiter(bucket.address)).hit(limit, keyId),
+    revokeKey: async (orgId, keyId) => {
+      leases.revokedLocally(keyId);
+      await org(orgId).revokeKey(keyId);
+    },
+  };
+};
 
 /** The no-op twin, for the benchmark's with/without comparison only. */
 export const noLimiter: Limiter = {

@@ -15,6 +15,8 @@ const TEST_SETTINGS: Record<string, string> = {
   MOCK_LLM_WORD_INTERVAL_MS: "0",
   // Receivers are fetch stubs at https://*.test hosts; a timeout test needs no 15 s wait.
   WEBHOOK_TIMEOUT_MS: "300",
+  // Rate-limit tests simulate several isolates, each with its own lease.
+  LIMITER_SIMULATED_HOLDERS: "on",
 };
 
 /**

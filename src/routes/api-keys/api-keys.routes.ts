@@ -29,7 +29,7 @@ export const revokeApiKey = defineRoute("jwt", {
   path: "/v1/api-keys/{key_id}",
   tags,
   summary: "Revoke an API key",
-  description: "The key stops working at once, in every location. Idempotent: answers the revoked record.",
+  description: "The key is refused at once by the location that revoked it and everywhere within one rate-limit lease lifetime (`LIMITER_LEASE_MS`, 10 s by default). Idempotent: answers the revoked record.",
   request: { params: ApiKeyIdParams },
   responses: { 200: jsonResponse(ApiKeySchema, "The revoked key.") },
   errors: ["api_key.not_found"],

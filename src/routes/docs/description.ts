@@ -19,7 +19,12 @@ export const API_DESCRIPTION = `Edge API for real-time talking avatars.
 Per organisation per minute (free 10, creator 30, pro 60, enterprise custom); public endpoints per
 client address; \`/health\` is not limited. Responses to limited requests carry \`X-RateLimit-Limit\`,
 \`X-RateLimit-Remaining\`, \`X-RateLimit-Reset\` (Unix seconds) and the IETF draft \`RateLimit-Policy\` /
-\`RateLimit\`. Over the limit: \`429 rate_limit.exceeded\` with \`Retry-After\`.
+\`RateLimit\`. Over the limit: \`429 rate_limit.exceeded\` with \`Retry-After\`. Counting is exact per org (never
+over the limit in any window) through leases each location spends locally; a revoked key or a tier
+change reaches every location within one lease lifetime (\`LIMITER_LEASE_MS\`, 10 s; at once where the
+key was revoked). Without the org's limiter and without a lease, requests are refused
+(\`503 rate_limit.unavailable\`, \`Retry-After: 1\`). Every response carries \`Server-Timing\` (\`auth\`,
+\`limit\` with \`desc="lease"\` or \`"ask"\`, \`app\`, \`total\`).
 
 ## Choices where the written contract is silent
 - Request bodies: at most 1 MiB (\`413 request.too_large\`); a body on POST, PUT, PATCH or DELETE must be

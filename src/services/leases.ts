@@ -1,0 +1,210 @@
+import type { HitContext, HitResult, LeaseAsk, LeaseReply } from "../lib/rate-limits";
+import type { Logger } from "../lib/logger";
+
+/**
+ * The isolate's side of leased rate limits. The org's limiter object is the only authority: it
+ * grants each isolate (each "holder") tokens of the current window, at most what is left, and the
+ * isolate spends them with no remote call. A token is only ever spent before its lease ends, and a
+ * lease ends before its window ends on the object's clock, so across every isolate the requests
+ * admitted in a window never exceed the tokens granted for it, which never exceed the limit.
+ *
+ * - hot path: an unexpired lease with tokens → spend one, no await;
+ * - renewal: in the background (single-flight) when the tokens would last under a second at the
+ *   isolate's recent rate, or half the lease lifetime has passed; sized to two seconds of that rate
+ *   (the object caps it at a fair share of what is left);
+ * - cold path (no lease, expired, empty, or the limit changed): one blocking ask that returns both
+ *   the decision and a lease; if the object cannot be reached, the request is refused (fail closed);
+ * - revocation: every lease carries the org's recently revoked keys, so a revoked key is refused
+ *   everywhere within one lease lifetime, and at once in the isolate that revoked it.
+ *
+ * Tokens left in a lease when its window ends are simply never spent: the limit can be under-used
+ * at a window's end, never exceeded.
+ */
+
+/** Seconds of the isolate's recent rate a lease is sized for, and the reserve that triggers renewal. */
+const TARGET_S = 2;
+const RESERVE_S = 1;
+/** How far back the isolate's own rate is measured. */
+const RATE_WINDOW_MS = 1_000;
+/** The org's windows: one minute, aligned to the minute (durable-objects/rate-limiter.ts). */
+const WINDOW_MS = 60_000;
+
+export type AskFn = (ask: LeaseAsk) => Promise<LeaseReply>;
+
+interface Lease {
+  limit: number;
+  tokens: number;
+  /** Org-wide tokens granted in the window when this lease last heard from the object. */
+  granted: number;
+  resetAt: number;
+  /** On this isolate's clock: the ask's send time plus the lifetime the object gave. */
+  expiresAt: number;
+  grantedAt: number;
+  revoked: Set<string>;
+  renewing: boolean;
+  /** Admissions in the current rate window, and when that window began. */
+  recent: number;
+  recentSince: number;
+  rate: number;
+}
+
+/** What an isolate has done with leases, for the structured log. */
+export interface LeaseCounters {
+  blocking: number;
+  renewals: number;
+  grants: number;
+  tokensGranted: number;
+  localAdmissions: number;
+  failClosed: number;
+}
+
+export class LeaseHolder {
+  private readonly leases = new Map<string, Lease>();
+  /** Keys this isolate revoked itself, refused here at once (the object learns of them too). */
+  private readonly revokedHere = new Map<string, number>();
+  readonly counters: LeaseCounters = { blocking: 0, renewals: 0, grants: 0, tokensGranted: 0, localAdmissions: 0, failClosed: 0 };
+  private lastReport = 0;
+
+  constructor(
+    private readonly ask: (org: string) => AskFn,
+    /** This isolate's name, unique per isolate: the object shares the allowance among holders. */
+    private readonly isolate: string,
+    private readonly log: Logger,
+    private readonly revocationMemoryMs = 10 * 60_000,
+  ) {}
+
+  /** This isolate revoked `keyId`: refused here from now on, whatever the leases say. */
+  revokedLocally(keyId: string, now = Date.now()): void {
+    this.revokedHere.set(keyId, now);
+    for (const [id, at] of this.revokedHere) if (now - at > this.revocationMemoryMs) this.revokedHere.delete(id);
+  }
+
+  async hit(org: string, limit: number, keyId: string | undefined, ctx: HitContext | undefined): Promise<HitResult> {
+    const holderKey = ctx?.partition === undefined ? org : `${org}\u0000${ctx.partition}`;
+    const holder = ctx?.partition === undefined ? this.isolate : `${this.isolate}/${ctx.partition}`;
+    const now = Date.now();
+    if (keyId !== undefined && this.revokedHere.has(keyId)) return refusedRevoked(limit, now);
+    const lease = this.leases.get(holderKey);
+    const live = lease !== undefined && now < lease.expiresAt && lease.limit === limit;
+    if (live && keyId !== undefined && lease.revoked.has(keyId)) return { ...refusedRevoked(limit, lease.resetAt), blocking: false };
+    if (live && lease.tokens > 0) {
+      lease.tokens -= 1;
+      this.counters.localAdmissions += 1;
+      this.note(lease, now);
+      if (!lease.renewing && (lease.tokens < Math.ceil(lease.rate * RESERVE_S) || now - lease.grantedAt >= (lease.expiresAt - lease.grantedAt) / 2)) {
+        ctx?.waitUntil(this.renew(org, holder, holderKey, lease));
+      }
+      return admitted(lease, false);
+    }
+    // The object said the window is spent: refuse here until the lease ends (the limit may change).
+    if (live && lease.granted >= limit) return { allowed: false, revoked: false, limit, remaining: 0, resetAt: lease.resetAt, blocking: false };
+    return this.blocking(org, holder, holderKey, limit, keyId, lease);
+  }
+
+  /** The cold path: one ask for this request's token and a lease. */
+  private async blocking(org: string, holder: string, holderKey: string, limit: number, keyId: string | undefined, previous: Lease | undefined): Promise<HitResult> {
+    const sentAt = Date.now();
+    const rate = previous && sentAt - previous.recentSince < 2 * RATE_WINDOW_MS ? Math.max(previous.rate, previous.recent) : 0;
+    this.counters.blocking += 1;
+    let reply: LeaseReply;
+    try {
+      reply = await this.ask(org)({ holder, limit, keyId, want: 1 + Math.ceil(rate * TARGET_S), ...this.giveBack(previous, sentAt) });
+    } catch (err) {
+      this.counters.failClosed += 1;
+      this.log.error("rate limiter unreachable and no lease: refusing", { org_id: org, counters: this.counters, error: err });
+      throw new LimiterUnavailable();
+    }
+    if (reply.revoked) return refusedRevoked(limit, reply.resetAt);
+    const lease = this.apply(holderKey, reply, sentAt, previous);
+    if (reply.tokens === 0) return { allowed: false, revoked: false, limit, remaining: 0, resetAt: reply.resetAt, blocking: true };
+    lease.tokens -= 1;
+    this.note(lease, Date.now());
+    return admitted(lease, true);
+  }
+
+  /**
+   * The unspent tokens of an expired lease, handed back so the object can grant them again. Taken
+   * out of the lease before the ask leaves, so that concurrent asks cannot return them twice.
+   */
+  private giveBack(lease: Lease | undefined, now: number): { returned?: number; returnedFor?: number } {
+    if (!lease || now < lease.expiresAt || lease.tokens <= 0) return {};
+    const returned = lease.tokens;
+    lease.tokens = 0;
+    return { returned, returnedFor: lease.resetAt - WINDOW_MS };
+  }
+
+  /** Background top-up of a live lease; a failure leaves the lease to run out. */
+  private async renew(org: string, holder: string, holderKey: string, lease: Lease): Promise<void> {
+    lease.renewing = true;
+    const sentAt = Date.now();
+    this.counters.renewals += 1;
+    try {
+      const want = Math.max(1, Math.ceil(lease.rate * TARGET_S) - lease.tokens);
+      const reply = await this.ask(org)({ holder, limit: lease.limit, want });
+      this.apply(holderKey, reply, sentAt, lease);
+    } catch (err) {
+      this.log.warn("lease renewal failed; the lease runs until it expires", { org_id: org, error: err });
+    } finally {
+      lease.renewing = false;
+    }
+  }
+
+  /**
+   * Takes a reply into the lease: tokens of the same window add up, a new window starts over (the
+   * old window's tokens can no longer be spent), and the expiry and the revoked keys are the reply's.
+   */
+  private apply(holderKey: string, reply: LeaseReply, sentAt: number, previous: Lease | undefined): Lease {
+    const current = this.leases.get(holderKey) ?? previous;
+    const sameWindow = current !== undefined && current.resetAt === reply.resetAt && current.limit === reply.limit;
+    const lease: Lease = {
+      limit: reply.limit,
+      tokens: (sameWindow && sentAt < current.expiresAt ? current.tokens : 0) + reply.tokens,
+      granted: reply.granted,
+      resetAt: reply.resetAt,
+      expiresAt: sentAt + reply.ttlMs,
+      grantedAt: sentAt,
+      revoked: new Set(reply.revokedKeys),
+      renewing: false,
+      recent: current?.recent ?? 0,
+      recentSince: current?.recentSince ?? sentAt,
+      rate: current?.rate ?? 0,
+    };
+    this.leases.set(holderKey, lease);
+    this.counters.grants += 1;
+    this.counters.tokensGranted += reply.tokens;
+    this.report();
+    return lease;
+  }
+
+  /** Counts an admission towards the isolate's recent rate (per second). */
+  private note(lease: Lease, now: number): void {
+    if (now - lease.recentSince >= RATE_WINDOW_MS) {
+      lease.rate = (lease.recent * 1000) / (now - lease.recentSince);
+      lease.recent = 0;
+      lease.recentSince = now;
+    }
+    lease.recent += 1;
+    lease.rate = Math.max(lease.rate, lease.recent);
+  }
+
+  /** The counters, in the structured log at most once a minute. */
+  private report(now = Date.now()): void {
+    if (now - this.lastReport < 60_000) return;
+    this.lastReport = now;
+    this.log.info("rate limit leases", { ...this.counters });
+  }
+}
+
+export class LimiterUnavailable extends Error {}
+
+const admitted = (lease: Lease, blocking: boolean): HitResult => ({
+  allowed: true,
+  revoked: false,
+  limit: lease.limit,
+  // This isolate's view: what the object had left when it last answered, plus the tokens held here.
+  remaining: Math.max(0, lease.limit - lease.granted) + lease.tokens,
+  resetAt: lease.resetAt,
+  blocking,
+});
+
+const refusedRevoked = (limit: number, resetAt: number): HitResult => ({ allowed: false, revoked: true, limit, remaining: 0, resetAt });
