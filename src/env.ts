@@ -39,6 +39,8 @@ export interface AppEnv {
     log: Logger;
     config: Config;
     db: Db;
+    /** Reads near the user (a D1 session), built on first use: see `readDb` in middleware/context.ts. */
+    readDb: Db | undefined;
     limiter: Limiter;
     /** Who is calling; absent only on public routes called without a key. */
     auth: AuthContext;

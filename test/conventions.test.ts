@@ -154,6 +154,10 @@ describe("uncaught errors", () => {
       prepare: () => {
         throw new Error("D1_ERROR: no such column: key_hash_secret in SELECT * FROM api_keys WHERE password='hunter2'");
       },
+      // Reads near the user go through a session of the same (broken) database.
+      withSession() {
+        return this;
+      },
     } as unknown as D1Database;
     const ctx = createExecutionContext();
     const res = await createApp().fetch(

@@ -6,7 +6,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { freshOrg, userJwt } from "./helpers/auth";
+import { addKey, freshOrg, userJwt } from "./helpers/auth";
 import { api, expectError } from "./helpers/http";
 
 const MINUTE = Date.UTC(2031, 0, 1, 12, 0);
@@ -128,6 +128,26 @@ describe("revocation and tier changes ride on leases", () => {
     await env.DB.prepare("UPDATE orgs SET tier = 'free' WHERE id = ?").bind(org.id).run();
     vi.setSystemTime(Date.now() + LEASE_MS);
     expect((await hitAs("t", org.key)).headers.get("X-RateLimit-Limit")).toBe("10");
+  });
+});
+
+describe("reads near the user carry the bookmark of the last revocation", () => {
+  it("a revocation made elsewhere reaches this isolate's reads through the lease: they start at its bookmark", async () => {
+    const org = await freshOrg("enterprise", 10_000);
+    const other = await addKey(org.id, "second");
+    // Another isolate revokes the first key: a write on the primary, then the object learns the bookmark.
+    const primary = env.DB.withSession("first-primary");
+    await primary.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ?").bind(Date.now(), org.keyId).run();
+    const bookmark = primary.getBookmark();
+    expect(typeof bookmark).toBe("string");
+    await env.RATE_LIMITER.getByName(`org:${org.id}`).revokeKey(org.keyId, bookmark ?? undefined);
+    // A new holder asks for a lease (the reply carries the bookmark); the next key lookup starts there.
+    expect((await hitAs("b1", other.key)).status).toBe(200);
+    const sessions = vi.spyOn(env.DB, "withSession");
+    vi.setSystemTime(Date.now() + LEASE_MS); // the key cache has expired: the next request reads D1
+    expect((await hitAs("b1", other.key)).status).toBe(200);
+    expect(sessions.mock.calls.map(([b]) => b)).toContain(bookmark);
+    await expectError(await hitAs("b2", org.key), 401, { type: "authentication", code: "api_key.revoked" });
   });
 });
 

@@ -34,6 +34,8 @@ export class RateLimiter extends DurableObject<Env> {
   /** The in-memory window has hits not yet written; a flush is scheduled. */
   private dirty = false;
   private readonly revoked = new Set<string>();
+  /** D1's bookmark after the org's last revocation. */
+  private bookmark: string | undefined;
   /** Lease holders seen in the current window, with when: the fair share divides among the recent ones. */
   private holders = new Map<string, number>();
 
@@ -42,6 +44,8 @@ export class RateLimiter extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     this.sql.exec("CREATE TABLE IF NOT EXISTS windows (start INTEGER PRIMARY KEY, count INTEGER NOT NULL)");
     this.sql.exec("CREATE TABLE IF NOT EXISTS revoked_keys (key_id TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL)");
+    this.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    this.bookmark = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'bookmark'").toArray()[0]?.value;
     for (const row of this.sql.exec<{ key_id: string }>("SELECT key_id FROM revoked_keys")) this.revoked.add(row.key_id);
   }
 
@@ -77,7 +81,7 @@ export class RateLimiter extends DurableObject<Env> {
     const start = windowStart(now);
     const resetAt = start + WINDOW_MS;
     const leaseMs = getConfig(this.env).limiter.leaseMs;
-    const base = { limit: ask.limit, windowStart: start, resetAt, ttlMs: Math.min(leaseMs, resetAt - now), revokedKeys: [...this.revoked] };
+    const base = { limit: ask.limit, windowStart: start, resetAt, ttlMs: Math.min(leaseMs, resetAt - now), revokedKeys: [...this.revoked], bookmark: this.bookmark };
     if (ask.keyId !== undefined && this.revoked.has(ask.keyId)) return { ...base, revoked: true, tokens: 0, granted: this.window.count };
     if (this.window.start !== start) {
       this.enterWindow(start);
@@ -105,8 +109,12 @@ export class RateLimiter extends DurableObject<Env> {
   }
 
   /** Makes every later `hit` naming this key answer `revoked`, whatever the isolates have cached. */
-  async revokeKey(keyId: string): Promise<void> {
+  async revokeKey(keyId: string, bookmark?: string): Promise<void> {
     this.revoked.add(keyId);
+    if (bookmark !== undefined) {
+      this.bookmark = bookmark;
+      this.sql.exec("INSERT INTO meta (key, value) VALUES ('bookmark', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", bookmark);
+    }
     this.sql.exec("INSERT OR IGNORE INTO revoked_keys (key_id, revoked_at) VALUES (?, ?)", keyId, Date.now());
     await this.scheduleCleanup(Date.now() + REVOCATION_MEMORY_MS);
   }

@@ -33,6 +33,8 @@ export interface LeaseReply {
   ttlMs: number;
   /** Keys of the org revoked within the last ten minutes. */
   revokedKeys: string[];
+  /** D1's bookmark after the org's last revocation: reads start at least there. */
+  bookmark: string | undefined;
 }
 
 /** Who asks for a lease, and what for. */
@@ -67,6 +69,11 @@ export interface Limiter {
    * lets a lease be renewed after the response (`waitUntil`) and names the lease holder.
    */
   hit(bucket: LimitBucket, limit: number, keyId?: string, ctx?: HitContext): Promise<HitResult>;
-  /** Makes every isolate refuse `keyId` from its org's next request on. */
-  revokeKey(orgId: string, keyId: string): Promise<void>;
+  /**
+   * Makes every isolate refuse `keyId` within one lease lifetime (this one at once). `bookmark` is
+   * D1's after the revocation was written: leases carry it, and reads start at least there.
+   */
+  revokeKey(orgId: string, keyId: string, bookmark?: string): Promise<void>;
+  /** The D1 bookmark of the newest revocation this isolate has heard of. */
+  readBookmark(): string | undefined;
 }

@@ -4,6 +4,7 @@ import type { AppEnv } from "../env";
 import { sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import { TtlCache } from "../lib/ttl-cache";
+import { readDb } from "./context";
 import { findKeyByHash, type KeyLookup } from "../services/api-keys";
 import { API_KEY_PATTERN, bearerToken, keyRevoked, looksLikeJwt, wrongKind } from "./bearer";
 
@@ -30,7 +31,7 @@ export async function authenticateApiKey(c: Context<AppEnv>, header: string | un
   let key = cacheable ? keyCache.get(hash) : undefined;
   if (key) c.get("timing").record("auth", 0, "cache");
   else {
-    const found = await c.get("timing").measure("auth", () => findKeyByHash(c.get("db"), hash), () => "db");
+    const found = await c.get("timing").measure("auth", () => findKeyByHash(readDb(c), hash), () => "db");
     if (!found) throw invalid();
     if (found.revokedAt !== null) throw keyRevoked();
     key = found;

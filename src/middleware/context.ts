@@ -1,6 +1,7 @@
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { getConfig } from "../config";
-import { createDb } from "../db/client";
+import { createDb, createReadDb, type Db } from "../db/client";
 import type { AppEnv } from "../env";
 import { createLogger } from "../lib/logger";
 import type { Limiter } from "../lib/rate-limits";
@@ -25,3 +26,17 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   c.set("limiter", config.rateLimiting ? limiterFor(c.env.RATE_LIMITER) : noLimiter);
   await next();
 });
+
+/**
+ * The request's reads near the user: one D1 session per request (sequentially consistent within
+ * it), starting on any replica but never before the newest revocation this isolate has heard of.
+ * Writes, and reads that must see them, use `c.get("db")` (the primary).
+ */
+export function readDb(c: Context<AppEnv>): Db {
+  let db = c.get("readDb");
+  if (!db) {
+    db = createReadDb(c.env.DB, c.get("limiter").readBookmark());
+    c.set("readDb", db);
+  }
+  return db;
+}

@@ -1,5 +1,5 @@
 import { and, desc, eq, isNull, lte, or, sql } from "drizzle-orm";
-import type { Db } from "../db/client";
+import { createPrimarySession, type Db } from "../db/client";
 import { type ApiKeyMode, type ApiKeyRow, apiKeys, orgs } from "../db/schema";
 import type { AuthOrg } from "../env";
 import { sha256Hex } from "../lib/crypto";
@@ -111,23 +111,26 @@ export async function createKey(deps: DispatchDeps, orgId: string, input: { name
  * tells the org's limiter, which every request asks, so isolates that cached the key refuse it from
  * the next request on. The revocation and its `api_key.revoked` event are written together.
  */
-export async function revokeKey(deps: DispatchDeps & { limiter: Limiter }, orgId: string, keyId: string): Promise<ApiKeyRow | undefined> {
+export async function revokeKey(deps: DispatchDeps & { limiter: Limiter; d1: D1Database }, orgId: string, keyId: string): Promise<ApiKeyRow | undefined> {
   const current = await getKey(deps.db, orgId, keyId);
   if (!current) return undefined;
   if (current.revokedAt === null) {
     const row = { ...current, revokedAt: Date.now() };
     const event = buildEvent(orgId, "api_key.revoked", { api_key: apiKeyJson(row) }, row.revokedAt);
+    // Written through a primary session, whose bookmark then travels with the revocation: every
+    // isolate's reads start at least there, so none can read the key back unrevoked from a replica.
+    const primary = createPrimarySession(deps.d1);
     // Two revokes racing may both record an event; the key keeps the first time either way.
-    await deps.db.batch([
-      deps.db
+    await primary.db.batch([
+      primary.db
         .update(apiKeys)
         .set({ revokedAt: sql`coalesce(${apiKeys.revokedAt}, ${row.revokedAt})` })
         .where(and(eq(apiKeys.id, keyId), eq(apiKeys.orgId, orgId))),
-      insertEvents(deps.db, [event]),
+      insertEvents(primary.db, [event]),
     ]);
-    await deps.limiter.revokeKey(orgId, keyId);
+    await deps.limiter.revokeKey(orgId, keyId, primary.bookmark());
     await dispatchEvents(deps, [event]);
-    return (await getKey(deps.db, orgId, keyId)) ?? row;
+    return (await getKey(primary.db, orgId, keyId)) ?? row;
   }
   await deps.limiter.revokeKey(orgId, keyId);
   return current;

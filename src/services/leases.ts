@@ -64,6 +64,7 @@ export class LeaseHolder {
   private readonly revokedHere = new Map<string, number>();
   readonly counters: LeaseCounters = { blocking: 0, renewals: 0, grants: 0, tokensGranted: 0, localAdmissions: 0, failClosed: 0 };
   private lastReport = 0;
+  private bookmark: string | undefined;
 
   constructor(
     private readonly ask: (org: string) => AskFn,
@@ -73,9 +74,15 @@ export class LeaseHolder {
     private readonly revocationMemoryMs = 10 * 60_000,
   ) {}
 
+  /** The D1 bookmark of the newest revocation a lease has brought (or this isolate made). */
+  readBookmark(): string | undefined {
+    return this.bookmark;
+  }
+
   /** This isolate revoked `keyId`: refused here from now on, whatever the leases say. */
-  revokedLocally(keyId: string, now = Date.now()): void {
+  revokedLocally(keyId: string, bookmark: string | undefined, now = Date.now()): void {
     this.revokedHere.set(keyId, now);
+    if (bookmark !== undefined) this.bookmark = bookmark;
     for (const [id, at] of this.revokedHere) if (now - at > this.revocationMemoryMs) this.revokedHere.delete(id);
   }
 
@@ -170,6 +177,7 @@ export class LeaseHolder {
       rate: current?.rate ?? 0,
     };
     this.leases.set(holderKey, lease);
+    if (reply.bookmark !== undefined) this.bookmark = reply.bookmark;
     this.counters.grants += 1;
     this.counters.tokensGranted += reply.tokens;
     this.report();

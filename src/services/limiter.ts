@@ -16,10 +16,11 @@ export const durableObjectLimiter = (namespace: DurableObjectNamespace<RateLimit
     enabled: true,
     hit: (bucket: LimitBucket, limit, keyId, ctx) =>
       "org" in bucket ? leases.hit(bucket.org, limit, keyId, ctx) : namespace.getByName(doNames.addressLimiter(bucket.address)).hit(limit, keyId),
-    revokeKey: async (orgId, keyId) => {
-      leases.revokedLocally(keyId);
-      await org(orgId).revokeKey(keyId);
+    revokeKey: async (orgId, keyId, bookmark) => {
+      leases.revokedLocally(keyId, bookmark);
+      await org(orgId).revokeKey(keyId, bookmark);
     },
+    readBookmark: () => leases.readBookmark(),
   };
 };
 
@@ -28,4 +29,5 @@ export const noLimiter: Limiter = {
   enabled: false,
   hit: async (_bucket, limit) => ({ allowed: true, revoked: false, limit, remaining: limit, resetAt: 0 }),
   revokeKey: async () => {},
+  readBookmark: () => undefined,
 };

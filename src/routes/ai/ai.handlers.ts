@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../../env";
 import { SSE_HEADERS } from "../../lib/sse";
+import { PUBLIC_LIST_TTL_S } from "../../middleware/public-cache";
 import { LLM_PROVIDERS } from "../../providers/llm";
 import type { ChatRequest } from "../../providers/llm/types";
 import { createCompletion, type GatewayRequest, streamCompletion } from "../../services/chat";
@@ -17,7 +18,8 @@ export const listModels: Handler<"listModels"> = (c) => {
   const data = LLM_PROVIDERS.filter((p) => provider === undefined || p.id === provider).flatMap((p) =>
     p.models.map((m) => ({ id: m.id, object: "model" as const, provider: p.id, name: m.name, context_window: m.context_window, max_output_tokens: m.max_output_tokens, capabilities: m.capabilities })),
   );
-  return c.json({ object: "list" as const, data, ...done }, 200);
+  // The same for everyone until the next deploy: browsers and CDNs may keep it a while.
+  return c.json({ object: "list" as const, data, ...done }, 200, { "Cache-Control": `public, max-age=${PUBLIC_LIST_TTL_S}` });
 };
 
 export const listProviders: Handler<"listProviders"> = (c) => {

@@ -2,6 +2,7 @@ import { ApiError, notFound } from "../../lib/errors";
 import type { HandlerOf } from "../define-route";
 import { toPage } from "../../lib/pagination";
 import { isoSeconds } from "../../lib/time";
+import { readDb } from "../../middleware/context";
 import * as avatars from "../../services/avatars";
 import { readModelFile } from "../../services/model-files";
 import { signModelUrl, verifyModelUrl } from "../../services/model-urls";
@@ -34,7 +35,7 @@ const found = (avatar: avatars.AvatarView | undefined, id: string) => {
 
 export const listAvatars: Handler<"listAvatars"> = async (c) => {
   const q = c.req.valid("query");
-  const rows = await avatars.listAvatars(c.get("db"), c.get("auth").org.id, {
+  const rows = await avatars.listAvatars(readDb(c), c.get("auth").org.id, {
     limit: q.limit,
     startingAfter: q.starting_after,
     parentId: q.parent_id,
@@ -47,12 +48,12 @@ export const listAvatars: Handler<"listAvatars"> = async (c) => {
 
 export const getAvatar: Handler<"getAvatar"> = async (c) => {
   const { avatar_id } = c.req.valid("param");
-  return c.json(toJson(found(await avatars.getAvatar(c.get("db"), c.get("auth").org.id, avatar_id), avatar_id)), 200);
+  return c.json(toJson(found(await avatars.getAvatar(readDb(c), c.get("auth").org.id, avatar_id), avatar_id)), 200);
 };
 
 export const getAvatarModel: Handler<"getAvatarModel"> = async (c) => {
   const { avatar_id } = c.req.valid("param");
-  const avatar = found(await avatars.getAvatar(c.get("db"), c.get("auth").org.id, avatar_id), avatar_id);
+  const avatar = found(await avatars.getAvatar(readDb(c), c.get("auth").org.id, avatar_id), avatar_id);
   if (avatar.looksCount > 0) {
     throw new ApiError("avatar.not_a_look", `${avatar_id} is a character with looks; request the model of one of its looks.`);
   }

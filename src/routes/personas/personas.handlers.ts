@@ -4,6 +4,7 @@ import { ApiError, notFound } from "../../lib/errors";
 import { toPage } from "../../lib/pagination";
 import type { AppEnv } from "../../env";
 import { isoSeconds } from "../../lib/time";
+import { publicCached } from "../../middleware/public-cache";
 import * as personas from "../../services/personas";
 import type { HandlerOf } from "../define-route";
 import type * as routes from "./personas.routes";
@@ -31,21 +32,23 @@ const writeDeps = (c: Context<AppEnv>) => ({ db: c.get("db"), config: c.get("con
 
 const isVertical = (v: string): v is PersonaVertical => (PERSONA_VERTICALS as readonly string[]).includes(v);
 
-export const listPersonas: Handler<"listPersonas"> = async (c) => {
-  const q = c.req.valid("query");
-  const rows = await personas.listPersonas(c.get("db"), c.get("auth")?.org.id, { limit: q.limit, startingAfter: q.starting_after, vertical: q.vertical });
-  return c.json(toPage(rows, q.limit, toJson), 200);
-};
+export const listPersonas: Handler<"listPersonas"> = (c) =>
+  publicCached(c, async () => {
+    const q = c.req.valid("query");
+    const rows = await personas.listPersonas(c.get("db"), c.get("auth")?.org.id, { limit: q.limit, startingAfter: q.starting_after, vertical: q.vertical });
+    return c.json(toPage(rows, q.limit, toJson), 200);
+  });
 
-export const listVertical: Handler<"listVertical"> = async (c) => {
-  const { vertical } = c.req.valid("param");
-  if (!isVertical(vertical)) {
-    throw new ApiError("vertical.not_found", `No vertical '${vertical}'. The verticals are: ${PERSONA_VERTICALS.join(", ")}.`);
-  }
-  const q = c.req.valid("query");
-  const rows = await personas.listPersonas(c.get("db"), c.get("auth")?.org.id, { limit: q.limit, startingAfter: q.starting_after, vertical });
-  return c.json(toPage(rows, q.limit, toJson), 200);
-};
+export const listVertical: Handler<"listVertical"> = (c) =>
+  publicCached(c, async () => {
+    const { vertical } = c.req.valid("param");
+    if (!isVertical(vertical)) {
+      throw new ApiError("vertical.not_found", `No vertical '${vertical}'. The verticals are: ${PERSONA_VERTICALS.join(", ")}.`);
+    }
+    const q = c.req.valid("query");
+    const rows = await personas.listPersonas(c.get("db"), c.get("auth")?.org.id, { limit: q.limit, startingAfter: q.starting_after, vertical });
+    return c.json(toPage(rows, q.limit, toJson), 200);
+  });
 
 export const getPersona: Handler<"getPersona"> = async (c) => {
   const { persona_id } = c.req.valid("param");
