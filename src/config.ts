@@ -48,6 +48,10 @@ const SCHEMA = z.object({
   LIMITER_LEASE_MS: intSetting(1_000, 60_000, 10_000),
   /** Tests and the benchmark only: `X-Sim-Holder` makes a request stand for another isolate's lease holder. */
   LIMITER_SIMULATED_HOLDERS: flag("off"),
+  /** Benchmark only: a round trip added to every call of a Durable Object / the D1 primary / a D1 replica (ms). */
+  SIM_DO_RTT_MS: intSetting(0, 5_000, 0),
+  SIM_D1_PRIMARY_RTT_MS: intSetting(0, 5_000, 0),
+  SIM_D1_REPLICA_RTT_MS: intSetting(0, 5_000, 0),
   /** Origins allowed to call authenticated routes from a browser; `*` (any, without credentials) by default. */
   CORS_ALLOWED_ORIGINS: originList,
   /** Tests only: an error code a route did not declare becomes a 500, so drift fails the suite. */
@@ -102,6 +106,8 @@ export interface Config {
   publicRateLimitPerMinute: number;
   rateLimiting: boolean;
   limiter: { leaseMs: number; simulatedHolders: boolean };
+  /** Benchmark only: added round trips (all 0 unless set). */
+  simulatedRtt: { durableObjectMs: number; d1PrimaryMs: number; d1ReplicaMs: number };
   corsAllowedOrigins: string[];
   strictErrorCodes: boolean;
   jwt: { secret: string | undefined; jwksUrl: string | undefined; issuer: string | undefined; audience: string | undefined };
@@ -137,6 +143,7 @@ function build(p: Parsed): Config {
     publicRateLimitPerMinute: p.PUBLIC_RATE_LIMIT_PER_MINUTE,
     rateLimiting: p.RATE_LIMITING,
     limiter: { leaseMs: p.LIMITER_LEASE_MS, simulatedHolders: p.LIMITER_SIMULATED_HOLDERS },
+    simulatedRtt: { durableObjectMs: p.SIM_DO_RTT_MS, d1PrimaryMs: p.SIM_D1_PRIMARY_RTT_MS, d1ReplicaMs: p.SIM_D1_REPLICA_RTT_MS },
     corsAllowedOrigins: p.CORS_ALLOWED_ORIGINS,
     strictErrorCodes: p.STRICT_ERROR_CODES,
     jwt: { secret: p.JWT_SECRET, jwksUrl: p.JWT_JWKS_URL, issuer: p.JWT_ISSUER, audience: p.JWT_AUDIENCE },

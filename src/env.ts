@@ -38,6 +38,8 @@ export interface AppEnv {
     timing: ServerTiming;
     log: Logger;
     config: Config;
+    /** The D1 binding as this request reaches it (see middleware/context.ts). */
+    d1: D1Database;
     db: Db;
     /** Reads near the user (a D1 session), built on first use: see `readDb` in middleware/context.ts. */
     readDb: Db | undefined;

@@ -26,16 +26,14 @@ export async function authenticateApiKey(c: Context<AppEnv>, header: string | un
   if (!API_KEY_PATTERN.test(token)) throw invalid();
 
   const hash = await sha256Hex(token);
-  // Without the limiter nobody would hear of revocations, so the cache is only used alongside it.
-  const cacheable = c.get("limiter").enabled;
-  let key = cacheable ? keyCache.get(hash) : undefined;
+  let key = keyCache.get(hash);
   if (key) c.get("timing").record("auth", 0, "cache");
   else {
     const found = await c.get("timing").measure("auth", () => findKeyByHash(readDb(c), hash), () => "db");
     if (!found) throw invalid();
     if (found.revokedAt !== null) throw keyRevoked();
     key = found;
-    if (cacheable) keyCache.set(hash, key, Date.now(), Math.min(AUTH_CACHE_TTL_MS, c.get("config").limiter.leaseMs));
+    keyCache.set(hash, key, Date.now(), Math.min(AUTH_CACHE_TTL_MS, c.get("config").limiter.leaseMs));
   }
   // The cached record itself: touch-api-key.ts notes the last write on it for this isolate.
   c.set("auth", { org: key.org, key });

@@ -5,14 +5,28 @@ import { createDb, createReadDb, type Db } from "../db/client";
 import type { AppEnv } from "../env";
 import { createLogger } from "../lib/logger";
 import type { Limiter } from "../lib/rate-limits";
+import { delayedD1, delayedNamespace } from "../lib/simulated-latency";
 import { durableObjectLimiter, noLimiter } from "../services/limiter";
+
+type Config = ReturnType<typeof getConfig>;
 
 // One limiter per namespace binding (stable within an isolate), not one per request.
 const limiters = new WeakMap<object, Limiter>();
-const limiterFor = (namespace: AppEnv["Bindings"]["RATE_LIMITER"]) => {
+const limiterFor = (namespace: AppEnv["Bindings"]["RATE_LIMITER"], config: Config) => {
   let limiter = limiters.get(namespace);
-  if (!limiter) limiters.set(namespace, (limiter = durableObjectLimiter(namespace, createLogger({ component: "rate-limit" }))));
+  if (!limiter) {
+    const reached = delayedNamespace(namespace, config.simulatedRtt.durableObjectMs);
+    limiters.set(namespace, (limiter = durableObjectLimiter(reached, createLogger({ component: "rate-limit" }))));
+  }
   return limiter;
+};
+
+// The D1 binding as requests reach it (the binding itself, unless the benchmark adds round trips).
+const databases = new WeakMap<D1Database, D1Database>();
+const databaseFor = (d1: D1Database, config: Config) => {
+  let reached = databases.get(d1);
+  if (!reached) databases.set(d1, (reached = delayedD1(d1, config.simulatedRtt.d1PrimaryMs, config.simulatedRtt.d1ReplicaMs)));
+  return reached;
 };
 
 /**
@@ -22,8 +36,10 @@ const limiterFor = (namespace: AppEnv["Bindings"]["RATE_LIMITER"]) => {
 export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   const config = getConfig(c.env);
   c.set("config", config);
-  c.set("db", createDb(c.env.DB));
-  c.set("limiter", config.rateLimiting ? limiterFor(c.env.RATE_LIMITER) : noLimiter);
+  const d1 = databaseFor(c.env.DB, config);
+  c.set("d1", d1);
+  c.set("db", createDb(d1));
+  c.set("limiter", config.rateLimiting ? limiterFor(c.env.RATE_LIMITER, config) : noLimiter);
   await next();
 });
 
@@ -35,7 +51,7 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
 export function readDb(c: Context<AppEnv>): Db {
   let db = c.get("readDb");
   if (!db) {
-    db = createReadDb(c.env.DB, c.get("limiter").readBookmark());
+    db = createReadDb(c.get("d1"), c.get("limiter").readBookmark());
     c.set("readDb", db);
   }
   return db;

@@ -13,7 +13,8 @@ import { capacity, FIRST_SENTENCE_MS, REPLY, turnLatency } from "./conversation.
 import { firstChunk } from "./first-chunk.mjs";
 import { load } from "./load.mjs";
 import { streamedMemory } from "./stream-memory.mjs";
-import { BENCH_KEY, startRuntime } from "./runtime.mjs";
+import { addedLatency, mostPerWindow, revokeToRefusal } from "./limits.mjs";
+import { BENCH_JWT_SECRET, BENCH_KEY, INJECTED_MS, startRuntime, WINDOW_KEY, WINDOW_LIMIT } from "./runtime.mjs";
 import { deliveryRate, endToReceiver } from "./webhooks.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -202,13 +203,48 @@ const PROBES = [
       return { ...r, goal: "reported", met: r.per_second > 0, summary: `${fmt(r.per_second, 0)} deliveries/s (${r.events} events in ${fmt(r.seconds, 2)} s)` };
     },
   },
+  {
+    id: "limit-latency",
+    title:
+      "Rate limits: GET /v1/avatars/av_demo, leased limits against the limiter off, with a round trip injected into every call of the org's object and the D1 primary (replica 5 ms), open loop",
+    async run(urls) {
+      const rows = await addedLatency({ urls, headers: auth, delays: quick ? [0, 80] : INJECTED_MS, rate: quick ? 50 : 150, seconds: quick ? 2 : 6 });
+      const at80 = rows.find((r) => r.injected_ms === 80);
+      const zeroBlocking = Math.min(...rows.map((r) => r.with.zero_blocking));
+      return {
+        rows,
+        goal: "added p50 ≤ 2 ms at 80 ms injected; ≥ 99 % of warm requests wait on no remote call",
+        met: (at80?.added_p50 ?? Infinity) <= 2 && zeroBlocking >= 0.99,
+        summary: rows
+          .map((r) => `${r.injected_ms} ms injected: p50 ${fmt(r.with.p50, 1)} vs ${fmt(r.without.p50, 1)} ms (added ${fmt(r.added_p50, 1)}), p99 ${fmt(r.with.p99, 1)} vs ${fmt(r.without.p99, 1)} (added ${fmt(r.added_p99, 1)}), ${fmt(r.with.zero_blocking * 100, 1)} % with no blocking call`)
+          .join("; "),
+      };
+    },
+  },
+  {
+    id: "limit-window",
+    title: `Rate limits: the most admitted in one window, eight simulated isolates offering twice the limit (${WINDOW_LIMIT} a minute)`,
+    async run(urls) {
+      const r = await mostPerWindow({ url: urls.api, key: WINDOW_KEY, limit: WINDOW_LIMIT, seconds: quick ? 5 : 20 });
+      return { ...r, goal: "≤ the limit", met: r.most <= r.limit, summary: `most admitted in a window ${r.most} of ${r.limit} (${r.offered} offered over ${r.windows} window(s))` };
+    },
+  },
+  {
+    id: "limit-revoke",
+    title: "Rate limits: a key revoked through one isolate, until another isolate refuses it (lease lifetime 10 s)",
+    async run(urls) {
+      const r = await revokeToRefusal({ revokeUrl: urls.api, useUrl: urls.api_d0, orgId: "org_bench", jwtSecret: BENCH_JWT_SECRET });
+      return { ...r, goal: "≤ 10 s", met: r.refused_after_ms <= 10_000, summary: `refused ${fmt(r.refused_after_ms / 1000, 2)} s after the revocation answered (last admitted at ${fmt(r.last_accepted_after_ms / 1000, 2)} s)` };
+    },
+  },
 ];
 
 /** Goals from the bench issue, checked on the c=16 rows of the same run. */
 const GOALS = [
   { target: "health", rps: 0.8 },
   { target: "list", rps: 0.5, p99: 2 },
-  { target: "get", rps: 0.5, p99: 2 },
+  // Leased limits take the limiter's round trip off the warm path (the global low latency issue).
+  { target: "get", rps: 0.9, p99: 2 },
 ];
 
 const version = (pkg) => JSON.parse(readFileSync(join(root, "node_modules", pkg, "package.json"), "utf8")).version;

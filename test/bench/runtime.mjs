@@ -13,10 +13,19 @@ import * as baselines from "./baselines.mjs";
 
 /** An enterprise org whose limit the benchmark cannot reach, so no request is a 429. */
 export const BENCH_KEY = "av_test_bench000000000000000000000000000000";
+/** An org whose limit the benchmark does reach: the most admitted per window is checked against it. */
+export const WINDOW_KEY = "av_test_benchwindow0000000000000000000000000";
+export const WINDOW_LIMIT = 600;
+export const BENCH_JWT_SECRET = "bench-jwt-secret-0123456789abcdef";
+/** Round trips the latency probe adds at the binding boundary (Durable Object RPC and D1 primary). */
+export const INJECTED_MS = [0, 20, 80, 250];
 const BENCH_SEED = `
 INSERT INTO orgs (id, name, tier, rate_limit_per_minute, created_at) VALUES ('org_bench', 'Bench', 'enterprise', 1000000000, 0);
 INSERT INTO api_keys (id, org_id, name, mode, key_hash, prefix, last4, created_at)
-  VALUES ('key_bench', 'org_bench', 'bench', 'test', '__HASH__', 'av_test_benc', '0000', 0);`;
+  VALUES ('key_bench', 'org_bench', 'bench', 'test', '__HASH__', 'av_test_benc', '0000', 0);
+INSERT INTO orgs (id, name, tier, rate_limit_per_minute, created_at) VALUES ('org_bench_window', 'Bench window', 'enterprise', ${WINDOW_LIMIT}, 0);
+INSERT INTO api_keys (id, org_id, name, mode, key_hash, prefix, last4, created_at)
+  VALUES ('key_bench_window', 'org_bench_window', 'window', 'test', '__WINDOW_HASH__', 'av_test_benc', '0000', 0);`;
 
 const freePort = () =>
   new Promise((resolve, reject) => {
@@ -44,14 +53,20 @@ function workerdPid() {
  */
 export async function startRuntime({ root, bundle }) {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(root, "wrangler.toml"));
-  const names = ["api", "apiNoLimit", "bare", "d1", "durableObject", "limiter", "fakeOpenAi", "fakeDeepgram", "wsEcho"];
+  // api_d<ms> / off_d<ms>: more isolates of the API with a round trip added to every call of the
+  // org's limiter object and the D1 primary (a near replica: 5 ms), with and without rate limiting;
+  // they share the first API's limiter objects, as isolates in other locations would.
+  const delayed = INJECTED_MS.flatMap((ms) => [`api_d${ms}`, `off_d${ms}`]);
+  const names = ["api", "apiNoLimit", "bare", "d1", "durableObject", "limiter", "fakeOpenAi", "fakeDeepgram", "wsEcho", ...delayed];
   const ports = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()])));
   const socket = (name) => [{ host: "127.0.0.1", port: ports[name] }];
   const compat = { compatibilityDate: workerOptions.compatibilityDate, compatibilityFlags: workerOptions.compatibilityFlags };
   // Every documented setting pinned, so a developer's .dev.vars cannot change what is measured.
   const settings = pinSettings({
     ASSET_SIGNING_SECRET: "bench-asset-secret",
-    JWT_SECRET: "bench-jwt-secret-0123456789abcdef",
+    JWT_SECRET: BENCH_JWT_SECRET,
+    // The window probe stands for several isolates with X-Sim-Holder.
+    LIMITER_SIMULATED_HOLDERS: "on",
     // The AI gateway's OpenAI provider talks to the fake upstream on loopback.
     OPENAI_API_KEY: "sk-bench",
     OPENAI_BASE_URL: `http://127.0.0.1:${ports.fakeOpenAi}/v1`,
@@ -78,6 +93,17 @@ export async function startRuntime({ root, bundle }) {
     workers: [
       api("api"),
       api("apiNoLimit", { RATE_LIMITING: "off" }),
+      ...INJECTED_MS.flatMap((ms) =>
+        [`api_d${ms}`, `off_d${ms}`].map((name) => ({
+          ...api(name, {
+            ...(name.startsWith("off") ? { RATE_LIMITING: "off" } : {}),
+            SIM_DO_RTT_MS: String(ms),
+            SIM_D1_PRIMARY_RTT_MS: String(ms),
+            SIM_D1_REPLICA_RTT_MS: ms > 0 ? "5" : "0",
+          }),
+          durableObjects: { ...workerOptions.durableObjects, RATE_LIMITER: { className: "RateLimiter", scriptName: "api", useSQLite: true } },
+        })),
+      ),
       { ...compat, name: "bare", modules: true, script: baselines.bare, unsafeDirectSockets: socket("bare") },
       { ...compat, name: "fakeOpenAi", modules: true, script: baselines.fakeOpenAi, unsafeDirectSockets: socket("fakeOpenAi") },
       { ...compat, name: "fakeDeepgram", modules: true, script: baselines.fakeDeepgram, unsafeDirectSockets: socket("fakeDeepgram") },
@@ -113,7 +139,7 @@ export async function startRuntime({ root, bundle }) {
   // Migrations, the local seed, and the bench org, exactly as the tests and `npm start` load them.
   const db = await mf.getD1Database("DB", "api");
   await db.batch(readMigrations().map((s) => db.prepare(s)));
-  await applySeed({ db, bucket: await mf.getR2Bucket("MODELS", "api") }, readSeed([BENCH_SEED.replace("__HASH__", await sha256Hex(BENCH_KEY))]));
+  await applySeed({ db, bucket: await mf.getR2Bucket("MODELS", "api") }, readSeed([BENCH_SEED.replace("__HASH__", await sha256Hex(BENCH_KEY)).replace("__WINDOW_HASH__", await sha256Hex(WINDOW_KEY))]));
 
   const urls = Object.fromEntries(names.map((n) => [n, `http://127.0.0.1:${ports[n]}`]));
   return { urls, dispose: () => mf.dispose(), workerdPid: workerdPid() };

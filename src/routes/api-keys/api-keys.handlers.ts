@@ -24,7 +24,7 @@ export const createApiKey: Handler<"createApiKey"> = async (c) => {
 
 export const revokeApiKey: Handler<"revokeApiKey"> = async (c) => {
   const { key_id } = c.req.valid("param");
-  const row = await keys.revokeKey({ ...deps(c), limiter: c.get("limiter"), d1: c.env.DB }, c.get("auth").org.id, key_id);
+  const row = await keys.revokeKey({ ...deps(c), limiter: c.get("limiter"), d1: c.get("d1") }, c.get("auth").org.id, key_id);
   if (!row) throw notFound("api_key", key_id);
   return c.json(keys.apiKeyJson(row), 200);
 };
