@@ -89,6 +89,23 @@ describe("leased allowances", () => {
     expect(limitTimings.slice(10).every((d) => d === "lease")).toBe(true);
   });
 
+  it("a warm isolate crosses the window boundary on the next window's lease, fetched ahead, without waiting", async () => {
+    const org = await freshOrg("enterprise", 1_000);
+    let now = MINUTE + 58_500;
+    for (let i = 0; i < 30; i++) {
+      vi.setSystemTime((now += 40)); // 25 a second, into the last two seconds of the window
+      expect((await hitAs("boundary", org.key)).status).toBe(200);
+    }
+    await new Promise((r) => setTimeout(r, 50)); // the background fetch of the next window's lease
+    const [, next] = await windowsOf(org.id);
+    expect(next).toMatchObject({ start: MINUTE + 60_000 });
+    vi.setSystemTime(MINUTE + 60_000);
+    const after = await hitAs("boundary", org.key);
+    expect(after.status).toBe(200);
+    expect(after.headers.get("Server-Timing")).toMatch(/limit;dur=[\d.]+;desc="lease"/);
+    expect(after.headers.get("X-RateLimit-Reset")).toBe(String((MINUTE + 120_000) / 1000));
+  });
+
   it("tokens of a window are not spent in the next one", async () => {
     const org = await freshOrg("enterprise", 1_000);
     vi.setSystemTime(MINUTE + 59_000);

@@ -174,10 +174,11 @@ describe("Server-Timing", () => {
     }
   });
 
-  it("names auth (db or cache) and limit (ask or lease) on authenticated requests", async () => {
+  it("names auth (db or cache), limit (ask or lease) and the route's reads (db) on authenticated requests", async () => {
     const list = entries(await api("/v1/avatars"));
     expect(list.find((e) => e.startsWith("auth;"))).toMatch(/desc="(db|cache)"/);
     expect(list.find((e) => e.startsWith("limit;"))).toMatch(/desc="(ask|lease)"/);
+    expect(list.find((e) => e.startsWith("db;"))).toMatch(/^db;dur=\d+\.\d$/);
   });
 });
 

@@ -10,6 +10,8 @@ const windowStart = (now: number) => now - (now % WINDOW_MS);
  * `AUTH_CACHE_TTL_MS` (middleware/api-key-auth.ts); after that they read D1, which has the revocation.
  */
 export const REVOCATION_MEMORY_MS = 10 * 60_000;
+/** How long before a window ends a holder may be granted the next window's tokens. */
+export const NEXT_WINDOW_AHEAD_MS = 5_000;
 
 
 /**
@@ -81,7 +83,16 @@ export class RateLimiter extends DurableObject<Env> {
     const start = windowStart(now);
     const resetAt = start + WINDOW_MS;
     const leaseMs = getConfig(this.env).limiter.leaseMs;
-    const base = { limit: ask.limit, windowStart: start, resetAt, ttlMs: Math.min(leaseMs, resetAt - now), revokedKeys: [...this.revoked], bookmark: this.bookmark };
+    const base = {
+      limit: ask.limit,
+      windowStart: start,
+      resetAt,
+      ttlMs: Math.min(leaseMs, resetAt - now),
+      startsInMs: 0,
+      windowEndsInMs: resetAt - now,
+      revokedKeys: [...this.revoked],
+      bookmark: this.bookmark,
+    };
     if (ask.keyId !== undefined && this.revoked.has(ask.keyId)) return { ...base, revoked: true, tokens: 0, granted: this.window.count };
     if (this.window.start !== start) {
       this.enterWindow(start);
@@ -97,9 +108,28 @@ export class RateLimiter extends DurableObject<Env> {
       if (now - seen <= leaseMs) active += 1;
       else this.holders.delete(holder);
     }
-    const left = Math.max(0, ask.limit - this.window.count);
-    const share = Math.ceil(left / Math.max(1, active));
-    const tokens = Math.min(left, share, Math.max(1, ask.want));
+    const grant = (count: number) => Math.min(Math.max(0, ask.limit - count), Math.ceil(Math.max(0, ask.limit - count) / Math.max(1, active)), Math.max(1, ask.want));
+    if (ask.next === true) {
+      // The next window's tokens, for a holder whose lease ends with this window: usable from the
+      // moment the next window begins, so the first requests after the boundary need not wait.
+      const next = resetAt;
+      const count = this.sql.exec<{ count: number }>("SELECT count FROM windows WHERE start = ?", next).toArray()[0]?.count ?? 0;
+      // Only shortly before the boundary: earlier, the tokens would sit unused for most of a window.
+      const tokens = resetAt - now <= NEXT_WINDOW_AHEAD_MS ? grant(count) : 0;
+      if (tokens > 0) this.sql.exec("INSERT INTO windows (start, count) VALUES (?, ?) ON CONFLICT (start) DO UPDATE SET count = excluded.count", next, count + tokens);
+      this.flush();
+      return {
+        ...base,
+        windowStart: next,
+        resetAt: next + WINDOW_MS,
+        startsInMs: next - now,
+        ttlMs: Math.min(leaseMs, next + WINDOW_MS - now),
+        revoked: false,
+        tokens,
+        granted: count + tokens,
+      };
+    }
+    const tokens = grant(this.window.count);
     if (tokens > 0) {
       this.window.count += tokens;
       this.dirty = true;

@@ -31,6 +31,10 @@ export interface LeaseReply {
   windowStart: number;
   resetAt: number;
   ttlMs: number;
+  /** 0 for the current window; for a lease of the next window, how long until it begins (object's clock). */
+  startsInMs: number;
+  /** How long until the current window ends (object's clock): when to ask for the next one. */
+  windowEndsInMs: number;
   /** Keys of the org revoked within the last ten minutes. */
   revokedKeys: string[];
   /** D1's bookmark after the org's last revocation: reads start at least there. */
@@ -50,6 +54,8 @@ export interface LeaseAsk {
    */
   returned?: number | undefined;
   returnedFor?: number | undefined;
+  /** Tokens of the window after the current one, asked shortly before it begins. */
+  next?: boolean | undefined;
 }
 
 /** What a request is counted against: its organisation, or (public routes) its client address. */

@@ -5,6 +5,8 @@
  * does not. Zero delays (the default, and always in production) return the binding itself.
  */
 
+import { type Around, wrapDatabase } from "./d1-wrap";
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 async function delayed<T>(ms: number, call: () => Promise<T>): Promise<T> {
@@ -36,48 +38,9 @@ export function delayedNamespace<N extends object>(namespace: N, rttMs: number):
   });
 }
 
-type Statement = D1PreparedStatement;
-
-// batch() wants the runtime's own statements, not proxies around them.
-const targets = new WeakMap<object, Statement>();
-const unwrap = (s: Statement): Statement => targets.get(s) ?? s;
-
-function delayedStatement(statement: Statement, ms: number): Statement {
-  const proxy = new Proxy(statement, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop) as unknown;
-      if (typeof value !== "function") return value;
-      if (prop === "bind") return (...args: unknown[]) => delayedStatement(Reflect.apply(value as (...a: unknown[]) => Statement, target, args), ms);
-      if (prop === "first" || prop === "all" || prop === "run" || prop === "raw") {
-        return (...args: unknown[]) => delayed(ms, async () => Reflect.apply(value as (...a: unknown[]) => Promise<unknown>, target, args));
-      }
-      return (value as (...a: unknown[]) => unknown).bind(target);
-    },
-  });
-  targets.set(proxy, statement);
-  return proxy;
-}
-
-/** Queries and batches wait as on a far primary, or a near replica inside a replica-first session. */
-function delayedDatabase<D extends Pick<D1Database, "prepare" | "batch">>(db: D, ms: number, sessions?: { primaryMs: number; replicaMs: number }): D {
-  return new Proxy(db, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop) as unknown;
-      if (typeof value !== "function") return value;
-      if (prop === "prepare") return (sql: string) => delayedStatement(target.prepare(sql), ms);
-      if (prop === "batch") return (statements: Statement[]) => delayed(ms, () => target.batch(statements.map((s) => unwrap(s))));
-      if (prop === "withSession" && sessions) {
-        return (constraint?: string) => {
-          const session = (value as (c?: string) => D1DatabaseSession).call(target, constraint);
-          return delayedDatabase(session, constraint === "first-primary" ? sessions.primaryMs : sessions.replicaMs);
-        };
-      }
-      return (value as (...a: unknown[]) => unknown).bind(target);
-    },
-  });
-}
-
+/** Queries and batches wait as on a far primary; a session opened replica-first, as on a near replica. */
 export function delayedD1(d1: D1Database, primaryMs: number, replicaMs: number): D1Database {
   if (primaryMs <= 0 && replicaMs <= 0) return d1;
-  return delayedDatabase(d1, primaryMs, { primaryMs, replicaMs });
+  const after = (ms: number): Around => (call) => delayed(ms, call);
+  return wrapDatabase(d1, after(primaryMs), (constraint) => after(constraint === "first-primary" ? primaryMs : replicaMs));
 }

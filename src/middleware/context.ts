@@ -5,6 +5,7 @@ import { createDb, createReadDb, type Db } from "../db/client";
 import type { AppEnv } from "../env";
 import { createLogger } from "../lib/logger";
 import type { Limiter } from "../lib/rate-limits";
+import { timedD1 } from "../lib/d1-wrap";
 import { delayedD1, delayedNamespace } from "../lib/simulated-latency";
 import { durableObjectLimiter, noLimiter } from "../services/limiter";
 
@@ -51,7 +52,8 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
 export function readDb(c: Context<AppEnv>): Db {
   let db = c.get("readDb");
   if (!db) {
-    db = createReadDb(c.get("d1"), c.get("limiter").readBookmark());
+    const timing = c.get("timing");
+    db = createReadDb(timedD1(c.get("d1"), (ms) => timing.addDb(ms)), c.get("limiter").readBookmark());
     c.set("readDb", db);
   }
   return db;

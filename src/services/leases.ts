@@ -26,6 +26,8 @@ const TARGET_S = 2;
 const RESERVE_S = 1;
 /** How far back the isolate's own rate is measured. */
 const RATE_WINDOW_MS = 1_000;
+/** A holder asks for the next window's tokens this long before its lease ends with the window. */
+const PREFETCH_MS = 2_000;
 /** The org's windows: one minute, aligned to the minute (durable-objects/rate-limiter.ts). */
 const WINDOW_MS = 60_000;
 
@@ -42,6 +44,11 @@ interface Lease {
   grantedAt: number;
   revoked: Set<string>;
   renewing: boolean;
+  /** On this isolate's clock, at the latest: when the window ends (the object's view of it). */
+  windowEndsAt: number;
+  /** The next window's lease, fetched shortly before the boundary; usable from `validFrom`. */
+  next: { lease: Lease; validFrom: number } | undefined;
+  prefetching: boolean;
   /** Admissions in the current rate window, and when that window began. */
   recent: number;
   recentSince: number;
@@ -91,7 +98,7 @@ export class LeaseHolder {
     const holder = ctx?.partition === undefined ? this.isolate : `${this.isolate}/${ctx.partition}`;
     const now = Date.now();
     if (keyId !== undefined && this.revokedHere.has(keyId)) return refusedRevoked(limit, now);
-    const lease = this.leases.get(holderKey);
+    const lease = this.current(holderKey, now);
     const live = lease !== undefined && now < lease.expiresAt && lease.limit === limit;
     if (live && keyId !== undefined && lease.revoked.has(keyId)) return { ...refusedRevoked(limit, lease.resetAt), blocking: false };
     if (live && lease.tokens > 0) {
@@ -100,6 +107,9 @@ export class LeaseHolder {
       this.note(lease, now);
       if (!lease.renewing && (lease.tokens < Math.ceil(lease.rate * RESERVE_S) || now - lease.grantedAt >= (lease.expiresAt - lease.grantedAt) / 2)) {
         ctx?.waitUntil(this.renew(org, holder, holderKey, lease));
+      }
+      if (!lease.next && !lease.prefetching && now >= lease.windowEndsAt - PREFETCH_MS && lease.rate > 0) {
+        ctx?.waitUntil(this.prefetch(org, holder, lease));
       }
       return admitted(lease, false);
     }
@@ -127,6 +137,34 @@ export class LeaseHolder {
     lease.tokens -= 1;
     this.note(lease, Date.now());
     return admitted(lease, true);
+  }
+
+  /** The holder's lease; past the boundary, the next window's lease fetched ahead takes over. */
+  private current(holderKey: string, now: number): Lease | undefined {
+    const lease = this.leases.get(holderKey);
+    const next = lease?.next;
+    if (!lease || !next || now < lease.expiresAt || now < next.validFrom || now >= next.lease.expiresAt) return lease;
+    this.leases.set(holderKey, next.lease);
+    return next.lease;
+  }
+
+  /** The next window's tokens, asked shortly before this window ends; a failure costs one ask later. */
+  private async prefetch(org: string, holder: string, lease: Lease): Promise<void> {
+    lease.prefetching = true;
+    const sentAt = Date.now();
+    try {
+      const reply = await this.ask(org)({ holder, limit: lease.limit, want: Math.max(1, Math.ceil(lease.rate * TARGET_S)), next: true });
+      if (reply.tokens === 0 || reply.startsInMs <= 0) return;
+      const next = this.fresh(reply, sentAt, lease);
+      // The first moment the next window has certainly begun on the object's clock.
+      lease.next = { lease: next, validFrom: Date.now() + reply.startsInMs };
+      this.counters.grants += 1;
+      this.counters.tokensGranted += reply.tokens;
+    } catch (err) {
+      this.log.warn("next-window lease not fetched", { org_id: org, error: err });
+    } finally {
+      lease.prefetching = false;
+    }
   }
 
   /**
@@ -163,25 +201,35 @@ export class LeaseHolder {
   private apply(holderKey: string, reply: LeaseReply, sentAt: number, previous: Lease | undefined): Lease {
     const current = this.leases.get(holderKey) ?? previous;
     const sameWindow = current !== undefined && current.resetAt === reply.resetAt && current.limit === reply.limit;
-    const lease: Lease = {
-      limit: reply.limit,
-      tokens: (sameWindow && sentAt < current.expiresAt ? current.tokens : 0) + reply.tokens,
-      granted: reply.granted,
-      resetAt: reply.resetAt,
-      expiresAt: sentAt + reply.ttlMs,
-      grantedAt: sentAt,
-      revoked: new Set(reply.revokedKeys),
-      renewing: false,
-      recent: current?.recent ?? 0,
-      recentSince: current?.recentSince ?? sentAt,
-      rate: current?.rate ?? 0,
-    };
+    const lease = this.fresh(reply, sentAt, current);
+    lease.tokens += sameWindow && sentAt < current.expiresAt ? current.tokens : 0;
+    if (sameWindow) lease.next = current.next;
     this.leases.set(holderKey, lease);
     if (reply.bookmark !== undefined) this.bookmark = reply.bookmark;
     this.counters.grants += 1;
     this.counters.tokensGranted += reply.tokens;
     this.report();
     return lease;
+  }
+
+  /** A lease from a reply (its tokens alone); the isolate's rate carries over from `from`. */
+  private fresh(reply: LeaseReply, sentAt: number, from: Lease | undefined): Lease {
+    return {
+      limit: reply.limit,
+      tokens: reply.tokens,
+      granted: reply.granted,
+      resetAt: reply.resetAt,
+      expiresAt: sentAt + reply.ttlMs,
+      grantedAt: sentAt,
+      revoked: new Set(reply.revokedKeys),
+      renewing: false,
+      windowEndsAt: sentAt + reply.windowEndsInMs,
+      next: undefined,
+      prefetching: false,
+      recent: from?.recent ?? 0,
+      recentSince: from?.recentSince ?? sentAt,
+      rate: from?.rate ?? 0,
+    };
   }
 
   /** Counts an admission towards the isolate's recent rate (per second). */

@@ -24,7 +24,7 @@ over the limit in any window) through leases each location spends locally; a rev
 change reaches every location within one lease lifetime (\`LIMITER_LEASE_MS\`, 10 s; at once where the
 key was revoked). Without the org's limiter and without a lease, requests are refused
 (\`503 rate_limit.unavailable\`, \`Retry-After: 1\`). Every response carries \`Server-Timing\` (\`auth\`,
-\`limit\` with \`desc="lease"\` or \`"ask"\`, \`app\`, \`total\`).
+\`limit\` with \`desc="lease"\` or \`"ask"\`, \`db\` for the route's reads, \`app\`, \`total\`).
 
 ## Choices where the written contract is silent
 - Request bodies: at most 1 MiB (\`413 request.too_large\`); a body on POST, PUT, PATCH or DELETE must be
