@@ -37,6 +37,16 @@ describe("anonymous lists of preset personas", () => {
   });
 });
 
+it("the voice list is cached for anonymous callers too", async () => {
+  const first = await api("/v1/tts/voices?provider=mock", { key: null });
+  expect(first.status).toBe(200);
+  expect(first.headers.get("Cache-Control")).toBe("public, max-age=60");
+  const body = await first.text();
+  const second = await api("/v1/tts/voices?provider=mock", { key: null });
+  expect(second.headers.get("Server-Timing")).toContain('cache;dur=0.0;desc="hit"');
+  expect(await second.text()).toBe(body);
+});
+
 it("the model list may be kept by browsers and CDNs", async () => {
   const res = await api("/v1/models", { key: null });
   expect(res.status).toBe(200);

@@ -6,10 +6,10 @@ import type { AppEnv } from "../env";
 export const PUBLIC_LIST_TTL_S = 60;
 
 /**
- * Anonymous GETs of lists that only a deploy changes (the preset personas): answered from this
+ * Anonymous GETs of lists that rarely change (the preset personas, the voices): answered from this
  * location's Cache API for `PUBLIC_LIST_TTL_S`, so a read near the user costs no database query.
  * The cache key carries the deployed version, so a deploy (which is what changes presets) purges
- * them everywhere at once; an organisation's own records are only in API-key answers, which are never
+ * them everywhere at once; a voice added to the ElevenLabs account shows within the TTL; an organisation's own records are only in API-key answers, which are never
  * cached. The Cache API is per location and best effort: a miss or a failure just asks the database.
  */
 export async function publicCached(c: Context<AppEnv>, produce: () => Promise<Response>): Promise<Response> {

@@ -9,6 +9,7 @@ import type { UpstreamResponse } from "../../providers/upstream";
 import { audioBody, type Spoken, speak } from "../../services/speech";
 import { recordUsage } from "../../db/usage";
 import { type ListedVoice, listVoices as allVoices, resolveVoice } from "../../services/voices";
+import { publicCached } from "../../middleware/public-cache";
 import type { HandlerOf } from "../define-route";
 import type * as routes from "./tts.routes";
 
@@ -81,7 +82,9 @@ const toJson = (v: ListedVoice) => ({
 });
 
 /** Catalogue order, so a cursor is a position: items after the voice named by `starting_after`. */
-export const listVoicesHandler: Handler<"listVoices"> = async (c) => {
+export const listVoicesHandler: Handler<"listVoices"> = (c) => publicCached(c, () => voicePage(c));
+
+async function voicePage(c: Parameters<Handler<"listVoices">>[0]) {
   const q = c.req.valid("query");
   const voices = (await allVoices(deps(c))).filter((v) => (q.provider === undefined || v.provider === q.provider) && (q.language === undefined || v.language === q.language));
   let start = 0;
@@ -93,7 +96,7 @@ export const listVoicesHandler: Handler<"listVoices"> = async (c) => {
   const page = voices.slice(start, start + q.limit);
   const hasMore = start + q.limit < voices.length;
   return c.json({ object: "list" as const, data: page.map(toJson), has_more: hasMore, next_cursor: hasMore ? (page.at(-1)?.id ?? null) : null }, 200);
-};
+}
 
 /** A provider's own request, sent with our credentials, its audio streamed back under the same rules. */
 async function proxied(c: Context<AppEnv>, provider: string, text: string, send: (ctx: { signal: AbortSignal; config: AppEnv["Variables"]["config"]; log: AppEnv["Variables"]["log"] }) => Promise<UpstreamResponse>) {
