@@ -49,6 +49,9 @@ export function toPage<Row extends { id: string }, T>(rows: Row[], limit: number
   };
 }
 
+/** The cursor scope of a table whose rows belong to one org (`org_id`), for `afterCursor`. */
+export const ownedBy = (orgId: string) => (alias: string) => sql`${sql.identifier(alias)}.org_id = ${orgId}`;
+
 /**
  * The keyset condition for "newest first, ties broken by id": rows strictly after the cursor's own
  * (created_at, id), as one row-value comparison. `scope` restricts the cursor to rows the caller may

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { getConfig } from "../config";
+import { type Config, getConfig } from "../config";
 import { createDb, createReadDb, type Db } from "../db/client";
 import type { AppEnv } from "../env";
 import { createLogger } from "../lib/logger";
@@ -8,8 +8,6 @@ import type { Limiter } from "../lib/rate-limits";
 import { timedD1 } from "../lib/d1-wrap";
 import { delayedD1, delayedNamespace } from "../lib/simulated-latency";
 import { durableObjectLimiter, noLimiter } from "../services/limiter";
-
-type Config = ReturnType<typeof getConfig>;
 
 // One limiter per namespace binding (stable within an isolate), not one per request.
 const limiters = new WeakMap<object, Limiter>();

@@ -4,7 +4,7 @@ import { type ApiKeyMode, type ApiKeyRow, apiKeys, orgs } from "../db/schema";
 import type { AuthOrg } from "../env";
 import { sha256Hex } from "../lib/crypto";
 import { newId } from "../lib/ids";
-import { afterCursor, checkCursor } from "../lib/pagination";
+import { afterCursor, checkCursor, ownedBy } from "../lib/pagination";
 import { randomBase62 } from "../lib/secrets";
 import { limitFor } from "../lib/tiers";
 import type { Limiter } from "../lib/rate-limits";
@@ -60,8 +60,6 @@ export async function findKeyByHash(db: Db, keyHash: string): Promise<KeyLookup 
     org: { id: row.orgId, tier: row.tier, limit: limitFor(row.tier, row.customLimit) },
   };
 }
-
-const ownedBy = (orgId: string) => (alias: string) => sql`${sql.identifier(alias)}.org_id = ${orgId}`;
 
 /** A page of the org's keys, newest first; fetches `limit + 1` rows. */
 export async function listKeys(db: Db, orgId: string, page: { limit: number; startingAfter?: string | undefined }) {

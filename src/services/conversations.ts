@@ -1,4 +1,4 @@
-import { and, desc, eq, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, type SQL } from "drizzle-orm";
 import type { Config } from "../config";
 import type { Db } from "../db/client";
 import { type ConversationRecord, findConversation, insertConversation, toRecord } from "../db/conversations";
@@ -10,7 +10,7 @@ import { ApiError, notFound } from "../lib/errors";
 import { doNames } from "../lib/do-names";
 import { newId } from "../lib/ids";
 import type { Logger } from "../lib/logger";
-import { afterCursor, checkCursor } from "../lib/pagination";
+import { afterCursor, checkCursor, ownedBy } from "../lib/pagination";
 import { requireModel } from "../providers/llm";
 import { requireFormat } from "../providers/tts";
 import { getAvatar } from "./avatars";
@@ -128,8 +128,6 @@ export interface ConversationPage {
   startingAfter?: string | undefined;
   status?: ConversationStatus | undefined;
 }
-
-const ownedBy = (orgId: string) => (alias: string) => sql`${sql.identifier(alias)}.org_id = ${orgId}`;
 
 /** A page of the org's conversations, newest first; fetches `limit + 1` rows. */
 export async function listConversations(db: Db, orgId: string, page: ConversationPage): Promise<ConversationRecord[]> {

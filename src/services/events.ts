@@ -1,11 +1,9 @@
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type EventRow, events, webhookDeliveries } from "../db/schema";
 import { notFound } from "../lib/errors";
-import { afterCursor, checkCursor } from "../lib/pagination";
+import { afterCursor, checkCursor, ownedBy } from "../lib/pagination";
 import { type DispatchDeps, enqueueDeliveries, subscribedEndpoints } from "../webhooks/dispatch";
-
-const ownedBy = (orgId: string) => (alias: string) => sql`${sql.identifier(alias)}.org_id = ${orgId}`;
 
 /** An event on the wire is its stored payload: what the receivers got, byte for byte. */
 export const eventJson = (row: Pick<EventRow, "payload">): unknown => JSON.parse(row.payload);

@@ -1,9 +1,9 @@
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type WebhookEndpointRow, webhookEndpoints } from "../db/schema";
 import { ApiError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
-import { afterCursor, checkCursor } from "../lib/pagination";
+import { afterCursor, checkCursor, ownedBy } from "../lib/pagination";
 import { newWebhookSecret } from "../lib/webhook-signature";
 import { webhookUrlProblem } from "../lib/webhook-urls";
 import { type DispatchDeps, enqueueDeliveries } from "../webhooks/dispatch";
@@ -25,8 +25,6 @@ function checkUrl(url: string, allowInsecure: boolean): void {
 
 /** `["*"]` stands alone; a list names each type once. */
 const normaliseEvents = (list: string[]): string[] => (list.includes("*") ? ["*"] : [...new Set(list)]);
-
-const ownedBy = (orgId: string) => (alias: string) => sql`${sql.identifier(alias)}.org_id = ${orgId}`;
 
 export const getEndpoint = (db: Db, orgId: string, id: string) =>
   db

@@ -1,6 +1,5 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
-import type { Db } from "../db/client";
 import { events, webhookDeliveries, type WebhookDisabledReason, type WebhookEndpointRow, webhookEndpoints } from "../db/schema";
 import { newId } from "../lib/ids";
 import { unixSeconds } from "../lib/time";
