@@ -108,7 +108,10 @@ export class RateLimiter extends DurableObject<Env> {
       if (now - seen <= leaseMs) active += 1;
       else this.holders.delete(holder);
     }
-    const grant = (count: number) => Math.min(Math.max(0, ask.limit - count), Math.ceil(Math.max(0, ask.limit - count) / Math.max(1, active)), Math.max(1, ask.want));
+    const grant = (count: number) => {
+      const left = Math.max(0, ask.limit - count);
+      return Math.min(left, Math.ceil(left / Math.max(1, active)), Math.max(1, ask.want));
+    };
     if (ask.next === true) {
       // The next window's tokens, for a holder whose lease ends with this window: usable from the
       // moment the next window begins, so the first requests after the boundary need not wait.
@@ -116,7 +119,7 @@ export class RateLimiter extends DurableObject<Env> {
       const count = this.sql.exec<{ count: number }>("SELECT count FROM windows WHERE start = ?", next).toArray()[0]?.count ?? 0;
       // Only shortly before the boundary: earlier, the tokens would sit unused for most of a window.
       const tokens = resetAt - now <= NEXT_WINDOW_AHEAD_MS ? grant(count) : 0;
-      if (tokens > 0) this.sql.exec("INSERT INTO windows (start, count) VALUES (?, ?) ON CONFLICT (start) DO UPDATE SET count = excluded.count", next, count + tokens);
+      if (tokens > 0) this.saveWindow(next, count + tokens);
       this.flush();
       return {
         ...base,
@@ -178,11 +181,11 @@ export class RateLimiter extends DurableObject<Env> {
   private flush(): void {
     if (!this.dirty) return;
     this.dirty = false;
-    this.sql.exec(
-      "INSERT INTO windows (start, count) VALUES (?, ?) ON CONFLICT (start) DO UPDATE SET count = excluded.count",
-      this.window.start,
-      this.window.count,
-    );
+    this.saveWindow(this.window.start, this.window.count);
+  }
+
+  private saveWindow(start: number, count: number): void {
+    this.sql.exec("INSERT INTO windows (start, count) VALUES (?, ?) ON CONFLICT (start) DO UPDATE SET count = excluded.count", start, count);
   }
 
   private enterWindow(start: number): void {

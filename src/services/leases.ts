@@ -1,5 +1,6 @@
-import type { HitContext, HitResult, LeaseAsk, LeaseReply } from "../lib/rate-limits";
+import { REVOCATION_MEMORY_MS } from "../durable-objects/rate-limiter";
 import type { Logger } from "../lib/logger";
+import type { HitContext, HitResult, LeaseAsk, LeaseReply } from "../lib/rate-limits";
 
 /**
  * The isolate's side of leased rate limits. The org's limiter object is the only authority: it
@@ -28,8 +29,6 @@ const RESERVE_S = 1;
 const RATE_WINDOW_MS = 1_000;
 /** A holder asks for the next window's tokens this long before its lease ends with the window. */
 const PREFETCH_MS = 2_000;
-/** The org's windows: one minute, aligned to the minute (durable-objects/rate-limiter.ts). */
-const WINDOW_MS = 60_000;
 
 export type AskFn = (ask: LeaseAsk) => Promise<LeaseReply>;
 
@@ -38,6 +37,7 @@ interface Lease {
   tokens: number;
   /** Org-wide tokens granted in the window when this lease last heard from the object. */
   granted: number;
+  windowStart: number;
   resetAt: number;
   /** On this isolate's clock: the ask's send time plus the lifetime the object gave. */
   expiresAt: number;
@@ -78,7 +78,7 @@ export class LeaseHolder {
     /** This isolate's name, unique per isolate: the object shares the allowance among holders. */
     private readonly isolate: string,
     private readonly log: Logger,
-    private readonly revocationMemoryMs = 10 * 60_000,
+    private readonly revocationMemoryMs = REVOCATION_MEMORY_MS,
   ) {}
 
   /** The D1 bookmark of the newest revocation a lease has brought (or this isolate made). */
@@ -175,7 +175,7 @@ export class LeaseHolder {
     if (!lease || now < lease.expiresAt || lease.tokens <= 0) return {};
     const returned = lease.tokens;
     lease.tokens = 0;
-    return { returned, returnedFor: lease.resetAt - WINDOW_MS };
+    return { returned, returnedFor: lease.windowStart };
   }
 
   /** Background top-up of a live lease; a failure leaves the lease to run out. */
@@ -218,6 +218,7 @@ export class LeaseHolder {
       limit: reply.limit,
       tokens: reply.tokens,
       granted: reply.granted,
+      windowStart: reply.windowStart,
       resetAt: reply.resetAt,
       expiresAt: sentAt + reply.ttlMs,
       grantedAt: sentAt,
