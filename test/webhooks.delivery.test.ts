@@ -8,7 +8,7 @@ import { buildEvent, insertEvents } from "../src/webhooks/events";
 import { RETRY_DELAYS_S } from "../src/webhooks/schedule";
 import { freshOrg } from "./helpers/auth";
 import { api } from "./helpers/http";
-import { createEndpoint, Receivers, storedEvents, uniqueName, waitFor, type Delivery } from "./helpers/webhooks";
+import { createEndpoint, Receivers, storedEvents, uniqueName, waitFor, type Answer, type Delivery, ok } from "./helpers/webhooks";
 
 /**
  * The webhook queue consumer, driven directly (a retry in the simulated queue would wait its real
@@ -89,13 +89,6 @@ async function endpointJson(endpointId: string, key: string) {
 const failingSince = async (endpointId: string) =>
   (await env.DB.prepare("SELECT failing_since FROM webhook_endpoints WHERE id = ?").bind(endpointId).first<{ failing_since: number | null }>())?.failing_since;
 
-/**
- * A 200 made when the request arrives. Scripted Response objects are made in the test's request
- * context, so they can only answer the consumer calls made from the test itself; anything the
- * simulated queue delivers needs an answer made in its own context (workerd refuses cross-request I/O).
- */
-const ok = () => new Response("ok");
-type Answer = (() => Response | Promise<Response>) | "hang";
 
 /** An org with one endpoint (all events) at a fresh fake receiver answering `script` (default: 200). */
 async function setup(prefix: string, ...script: Answer[]) {

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import { freshOrg, userJwt } from "./helpers/auth";
 import { api, BASE, expectError } from "./helpers/http";
-import { createEndpoint, type Received, Receivers, storedEvents, uniqueName, waitFor } from "./helpers/webhooks";
+import { createEndpoint, type Received, Receivers, storedEvents, uniqueName, waitFor, ok } from "./helpers/webhooks";
 import { connect, createConversation, type Socket } from "./helpers/ws";
 
 /**
@@ -67,12 +67,6 @@ function eventsOf(requests: Received[], type?: string): Event<any>[] {
   return type === undefined ? list : list.filter((e) => e.type === type);
 }
 
-/**
- * A 200, made when the request arrives: a Response made in the test's own request context cannot
- * be read from the queue consumer's (workerd: "Cannot perform I/O on behalf of a different
- * request"), so the helper's default answer would make every queued delivery fail.
- */
-const ok = () => new Response("ok");
 const receiver = (prefix: string) => receivers.add(uniqueName(prefix), ok);
 
 /** Lets deliveries that should not happen have their chance to (the simulated queue is fast). */

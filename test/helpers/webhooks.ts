@@ -15,9 +15,10 @@ export interface Received {
  * A function, not a Response: deliveries run in the queue consumer's request, and a Response made
  * in the test's own request cannot be used (or cloned) from another one.
  */
-type Answer = (() => Response | Promise<Response>) | "hang";
+export type Answer = (() => Response | Promise<Response>) | "hang";
 
-const ok = () => new Response("ok");
+/** A 200, made when the request arrives (in the consumer's own request). */
+export const ok = () => new Response("ok");
 
 /**
  * Fake webhook receivers: outbound fetches to `https://<name>.receiver.test/…` are answered here
