@@ -295,6 +295,7 @@ describe("security", () => {
       ["POST", "/v1/conversations"],
       ["GET", "/v1/conversations"],
       ["GET", `/v1/conversations/${conv.id}`],
+      ["GET", `/v1/conversations/${conv.id}/messages`],
       ["POST", `/v1/conversations/${conv.id}/messages`],
       ["POST", `/v1/conversations/${conv.id}/end`],
       ["GET", `/v1/conversations/${conv.id}/ws`],
