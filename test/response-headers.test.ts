@@ -210,6 +210,25 @@ describe("CORS", () => {
     }
   });
 
+  it("allows the request headers a browser client asks for: SDK headers, Range, If-None-Match", async () => {
+    const ask = (path: string, method: string, headers?: string) =>
+      api(path, {
+        method: "OPTIONS",
+        key: null,
+        headers: { Origin: "https://app.example", "Access-Control-Request-Method": method, ...(headers ? { "Access-Control-Request-Headers": headers } : {}) },
+      });
+    // What the OpenAI SDK's browser build sends on a chat completion (dangerouslyAllowBrowser).
+    const sdk = "authorization,content-type,x-stainless-arch,x-stainless-lang,x-stainless-os,x-stainless-retry-count";
+    const chat = await ask("/v1/ai/chat/completions", "POST", sdk);
+    expect(chat.status).toBe(204);
+    expect(chat.headers.get("Access-Control-Allow-Headers")?.split(",").map((h) => h.trim())).toEqual(sdk.split(","));
+    const download = await ask("/v1/avatars/av_demo/model/file", "GET", "range,if-none-match");
+    expect(download.headers.get("Access-Control-Allow-Headers")).toBe("range, if-none-match");
+    // Nothing named, or a list that is not a list of header names: the default pair.
+    expect((await ask("/v1/avatars", "GET")).headers.get("Access-Control-Allow-Headers")).toBe("Authorization, Content-Type");
+    expect((await ask("/v1/avatars", "GET", "authorization, bad header")).headers.get("Access-Control-Allow-Headers")).toBe("Authorization, Content-Type");
+  });
+
   it("exposes the request id, the rate-limit headers and Retry-After to scripts", async () => {
     const res = await api("/v1/avatars", { headers: { Origin: "https://app.example" } });
     expect(res.headers.get("Access-Control-Allow-Origin")).toBe("*");

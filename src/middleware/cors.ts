@@ -12,7 +12,21 @@ import { routeFor } from "./access";
  */
 
 const ALLOW_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE";
-const ALLOW_HEADERS = "Authorization, Content-Type";
+/** Allowed when a preflight names no headers (or names them in a malformed list). */
+const DEFAULT_ALLOW_HEADERS = "Authorization, Content-Type";
+/** An HTTP token (RFC 9110 §5.6.2): what a header name is made of. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * The request headers a preflight allows: those the browser asks for, as Hono's `cors` does by
+ * default. Any header is harmless here (no cookies are ever allowed), and a fixed list would break
+ * clients the API is built for: the OpenAI SDK's `x-stainless-*` headers on the AI gateway, `Range`
+ * and `If-None-Match` on model downloads.
+ */
+function allowHeaders(requested: string | undefined): string {
+  const names = (requested ?? "").split(",").map((name) => name.trim()).filter((name) => name !== "");
+  return names.length > 0 && names.every((name) => HEADER_NAME.test(name)) ? names.join(", ") : DEFAULT_ALLOW_HEADERS;
+}
 const MAX_AGE_SECONDS = "600";
 
 /** Headers a browser app may read: the request id, limits, retry hints and what downloads need. */
@@ -64,7 +78,7 @@ export const corsPreflight = createMiddleware<AppEnv>(async (c, next) => {
   if (origin !== undefined) {
     headers.set("Access-Control-Allow-Origin", origin);
     headers.set("Access-Control-Allow-Methods", ALLOW_METHODS);
-    headers.set("Access-Control-Allow-Headers", ALLOW_HEADERS);
+    headers.set("Access-Control-Allow-Headers", allowHeaders(c.req.header("Access-Control-Request-Headers")));
     headers.set("Access-Control-Max-Age", MAX_AGE_SECONDS);
   }
   return new Response(null, { status: 204, headers });
