@@ -30,7 +30,11 @@ afterEach(() => vi.useRealTimers());
 describe("GET /v1/avatars/{avatar_id}/model", () => {
   it("answers a signed URL that downloads the model with its content type", async () => {
     const before = Math.floor(Date.now() / 1000);
-    const model = await getModel(AV.demo);
+    const res = await api(`/v1/avatars/${AV.demo}/model`);
+    // The signed URL works without a key until it expires: never kept by a cache.
+    expect(res.headers.get("Cache-Control")).toBe("no-store");
+    expect(res.status).toBe(200);
+    const model = (await res.json()) as AvatarModel;
     expect(Object.keys(model)).toEqual(["object", "avatar_id", "runtime_type", "format", "url", "expires_at"]);
     expect(model).toMatchObject({ object: "avatar_model", avatar_id: AV.demo, runtime_type: "mock", format: "json" });
     const url = new URL(model.url);

@@ -1,6 +1,7 @@
 import { ApiError, notFound } from "../../lib/errors";
 import type { HandlerOf } from "../define-route";
 import { toPage } from "../../lib/pagination";
+import { NO_STORE } from "../../lib/responses";
 import { isoSeconds } from "../../lib/time";
 import { readDb } from "../../middleware/context";
 import * as avatars from "../../services/avatars";
@@ -78,6 +79,8 @@ export const getAvatarModel: Handler<"getAvatarModel"> = async (c) => {
       expires_at: isoSeconds(expiresAtMs),
     },
     200,
+    // The URL downloads the file with no key until it expires: it is a secret like any other.
+    NO_STORE,
   );
 };
 

@@ -30,7 +30,7 @@ export const getAvatarModel = defineRoute("api_key", {
   tags,
   summary: "Where to download the avatar's runtime model",
   request: { params: AvatarIdParams },
-  responses: { 200: jsonResponse(AvatarModelSchema, "A signed, expiring download URL.") },
+  responses: { 200: jsonResponse(AvatarModelSchema, "A signed, expiring download URL (`Cache-Control: no-store`: it downloads without a key until it expires).") },
   errors: ["avatar.not_found", "avatar.not_a_look", "avatar.not_ready", "config.secret_missing"],
 });
 
