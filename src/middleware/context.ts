@@ -8,6 +8,7 @@ import type { Limiter } from "../lib/rate-limits";
 import { timedD1 } from "../lib/d1-wrap";
 import { delayedD1, delayedNamespace } from "../lib/simulated-latency";
 import { durableObjectLimiter, noLimiter } from "../services/limiter";
+import type { DispatchDeps } from "../webhooks/dispatch";
 
 // One limiter per namespace binding (stable within an isolate), not one per request.
 const limiters = new WeakMap<object, Limiter>();
@@ -56,3 +57,18 @@ export function readDb(c: Context<AppEnv>): Db {
   }
   return db;
 }
+
+/**
+ * Work that may finish after the response (`waitUntil`). Without an execution context (the app
+ * called directly, as some tests do) it simply runs unawaited.
+ */
+export function inBackground(c: Context<AppEnv>, promise: Promise<unknown>): void {
+  try {
+    c.executionCtx.waitUntil(promise);
+  } catch {
+    // No execution context.
+  }
+}
+
+/** What recording and sending webhook events needs, from the request. */
+export const dispatchDeps = (c: Context<AppEnv>): DispatchDeps => ({ db: c.get("db"), queue: c.env.WEBHOOKS, log: c.get("log") });

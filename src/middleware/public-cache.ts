@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import pkg from "../../package.json";
 import type { AppEnv } from "../env";
+import { inBackground } from "./context";
 
 /** How long an anonymous list may be served from a location's cache (and by browsers and CDNs). */
 export const PUBLIC_LIST_TTL_S = 60;
@@ -26,13 +27,6 @@ export async function publicCached(c: Context<AppEnv>, produce: () => Promise<Re
   const res = await produce();
   if (res.status !== 200) return res;
   res.headers.set("Cache-Control", `public, max-age=${PUBLIC_LIST_TTL_S}`);
-  if (cache) {
-    const put = cache.put(key, res.clone()).catch(() => undefined);
-    try {
-      c.executionCtx.waitUntil(put);
-    } catch {
-      // No execution context (an app called directly): the put runs unawaited.
-    }
-  }
+  if (cache) inBackground(c, cache.put(key, res.clone()).catch(() => undefined));
   return res;
 }

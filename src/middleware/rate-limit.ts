@@ -4,6 +4,7 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../lib/errors";
 import type { HitContext, HitResult, LimitBucket } from "../lib/rate-limits";
 import { LimiterUnavailable } from "../services/leases";
+import { inBackground } from "./context";
 import { keyRevoked } from "./bearer";
 
 const secondsUntil = (at: number, now = Date.now()) => Math.max(1, Math.ceil((at - now) / 1000));
@@ -22,13 +23,7 @@ export function rateLimitHeaders(r: HitResult): Record<string, string> {
 /** Lets a lease renew after the response; names a simulated holder where tests and the benchmark ask. */
 function hitContext(c: Context<AppEnv>): HitContext {
   return {
-    waitUntil: (promise) => {
-      try {
-        c.executionCtx.waitUntil(promise);
-      } catch {
-        // No execution context (an app called directly): the renewal runs unawaited.
-      }
-    },
+    waitUntil: (promise) => inBackground(c, promise),
     partition: c.get("config").limiter.simulatedHolders ? c.req.header("X-Sim-Holder") : undefined,
   };
 }

@@ -1,15 +1,13 @@
-import type { Context } from "hono";
-import type { AppEnv } from "../../env";
 import { notFound } from "../../lib/errors";
 import type { HandlerOf } from "../define-route";
 import { toPage } from "../../lib/pagination";
 import { NO_STORE } from "../../lib/responses";
+import { dispatchDeps } from "../../middleware/context";
 import * as keys from "../../services/api-keys";
 import type * as routes from "./api-keys.routes";
 
 type Handler<R extends keyof typeof routes> = HandlerOf<typeof routes, R>;
 
-const deps = (c: Context<AppEnv>) => ({ db: c.get("db"), queue: c.env.WEBHOOKS, log: c.get("log") });
 
 export const listApiKeys: Handler<"listApiKeys"> = async (c) => {
   const q = c.req.valid("query");
@@ -18,13 +16,13 @@ export const listApiKeys: Handler<"listApiKeys"> = async (c) => {
 };
 
 export const createApiKey: Handler<"createApiKey"> = async (c) => {
-  const { row, secret } = await keys.createKey(deps(c), c.get("auth").org.id, c.req.valid("json"));
+  const { row, secret } = await keys.createKey(dispatchDeps(c), c.get("auth").org.id, c.req.valid("json"));
   return c.json({ ...keys.apiKeyJson(row), secret }, 201, NO_STORE);
 };
 
 export const revokeApiKey: Handler<"revokeApiKey"> = async (c) => {
   const { key_id } = c.req.valid("param");
-  const row = await keys.revokeKey({ ...deps(c), limiter: c.get("limiter"), d1: c.get("d1") }, c.get("auth").org.id, key_id);
+  const row = await keys.revokeKey({ ...dispatchDeps(c), limiter: c.get("limiter"), d1: c.get("d1") }, c.get("auth").org.id, key_id);
   if (!row) throw notFound("api_key", key_id);
   return c.json(keys.apiKeyJson(row), 200);
 };

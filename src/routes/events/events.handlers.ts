@@ -1,8 +1,7 @@
 import type { z } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import type { AppEnv } from "../../env";
 import { notFound } from "../../lib/errors";
 import { toPage } from "../../lib/pagination";
+import { dispatchDeps } from "../../middleware/context";
 import * as events from "../../services/events";
 import type { HandlerOf } from "../define-route";
 import type * as routes from "./events.routes";
@@ -26,10 +25,8 @@ export const getEvent: Handler<"getEvent"> = async (c) => {
   return c.json(json(row), 200);
 };
 
-const deps = (c: Context<AppEnv>) => ({ db: c.get("db"), queue: c.env.WEBHOOKS, log: c.get("log") });
-
 export const redeliverEvent: Handler<"redeliverEvent"> = async (c) => {
   const { event_id } = c.req.valid("param");
-  const endpointIds = await events.redeliverEvent(deps(c), c.get("auth").org.id, event_id);
+  const endpointIds = await events.redeliverEvent(dispatchDeps(c), c.get("auth").org.id, event_id);
   return c.json({ object: "event_redelivery" as const, event_id, endpoint_ids: endpointIds }, 202);
 };

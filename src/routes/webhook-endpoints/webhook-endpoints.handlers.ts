@@ -4,6 +4,7 @@ import type { AppEnv } from "../../env";
 import { toPage } from "../../lib/pagination";
 import { NO_STORE } from "../../lib/responses";
 import { isoOrNull, isoSeconds } from "../../lib/time";
+import { dispatchDeps } from "../../middleware/context";
 import { eventJson, listDeliveries } from "../../services/events";
 import * as endpoints from "../../services/webhook-endpoints";
 import { webhookEndpointJson } from "../../webhooks/endpoint-json";
@@ -64,8 +65,7 @@ export const rotateWebhookSecret: Handler<"rotateWebhookSecret"> = async (c) => 
 };
 
 export const testWebhookEndpoint: Handler<"testWebhookEndpoint"> = async (c) => {
-  const deps = { db: c.get("db"), queue: c.env.WEBHOOKS, log: c.get("log") };
-  const event = await endpoints.sendTestEvent(deps, c.get("auth").org.id, c.req.valid("param").endpoint_id);
+  const event = await endpoints.sendTestEvent(dispatchDeps(c), c.get("auth").org.id, c.req.valid("param").endpoint_id);
   return c.json(eventJson(event) as z.infer<typeof EventSchema>, 202);
 };
 
