@@ -3,13 +3,13 @@
  * the base64-decoded part of the secret after `whsec_`, one space-separated entry per active secret.
  */
 
+import { encodeBase64 } from "./crypto";
+
 const encoder = new TextEncoder();
 const SECRET_PREFIX = "whsec_";
 
 /** A new signing secret: `whsec_` and 32 random bytes in base64 (the spec asks for 24 to 64). */
-export const newWebhookSecret = (): string => SECRET_PREFIX + bytesToBase64(crypto.getRandomValues(new Uint8Array(32)));
-
-const bytesToBase64 = (bytes: Uint8Array): string => btoa(String.fromCharCode(...bytes));
+export const newWebhookSecret = (): string => SECRET_PREFIX + encodeBase64(crypto.getRandomValues(new Uint8Array(32)));
 
 /** The HMAC key of a `whsec_` secret; the reference libraries also accept it without padding. */
 function secretKeyBytes(secret: string): Uint8Array {
@@ -33,7 +33,7 @@ const keyFor = (secret: string): Promise<CryptoKey> => {
 /** One `v1,…` entry. `timestamp` is Unix seconds; `body` the exact bytes sent. */
 export async function signV1(secret: string, id: string, timestamp: number, body: string): Promise<string> {
   const mac = await crypto.subtle.sign("HMAC", await keyFor(secret), encoder.encode(`${id}.${timestamp}.${body}`));
-  return `v1,${bytesToBase64(new Uint8Array(mac))}`;
+  return `v1,${encodeBase64(new Uint8Array(mac))}`;
 }
 
 /** The `webhook-signature` header: one entry per secret, newest first. */
