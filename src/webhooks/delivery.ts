@@ -5,7 +5,7 @@ import { newId } from "../lib/ids";
 import { unixSeconds } from "../lib/time";
 import { signatureHeader } from "../lib/webhook-signature";
 import { type DeliveryMessage, type DispatchDeps, dispatchEvents } from "./dispatch";
-import { webhookEndpointJson } from "./endpoint-json";
+import { previousSecretActive, webhookEndpointJson } from "./endpoint-json";
 import { buildEvent } from "./events";
 import { DISABLE_AFTER_MS, parseRetryAfter, retryDelayS } from "./schedule";
 
@@ -53,7 +53,7 @@ async function readPrefix(res: Response, limit: number): Promise<string> {
 
 /** Secrets that sign now: the current one, and the previous one during a rotation's overlap. */
 const signingSecrets = (endpoint: WebhookEndpointRow, now: number): string[] =>
-  endpoint.previousSecret && (endpoint.previousSecretExpiresAt ?? 0) > now ? [endpoint.secret, endpoint.previousSecret] : [endpoint.secret];
+  previousSecretActive(endpoint, now) ? [endpoint.secret, endpoint.previousSecret] : [endpoint.secret];
 
 /**
  * One POST of the stored bytes, signed for this attempt. Redirects are not followed (a 3xx is a
