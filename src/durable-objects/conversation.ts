@@ -451,7 +451,7 @@ export class Conversation extends DurableObject<Env> {
       buildEvent(record.orgId, "conversation.ended", {
         conversation,
         reason: record.endReason,
-        duration_s: record.startedAt === null ? 0 : Math.ceil((endedAt - record.startedAt) / 1000),
+        duration_s: talkedSeconds(record.startedAt, endedAt),
         message_count: messages.length,
       }, endedAt),
       buildEvent(record.orgId, "conversation.transcript.ready", {
@@ -483,7 +483,7 @@ export class Conversation extends DurableObject<Env> {
     const events = outbox.length > 0 ? [insertEvents(db, outbox)] : [];
     try {
       if (record.status === "ended" && record.endedAt !== null && record.endReason !== null) {
-        const seconds = record.startedAt === null ? 0 : Math.ceil((record.endedAt - record.startedAt) / 1000);
+        const seconds = talkedSeconds(record.startedAt, record.endedAt);
         const end = markEnded(db, record.id, { endedAt: record.endedAt, endReason: record.endReason, startedAt: record.startedAt });
         await db.batch([end, ...events, ...(seconds > 0 ? [usageUpsert(db, record.orgId, "conversation_seconds", seconds, record.endedAt)] : [])]);
       } else if (record.startedAt !== null) {
@@ -501,6 +501,9 @@ export class Conversation extends DurableObject<Env> {
     await dispatchEvents({ db, queue: this.env.WEBHOOKS, log: this.log }, outbox);
   }
 }
+
+/** Whole seconds from the first socket to the end (what `conversation.ended` reports and usage counts). */
+const talkedSeconds = (startedAt: number | null, endedAt: number): number => (startedAt === null ? 0 : Math.ceil((endedAt - startedAt) / 1000));
 
 /** A transcript up to this size rides in its event; a longer one is fetched from `transcript_url`. */
 const TRANSCRIPT_INLINE_BYTES = 16 * 1024;
