@@ -106,8 +106,9 @@ export async function createKey(deps: DispatchDeps, orgId: string, input: { name
 
 /**
  * Revokes the org's key (idempotent: a second revoke keeps the first time and sends no event) and
- * tells the org's limiter, which every request asks, so isolates that cached the key refuse it from
- * the next request on. The revocation and its `api_key.revoked` event are written together.
+ * tells the org's limiter, whose leases carry revoked keys, so this isolate refuses the key at once
+ * and every other within one lease lifetime. The revocation and its `api_key.revoked` event are
+ * written together.
  */
 export async function revokeKey(deps: DispatchDeps & { limiter: Limiter; d1: D1Database }, orgId: string, keyId: string): Promise<ApiKeyRow | undefined> {
   const current = await getKey(deps.db, orgId, keyId);
