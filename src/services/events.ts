@@ -1,12 +1,9 @@
 import { and, desc, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
-import { type EventRow, events, webhookDeliveries } from "../db/schema";
+import { events, webhookDeliveries } from "../db/schema";
 import { notFound } from "../lib/errors";
 import { afterCursor, checkCursor, ownedBy } from "../lib/pagination";
 import { type DispatchDeps, enqueueDeliveries, subscribedEndpoints } from "../webhooks/dispatch";
-
-/** An event on the wire is its stored payload: what the receivers got, byte for byte. */
-export const eventJson = (row: Pick<EventRow, "payload">): unknown => JSON.parse(row.payload);
 
 export const getEvent = (db: Db, orgId: string, id: string) =>
   db

@@ -61,6 +61,9 @@ export const EventSchema = z
 
 export const EventListSchema = listSchema(EventSchema, "EventList");
 
+/** An event on the wire is its stored payload (what receivers got, byte for byte), built to EventSchema when it was recorded. */
+export const eventBody = (row: { payload: string }) => JSON.parse(row.payload) as z.infer<typeof EventSchema>;
+
 export const ListEventsQuery = z.strictObject({
   ...paginationQuery,
   type: z.enum(EVENT_TYPES).optional().openapi({ description: "Only events of this type." }),

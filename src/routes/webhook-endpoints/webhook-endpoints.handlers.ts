@@ -5,13 +5,12 @@ import { toPage } from "../../lib/pagination";
 import { NO_STORE } from "../../lib/responses";
 import { isoOrNull, isoSeconds } from "../../lib/time";
 import { dispatchDeps } from "../../middleware/context";
-import { eventJson, listDeliveries } from "../../services/events";
+import { listDeliveries } from "../../services/events";
 import * as endpoints from "../../services/webhook-endpoints";
 import { webhookEndpointJson } from "../../webhooks/endpoint-json";
 import type { HandlerOf } from "../define-route";
-import type { EventSchema } from "../events/events.schemas";
+import { eventBody } from "../events/events.schemas";
 import type * as routes from "./webhook-endpoints.routes";
-import type { z } from "@hono/zod-openapi";
 
 type Handler<R extends keyof typeof routes> = HandlerOf<typeof routes, R>;
 
@@ -66,7 +65,7 @@ export const rotateWebhookSecret: Handler<"rotateWebhookSecret"> = async (c) => 
 
 export const testWebhookEndpoint: Handler<"testWebhookEndpoint"> = async (c) => {
   const event = await endpoints.sendTestEvent(dispatchDeps(c), c.get("auth").org.id, c.req.valid("param").endpoint_id);
-  return c.json(eventJson(event) as z.infer<typeof EventSchema>, 202);
+  return c.json(eventBody(event), 202);
 };
 
 export const listWebhookDeliveries: Handler<"listWebhookDeliveries"> = async (c) => {
