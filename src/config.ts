@@ -35,10 +35,16 @@ const SCHEMA = z.object({
   JWT_JWKS_URL: optionalUrl(),
   JWT_ISSUER: optionalText(),
   JWT_AUDIENCE: optionalText(),
+  /** User JWTs issued longer ago than this (`iat`) are refused, whatever their `exp` says. */
+  JWT_MAX_AGE_SECONDS: intSetting(60, 30 * 86_400, 86_400),
   /** Origin of URLs the API hands out; the request's own when unset. */
   PUBLIC_BASE_URL: optionalUrl(),
   MODEL_URL_TTL_SECONDS: intSetting(60, 7 * 86_400, 900),
   PUBLIC_RATE_LIMIT_PER_MINUTE: intSetting(1, 1_000_000, 300),
+  /** Failed authentications a client address may make per minute before it is answered 429 without a lookup. */
+  AUTH_FAILURES_PER_MINUTE: intSetting(1, 1_000_000, 60),
+  /** Sockets one conversation holds at once; the next one is refused. */
+  CONVERSATION_MAX_SOCKETS: intSetting(1, 1_000, 8),
   /** `off` only for the benchmark's with/without comparison. */
   RATE_LIMITING: flag("on"),
   /**
@@ -104,13 +110,15 @@ export interface Config {
   publicBaseUrl: string | undefined;
   modelUrlTtlSeconds: number;
   publicRateLimitPerMinute: number;
+  authFailuresPerMinute: number;
+  conversationMaxSockets: number;
   rateLimiting: boolean;
   limiter: { leaseMs: number; simulatedHolders: boolean };
   /** Benchmark only: added round trips (all 0 unless set). */
   simulatedRtt: { durableObjectMs: number; d1PrimaryMs: number; d1ReplicaMs: number };
   corsAllowedOrigins: string[];
   strictErrorCodes: boolean;
-  jwt: { secret: string | undefined; jwksUrl: string | undefined; issuer: string | undefined; audience: string | undefined };
+  jwt: { secret: string | undefined; jwksUrl: string | undefined; issuer: string | undefined; audience: string | undefined; maxAgeSeconds: number };
   llm: {
     openai: UpstreamSettings;
     anthropic: UpstreamSettings;
@@ -141,12 +149,14 @@ function build(p: Parsed): Config {
     publicBaseUrl: p.PUBLIC_BASE_URL,
     modelUrlTtlSeconds: p.MODEL_URL_TTL_SECONDS,
     publicRateLimitPerMinute: p.PUBLIC_RATE_LIMIT_PER_MINUTE,
+    authFailuresPerMinute: p.AUTH_FAILURES_PER_MINUTE,
+    conversationMaxSockets: p.CONVERSATION_MAX_SOCKETS,
     rateLimiting: p.RATE_LIMITING,
     limiter: { leaseMs: p.LIMITER_LEASE_MS, simulatedHolders: p.LIMITER_SIMULATED_HOLDERS },
     simulatedRtt: { durableObjectMs: p.SIM_DO_RTT_MS, d1PrimaryMs: p.SIM_D1_PRIMARY_RTT_MS, d1ReplicaMs: p.SIM_D1_REPLICA_RTT_MS },
     corsAllowedOrigins: p.CORS_ALLOWED_ORIGINS,
     strictErrorCodes: p.STRICT_ERROR_CODES,
-    jwt: { secret: p.JWT_SECRET, jwksUrl: p.JWT_JWKS_URL, issuer: p.JWT_ISSUER, audience: p.JWT_AUDIENCE },
+    jwt: { secret: p.JWT_SECRET, jwksUrl: p.JWT_JWKS_URL, issuer: p.JWT_ISSUER, audience: p.JWT_AUDIENCE, maxAgeSeconds: p.JWT_MAX_AGE_SECONDS },
     llm: {
       openai: { apiKey: p.OPENAI_API_KEY, baseUrl: p.OPENAI_BASE_URL ?? "https://api.openai.com/v1" },
       anthropic: { apiKey: p.ANTHROPIC_API_KEY, baseUrl: p.ANTHROPIC_BASE_URL ?? "https://api.anthropic.com" },

@@ -49,6 +49,7 @@ export const ERROR_CODES = {
   "signature.invalid": { type: "permission" },
   "signature.expired": { type: "permission" },
   "persona.read_only": { type: "permission" },
+  "scope.denied": { type: "permission" },
 
   "route.not_found": { type: "not_found" },
   "avatar.not_found": { type: "not_found" },
@@ -60,6 +61,8 @@ export const ERROR_CODES = {
   "event.not_found": { type: "not_found" },
 
   "conversation.ended": { type: "conflict" },
+  "conversation.too_many_sockets": { type: "conflict" },
+  "webhook_endpoint.limit_reached": { type: "conflict" },
 
   "avatar.not_ready": { type: "unprocessable" },
   "avatar.not_a_look": { type: "unprocessable" },
@@ -90,6 +93,32 @@ export const statusOf = (code: ErrorCode): ContentfulStatusCode => {
   return (entry.status ?? ERROR_STATUS[entry.type]) as ContentfulStatusCode;
 };
 
+/** Longest value a message quotes, and the bounds of a whole message and of a `param` path. */
+const MAX_QUOTED_CHARS = 100;
+const MAX_MESSAGE_CHARS = 1000;
+const MAX_PARAM_CHARS = 200;
+
+// C0 and C1 controls, DEL, and the bidirectional formatting characters (U+061C, U+200E-U+200F,
+// U+202A-U+202E, U+2066-U+2069) that make a log line or a terminal show text other than what it holds.
+const UNSAFE = /[\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+const LONE_SURROGATE = /\p{Cs}/gu;
+
+const escapeUnsafe = (text: string) =>
+  text.replace(UNSAFE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`).replace(LONE_SURROGATE, "\uFFFD");
+
+/** At most `max` code points of `text`, with an ellipsis when something was cut, never half a pair. */
+const clip = (text: string, max: number) => {
+  const points = Array.from(text);
+  return escapeUnsafe(points.length > max ? `${points.slice(0, max).join("")}…` : text);
+};
+
+/**
+ * A value the caller sent, fit to be quoted in a message: in single quotes, at most 100 characters
+ * (then `…`), control and bidirectional characters escaped as `\uXXXX`. Ids and names are echoed so a
+ * developer sees which one was wrong; a 64 KB or hostile one must not be echoed as sent.
+ */
+export const quote = (value: unknown) => `'${clip(String(value), MAX_QUOTED_CHARS)}'`;
+
 export interface ApiErrorBody {
   error: { type: ErrorType; code: ErrorCode; message: string; param?: string; request_id: string };
 }
@@ -106,12 +135,14 @@ export class ApiError extends Error {
   readonly status: ContentfulStatusCode;
 
   constructor(code: ErrorCode, message: string, options: { param?: string | undefined; headers?: Record<string, string> } = {}) {
-    super(message);
+    // Messages quote what the caller sent (`quote` below); this is the net under the ones that do
+    // not: no control or bidirectional character and no unbounded length ever reaches a client.
+    super(escapeUnsafe(message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS)}…` : message));
     this.name = "ApiError";
     this.code = code;
     this.type = ERROR_CODES[code].type;
     this.status = statusOf(code);
-    this.param = options.param;
+    this.param = options.param === undefined ? undefined : clip(options.param, MAX_PARAM_CHARS);
     this.headers = options.headers ?? {};
   }
 
@@ -131,4 +162,4 @@ export class ApiError extends Error {
 type NotFoundResource = "avatar" | "persona" | "conversation" | "api_key" | "webhook_endpoint" | "event";
 
 export const notFound = (resource: NotFoundResource, id: string) =>
-  new ApiError(`${resource}.not_found`, `No ${resource.replaceAll("_", " ")} with id '${id}'.`);
+  new ApiError(`${resource}.not_found`, `No ${resource.replaceAll("_", " ")} with id ${quote(id)}.`);
