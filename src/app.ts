@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./env";
 import { allowedMethods } from "./lib/allowed-methods";
-import { ApiError } from "./lib/errors";
+import { ApiError, quote } from "./lib/errors";
 import { createLogger } from "./lib/logger";
 import { validationHook } from "./lib/validation";
 import { declaredCodes, GLOBAL_CODES } from "./middleware/access";
@@ -69,9 +69,9 @@ export function createApp() {
   app.notFound((c) => {
     const allow = methodsFor(c.req.path);
     if (allow.length > 0) {
-      return respond(c, new ApiError("method.not_allowed", `${c.req.method} is not allowed on ${c.req.path}; use ${allow.join(", ")}.`, { headers: { Allow: allow.join(", ") } }));
+      return respond(c, new ApiError("method.not_allowed", `${c.req.method} is not allowed on ${quote(c.req.path)}; use ${allow.join(", ")}.`, { headers: { Allow: allow.join(", ") } }));
     }
-    return respond(c, new ApiError("route.not_found", `No route ${c.req.method} ${c.req.path}.`));
+    return respond(c, new ApiError("route.not_found", `No route ${c.req.method} ${quote(c.req.path)}.`));
   });
 
   app.onError((err, c) => {

@@ -35,11 +35,13 @@ export const hmacSign = async (secret: string, message: string): Promise<string>
 
 /**
  * Constant-time check of a signature made by `hmacSign` (WebCrypto's verify does the comparison).
- * Anything that does not decode to 32 bytes is simply not a valid signature.
+ * Anything that does not decode to 32 bytes is simply not a valid signature, and neither is a
+ * non-canonical spelling of a valid one (a last character that differs only in its unused padding
+ * bits decodes to the same bytes): one signature, one string, so a signed URL cannot be varied.
  */
 export const hmacVerify = async (secret: string, message: string, signature: string): Promise<boolean> => {
   const bytes = decodeBase64Url(signature);
-  if (!bytes || bytes.length !== 32) return false;
+  if (!bytes || bytes.length !== 32 || base64url.encode(bytes) !== signature) return false;
   return crypto.subtle.verify("HMAC", await hmacKey(secret), bytes, encoder.encode(message));
 };
 

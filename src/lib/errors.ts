@@ -99,17 +99,26 @@ const MAX_MESSAGE_CHARS = 1000;
 const MAX_PARAM_CHARS = 200;
 
 // C0 and C1 controls, DEL, and the bidirectional formatting characters (U+061C, U+200E-U+200F,
-// U+202A-U+202E, U+2066-U+2069) that make a log line or a terminal show text other than what it holds.
-const UNSAFE = /[\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
-const LONE_SURROGATE = /\p{Cs}/gu;
+// U+202A-U+202E, U+2066-U+2069) that make a log line or a terminal show text other than what it
+// holds: escaped as `\uXXXX`. A lone surrogate (invalid Unicode) becomes U+FFFD.
+const UNSAFE = /[\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]|\p{Cs}/gu;
+const LONE_SURROGATE = /^\p{Cs}$/u;
 
-const escapeUnsafe = (text: string) =>
-  text.replace(UNSAFE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`).replace(LONE_SURROGATE, "\uFFFD");
+const escapeChar = (ch: string) => (LONE_SURROGATE.test(ch) ? "\uFFFD" : `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
+const escapeUnsafe = (text: string) => text.replace(UNSAFE, escapeChar);
 
-/** At most `max` code points of `text`, with an ellipsis when something was cut, never half a pair. */
+/**
+ * `text` escaped, in at most `max` characters of output (an escape is never cut in half), with an
+ * ellipsis when something was left out.
+ */
 const clip = (text: string, max: number) => {
-  const points = Array.from(text);
-  return escapeUnsafe(points.length > max ? `${points.slice(0, max).join("")}…` : text);
+  let out = "";
+  for (const ch of text) {
+    const piece = escapeUnsafe(ch);
+    if (out.length + piece.length > max) return `${out}…`;
+    out += piece;
+  }
+  return out;
 };
 
 /**

@@ -1,16 +1,22 @@
 import { z } from "@hono/zod-openapi";
 import { type SQL, sql } from "drizzle-orm";
-import { ApiError } from "./errors";
+import { ApiError, quote } from "./errors";
 
-const LIMIT_MESSAGE = "must be an integer from 1 to 100";
+/**
+ * A whole number in a query string: decimal digits only. `Number()` (and so `z.coerce`) also reads
+ * `0x10`, `1e2`, `  5`, `-0` and the empty string, which no client means as a number; they are
+ * refused with `message` instead of being quietly read as 16, 100, 5, 0 and 0.
+ */
+export const decimalQuery = (min: number, max: number, message: string) =>
+  z
+    .string()
+    .regex(/^[0-9]{1,16}$/, { error: message })
+    .transform(Number)
+    .pipe(z.number().int().min(min, { error: message }).max(max, { error: message }));
 
 /** `limit` and `starting_after`, shared by every collection (the contract's list convention). */
 export const paginationQuery = {
-  limit: z.coerce
-    .number({ error: LIMIT_MESSAGE })
-    .int({ error: LIMIT_MESSAGE })
-    .min(1, { error: LIMIT_MESSAGE })
-    .max(100, { error: LIMIT_MESSAGE })
+  limit: decimalQuery(1, 100, "must be an integer from 1 to 100")
     .default(20)
     .openapi({ type: "integer", minimum: 1, maximum: 100, default: 20, description: "Page size." }),
   starting_after: z
@@ -68,7 +74,7 @@ export const afterCursor = (table: string, cursor: string, scope: (alias: string
  */
 export async function checkCursor<T>(rows: T[], cursor: string | undefined, exists: (cursor: string) => Promise<boolean>) {
   if (rows.length === 0 && cursor !== undefined && !(await exists(cursor))) {
-    throw new ApiError("parameter.invalid", `No item with id '${cursor}' to start after.`, {
+    throw new ApiError("parameter.invalid", `No item with id ${quote(cursor)} to start after.`, {
       param: "starting_after",
     });
   }

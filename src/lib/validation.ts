@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { ApiError } from "./errors";
+import { ApiError, quote } from "./errors";
 
 type Issue = z.core.$ZodIssue;
 type RawIssue = z.core.$ZodRawIssue;
@@ -75,15 +75,15 @@ export function validationError(issues: readonly Issue[], data: unknown): ApiErr
 
   if (issue.code === "unrecognized_keys") {
     const param = [...path, issue.keys[0] ?? ""].join(".");
-    return new ApiError("parameter.unknown", `Unknown parameter '${param}'.`, { param });
+    return new ApiError("parameter.unknown", `Unknown parameter ${quote(param)}.`, { param });
   }
 
   const param = path.join(".");
   if (param !== "" && valueAt(data, issue.path) === undefined) {
-    return new ApiError("parameter.missing", `Missing required parameter '${param}'.`, { param });
+    return new ApiError("parameter.missing", `Missing required parameter ${quote(param)}.`, { param });
   }
   if (param === "") return new ApiError("parameter.invalid", `The request body ${issue.message}.`);
-  return new ApiError("parameter.invalid", `'${param}' ${issue.message}.`, { param });
+  return new ApiError("parameter.invalid", `${quote(param)} ${issue.message}.`, { param });
 }
 
 /** OpenAPIHono's defaultHook: every failed request schema throws the envelope instead of zod's JSON. */

@@ -6,7 +6,7 @@ import { type ConversationStatus, conversations, type OutputAudioFormat } from "
 import type { Conversation, Outcome, RpcError } from "../durable-objects/conversation";
 import type { MessageJson } from "../durable-objects/conversation.protocol";
 import type { ConversationSetup } from "../durable-objects/conversation/store";
-import { ApiError, notFound } from "../lib/errors";
+import { ApiError, notFound, quote } from "../lib/errors";
 import { doNames } from "../lib/do-names";
 import { newId } from "../lib/ids";
 import type { Logger } from "../lib/logger";
@@ -59,7 +59,7 @@ async function resolveSetup(deps: Deps, orgId: string, input: CreateInput) {
     throw new ApiError("parameter.invalid", `'transport.type' must be 'websocket' ('pipecat', 'livekit' and 'daily' are reserved).`, { param: "transport.type" });
   }
   const avatar = await getAvatar(deps.db, orgId, input.avatar_id);
-  if (!avatar) throw new ApiError("avatar.not_found", `No avatar with id '${input.avatar_id}'.`, { param: "avatar_id" });
+  if (!avatar) throw new ApiError("avatar.not_found", `No avatar with id ${quote(input.avatar_id)}.`, { param: "avatar_id" });
   if (avatar.looksCount > 0) {
     throw new ApiError("avatar.not_a_look", `${avatar.id} is a character with looks; start the conversation with one of its looks.`, { param: "avatar_id" });
   }
@@ -67,7 +67,7 @@ async function resolveSetup(deps: Deps, orgId: string, input: CreateInput) {
     throw new ApiError("avatar.not_ready", `${avatar.id} cannot hold a conversation yet (status: ${avatar.status}${avatar.active ? "" : ", inactive"}).`, { param: "avatar_id" });
   }
   const persona = input.persona_id === undefined ? undefined : await getPersona(deps.db, orgId, input.persona_id);
-  if (input.persona_id !== undefined && !persona) throw new ApiError("persona.not_found", `No persona with id '${input.persona_id}'.`, { param: "persona_id" });
+  if (input.persona_id !== undefined && !persona) throw new ApiError("persona.not_found", `No persona with id ${quote(input.persona_id)}.`, { param: "persona_id" });
 
   const modelId = input.model ?? persona?.model ?? "mock:echo";
   const modelParam = input.model === undefined && persona ? "persona_id" : "model";
@@ -164,7 +164,7 @@ export async function listMessages(deps: Deps, orgId: string, id: string, page: 
   await owned(deps, orgId, id);
   const result = await stub(deps, id).messagePage(page.limit, page.startingAfter);
   if (result === null) return { object: "list" as const, data: [], has_more: false, next_cursor: null };
-  if (result === undefined) throw new ApiError("parameter.invalid", `No message with id '${page.startingAfter}' to start after.`, { param: "starting_after" });
+  if (result === undefined) throw new ApiError("parameter.invalid", `No message with id ${quote(page.startingAfter)} to start after.`, { param: "starting_after" });
   const last = result.data[result.data.length - 1];
   return { object: "list" as const, data: result.data, has_more: result.hasMore, next_cursor: result.hasMore && last ? last.id : null };
 }

@@ -16,7 +16,9 @@ export async function signModelUrl(opts: { secret: string; baseUrl: string; avat
 /** Checks the signature first (so an edited expiry is `signature.invalid`), then the expiry. */
 export async function verifyModelUrl(opts: { secret: string; avatarId: string; expires: string; signature: string; now: number }) {
   const expires = Number(opts.expires);
-  if (!(await hmacVerify(opts.secret, message(opts.avatarId, expires), opts.signature))) {
+  // `0900` would sign as 900: only the canonical spelling of the signed expiry is the signed URL.
+  const canonical = String(expires) === opts.expires;
+  if (!canonical || !(await hmacVerify(opts.secret, message(opts.avatarId, expires), opts.signature))) {
     throw new ApiError("signature.invalid", "The URL signature is invalid.", { param: "signature" });
   }
   if (expires * 1000 <= opts.now) {

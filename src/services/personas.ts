@@ -2,7 +2,7 @@ import { and, desc, eq, type SQL, sql } from "drizzle-orm";
 import type { Config } from "../config";
 import type { Db } from "../db/client";
 import { type PersonaRow, type PersonaVertical, personas } from "../db/schema";
-import { ApiError, notFound } from "../lib/errors";
+import { ApiError, notFound, quote } from "../lib/errors";
 import { newId } from "../lib/ids";
 import type { Logger } from "../lib/logger";
 import { afterCursor, checkCursor } from "../lib/pagination";
@@ -68,7 +68,7 @@ async function checkReferences({ db, config, log }: Deps, orgId: string, fields:
   if (fields.default_voice_id !== undefined) await resolveVoice(fields.default_voice_id, { config, log }, "default_voice_id");
   const avatarId = fields.default_avatar_id;
   if (avatarId !== undefined && avatarId !== null && !(await getAvatar(db, orgId, avatarId))) {
-    throw new ApiError("avatar.not_found", `No avatar with id '${avatarId}'.`, { param: "default_avatar_id" });
+    throw new ApiError("avatar.not_found", `No avatar with id ${quote(avatarId)}.`, { param: "default_avatar_id" });
   }
 }
 

@@ -1,4 +1,4 @@
-import { ApiError } from "../../lib/errors";
+import { ApiError, quote } from "../../lib/errors";
 import { anthropic } from "./anthropic";
 import { mock } from "./mock";
 import { groq, openai } from "./openai";
@@ -20,6 +20,6 @@ export const llmProvider = (id: LlmProviderId): LlmProvider | undefined => provi
 /** The model of `id`, or `422 model.unknown` naming `param`. */
 export function requireModel(id: string, param = "model") {
   const found = findModel(id);
-  if (!found) throw new ApiError("model.unknown", `No model '${id}'; GET /v1/models lists them.`, { param });
+  if (!found) throw new ApiError("model.unknown", `No model ${quote(id)}; GET /v1/models lists them.`, { param });
   return found;
 }

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { CONVERSATION_STATUSES, END_REASONS, OUTPUT_AUDIO_FORMATS } from "../../db/schema";
 import { MAX_TEXT_CHARS } from "../../durable-objects/conversation.protocol";
 import { TimestampSchema } from "../../lib/openapi";
-import { listSchema, paginationQuery } from "../../lib/pagination";
+import { decimalQuery, listSchema, paginationQuery } from "../../lib/pagination";
 import { textField } from "../../lib/text";
 import { personaFields } from "../personas/personas.schemas";
 
@@ -72,11 +72,23 @@ export const TurnSchema = z
 
 const METADATA_KEY = /^[A-Za-z0-9_.:-]{1,40}$/;
 
+/**
+ * `__proto__` is refused rather than kept: JSON.parse makes it an own key, but building the record
+ * (and many a client's Object.assign) would set a prototype instead, silently dropping the key from
+ * what is stored and from the count of keys.
+ */
+const noProtoKey = (value: unknown, ctx: { issues: z.core.$ZodRawIssue[] }) => {
+  if (value !== null && typeof value === "object" && Object.hasOwn(value, "__proto__")) {
+    ctx.issues.push({ code: "custom", message: "is not allowed as a key (it names an object's prototype in JavaScript)", input: value, path: ["__proto__"] });
+  }
+  return value;
+};
+
 const metadata = z
-  .record(
+  .preprocess(noProtoKey, z.record(
     z.string().regex(METADATA_KEY, { error: "keys must be 1 to 40 letters, digits, '_', '.', ':' or '-'" }),
     z.string().max(500, { error: "must be at most 500 characters" }),
-  )
+  ))
   .refine((m) => Object.keys(m).length <= 20, { error: "must have at most 20 keys" })
   .openapi({ description: "Your own key-value pairs: at most 20 keys, string values of at most 500 characters.", example: { user_id: "u_123" } });
 
@@ -116,10 +128,7 @@ export const SendMessageBody = z
 
 export const ConnectQuery = z.strictObject({
   token: z.string().optional().openapi({ description: "The conversation's client secret (browsers cannot set headers on a WebSocket)." }),
-  last_seq: z.coerce
-    .number({ error: "must be a whole number of 0 or more" })
-    .int({ error: "must be a whole number of 0 or more" })
-    .min(0, { error: "must be a whole number of 0 or more" })
+  last_seq: decimalQuery(0, Number.MAX_SAFE_INTEGER, "must be a whole number of 0 or more, in decimal digits")
     .optional()
     .openapi({ type: "integer", minimum: 0, description: "Resume: replay every stored event after this seq, then continue live." }),
 });

@@ -1,7 +1,7 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import pkg from "../../../package.json";
 import type { AppEnv } from "../../env";
-import { ApiError } from "../../lib/errors";
+import { ApiError, quote } from "../../lib/errors";
 import { SECURITY_SCHEMES } from "../../lib/openapi";
 import { defineRoute } from "../define-route";
 import { DOCS_ASSETS, SWAGGER_UI_VERSION } from "./assets";
@@ -104,7 +104,7 @@ export const registerDocs = (app: OpenAPIHono<AppEnv>) => {
   app.openapi(assetRoute, (c) => {
     const { file } = c.req.valid("param");
     const found = Object.hasOwn(DOCS_ASSETS, file) ? DOCS_ASSETS[file] : undefined;
-    if (!found) throw new ApiError("route.not_found", `No file ${c.req.path}.`);
+    if (!found) throw new ApiError("route.not_found", `No file ${quote(c.req.path)}.`);
     return new Response(found.body, {
       headers: {
         "Content-Type": found.type,

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { PERSONA_VERTICALS, type PersonaRow, type PersonaVertical } from "../../db/schema";
-import { ApiError, notFound } from "../../lib/errors";
+import { ApiError, notFound, quote } from "../../lib/errors";
 import { toPage } from "../../lib/pagination";
 import type { AppEnv } from "../../env";
 import { isoSeconds } from "../../lib/time";
@@ -43,7 +43,7 @@ export const listVertical: Handler<"listVertical"> = (c) =>
   publicCached(c, async () => {
     const { vertical } = c.req.valid("param");
     if (!isVertical(vertical)) {
-      throw new ApiError("vertical.not_found", `No vertical '${vertical}'. The verticals are: ${PERSONA_VERTICALS.join(", ")}.`);
+      throw new ApiError("vertical.not_found", `No vertical ${quote(vertical)}. The verticals are: ${PERSONA_VERTICALS.join(", ")}.`);
     }
     const q = c.req.valid("query");
     const rows = await personas.listPersonas(c.get("db"), c.get("auth")?.org.id, { limit: q.limit, startingAfter: q.starting_after, vertical });
