@@ -118,7 +118,15 @@ export interface Config {
   simulatedRtt: { durableObjectMs: number; d1PrimaryMs: number; d1ReplicaMs: number };
   corsAllowedOrigins: string[];
   strictErrorCodes: boolean;
-  jwt: { secret: string | undefined; jwksUrl: string | undefined; issuer: string | undefined; audience: string | undefined; maxAgeSeconds: number };
+  jwt: {
+    secret: string | undefined;
+    jwksUrl: string | undefined;
+    issuer: string | undefined;
+    audience: string | undefined;
+    maxAgeSeconds: number;
+    /** Why user JWTs cannot be accepted at all (key management answers `503 config.invalid`). */
+    problem: string | undefined;
+  };
   llm: {
     openai: UpstreamSettings;
     anthropic: UpstreamSettings;
@@ -156,7 +164,7 @@ function build(p: Parsed): Config {
     simulatedRtt: { durableObjectMs: p.SIM_DO_RTT_MS, d1PrimaryMs: p.SIM_D1_PRIMARY_RTT_MS, d1ReplicaMs: p.SIM_D1_REPLICA_RTT_MS },
     corsAllowedOrigins: p.CORS_ALLOWED_ORIGINS,
     strictErrorCodes: p.STRICT_ERROR_CODES,
-    jwt: { secret: p.JWT_SECRET, jwksUrl: p.JWT_JWKS_URL, issuer: p.JWT_ISSUER, audience: p.JWT_AUDIENCE, maxAgeSeconds: p.JWT_MAX_AGE_SECONDS },
+    jwt: { secret: p.JWT_SECRET, jwksUrl: p.JWT_JWKS_URL, issuer: p.JWT_ISSUER, audience: p.JWT_AUDIENCE, maxAgeSeconds: p.JWT_MAX_AGE_SECONDS, problem: jwtProblem(p) },
     llm: {
       openai: { apiKey: p.OPENAI_API_KEY, baseUrl: p.OPENAI_BASE_URL ?? "https://api.openai.com/v1" },
       anthropic: { apiKey: p.ANTHROPIC_API_KEY, baseUrl: p.ANTHROPIC_BASE_URL ?? "https://api.anthropic.com" },
@@ -184,6 +192,15 @@ function build(p: Parsed): Config {
   };
 }
 
+/**
+ * An identity provider signs tokens for every application its users sign in to: without an audience,
+ * a token it made for another application (with any `org_id`) would manage this API's keys.
+ */
+function jwtProblem(p: Parsed): string | undefined {
+  if (p.JWT_JWKS_URL !== undefined && p.JWT_AUDIENCE === undefined) return "JWT_JWKS_URL is set without JWT_AUDIENCE";
+  return undefined;
+}
+
 /** Secrets the deployment cannot work without; reported once, when the settings are first read. */
 function missingSecrets(p: Parsed): string[] {
   const missing: string[] = [];
@@ -205,6 +222,8 @@ export function getConfig(env: object): Config {
     if (parsed.success) {
       const missing = missingSecrets(parsed.data);
       if (missing.length > 0) log.error("missing secrets: routes that need them answer 503 config.secret_missing", { missing });
+      const jwt = jwtProblem(parsed.data);
+      if (jwt) log.error("user JWTs cannot be verified safely: key management answers 503 config.invalid", { problem: jwt });
       entry = build(parsed.data);
     } else {
       const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);

@@ -59,12 +59,50 @@ describe("user JWTs (HS256 with JWT_SECRET)", () => {
       ["exp", { sub: "u", org_id: "org_demo" }],
     ];
     for (const [claim, payload] of cases) {
-      const token = await new SignJWT(payload).setProtectedHeader({ alg: "HS256" }).sign(secret);
+      const token = await new SignJWT(payload).setProtectedHeader({ alg: "HS256" }).setIssuedAt().sign(secret);
       const error = await expectError(await listKeys(token), 401, { type: "authentication", code: "jwt.invalid" });
       expect(error.message).toContain(claim);
     }
     await expectError(await listKeys(await userJwt({ org_id: 42 })), 401, { type: "authentication", code: "jwt.invalid" });
     await expectError(await listKeys(await userJwt({ org_id: "has spaces" })), 401, { type: "authentication", code: "jwt.invalid" });
+  });
+
+  it("iat is required", async () => {
+    const secret = new TextEncoder().encode(env.JWT_SECRET);
+    const token = await new SignJWT({ sub: "u", org_id: "org_demo" }).setProtectedHeader({ alg: "HS256" }).setExpirationTime("10m").sign(secret);
+    const error = await expectError(await listKeys(token), 401, { type: "authentication", code: "jwt.invalid" });
+    expect(error.message).toContain("iat");
+  });
+
+  it("a token issued more than a day ago is jwt.expired, whatever its exp says", async () => {
+    const secret = new TextEncoder().encode(env.JWT_SECRET);
+    const now = Math.floor(Date.now() / 1000);
+    const sign = (iat: number) =>
+      new SignJWT({ sub: "u", org_id: "org_demo" }).setProtectedHeader({ alg: "HS256" }).setIssuedAt(iat).setExpirationTime(now + 365 * 86_400).sign(secret);
+    const error = await expectError(await listKeys(await sign(now - 86_400 - 5)), 401, { type: "authentication", code: "jwt.expired" });
+    expect(error.message).toContain("86400 seconds");
+    expect((await listKeys(await sign(now - 86_400 + 60))).status).toBe(200);
+  });
+
+  it("JWT_MAX_AGE_SECONDS sets the age", async () => {
+    const token = await new SignJWT({ sub: "u", org_id: "org_demo" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuedAt(Math.floor(Date.now() / 1000) - 120)
+      .setExpirationTime("10m")
+      .sign(new TextEncoder().encode(env.JWT_SECRET));
+    const call = (maxAge: string) =>
+      createApp().fetch(new Request(`${BASE}/v1/api-keys`, { headers: { Authorization: `Bearer ${token}` } }), { ...env, JWT_MAX_AGE_SECONDS: maxAge }, createExecutionContext());
+    await expectError(await call("60"), 401, { type: "authentication", code: "jwt.expired" });
+    expect((await call("300")).status).toBe(200);
+  });
+
+  it("iat in the future beyond a minute of clock skew is jwt.invalid", async () => {
+    const secret = new TextEncoder().encode(env.JWT_SECRET);
+    const now = Math.floor(Date.now() / 1000);
+    const sign = (iat: number) => new SignJWT({ sub: "u", org_id: "org_demo" }).setProtectedHeader({ alg: "HS256" }).setIssuedAt(iat).setExpirationTime(now + 600).sign(secret);
+    const error = await expectError(await listKeys(await sign(now + 120)), 401, { type: "authentication", code: "jwt.invalid" });
+    expect(error.message).toContain("iat");
+    expect((await listKeys(await sign(now + 30))).status).toBe(200);
   });
 
   it("the first token of an unknown org creates it on the free tier", async () => {
@@ -112,6 +150,7 @@ describe("JWKS (RS256 / ES256 from an identity provider)", () => {
     const sign = (claims: Record<string, unknown>, kid = jwk.kid) =>
       new SignJWT({ sub: "user_idp", org_id: "org_demo", iss: "https://idp.test/", aud: "avatar-api", ...claims })
         .setProtectedHeader({ alg, kid })
+        .setIssuedAt()
         .setExpirationTime("10m")
         .sign(privateKey);
     return { sign, fetchSpy };
@@ -145,6 +184,26 @@ describe("JWKS (RS256 / ES256 from an identity provider)", () => {
     expect(error.message).toContain("iss");
     const token = await sign({});
     await expectError(await call(token, { JWT_AUDIENCE: "someone-else" }), 401, { type: "authentication", code: "jwt.invalid" });
+  });
+
+  it("without an audience a JWKS is refused: 503 config.invalid, even for an IdP's valid token naming an existing org", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const { sign, fetchSpy } = await idp("RS256");
+    // A token the same identity provider made for another application, naming org_demo.
+    const token = await sign({ aud: "another-app" });
+    const res = await call(token, { JWT_AUDIENCE: "" });
+    const error = await expectError(res, 503, { type: "service_unavailable", code: "config.invalid" });
+    expect(error.message).not.toContain("idp.test");
+    expect(fetchSpy).not.toHaveBeenCalled();
+    // The API's own routes are not affected by a key-management setting.
+    const avatars = await createApp().fetch(new Request(`${BASE}/v1/avatars/av_demo`, { headers: { Authorization: `Bearer ${KEYS.demo}` } }), { ...env, JWT_JWKS_URL: JWKS_URL, JWT_AUDIENCE: "" }, createExecutionContext());
+    expect(avatars.status).toBe(200);
+  });
+
+  it("a token for another application of the same identity provider is jwt.invalid", async () => {
+    const { sign } = await idp("ES256");
+    const error = await expectError(await call(await sign({ aud: "another-app" })), 401, { type: "authentication", code: "jwt.invalid" });
+    expect(error.message).toContain("aud");
   });
 
   it("an unknown kid is jwt.invalid", async () => {

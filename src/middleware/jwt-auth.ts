@@ -23,10 +23,14 @@ const keySet = (url: string) => {
 
 const invalid = (why: string) => new ApiError("jwt.invalid", `Invalid token: ${why}.`);
 
+/** Clock skew allowed for a token issued "in the future" by an identity provider's clock. */
+const IAT_SKEW_S = 60;
+
 async function verify(token: string, config: Config, log: Logger): Promise<JWTPayload> {
-  const { jwksUrl, issuer, audience } = config.jwt;
+  const { jwksUrl, issuer, audience, problem } = config.jwt;
+  if (problem) throw new ApiError("config.invalid", "This deployment cannot verify user tokens safely; the operator has been told which setting is missing.");
   const options = {
-    requiredClaims: ["sub", "org_id", "exp"],
+    requiredClaims: ["sub", "org_id", "exp", "iat"],
     ...(issuer ? { issuer } : {}),
     ...(audience ? { audience } : {}),
   };
@@ -46,8 +50,10 @@ async function verify(token: string, config: Config, log: Logger): Promise<JWTPa
 }
 
 /**
- * Resolves `Authorization: Bearer <JWT>` of a signed-in user (claims `sub`, `org_id`, `exp`; `iss` and
- * `aud` when configured) to their org, creating the org on the free tier the first time it is seen.
+ * Resolves `Authorization: Bearer <JWT>` of a signed-in user (claims `sub`, `org_id`, `exp`, `iat`;
+ * `iss` and `aud` when configured, `aud` always with a JWKS) to their org, creating the org on the
+ * free tier the first time it is seen. `org_id` is trusted as the identity provider wrote it: it
+ * must be a claim its users cannot edit (an app-metadata claim, not profile data).
  */
 export const jwtAuth = createMiddleware<AppEnv>(async (c, next) => {
   const token = bearerToken(c.req.header("Authorization"), "jwt");
@@ -61,6 +67,15 @@ export const jwtAuth = createMiddleware<AppEnv>(async (c, next) => {
     if (err instanceof errors.JWTClaimValidationFailed) throw invalid(`claim '${err.claim}' ${err.reason === "missing" ? "is missing" : "is not accepted"}`);
     if (err instanceof errors.JOSEError) throw invalid("signature or format not accepted");
     throw err;
+  }
+  // `iat` bounds a token's life whatever its `exp` says: a token minted for a year, or leaked from a
+  // log, stops working after JWT_MAX_AGE_SECONDS. (jose checks that `iat` is a number.)
+  const now = Math.floor(Date.now() / 1000);
+  const issuedAt = claims.iat ?? now;
+  if (issuedAt > now + IAT_SKEW_S) throw invalid("claim 'iat' is in the future");
+  const { maxAgeSeconds } = c.get("config").jwt;
+  if (now - issuedAt > maxAgeSeconds) {
+    throw new ApiError("jwt.expired", `The token was issued more than ${maxAgeSeconds} seconds ago; sign in again.`);
   }
   const { sub, org_id: orgId } = claims;
   if (typeof sub !== "string" || sub === "") throw invalid("claim 'sub' must be a non-empty string");
