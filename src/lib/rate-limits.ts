@@ -58,8 +58,11 @@ export interface LeaseAsk {
   next?: boolean | undefined;
 }
 
-/** What a request is counted against: its organisation, or (public routes) its client address. */
-export type LimitBucket = { org: string } | { address: string };
+/**
+ * What a request is counted against: its organisation, or (public routes) its client address; a
+ * failed authentication is counted against its client address in a count of its own.
+ */
+export type LimitBucket = { org: string } | { address: string } | { authFailures: string };
 
 export interface HitContext {
   waitUntil(promise: Promise<unknown>): void;

@@ -4,6 +4,7 @@ import { ApiError } from "../lib/errors";
 import { checkClientSecret } from "../services/client-secrets";
 import { getOrg } from "../services/orgs";
 import { authenticateApiKey } from "./api-key-auth";
+import { authenticationFailed, refuseIfOverFailureLimit } from "./auth-failures";
 
 /**
  * For a conversation's WebSocket: an API key (`Authorization` header, from a backend) or the
@@ -17,12 +18,13 @@ export const clientSecretAuth = createMiddleware<AppEnv>(async (c, next) => {
     await authenticateApiKey(c, header);
     return next();
   }
+  refuseIfOverFailureLimit(c);
   const conversationId = c.req.param("conversation_id") ?? "";
   const check = await checkClientSecret(c.get("config").secret("ASSET_SIGNING_SECRET"), token, conversationId, Date.now());
   const org = check.ok ? await getOrg(c.get("db"), check.orgId) : undefined;
   if (!org) {
     const reason = check.ok ? "its organisation no longer exists" : check.reason;
-    throw new ApiError("client_secret.invalid", `Invalid client secret: ${reason}.`, { param: "token" });
+    return authenticationFailed(c, new ApiError("client_secret.invalid", `Invalid client secret: ${reason}.`, { param: "token" }));
   }
   c.set("auth", { org, conversationId });
   await next();

@@ -2,9 +2,10 @@ import { createMiddleware } from "hono/factory";
 import { createRemoteJWKSet, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from "jose";
 import type { Config } from "../config";
 import type { AppEnv } from "../env";
-import { ApiError } from "../lib/errors";
+import { ApiError, quote } from "../lib/errors";
 import type { Logger } from "../lib/logger";
 import { findOrCreateOrg } from "../services/orgs";
+import { authenticationFailed, refuseIfOverFailureLimit } from "./auth-failures";
 import { bearerToken, looksLikeApiKey, wrongKind } from "./bearer";
 
 const ORG_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -59,13 +60,15 @@ export const jwtAuth = createMiddleware<AppEnv>(async (c, next) => {
   const token = bearerToken(c.req.header("Authorization"), "jwt");
   if (looksLikeApiKey(token)) throw wrongKind("jwt");
 
+  refuseIfOverFailureLimit(c);
   let claims: JWTPayload;
   try {
     claims = await verify(token, c.get("config"), c.get("log"));
   } catch (err) {
+    // An expired token is a user to send back to sign-in, not a guess: only forgeries count as failures.
     if (err instanceof errors.JWTExpired) throw new ApiError("jwt.expired", "The token has expired; sign in again.");
-    if (err instanceof errors.JWTClaimValidationFailed) throw invalid(`claim '${err.claim}' ${err.reason === "missing" ? "is missing" : "is not accepted"}`);
-    if (err instanceof errors.JOSEError) throw invalid("signature or format not accepted");
+    if (err instanceof errors.JWTClaimValidationFailed) throw invalid(`claim ${quote(err.claim)} ${err.reason === "missing" ? "is missing" : "is not accepted"}`);
+    if (err instanceof errors.JOSEError) return authenticationFailed(c, invalid("signature or format not accepted"));
     throw err;
   }
   // `iat` bounds a token's life whatever its `exp` says: a token minted for a year, or leaked from a

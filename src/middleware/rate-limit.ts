@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
+import { clientAddress } from "../lib/client-address";
 import { ApiError } from "../lib/errors";
 import type { HitContext, HitResult, LimitBucket } from "../lib/rate-limits";
 import { LimiterUnavailable } from "../services/leases";
@@ -62,6 +63,6 @@ export const orgRateLimit = createMiddleware<AppEnv>(async (c, next) => {
 
 /** Per client address on public endpoints, so one address cannot flood them. */
 export const ipRateLimit = createMiddleware<AppEnv>(async (c, next) => {
-  await admit(c, { address: c.req.header("CF-Connecting-IP") ?? "unknown" }, c.get("config").publicRateLimitPerMinute);
+  await admit(c, { address: clientAddress(c.req.header("CF-Connecting-IP")) }, c.get("config").publicRateLimitPerMinute);
   await next();
 });

@@ -7,15 +7,18 @@ import { LeaseHolder } from "./leases";
 /**
  * The real limiter: one Durable Object per org or client address, the only authority on counts.
  * Orgs are counted through leases (services/leases.ts: no remote call on a warm path); client
- * addresses, on public routes only, ask their object on every request.
+ * addresses, on public routes and for failed authentications only, ask their object every time.
  */
 export const durableObjectLimiter = (namespace: DurableObjectNamespace<RateLimiter>, log: Logger): Limiter => {
   const org = (id: string) => namespace.getByName(doNames.orgLimiter(id));
   const leases = new LeaseHolder((id) => (ask) => org(id).acquire(ask), `isolate-${crypto.randomUUID()}`, log);
   return {
     enabled: true,
-    hit: (bucket: LimitBucket, limit, keyId, ctx) =>
-      "org" in bucket ? leases.hit(bucket.org, limit, keyId, ctx) : namespace.getByName(doNames.addressLimiter(bucket.address)).hit(limit, keyId),
+    hit: (bucket: LimitBucket, limit, keyId, ctx) => {
+      if ("org" in bucket) return leases.hit(bucket.org, limit, keyId, ctx);
+      const name = "address" in bucket ? doNames.addressLimiter(bucket.address) : doNames.authFailures(bucket.authFailures);
+      return namespace.getByName(name).hit(limit, keyId);
+    },
     revokeKey: async (orgId, keyId, bookmark) => {
       leases.revokedLocally(keyId, bookmark);
       await org(orgId).revokeKey(keyId, bookmark);
