@@ -392,3 +392,82 @@ describe("through an upstream provider", () => {
     expect(chunks.every((c) => c.model === "anthropic:claude-haiku-4-5")).toBe(true);
   });
 });
+
+// Upstream words no client may read, none of which the old blocklist redaction removed: an internal
+// host under a suffix it does not list, a private address, a URL to it, and a credential.
+const INTERNAL_HOST = "db-primary.corp.lan";
+const PRIVATE_IP = "10.12.0.7";
+const INTERNAL_URL = `http://${PRIVATE_IP}:8080/internal/debug?trace=1`;
+const CREDENTIAL = "AKIAIOSFODNN7EXAMPLE";
+const LEAKS = [INTERNAL_HOST, PRIVATE_IP, INTERNAL_URL, CREDENTIAL, "internal/debug", "8080", UPSTREAM.OPENAI_API_KEY, UPSTREAM.ANTHROPIC_API_KEY, "fake-openai", "fake-anthropic"];
+const LEAKY_MESSAGE = `Upstream ${INTERNAL_HOST} (${PRIVATE_IP}) could not route this request; see ${INTERNAL_URL}. Signed with ${CREDENTIAL} and key ${UPSTREAM.OPENAI_API_KEY}.`;
+const jsonError = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+
+describe("the upstream's own words never reach the client", () => {
+  it.each([
+    ["openai:gpt-4o-mini", { error: { message: LEAKY_MESSAGE, type: "invalid_request_error", param: "messages", code: "context_length_exceeded" } }, "openai refused the request as invalid (upstream code: context_length_exceeded)."],
+    ["anthropic:claude-haiku-4-5", { type: "error", error: { type: "invalid_request_error", message: LEAKY_MESSAGE }, request_id: "req_1" }, "anthropic refused the request as invalid (upstream code: invalid_request_error)."],
+  ])("%s: an upstream 400 is an envelope with a fixed message and the upstream's code, streamed or not", async (model, body, expected) => {
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    vi.spyOn(globalThis, "fetch").mockImplementation(async () => jsonError(400, body));
+    for (const stream of [false, true]) {
+      const { res } = await viaConfigured("/v1/ai/chat/completions", { model, messages: hello, stream });
+      const text = await res.clone().text();
+      for (const leak of LEAKS) expect(text).not.toContain(leak);
+      const error = await expectError(res, 400, { type: "invalid_request", code: "provider.rejected" });
+      expect(error.message).toBe(expected);
+    }
+  });
+
+  it("a hostile upstream code (spaces, a URL, 200 characters) is left out of the envelope", async () => {
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    for (const code of ["please see the docs", INTERNAL_URL, "x".repeat(200)]) {
+      vi.spyOn(globalThis, "fetch").mockImplementation(async () => jsonError(400, { error: { message: "Bad request.", type: code, param: null, code } }));
+      const { res } = await viaConfigured("/v1/ai/chat/completions", { model: "openai:gpt-4o-mini", messages: hello });
+      const error = await expectError(res, 400, { type: "invalid_request", code: "provider.rejected" });
+      expect(error.message).toBe("openai refused the request as invalid.");
+    }
+  });
+
+  it.each([
+    [
+      "openai:gpt-4o-mini",
+      [
+        `data: ${JSON.stringify({ id: "x", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { content: "Half" }, finish_reason: null }] })}\n\n`,
+        `data: ${JSON.stringify({ error: { message: LEAKY_MESSAGE, type: "server_error", param: null, code: "server_overloaded" } })}\n\n`,
+      ],
+      "openai broke off the stream (upstream code: server_overloaded); try again shortly.",
+    ],
+    [
+      "anthropic:claude-haiku-4-5",
+      [
+        `event: message_start\ndata: ${JSON.stringify({ type: "message_start", message: { id: "msg_1", type: "message", role: "assistant", content: [], stop_reason: null, usage: { input_tokens: 3, output_tokens: 1 } } })}\n\n`,
+        `event: content_block_start\ndata: ${JSON.stringify({ type: "content_block_start", index: 0, content_block: { type: "text", text: "" } })}\n\n`,
+        `event: content_block_delta\ndata: ${JSON.stringify({ type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Half" } })}\n\n`,
+        `event: error\ndata: ${JSON.stringify({ type: "error", error: { type: "overloaded_error", message: LEAKY_MESSAGE } })}\n\n`,
+      ],
+      "anthropic broke off the stream (upstream code: overloaded_error); try again shortly.",
+    ],
+  ])("%s: an error mid-stream is an `event: error` frame with a fixed message and the upstream's code", async (model, frames, expected) => {
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    vi.spyOn(globalThis, "fetch").mockImplementation(async () =>
+      sseResponse(
+        new ReadableStream({
+          start(controller) {
+            for (const frame of frames) controller.enqueue(encoder.encode(frame));
+            controller.close();
+          },
+        }),
+      ),
+    );
+    const { res } = await viaConfigured("/v1/ai/chat/completions", { model, messages: hello, stream: true });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    for (const leak of LEAKS) expect(text).not.toContain(leak);
+    const events = parseSse(text);
+    expect(events.some((e) => e.data.includes('"content":"Half"'))).toBe(true);
+    expect(events.at(-1)?.data).toBe("[DONE]");
+    expect(events.at(-2)?.event).toBe("error");
+    expect(JSON.parse(events.at(-2)?.data ?? "{}")).toMatchObject({ error: { type: "service_unavailable", code: "provider.unavailable", message: expected } });
+  });
+});

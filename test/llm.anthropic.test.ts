@@ -707,23 +707,25 @@ describe("anthropic: errors", () => {
     const error = expectApiError(await rejection(anthropic.complete(HELLO, context())), "provider.rate_limited");
     expect(error.status).toBe(429);
     expect(error.headers).toEqual({ "Retry-After": "7" });
-    expect(error.message).toBe("anthropic is rate limiting this deployment; retry in 7 s.");
+    expect(error.message).toBe("anthropic is rate limiting this deployment (upstream code: rate_limit_error); retry in 7 s.");
   });
 
-  it("400 is provider.rejected with Anthropic's explanation, minus the key, URLs and the host", async () => {
+  it("400 is provider.rejected with a fixed text and Anthropic's error type; its explanation goes to the log only", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     const message = `messages.1.content: tool_use ids were found without tool_result blocks (key ${KEY}; see https://${HOST}/docs/errors or ask ${HOST})`;
     fakeAnthropic(() => errorResponse(400, "invalid_request_error", message));
     const error = expectApiError(await rejection(anthropic.complete(HELLO, context())), "provider.rejected");
     expect(error.status).toBe(400);
-    expect(error.message).toContain("messages.1.content: tool_use ids were found without tool_result blocks");
-    expect(error.message).not.toContain("https://");
-    expect(error.message).not.toContain("test-secret");
+    expect(error.message).toBe("anthropic refused the request as invalid (upstream code: invalid_request_error).");
+    const logged = warn.mock.calls.map((c) => String(c[0])).join("\n");
+    expect(logged).toContain("messages.1.content: tool_use ids were found without tool_result blocks");
+    expect(logged).not.toContain(KEY);
   });
 
-  it("413 from the edge is provider.rejected too", async () => {
+  it("413 from the edge is provider.rejected too, as too large", async () => {
     fakeAnthropic(() => errorResponse(413, "request_too_large", "Request exceeds the maximum allowed number of bytes."));
     const error = expectApiError(await rejection(anthropic.complete(HELLO, context())), "provider.rejected");
-    expect(error.message).toContain("Request exceeds the maximum allowed number of bytes.");
+    expect(error.message).toBe("anthropic refused the request as too large (upstream code: request_too_large).");
   });
 
   it("401, 404, 500 and 529 are provider.unavailable, and their detail is not echoed", async () => {
@@ -787,7 +789,7 @@ describe("anthropic: errors", () => {
     );
     const { events, error } = await drain(await anthropic.stream(HELLO, context()));
     expect(events).toEqual([{ type: "delta", content: "Hel" }]);
-    expect(expectApiError(error, "provider.unavailable").message).toBe("anthropic broke off the stream; try again shortly.");
+    expect(expectApiError(error, "provider.unavailable").message).toBe("anthropic broke off the stream (upstream code: overloaded_error); try again shortly.");
     expect(upstream.cancelled).toBe(true);
     const logged = warn.mock.calls.map((c) => String(c[0])).join("\n");
     expect(logged).toContain("overloaded_error");
@@ -807,5 +809,67 @@ describe("anthropic: errors", () => {
     expect(events).toEqual([]);
     expect(expectApiError(error, "provider.unavailable").message).toBe("anthropic sent a stream event that could not be read; try again shortly.");
     expect(upstream.cancelled).toBe(true);
+  });
+});
+
+// Upstream words no client may read, none of which the old blocklist redaction removed: an internal
+// host under a suffix it does not list, a private address, a URL to it, and a credential.
+const INTERNAL_HOST = "db-primary.corp.lan";
+const PRIVATE_IP = "10.12.0.7";
+const INTERNAL_URL = `http://${PRIVATE_IP}:8080/internal/debug?trace=1`;
+const CREDENTIAL = "AKIAIOSFODNN7EXAMPLE";
+const LEAKS = [INTERNAL_HOST, PRIVATE_IP, INTERNAL_URL, CREDENTIAL, "internal/debug", "8080"];
+const LEAKY_MESSAGE = `Upstream ${INTERNAL_HOST} (${PRIVATE_IP}) could not route this request; see ${INTERNAL_URL}. Signed with ${CREDENTIAL} and key ${KEY}.`;
+
+describe("anthropic: the upstream's own words never reach the client", () => {
+  it("a 400 naming an internal host, a private address, a URL and a credential is a fixed text with the error type", async () => {
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    fakeAnthropic(() => errorResponse(400, "invalid_request_error", LEAKY_MESSAGE));
+    for (const call of [anthropic.complete(HELLO, context()), anthropic.stream(HELLO, context())]) {
+      const error = expectApiError(await rejection(call), "provider.rejected");
+      expect(error.message).toBe("anthropic refused the request as invalid (upstream code: invalid_request_error).");
+      for (const leak of LEAKS) expect(error.message).not.toContain(leak);
+    }
+  });
+
+  it("422 has its own fixed text", async () => {
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    fakeAnthropic(() => errorResponse(422, "invalid_request_error", LEAKY_MESSAGE));
+    const error = expectApiError(await rejection(anthropic.complete(HELLO, context())), "provider.rejected");
+    expect(error.message).toBe("anthropic refused the request as unprocessable (upstream code: invalid_request_error).");
+  });
+
+  it.each([
+    ["with spaces", "invalid request please check"],
+    ["a URL", INTERNAL_URL],
+    ["200 characters", "x".repeat(200)],
+    ["a host name", INTERNAL_HOST],
+    ["an address", PRIVATE_IP],
+    ["the key", KEY],
+    ["control characters", "bad\u202ecode\n"],
+  ])("an error type that is not a plain token (%s) is not echoed", async (_what, type) => {
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    fakeAnthropic(() => errorResponse(400, type, "Bad request."));
+    const error = expectApiError(await rejection(anthropic.complete(HELLO, context())), "provider.rejected");
+    expect(error.message).toBe("anthropic refused the request as invalid.");
+    expect(error.message).not.toContain(type);
+  });
+
+  it("a mid-stream error event: its type reaches the client, its words do not, and a hostile type does not either", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    fakeStream([messageStart(), textStart(0), textDelta(0, "Hel"), sse("error", { type: "error", error: { type: "api_error", message: LEAKY_MESSAGE } })]);
+    const first = await drain(await anthropic.stream(HELLO, context()));
+    const error = expectApiError(first.error, "provider.unavailable");
+    expect(error.message).toBe("anthropic broke off the stream (upstream code: api_error); try again shortly.");
+    for (const leak of LEAKS) expect(error.message).not.toContain(leak);
+    const logged = warn.mock.calls.map((c) => String(c[0])).join("\n");
+    expect(logged).toContain("could not route this request");
+    expect(logged).not.toContain(KEY);
+
+    vi.restoreAllMocks();
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    fakeStream([messageStart(), textStart(0), textDelta(0, "Hel"), sse("error", { type: "error", error: { type: INTERNAL_URL, message: LEAKY_MESSAGE } })]);
+    const second = await drain(await anthropic.stream(HELLO, context()));
+    expect(expectApiError(second.error, "provider.unavailable").message).toBe("anthropic broke off the stream; try again shortly.");
   });
 });

@@ -294,6 +294,35 @@ async function apiErrorOf(promise: Promise<unknown>, code: ErrorCode): Promise<A
   return apiError;
 }
 
+/** The `detail` of the "upstream refused" log line: what errorMessage picked out of the body. */
+function loggedDetail(): unknown {
+  for (const [line] of warnings.mock.calls) {
+    const entry = JSON.parse(String(line)) as Record<string, unknown>;
+    if (entry.message === "upstream refused") return entry.detail;
+  }
+  return "no upstream refused line";
+}
+
+// Upstream words no client may read, none of which the old blocklist redaction removed: an internal
+// host under a suffix it does not list, a private address, a URL to it, and a credential.
+const INTERNAL_HOST = "db-primary.corp.lan";
+const PRIVATE_IP = "10.12.0.7";
+const INTERNAL_URL = `http://${PRIVATE_IP}:8080/internal/debug?trace=1`;
+const CREDENTIAL = "AKIAIOSFODNN7EXAMPLE";
+const LEAKS = [INTERNAL_HOST, PRIVATE_IP, INTERNAL_URL, CREDENTIAL, "internal/debug", "8080"];
+const leakyMessage = (key: string) =>
+  `Upstream ${INTERNAL_HOST} (${PRIVATE_IP}) could not route this request; see ${INTERNAL_URL}. Signed with ${CREDENTIAL} and key ${key}.`;
+/** Codes that must not be echoed: spaces, a URL, 200 characters, a host, an address, the key. */
+const hostileCodes = (key: string): [string, string][] => [
+  ["with spaces", "invalid request please check"],
+  ["a URL", INTERNAL_URL],
+  ["200 characters", "x".repeat(200)],
+  ["a host name", INTERNAL_HOST],
+  ["an address", PRIVATE_IP],
+  ["the key", key],
+  ["control characters", "bad\u202ecode\n"],
+];
+
 // ---------------------------------------------------------------------------------------------
 
 describe("catalogue", () => {
@@ -591,25 +620,42 @@ describe.each(CASES)("%s: failures", (_id, c) => {
     expect(err.headers).toEqual({ "Retry-After": "6" });
   });
 
-  it("400 is provider.rejected with the upstream's reason, without the key, URLs or hosts", async () => {
+  it("400 is provider.rejected with a fixed text and the upstream's code; its reason goes to the log only", async () => {
     const message = `Invalid value for 'temperature': must be <= 2 (key ${c.key}). See https://${c.host}/v1/docs or ask ${c.host}.`;
     upstream(() => jsonAnswer(errorBody(message, "invalid_request_error", "invalid_value"), 400));
     const err = await apiErrorOf(c.provider.complete(request(c, { temperature: 3 }), context()), "provider.rejected");
     expect(err.status).toBe(400);
-    expect(err.message).toContain("Invalid value for 'temperature': must be <= 2");
-    expect(err.message).not.toContain("https://");
+    expect(err.message).toBe(`${c.provider.id} refused the request as invalid (upstream code: invalid_value).`);
+    expect(loggedDetail()).toContain("Invalid value for 'temperature': must be <= 2");
   });
 
   it.each([
-    [401, errorBody("Incorrect API key provided: sk-abc***. You can find your API key at https://platform.openai.com/account/api-keys.", "invalid_request_error", "invalid_api_key")],
-    [404, errorBody("The model `gpt-9` does not exist or you do not have access to it.", "invalid_request_error", "model_not_found")],
-    [500, errorBody("The server had an error while processing your request. Sorry about that!", "server_error", null)],
-    [503, errorBody("The engine is currently overloaded, please try again later.", "server_error", null)],
-  ])("%i is provider.unavailable (503), for streams too", async (status, body) => {
+    [
+      401,
+      errorBody("Incorrect API key provided: sk-abc***. You can find your API key at https://platform.openai.com/account/api-keys.", "invalid_request_error", "invalid_api_key"),
+      "did not accept this deployment's credentials (HTTP 401, upstream code: invalid_api_key); the operator of this deployment must check its account there.",
+    ],
+    [
+      404,
+      errorBody("The model `gpt-9` does not exist or you do not have access to it.", "invalid_request_error", "model_not_found"),
+      "does not know the requested model (HTTP 404, upstream code: model_not_found); use another.",
+    ],
+    [
+      500,
+      errorBody("The server had an error while processing your request. Sorry about that!", "server_error", null),
+      "failed with a server error (HTTP 500, upstream code: server_error); try again shortly.",
+    ],
+    [
+      503,
+      errorBody("The engine is currently overloaded, please try again later.", "server_error", null),
+      "is temporarily unavailable (HTTP 503, upstream code: server_error); try again shortly.",
+    ],
+  ])("%i is provider.unavailable (503), for streams too", async (status, body, expected) => {
     upstream(() => jsonAnswer(body, status));
     const completeError = await apiErrorOf(c.provider.complete(request(c), context()), "provider.unavailable");
     expect(completeError.status).toBe(503);
-    expect(completeError.message).toBe(`${c.provider.id} answered ${status}; try again shortly.`);
+    expect(completeError.message).toBe(`${c.provider.id} ${expected}`);
+    expect(completeError.message).not.toContain(body.error.message);
     await apiErrorOf(c.provider.stream(request(c), context()), "provider.unavailable");
   });
 
@@ -655,21 +701,82 @@ describe.each(CASES)("%s: failures", (_id, c) => {
     [
       "an error event mid-stream",
       [frame(openaiChunk({ delta: { content: "Hel" } })), frame(errorBody("The server had an error while processing your request.", "server_error", null))],
+      "broke off the stream (upstream code: server_error)",
     ],
-    ["Groq's x_groq.error mid-stream", [frame(groqChunk({ delta: { content: "Hel" } })), frame(groqChunk({ delta: {} }, { error: "Service Unavailable" }))]],
-    ["a chunk that is not JSON", [frame(openaiChunk({ delta: { content: "Hel" } })), 'data: {"id":"chatcmpl-1","choices":[{"delta":\n\n', DONE]],
-    ["a malformed tool-call fragment", [frame(openaiChunk({ delta: { content: "Hel" } })), frame(openaiChunk({ delta: { tool_calls: [{ id: "x" }] } })), DONE]],
-    ["a stream cut off before its end", [frame(openaiChunk({ delta: { content: "Hel" } })), frame(openaiChunk({ delta: { content: "lo" } }))]],
-  ])("%s makes the iterator throw provider.unavailable after the deltas before it", async (_what, frames) => {
+    ["Groq's x_groq.error mid-stream", [frame(groqChunk({ delta: { content: "Hel" } })), frame(groqChunk({ delta: {} }, { error: "Service Unavailable" }))], "broke off the stream"],
+    ["a chunk that is not JSON", [frame(openaiChunk({ delta: { content: "Hel" } })), 'data: {"id":"chatcmpl-1","choices":[{"delta":\n\n', DONE], "broke off the stream"],
+    ["a malformed tool-call fragment", [frame(openaiChunk({ delta: { content: "Hel" } })), frame(openaiChunk({ delta: { tool_calls: [{ id: "x" }] } })), DONE], "broke off the stream"],
+    ["a stream cut off before its end", [frame(openaiChunk({ delta: { content: "Hel" } })), frame(openaiChunk({ delta: { content: "lo" } }))], "broke off the stream"],
+  ])("%s makes the iterator throw provider.unavailable after the deltas before it", async (_what, frames, expected) => {
     upstream(() => sseStream(frames).response);
     const events: ChatEvent[] = [];
     const failure = (async () => {
       for await (const event of await c.provider.stream(request(c), context())) events.push(event);
     })();
     const err = await apiErrorOf(failure, "provider.unavailable");
-    expect(err.message).toBe(`${c.provider.id} broke off the stream; try again shortly.`);
+    expect(err.message).toBe(`${c.provider.id} ${expected}; try again shortly.`);
     expect(events[0]).toEqual({ type: "delta", content: "Hel" });
     expect(events.some((e) => e.type === "finish")).toBe(false);
     expect(warnings).toHaveBeenCalled();
   });
 });
+
+describe.each(CASES)("%s: the upstream's own words never reach the client", (_id, c) => {
+  it("a 400 naming an internal host, a private address, a URL and a credential is a fixed text with the upstream's code", async () => {
+    upstream(() => jsonAnswer(errorBody(leakyMessage(c.key), "invalid_request_error", "context_length_exceeded"), 400));
+    for (const call of [c.provider.complete(request(c), context()), c.provider.stream(request(c), context())]) {
+      const err = await apiErrorOf(call, "provider.rejected");
+      expect(err.message).toBe(`${c.provider.id} refused the request as invalid (upstream code: context_length_exceeded).`);
+      for (const leak of LEAKS) expect(err.message).not.toContain(leak);
+    }
+    // The words are the operator's: in the log, with the key taken out.
+    expect(loggedDetail()).toContain("could not route this request");
+  });
+
+  it.each([
+    [413, "refused the request as too large (upstream code: request_too_large)."],
+    [422, "refused the request as unprocessable (upstream code: request_too_large)."],
+  ])("%i has its own fixed text", async (status, expected) => {
+    upstream(() => jsonAnswer(errorBody(leakyMessage(c.key), "invalid_request_error", "request_too_large"), status));
+    const err = await apiErrorOf(c.provider.complete(request(c), context()), "provider.rejected");
+    expect(err.message).toBe(`${c.provider.id} ${expected}`);
+  });
+
+  it("without a code, the type stands in; with neither, the text is all", async () => {
+    upstream(() => jsonAnswer({ error: { message: leakyMessage(c.key), type: "invalid_request_error", param: null, code: null } }, 400));
+    expect((await apiErrorOf(c.provider.complete(request(c), context()), "provider.rejected")).message).toBe(
+      `${c.provider.id} refused the request as invalid (upstream code: invalid_request_error).`,
+    );
+    vi.restoreAllMocks();
+    warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
+    upstream(() => jsonAnswer({ error: { message: leakyMessage(c.key) } }, 400));
+    expect((await apiErrorOf(c.provider.complete(request(c), context()), "provider.rejected")).message).toBe(`${c.provider.id} refused the request as invalid.`);
+  });
+
+  it.each(hostileCodes(c.key))("a code that is not a plain token (%s) is not echoed", async (_what, code) => {
+    upstream(() => jsonAnswer(errorBody("Bad request.", code, code), 400));
+    const err = await apiErrorOf(c.provider.complete(request(c), context()), "provider.rejected");
+    expect(err.message).toBe(`${c.provider.id} refused the request as invalid.`);
+    expect(err.message).not.toContain(code);
+  });
+
+  it("a mid-stream error: its code reaches the client, its words do not, and a hostile code does not either", async () => {
+    const leaky = (code: string) => [frame(openaiChunk({ delta: { content: "Hel" } })), frame(errorBody(leakyMessage(c.key), "server_error", code))];
+    upstream(() => sseStream(leaky("server_overloaded")).response);
+    const first = await apiErrorOf(collectEvents(c.provider.stream(request(c), context())), "provider.unavailable");
+    expect(first.message).toBe(`${c.provider.id} broke off the stream (upstream code: server_overloaded); try again shortly.`);
+    for (const leak of LEAKS) expect(first.message).not.toContain(leak);
+    vi.restoreAllMocks();
+    warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
+    upstream(() => sseStream(leaky(INTERNAL_URL)).response);
+    const second = await apiErrorOf(collectEvents(c.provider.stream(request(c), context())), "provider.unavailable");
+    expect(second.message).toBe(`${c.provider.id} broke off the stream; try again shortly.`);
+  });
+});
+
+/** Every event of a stream, or its failure. */
+async function collectEvents(stream: Promise<AsyncIterable<ChatEvent>>): Promise<ChatEvent[]> {
+  const events: ChatEvent[] = [];
+  for await (const event of await stream) events.push(event);
+  return events;
+}

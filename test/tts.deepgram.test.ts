@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } fr
 import { getConfig } from "../src/config";
 import { ApiError, type ErrorCode } from "../src/lib/errors";
 import { createLogger } from "../src/lib/logger";
-import { deepgram, errorMessageOf } from "../src/providers/tts/deepgram";
+import { deepgram, deepgramProxy, errorCodeOf, errorMessageOf } from "../src/providers/tts/deepgram";
 import type { AudioFormat, SpeechChunk, SpeechContext, SpeechRequest } from "../src/providers/tts/types";
 import { VOICES } from "../src/providers/tts/voices";
 import { parseWav, pcm16ToBytes, wavHeader } from "../src/providers/tts/wav";
@@ -379,33 +379,36 @@ describe("failures", () => {
     const err = await apiErrorOf(deepgram.synthesize(speech(), context()), "provider.rate_limited");
     expect(err.status).toBe(429);
     expect(err.headers).toEqual({ "Retry-After": "3" });
-    expect(err.message).toBe("deepgram is rate limiting this deployment; retry in 3 s.");
+    expect(err.message).toBe("deepgram is rate limiting this deployment (upstream code: TOO_MANY_REQUESTS); retry in 3 s.");
   });
 
-  it("400 in the category/message shape is provider.rejected with Deepgram's reason, without the key, URLs or host", async () => {
+  it("400 in the category/message shape is provider.rejected with a fixed text and the category; the message goes to the log", async () => {
     const message = `Invalid JSON submitted (token ${KEY}); see https://${HOST}/docs/errors or ask support at ${HOST}.`;
     upstream(() =>
       jsonAnswer({ category: "INVALID_JSON", message, details: "expected value at line 1 column 1", request_id: "7d9f0c1e-2b3a-4c5d-8e6f-0a1b2c3d4e5f" }, 400),
     );
     const err = await apiErrorOf(deepgram.synthesize(speech(), context()), "provider.rejected");
     expect(err.status).toBe(400);
-    expect(err.message).toContain("deepgram refused the request: Invalid JSON submitted");
-    expect(err.message).not.toContain("https://");
+    expect(err.message).toBe("deepgram refused the request as invalid (upstream code: INVALID_JSON).");
+    expect(String(loggedDetail())).toContain("Invalid JSON submitted");
   });
 
-  it("400 in the err_code/err_msg shape is provider.rejected with err_msg", async () => {
+  it("400 in the err_code/err_msg shape is provider.rejected; an err_code with a space is no code to echo", async () => {
     upstream(() =>
       jsonAnswer({ err_code: "Bad Request", err_msg: "No such model/version/tier combination found.", request_id: "0f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f" }, 400),
     );
     const err = await apiErrorOf(deepgram.synthesize(speech({ voice: "aura-2-nobody-en" }), context()), "provider.rejected");
-    expect(err.message).toBe("deepgram refused the request: No such model/version/tier combination found.");
+    expect(err.message).toBe("deepgram refused the request as invalid.");
+    expect(loggedDetail()).toBe("No such model/version/tier combination found.");
   });
 
   it("401 INVALID_AUTH is provider.unavailable (503); err_msg goes to the log only", async () => {
     upstream(() => jsonAnswer({ err_code: "INVALID_AUTH", err_msg: "Invalid credentials.", request_id: "11111111-2222-4333-8444-555555555555" }, 401));
     const err = await apiErrorOf(deepgram.synthesize(speech(), context()), "provider.unavailable");
     expect(err.status).toBe(503);
-    expect(err.message).toBe("deepgram answered 401; try again shortly.");
+    expect(err.message).toBe(
+      "deepgram did not accept this deployment's credentials (HTTP 401, upstream code: INVALID_AUTH); the operator of this deployment must check its account there.",
+    );
     expect(loggedDetail()).toBe("Invalid credentials.");
   });
 
@@ -415,7 +418,7 @@ describe("failures", () => {
     );
     const err = await apiErrorOf(deepgram.synthesize(speech(), context()), "provider.unavailable");
     expect(err.status).toBe(503);
-    expect(err.message).toBe("deepgram answered 500; try again shortly.");
+    expect(err.message).toBe("deepgram failed with a server error (HTTP 500, upstream code: INTERNAL_SERVER_ERROR); try again shortly.");
     expect(loggedDetail()).toBe("Something went wrong on our end.");
   });
 
@@ -425,6 +428,10 @@ describe("failures", () => {
     expect(errorMessageOf({ err_msg: 42 })).toBeUndefined();
     expect(errorMessageOf("Bad Gateway")).toBeUndefined();
     expect(errorMessageOf(undefined)).toBeUndefined();
+    expect(errorCodeOf({ err_code: "INVALID_AUTH", err_msg: "Invalid credentials.", request_id: "x" })).toBe("INVALID_AUTH");
+    expect(errorCodeOf({ category: "INVALID_JSON", message: "Invalid JSON submitted.", details: "d", request_id: "x" })).toBe("INVALID_JSON");
+    expect(errorCodeOf({ err_code: 42 })).toBeUndefined();
+    expect(errorCodeOf("Bad Gateway")).toBeUndefined();
   });
 
   it("a network failure is provider.unavailable", async () => {
@@ -477,5 +484,50 @@ describe("failures", () => {
     controller?.error(new Error("connection reset"));
     const err = await apiErrorOf(chunks.next(), "provider.unavailable");
     expect(err.message).toBe("deepgram broke off its answer; try again shortly.");
+  });
+});
+
+// Upstream words no client may read, none of which the old blocklist redaction removed: an internal
+// host under a suffix it does not list, a private address, a URL to it, and a credential.
+const INTERNAL_HOST = "db-primary.corp.lan";
+const PRIVATE_IP = "10.12.0.7";
+const INTERNAL_URL = `http://${PRIVATE_IP}:8080/internal/debug?trace=1`;
+const CREDENTIAL = "AKIAIOSFODNN7EXAMPLE";
+const LEAKS = [INTERNAL_HOST, PRIVATE_IP, INTERNAL_URL, CREDENTIAL, "internal/debug", "8080"];
+const LEAKY_MESSAGE = `Upstream ${INTERNAL_HOST} (${PRIVATE_IP}) could not route this request; see ${INTERNAL_URL}. Signed with ${CREDENTIAL} and key ${KEY}.`;
+
+describe("the upstream's own words never reach the client", () => {
+  it.each([
+    ["err_code/err_msg", { err_code: "UNSUPPORTED_MODEL", err_msg: LEAKY_MESSAGE, request_id: "0f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f" }, "UNSUPPORTED_MODEL"],
+    ["category/message", { category: "UNSUPPORTED_MODEL", message: LEAKY_MESSAGE, details: LEAKY_MESSAGE, request_id: "0f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f" }, "UNSUPPORTED_MODEL"],
+  ])("a 400 (%s shape) naming an internal host, a private address, a URL and a credential is a fixed text with the code", async (_shape, body, code) => {
+    upstream(() => jsonAnswer(body, 400));
+    for (const call of [deepgram.synthesize(speech(), context()), deepgramProxy({ text: "Hi", query: { model: "aura-2-thalia-en" } }, context())]) {
+      const err = await apiErrorOf(call, "provider.rejected");
+      expect(err.message).toBe(`deepgram refused the request as invalid (upstream code: ${code}).`);
+      for (const leak of LEAKS) expect(err.message).not.toContain(leak);
+    }
+    expect(String(loggedDetail())).toContain("could not route this request");
+  });
+
+  it("413 has its own fixed text", async () => {
+    upstream(() => jsonAnswer({ err_code: "PAYLOAD_TOO_LARGE", err_msg: LEAKY_MESSAGE, request_id: "x" }, 413));
+    const err = await apiErrorOf(deepgram.synthesize(speech(), context()), "provider.rejected");
+    expect(err.message).toBe("deepgram refused the request as too large (upstream code: PAYLOAD_TOO_LARGE).");
+  });
+
+  it.each([
+    ["with spaces", "invalid request please check"],
+    ["a URL", INTERNAL_URL],
+    ["200 characters", "x".repeat(200)],
+    ["a host name", INTERNAL_HOST],
+    ["an address", PRIVATE_IP],
+    ["the key", KEY],
+    ["control characters", "bad\u202ecode\n"],
+  ])("an err_code that is not a plain token (%s) is not echoed", async (_what, code) => {
+    upstream(() => jsonAnswer({ err_code: code, err_msg: "Bad request.", request_id: "x" }, 400));
+    const err = await apiErrorOf(deepgram.synthesize(speech(), context()), "provider.rejected");
+    expect(err.message).toBe("deepgram refused the request as invalid.");
+    expect(err.message).not.toContain(code);
   });
 });

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } fr
 import { getConfig } from "../src/config";
 import { ApiError, type ErrorCode } from "../src/lib/errors";
 import { createLogger } from "../src/lib/logger";
-import { elevenlabs } from "../src/providers/tts/elevenlabs";
+import { elevenlabs, elevenlabsProxy } from "../src/providers/tts/elevenlabs";
 import type { Alignment, AudioFormat, SpeechChunk, SpeechContext, SpeechRequest } from "../src/providers/tts/types";
 import { VOICES } from "../src/providers/tts/voices";
 import { bytesToPcm16, parseWav } from "../src/providers/tts/wav";
@@ -644,13 +644,13 @@ describe("failures", () => {
     expect(err.headers).toEqual({ "Retry-After": "3" });
   });
 
-  it("400 max_character_limit_exceeded is provider.rejected with ElevenLabs' reason, without the key, URLs or host", async () => {
+  it("400 max_character_limit_exceeded is provider.rejected with a fixed text and ElevenLabs' status; its reason goes to the log only", async () => {
     const message = `You are sending 45123 characters, more than the 40000 allowed for eleven_flash_v2_5 with key ${KEY}. See https://${HOST}/docs/models or ask support@${HOST}.`;
     upstream(() => jsonAnswer({ detail: { status: "max_character_limit_exceeded", message } }, 400));
     const err = await apiErrorOf(elevenlabs.synthesize(speech("mp3"), context()), "provider.rejected");
     expect(err.status).toBe(400);
-    expect(err.message).toContain("elevenlabs refused the request: You are sending 45123 characters, more than the 40000 allowed for eleven_flash_v2_5");
-    expect(err.message).not.toContain("https://");
+    expect(err.message).toBe("elevenlabs refused the request as invalid (upstream code: max_character_limit_exceeded).");
+    expect(loggedLines().some((line) => line.includes("You are sending 45123 characters"))).toBe(true);
   });
 
   it("400 in the current shape (code, type and message inside detail) is read the same way", async () => {
@@ -661,34 +661,46 @@ describe("failures", () => {
       ),
     );
     const err = await apiErrorOf(elevenlabs.synthesize(speech("mp3", { speed: 3 }), context()), "provider.rejected");
-    expect(err.message).toBe("elevenlabs refused the request: Model 'eleven_flash_v2_5' does not support speed 3.");
+    expect(err.message).toBe("elevenlabs refused the request as invalid (upstream code: invalid_parameters).");
+    expect(loggedLines().some((line) => line.includes("does not support speed 3"))).toBe(true);
   });
 
-  it("400 with a bare string detail is provider.rejected with that string", async () => {
+  it("400 with a bare string detail is provider.rejected, with no code to give", async () => {
     upstream(() => jsonAnswer({ detail: "Text must not be empty." }, 400));
     const err = await apiErrorOf(elevenlabs.synthesize(speech("mp3", { text: "" }), context()), "provider.rejected");
-    expect(err.message).toBe("elevenlabs refused the request: Text must not be empty.");
+    expect(err.message).toBe("elevenlabs refused the request as invalid.");
+    expect(loggedLines().some((line) => line.includes("Text must not be empty."))).toBe(true);
   });
 
-  it("422 FastAPI validation is provider.rejected naming the message and the field", async () => {
+  it("422 FastAPI validation is provider.rejected as unprocessable; the message and the field go to the log", async () => {
     upstream(() => jsonAnswer({ detail: [{ loc: ["body", "text"], msg: "field required", type: "value_error.missing" }] }, 422));
     const err = await apiErrorOf(elevenlabs.synthesize(speech("mp3"), context()), "provider.rejected");
     expect(err.status).toBe(400);
-    expect(err.message).toBe("elevenlabs refused the request: field required (body.text)");
+    // A dotted code is not echoed: no dot, so no host name ever fits the pattern of an echoed code.
+    expect(err.message).toBe("elevenlabs refused the request as unprocessable.");
+    expect(loggedLines().some((line) => line.includes("field required (body.text)"))).toBe(true);
   });
 
   it("401 invalid_api_key is provider.unavailable, its reason logged but not echoed", async () => {
     upstream(() => jsonAnswer({ detail: { status: "invalid_api_key", message: "Invalid API key" } }, 401));
     const err = await apiErrorOf(elevenlabs.synthesize(speech("mp3"), context()), "provider.unavailable");
     expect(err.status).toBe(503);
-    expect(err.message).toBe("elevenlabs answered 401; try again shortly.");
+    expect(err.message).toBe(
+      "elevenlabs did not accept this deployment's credentials (HTTP 401, upstream code: invalid_api_key); the operator of this deployment must check its account there.",
+    );
     expect(loggedLines().some((line) => line.includes("Invalid API key") && line.includes('"status":401'))).toBe(true);
+  });
+
+  it("404 voice_not_found is provider.unavailable, naming the voice as unknown", async () => {
+    upstream(() => jsonAnswer({ detail: { status: "voice_not_found", message: `A voice with the voice_id ${RACHEL} was not found.` } }, 404));
+    const err = await apiErrorOf(elevenlabs.synthesize(speech("mp3"), context()), "provider.unavailable");
+    expect(err.message).toBe("elevenlabs does not know the requested voice (HTTP 404, upstream code: voice_not_found); use another.");
   });
 
   it("500 is provider.unavailable", async () => {
     upstream(() => jsonAnswer({ detail: { status: "internal_server_error", message: "An internal server error occurred." } }, 500));
     const err = await apiErrorOf(elevenlabs.synthesize(speech("mp3", { timestamps: true }), context()), "provider.unavailable");
-    expect(err.message).toBe("elevenlabs answered 500; try again shortly.");
+    expect(err.message).toBe("elevenlabs failed with a server error (HTTP 500, upstream code: internal_server_error); try again shortly.");
   });
 
   it("a network failure is provider.unavailable", async () => {
@@ -841,6 +853,54 @@ describe("accountVoices()", () => {
   it("401 is provider.unavailable", async () => {
     upstream(() => jsonAnswer({ detail: { status: "invalid_api_key", message: "Invalid API key" } }, 401));
     const err = await apiErrorOf(elevenlabs.accountVoices?.(context()) ?? Promise.resolve(), "provider.unavailable");
-    expect(err.message).toBe("elevenlabs answered 401; try again shortly.");
+    expect(err.message).toBe(
+      "elevenlabs did not accept this deployment's credentials (HTTP 401, upstream code: invalid_api_key); the operator of this deployment must check its account there.",
+    );
+  });
+});
+
+// Upstream words no client may read, none of which the old blocklist redaction removed: an internal
+// host under a suffix it does not list, a private address, a URL to it, and a credential.
+const INTERNAL_HOST = "db-primary.corp.lan";
+const PRIVATE_IP = "10.12.0.7";
+const INTERNAL_URL = `http://${PRIVATE_IP}:8080/internal/debug?trace=1`;
+const CREDENTIAL = "AKIAIOSFODNN7EXAMPLE";
+const LEAKS = [INTERNAL_HOST, PRIVATE_IP, INTERNAL_URL, CREDENTIAL, "internal/debug", "8080"];
+const LEAKY_MESSAGE = `Upstream ${INTERNAL_HOST} (${PRIVATE_IP}) could not route this request; see ${INTERNAL_URL}. Signed with ${CREDENTIAL} and key ${KEY}.`;
+
+describe("the upstream's own words never reach the client", () => {
+  it.each([
+    ["older shape (detail.status)", { detail: { status: "max_character_limit_exceeded", message: LEAKY_MESSAGE } }],
+    ["current shape (detail.code)", { detail: { type: "validation_error", code: "max_character_limit_exceeded", message: LEAKY_MESSAGE, request_id: "req_1" } }],
+  ])("a 400 naming an internal host, a private address, a URL and a credential is a fixed text with the code, %s", async (_shape, body) => {
+    upstream(() => jsonAnswer(body, 400));
+    for (const call of [elevenlabs.synthesize(speech("mp3"), context()), elevenlabsProxy({ voiceId: RACHEL, query: {}, body: { text: "Hi" } }, context())]) {
+      const err = await apiErrorOf(call, "provider.rejected");
+      expect(err.message).toBe("elevenlabs refused the request as invalid (upstream code: max_character_limit_exceeded).");
+      for (const leak of LEAKS) expect(err.message).not.toContain(leak);
+    }
+    expect(loggedLines().some((line) => line.includes("could not route this request"))).toBe(true);
+  });
+
+  it("a 422 validation list echoes neither its message nor its field", async () => {
+    upstream(() => jsonAnswer({ detail: [{ loc: ["body", INTERNAL_HOST], msg: LEAKY_MESSAGE, type: "string_type" }] }, 422));
+    const err = await apiErrorOf(elevenlabs.synthesize(speech("mp3"), context()), "provider.rejected");
+    expect(err.message).toBe("elevenlabs refused the request as unprocessable (upstream code: string_type).");
+    for (const leak of LEAKS) expect(err.message).not.toContain(leak);
+  });
+
+  it.each([
+    ["with spaces", "invalid request please check"],
+    ["a URL", INTERNAL_URL],
+    ["200 characters", "x".repeat(200)],
+    ["a host name", INTERNAL_HOST],
+    ["an address", PRIVATE_IP],
+    ["the key", KEY],
+    ["control characters", "bad\u202ecode\n"],
+  ])("a status that is not a plain token (%s) is not echoed", async (_what, status) => {
+    upstream(() => jsonAnswer({ detail: { status, message: "Bad request." } }, 400));
+    const err = await apiErrorOf(elevenlabs.synthesize(speech("mp3"), context()), "provider.rejected");
+    expect(err.message).toBe("elevenlabs refused the request as invalid.");
+    expect(err.message).not.toContain(status);
   });
 });

@@ -4,7 +4,7 @@ import { getConfig } from "../src/config";
 import { ApiError, type ErrorCode } from "../src/lib/errors";
 import { createLogger } from "../src/lib/logger";
 import { Resampler } from "../src/providers/tts/audio";
-import { ARABIC_MODEL, ENGLISH_MODEL, errorMessageOf, groq, MAX_INPUT_CHARS, splitForGroq } from "../src/providers/tts/groq";
+import { ARABIC_MODEL, ENGLISH_MODEL, errorMessageOf, groq, groqProxy, MAX_INPUT_CHARS, splitForGroq } from "../src/providers/tts/groq";
 import type { SpeechChunk, SpeechContext, SpeechRequest } from "../src/providers/tts/types";
 import { VOICES } from "../src/providers/tts/voices";
 import { bytesToPcm16, parseWav, pcm16ToBytes, wavHeader } from "../src/providers/tts/wav";
@@ -538,7 +538,7 @@ describe("a part that fails", () => {
       for await (const chunk of chunks) received.push(chunk.audio);
     })();
     const err = await apiErrorOf(failure, "provider.unavailable");
-    expect(err.message).toBe("groq answered 500; try again shortly.");
+    expect(err.message).toBe("groq failed with a server error (HTTP 500, upstream code: internal_server_error); try again shortly.");
     expect(join(received)).toEqual(join([wavHeader({ sampleRate: 24_000 }), pcm16ToBytes(PART_PCM(0))]));
     expect(sent).toHaveLength(2);
     expect(warnings).toHaveBeenCalled();
@@ -561,7 +561,7 @@ describe("a part that fails", () => {
   it("part 1 failing is thrown by synthesize, and no other part is asked for", async () => {
     const sent = upstream(() => jsonAnswer(openAiError("Invalid voice: nobody", "invalid_request_error", "invalid_voice"), 400));
     const err = await apiErrorOf(groq.synthesize(speech({ text: THREE_TEXT, voice: "nobody" }), context()), "provider.rejected");
-    expect(err.message).toBe("groq refused the request: Invalid voice: nobody");
+    expect(err.message).toBe("groq refused the request as invalid (upstream code: invalid_voice).");
     expect(sent).toHaveLength(1);
   });
 
@@ -649,24 +649,27 @@ describe("errors", () => {
     expect(err.headers).toEqual({ "Retry-After": "7" });
   });
 
-  it("400 is provider.rejected with Groq's reason, without the key, URLs or host", async () => {
+  it("400 is provider.rejected with a fixed text and Groq's code; its reason goes to the log only", async () => {
     const message = `The model \`canopylabs/orpheus-v1-english\` requires terms acceptance (key ${KEY}). Please have the org admin accept the terms at https://console.groq.com/playground?model=canopylabs%2Forpheus-v1-english or via ${HOST}.`;
     upstream(() => jsonAnswer(openAiError(message, "invalid_request_error", "model_terms_required"), 400));
     const err = await apiErrorOf(groq.synthesize(speech(), context()), "provider.rejected");
     expect(err.status).toBe(400);
-    expect(err.message).toContain("groq refused the request: The model `canopylabs/orpheus-v1-english` requires terms acceptance");
-    expect(err.message).not.toContain("https://");
-    expect(err.message).not.toContain("console.groq.com");
+    expect(err.message).toBe("groq refused the request as invalid (upstream code: model_terms_required).");
+    expect(warnings.mock.calls.some(([line]) => String(line).includes("requires terms acceptance"))).toBe(true);
   });
 
   it.each([
-    [401, openAiError("Invalid API Key", "invalid_request_error", "invalid_api_key")],
-    [500, openAiError("Internal server error", "internal_server_error", null)],
-  ])("%i is provider.unavailable (503)", async (status, body) => {
+    [
+      401,
+      openAiError("Invalid API Key", "invalid_request_error", "invalid_api_key"),
+      "groq did not accept this deployment's credentials (HTTP 401, upstream code: invalid_api_key); the operator of this deployment must check its account there.",
+    ],
+    [500, openAiError("Internal server error", "internal_server_error", null), "groq failed with a server error (HTTP 500, upstream code: internal_server_error); try again shortly."],
+  ])("%i is provider.unavailable (503)", async (status, body, expected) => {
     upstream(() => jsonAnswer(body, status));
     const err = await apiErrorOf(groq.synthesize(speech(), context()), "provider.unavailable");
     expect(err.status).toBe(503);
-    expect(err.message).toBe(`groq answered ${status}; try again shortly.`);
+    expect(err.message).toBe(expected);
   });
 
   it("reads OpenAI's error shape, and nothing from anything else", () => {
@@ -680,5 +683,50 @@ describe("errors", () => {
     vi.spyOn(globalThis, "fetch").mockRejectedValue(new TypeError(`connect ECONNREFUSED ${HOST}:443 (${KEY})`));
     const err = await apiErrorOf(groq.synthesize(speech(), context()), "provider.unavailable");
     expect(err.message).toBe("groq could not be reached; try again shortly.");
+  });
+});
+
+// Upstream words no client may read, none of which the old blocklist redaction removed: an internal
+// host under a suffix it does not list, a private address, a URL to it, and a credential.
+const INTERNAL_HOST = "db-primary.corp.lan";
+const PRIVATE_IP = "10.12.0.7";
+const INTERNAL_URL = `http://${PRIVATE_IP}:8080/internal/debug?trace=1`;
+const CREDENTIAL = "AKIAIOSFODNN7EXAMPLE";
+const LEAKS = [INTERNAL_HOST, PRIVATE_IP, INTERNAL_URL, CREDENTIAL, "internal/debug", "8080"];
+const LEAKY_MESSAGE = `Upstream ${INTERNAL_HOST} (${PRIVATE_IP}) could not route this request; see ${INTERNAL_URL}. Signed with ${CREDENTIAL} and key ${KEY}.`;
+
+describe("the upstream's own words never reach the client", () => {
+  it("a 400 naming an internal host, a private address, a URL and a credential is a fixed text with the code", async () => {
+    upstream(() => jsonAnswer(openAiError(LEAKY_MESSAGE, "invalid_request_error", "model_terms_required"), 400));
+    const body = { model: ENGLISH_MODEL, input: "Hi", voice: "troy", response_format: "wav" };
+    for (const call of [groq.synthesize(speech(), context()), groqProxy(body, context())]) {
+      const err = await apiErrorOf(call, "provider.rejected");
+      expect(err.message).toBe("groq refused the request as invalid (upstream code: model_terms_required).");
+      for (const leak of LEAKS) expect(err.message).not.toContain(leak);
+    }
+    expect(warnings.mock.calls.some(([line]) => String(line).includes("could not route this request"))).toBe(true);
+  });
+
+  it("a later part refused midway: the iterator throws the fixed text, not the upstream's words", async () => {
+    upstream((_req, i) => (i === 0 ? wavAnswer(wavFile(PART_PCM(0))) : jsonAnswer(openAiError(LEAKY_MESSAGE, "invalid_request_error", null), 400)));
+    const { chunks } = await groq.synthesize(speech({ text: THREE_TEXT }), context());
+    const err = await apiErrorOf(collect(chunks), "provider.rejected");
+    expect(err.message).toBe("groq refused the request as invalid (upstream code: invalid_request_error).");
+    for (const leak of LEAKS) expect(err.message).not.toContain(leak);
+  });
+
+  it.each([
+    ["with spaces", "invalid request please check"],
+    ["a URL", INTERNAL_URL],
+    ["200 characters", "x".repeat(200)],
+    ["a host name", INTERNAL_HOST],
+    ["an address", PRIVATE_IP],
+    ["the key", KEY],
+    ["control characters", "bad\u202ecode\n"],
+  ])("a code that is not a plain token (%s) is not echoed", async (_what, code) => {
+    upstream(() => jsonAnswer(openAiError("Bad request.", code, code), 400));
+    const err = await apiErrorOf(groq.synthesize(speech(), context()), "provider.rejected");
+    expect(err.message).toBe("groq refused the request as invalid.");
+    expect(err.message).not.toContain(code);
   });
 });

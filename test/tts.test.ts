@@ -29,10 +29,10 @@ const decode64 = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt
 const UPSTREAM = { DEEPGRAM_API_KEY: "dg-tts-test-secret-0001", DEEPGRAM_BASE_URL: "https://fake-deepgram.test", TTS_FIRST_BYTE_TIMEOUT_MS: "300", TTS_STREAM_IDLE_TIMEOUT_MS: "300" };
 const configured = { ...env, ...UPSTREAM };
 const app = createApp();
-async function viaConfigured(path: string, body: unknown) {
+async function viaConfigured(path: string, body: unknown, key: string = KEYS.demo) {
   const ctx = createExecutionContext();
   const res = await app.fetch(
-    new Request(`${BASE}${path}`, { method: "POST", headers: { Authorization: `Bearer ${KEYS.demo}`, "Content-Type": "application/json" }, body: JSON.stringify(body) }),
+    new Request(`${BASE}${path}`, { method: "POST", headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" }, body: JSON.stringify(body) }),
     configured,
     ctx,
   );
@@ -257,6 +257,26 @@ describe("streaming discipline, through an upstream", () => {
     expect(text).not.toContain("fake-deepgram");
     await expectError(res, 503, { type: "service_unavailable", code: "provider.unavailable" });
   });
+
+  it("an upstream 400 is an envelope with a fixed message and the upstream's code, never its words", async () => {
+    const leaks = ["db-primary.corp.lan", "10.12.0.7", "http://10.12.0.7:8080/internal/debug", "AKIAIOSFODNN7EXAMPLE", UPSTREAM.DEEPGRAM_API_KEY, "fake-deepgram"];
+    const errMsg = `Upstream db-primary.corp.lan (10.12.0.7) could not route this request; see http://10.12.0.7:8080/internal/debug. Signed with AKIAIOSFODNN7EXAMPLE and key ${UPSTREAM.DEEPGRAM_API_KEY}.`;
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    vi.spyOn(globalThis, "fetch").mockImplementation(
+      async () => new Response(JSON.stringify({ err_code: "UNSUPPORTED_MODEL", err_msg: errMsg, request_id: "x" }), { status: 400, headers: { "Content-Type": "application/json" } }),
+    );
+    for (const [path, body] of [
+      ["/v1/tts", { text: "Hello", voice_id: "deepgram:aura-2-thalia-en" }],
+      ["/v1/tts/deepgram", { text: "Hello", model: "aura-2-thalia-en", encoding: "linear16", container: "wav" }],
+      ["/v1/tts/preview", { voice_id: "deepgram:aura-2-luna-en", text: "Nothing cached for this one." }],
+    ] as const) {
+      const { res } = await viaConfigured(path, body);
+      const text = await res.clone().text();
+      for (const leak of leaks) expect(text).not.toContain(leak);
+      const error = await expectError(res, 400, { type: "invalid_request", code: "provider.rejected" });
+      expect(error.message).toBe("deepgram refused the request as invalid (upstream code: UNSUPPORTED_MODEL).");
+    }
+  });
 });
 
 interface Voice {
@@ -325,7 +345,9 @@ describe("POST /v1/tts/preview", () => {
     expect(first.headers.get("X-TTS-Cache")).toBe("miss");
     const a = await bytes(first);
     expect(parseWav(a).sampleRate).toBe(24000);
-    await vi.waitFor(async () => expect(await caches.default.match(`https://tts-preview.cache.internal/${await hexOf("mock:deep\nA preview of this voice.")}`)).toBeDefined());
+    // A custom text: cached under the org's own key.
+    const key = `https://tts-preview.cache.internal/org/${await hexOf(JSON.stringify([org.id, "mock:deep", "A preview of this voice."]))}`;
+    await vi.waitFor(async () => expect(await caches.default.match(key)).toBeDefined());
     const second = await post("/v1/tts/preview", { voice_id: "mock:deep", text: "A preview of this voice." }, org.key);
     expect(second.headers.get("X-TTS-Cache")).toBe("hit");
     expect(await bytes(second)).toEqual(a);
@@ -345,6 +367,81 @@ describe("POST /v1/tts/preview", () => {
     const two = await viaConfigured("/v1/tts/preview", { voice_id: "deepgram:aura-2-helena-en" });
     expect(two.res.headers.get("X-TTS-Cache")).toBe("hit");
     expect(await bytes(two.res)).toEqual(wav);
+    expect(calls).toBe(1);
+  });
+
+  it("a custom text is cached per org: the org that asked hits, another org misses and is spoken for afresh", async () => {
+    const wav = new Uint8Array(await (await tts({ text: "Fake upstream preview audio.", format: "wav" })).arrayBuffer());
+    const calls: string[] = [];
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input) => {
+      calls.push(String(input instanceof Request ? input.url : input));
+      return new Response(wav, { headers: { "Content-Type": "audio/wav" } });
+    });
+    const custom = { voice_id: "deepgram:aura-2-andromeda-en", text: "Our launch date is the fourteenth of March." };
+    // org_demo asks first: a miss (one upstream call), then a hit (none).
+    const a1 = await viaConfigured("/v1/tts/preview", custom, KEYS.demo);
+    expect(a1.res.headers.get("X-TTS-Cache")).toBe("miss");
+    expect(await bytes(a1.res)).toEqual(wav);
+    await a1.done();
+    const a2 = await viaConfigured("/v1/tts/preview", custom, KEYS.demo);
+    expect(a2.res.headers.get("X-TTS-Cache")).toBe("hit");
+    expect(await bytes(a2.res)).toEqual(wav);
+    await a2.done();
+    expect(calls).toHaveLength(1);
+    // org_other guessing the same text learns nothing: a miss, and the upstream is asked again.
+    const b1 = await viaConfigured("/v1/tts/preview", custom, KEYS.other);
+    expect(b1.res.headers.get("X-TTS-Cache")).toBe("miss");
+    expect(await bytes(b1.res)).toEqual(wav);
+    await b1.done();
+    expect(calls).toHaveLength(2);
+    // ... and then it has an entry of its own, while org_demo's is still there.
+    const b2 = await viaConfigured("/v1/tts/preview", custom, KEYS.other);
+    expect(b2.res.headers.get("X-TTS-Cache")).toBe("hit");
+    await bytes(b2.res);
+    const a3 = await viaConfigured("/v1/tts/preview", custom, KEYS.demo);
+    expect(a3.res.headers.get("X-TTS-Cache")).toBe("hit");
+    await bytes(a3.res);
+    expect(calls).toHaveLength(2);
+  });
+
+  it("a custom text is per org with a mock voice too, whichever org asks first", async () => {
+    const custom = { voice_id: "mock:bright", text: "Project Nightingale ships on Friday." };
+    const first = await post("/v1/tts/preview", custom, KEYS.other);
+    expect(first.headers.get("X-TTS-Cache")).toBe("miss");
+    await bytes(first);
+    await vi.waitFor(async () => {
+      const again = await post("/v1/tts/preview", custom, KEYS.other);
+      await bytes(again);
+      expect(again.headers.get("X-TTS-Cache")).toBe("hit");
+    });
+    for (const key of [KEYS.demo, KEYS.free]) {
+      const other = await post("/v1/tts/preview", custom, key);
+      expect(other.status).toBe(200);
+      expect(other.headers.get("X-TTS-Cache")).toBe("miss");
+      await bytes(other);
+    }
+  });
+
+  it("a default sample is shared across orgs, and a custom text equal to it is that sample", async () => {
+    const wav = new Uint8Array(await (await tts({ text: "Fake upstream preview audio.", format: "wav" })).arrayBuffer());
+    let calls = 0;
+    vi.spyOn(globalThis, "fetch").mockImplementation(async () => {
+      calls += 1;
+      return new Response(wav, { headers: { "Content-Type": "audio/wav" } });
+    });
+    const voice = { voice_id: "deepgram:aura-2-zeus-en" };
+    const a = await viaConfigured("/v1/tts/preview", voice, KEYS.demo);
+    expect(a.res.headers.get("X-TTS-Cache")).toBe("miss");
+    await bytes(a.res);
+    await a.done();
+    const b = await viaConfigured("/v1/tts/preview", voice, KEYS.other);
+    expect(b.res.headers.get("X-TTS-Cache")).toBe("hit");
+    expect(await bytes(b.res)).toEqual(wav);
+    // The default English sample, sent as `text`: public words, so the shared entry answers it.
+    const sample = "Hello! This is how I sound. I can read anything you give me, in real time.";
+    const c = await viaConfigured("/v1/tts/preview", { ...voice, text: sample }, KEYS.free);
+    expect(c.res.headers.get("X-TTS-Cache")).toBe("hit");
+    await bytes(c.res);
     expect(calls).toBe(1);
   });
 

@@ -9,11 +9,13 @@ import type { Logger } from "../lib/logger";
  * - a body that goes quiet for `idleTimeoutMs`: `503 provider.timeout` (streams too);
  * - cannot connect, a broken body, or one that cannot be read: `503 provider.unavailable`;
  * - 429: `429 provider.rate_limited`, with the upstream's `Retry-After` when it gave one;
- * - 400, 413, 422 (the request itself was refused): `400 provider.rejected`, with the upstream's
- *   explanation after credentials, URLs and host names are removed from it;
+ * - 400, 413, 422 (the request itself was refused): `400 provider.rejected`;
  * - anything else (401, 403, 404, 5xx, 529, ...): `503 provider.unavailable`, with `Retry-After`
- *   when the upstream gave one; the upstream's own explanation goes to the log, redacted.
- * Messages name the provider, never its credentials, base URL or host. When the caller's signal
+ *   when the upstream gave one.
+ * A client's message is a fixed text per upstream status (`clientMessage`), naming the provider by
+ * its short name, never its credentials, base URL or host, plus the upstream's machine error code
+ * when it gave one that is a plain token (`upstreamCode`). The upstream's own words (its message,
+ * its body, an exception's text) never reach a client: they go to the log, redacted. When the caller's signal
  * aborts (a client that went away, an interrupt), reads stop at once with `CallerGone`, which is
  * nobody's failure and is not logged.
  */
@@ -30,8 +32,15 @@ export interface UpstreamCall {
   signal: AbortSignal;
   /** Values that must never appear in anything echoed back (the API key); the URL's host is added. */
   secrets: readonly (string | undefined)[];
-  /** Picks the human explanation out of the provider's error body. */
+  /** Picks the human explanation out of the provider's error body; it is logged, never echoed. */
   errorMessage?: (body: unknown) => string | undefined;
+  /**
+   * Picks the provider's machine error code out of its error body (`error.code`, `detail.status`,
+   * `err_code`...); it is echoed only when `upstreamCode` accepts it.
+   */
+  errorCode?: (body: unknown) => string | undefined;
+  /** What the call names, for a 404's message: "model", "voice". */
+  subject?: string;
   log: Logger;
 }
 
@@ -49,9 +58,13 @@ export const unavailable = (provider: string, why = "could not be reached") => n
 const MAX_ERROR_BODY_BYTES = 16 * 1024;
 /** An error answer's body gets this long at most: the status alone already decides the outcome. */
 const ERROR_BODY_TIMEOUT_MS = 3_000;
-const MAX_ECHOED_MESSAGE = 500;
+const MAX_LOGGED_MESSAGE = 500;
 
-/** Removes credentials, URLs and host names from an upstream's message before it is echoed. */
+/**
+ * Removes credentials, URLs and host names from an upstream's message before it is logged. A
+ * blocklist misses things (a private address, an internal host under an unlisted suffix), which is
+ * why nothing it passes is ever shown to a client.
+ */
 export function redact(message: string, secrets: readonly (string | undefined)[]): string {
   let out = message;
   for (const secret of secrets) if (secret) out = out.replaceAll(secret, "[redacted]");
@@ -60,7 +73,66 @@ export function redact(message: string, secrets: readonly (string | undefined)[]
     .replace(/\b(?:[a-z0-9-]+\.)+(?:com|net|org|io|ai|dev|cloud|app|co|internal|local|test)\b/gi, "[host]")
     .replace(/\b(?:sk|gsk|xi|key|sk-ant|sk-proj)[-_][A-Za-z0-9_*-]{6,}/g, "[redacted]")
     .replace(/\b[A-Za-z0-9_-]{32,}\b/g, "[redacted]")
-    .slice(0, MAX_ECHOED_MESSAGE);
+    .slice(0, MAX_LOGGED_MESSAGE);
+}
+
+/**
+ * A machine error code as upstreams name them (`context_length_exceeded`, `overloaded_error`,
+ * `INVALID_AUTH`): a letter, then letters, digits, `_` and `-`, at most 64 in all. No dots, colons or
+ * slashes, so no host name, address, port or URL fits; nothing credential-like (`redact` would
+ * change it) and none of the call's secrets. Anything else is not echoed.
+ */
+const UPSTREAM_CODE = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+
+/** The upstream's code when it is safe to show a client (see UPSTREAM_CODE), else undefined. */
+export function upstreamCode(value: unknown, secrets: readonly (string | undefined)[]): string | undefined {
+  if (typeof value !== "string" || !UPSTREAM_CODE.test(value)) return undefined;
+  return redact(value, secrets) === value ? value : undefined;
+}
+
+/** ` (upstream code: <code>)`, or nothing without a code. */
+export const codeNote = (code: string | undefined) => (code === undefined ? "" : ` (upstream code: ${code})`);
+
+/** The parenthesis of a status-bearing message: `(HTTP 503)`, `(HTTP 503, upstream code: x)`. */
+const statusNote = (status: number, code: string | undefined) => ` (HTTP ${status}${code === undefined ? "" : `, upstream code: ${code}`})`;
+
+/**
+ * What a client is told when an upstream answered `status`: a fixed text per status, the provider's
+ * short name, and the upstream's code when it is a safe token. Never the upstream's own words.
+ */
+export function clientMessage(provider: string, status: number, code: string | undefined, options: { subject?: string | undefined; retryAfter?: number | undefined } = {}): string {
+  const later = "; try again shortly.";
+  const operator = "; the operator of this deployment must check its account there.";
+  switch (status) {
+    case 400:
+      return `${provider} refused the request as invalid${codeNote(code)}.`;
+    case 413:
+      return `${provider} refused the request as too large${codeNote(code)}.`;
+    case 422:
+      return `${provider} refused the request as unprocessable${codeNote(code)}.`;
+    case 429:
+      return `${provider} is rate limiting this deployment${codeNote(code)}${options.retryAfter === undefined ? "" : `; retry in ${options.retryAfter} s`}.`;
+    case 401:
+      return `${provider} did not accept this deployment's credentials${statusNote(status, code)}${operator}`;
+    case 402:
+      return `${provider} refused this deployment for billing reasons${statusNote(status, code)}${operator}`;
+    case 403:
+      return `${provider} denied this deployment access${statusNote(status, code)}${operator}`;
+    case 404:
+      return `${provider} does not know the requested ${options.subject ?? "resource"}${statusNote(status, code)}; use another.`;
+    case 408:
+    case 504:
+    case 524:
+      return `${provider} timed out${statusNote(status, code)}${later}`;
+    case 503:
+      return `${provider} is temporarily unavailable${statusNote(status, code)}${later}`;
+    case 529:
+      return `${provider} is overloaded${statusNote(status, code)}${later}`;
+    default:
+      return status >= 500
+        ? `${provider} failed with a server error${statusNote(status, code)}${later}`
+        : `${provider} answered unexpectedly${statusNote(status, code)}${later}`;
+  }
 }
 
 /** `Retry-After` (seconds or an HTTP date) or `retry-after-ms`, as whole seconds, at least 1. */
@@ -142,23 +214,22 @@ async function errorFor(call: UpstreamCall, res: Response, secrets: readonly (st
     body = undefined;
   }
   const detail = call.errorMessage?.(body);
+  const rawCode = call.errorCode?.(body);
+  const code = upstreamCode(rawCode, secrets);
   const seconds = retryAfterSeconds(res.headers);
   const retryAfter: Record<string, string> = seconds === undefined ? {} : { "Retry-After": String(seconds) };
+  // The upstream's own words are for the operator, here and nowhere else.
   call.log.warn("upstream refused", {
     provider: call.provider,
     status: res.status,
     detail: detail === undefined ? undefined : redact(detail, secrets),
+    upstream_code: typeof rawCode === "string" ? redact(rawCode, secrets).slice(0, 200) : undefined,
     upstream_request_id: res.headers.get("request-id") ?? res.headers.get("x-request-id") ?? res.headers.get("dg-request-id") ?? undefined,
   });
-  if (res.status === 429) {
-    return new ApiError("provider.rate_limited", `${call.provider} is rate limiting this deployment${seconds === undefined ? "" : `; retry in ${seconds} s`}.`, {
-      headers: retryAfter,
-    });
-  }
-  if (res.status === 400 || res.status === 413 || res.status === 422) {
-    return new ApiError("provider.rejected", `${call.provider} refused the request${detail ? `: ${redact(detail, secrets)}` : "."}`);
-  }
-  return new ApiError("provider.unavailable", `${call.provider} answered ${res.status}; try again shortly.`, { headers: retryAfter });
+  const message = clientMessage(call.provider, res.status, code, { subject: call.subject, retryAfter: seconds });
+  if (res.status === 429) return new ApiError("provider.rate_limited", message, { headers: retryAfter });
+  if (res.status === 400 || res.status === 413 || res.status === 422) return new ApiError("provider.rejected", message);
+  return new ApiError("provider.unavailable", message, { headers: retryAfter });
 }
 
 /** A successful upstream answer, read within the call's limits (idle timeout, caller's signal). */

@@ -1,5 +1,5 @@
 import type { Config } from "../config";
-import { ApiError } from "../lib/errors";
+import { ApiError, quote } from "../lib/errors";
 import type { Logger } from "../lib/logger";
 import { TtlCache } from "../lib/ttl-cache";
 import { TTS_PROVIDERS } from "../providers/tts";
@@ -68,6 +68,6 @@ export async function listVoices(deps: Deps): Promise<ListedVoice[]> {
 /** The voice of `id` (built in, or of a configured account), or `422 voice.unknown` naming `param`. */
 export async function resolveVoice(id: string, deps: Deps, param = "voice_id"): Promise<VoiceInfo> {
   const found = findVoice(id) ?? (await accountVoices(deps)).find((v) => v.id === id);
-  if (!found) throw new ApiError("voice.unknown", `No voice '${id}'; GET /v1/tts/voices lists them.`, { param });
+  if (!found) throw new ApiError("voice.unknown", `No voice ${quote(id)}; GET /v1/tts/voices lists them.`, { param });
   return found;
 }

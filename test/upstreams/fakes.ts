@@ -36,6 +36,8 @@ export interface LlmScript {
   dropAfter?: number;
   /** Answer this status with an error body instead of a stream. */
   status?: number;
+  /** The error body sent with `status` (OpenAI's shape); a generic server error by default. */
+  errorBody?: unknown;
   /** Never answer at all (a stalled upstream). */
   stall?: boolean;
 }
@@ -46,6 +48,8 @@ export interface TtsScript {
   chunkBytes?: number;
   gapMs?: number;
   status?: number;
+  /** The error body sent with `status` (Deepgram's shape); a generic one by default. */
+  errorBody?: unknown;
 }
 
 interface Streamed {
@@ -158,7 +162,7 @@ export function installFakes(llm: LlmScript, tts: TtsScript = {}): Fakes {
       }
       if (script.status) {
         fakes.llm.push({ url: request.url, body, signal, startedAt, aborted: () => false, sent: () => 0, finished: () => true, finishedAt: () => startedAt });
-        return Response.json({ error: { message: "The server had an error", type: "server_error" } }, { status: script.status });
+        return Response.json(script.errorBody ?? { error: { message: "The server had an error", type: "server_error" } }, { status: script.status });
       }
       const s = streamed(llmFrames(script.parts), { gapMs: script.gapMs, dropAfter: script.dropAfter, signal });
       fakes.llm.push(Object.assign(s.call, { url: request.url, body, signal, startedAt }));
@@ -169,7 +173,7 @@ export function installFakes(llm: LlmScript, tts: TtsScript = {}): Fakes {
       const text = String(body.text ?? "");
       if (script.status) {
         fakes.tts.push({ url: request.url, body, signal, startedAt, aborted: () => false, sent: () => 0, finished: () => true, finishedAt: () => startedAt });
-        return Response.json({ err_code: "INTERNAL", err_msg: "boom" }, { status: script.status });
+        return Response.json(script.errorBody ?? { err_code: "INTERNAL", err_msg: "boom" }, { status: script.status });
       }
       const total = pcm(Math.max(2, [...text].length * (script.bytesPerChar ?? 480)));
       const size = script.chunkBytes ?? 4800;

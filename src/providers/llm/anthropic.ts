@@ -2,7 +2,7 @@ import type { EventSourceMessage } from "eventsource-parser";
 import type { Config } from "../../config";
 import { ApiError } from "../../lib/errors";
 import type { Logger } from "../../lib/logger";
-import { callUpstream, releasingEarly, type UpstreamResponse, unavailable } from "../upstream";
+import { callUpstream, codeNote, redact, releasingEarly, type UpstreamResponse, unavailable, upstreamCode } from "../upstream";
 import type {
   CallContext,
   ChatEvent,
@@ -360,7 +360,7 @@ function blockDelta(state: StreamState, event: Json): ChatEvent | undefined {
  * The generator behind `stream()`. It reads through `serverSentEvents` with `for await`, so a
  * return or throw here (the consumer stopping, an error event) cancels the upstream body.
  */
-async function* toChatEvents(events: AsyncIterable<EventSourceMessage>, log: Logger): AsyncGenerator<ChatEvent> {
+async function* toChatEvents(events: AsyncIterable<EventSourceMessage>, log: Logger, secrets: readonly string[]): AsyncGenerator<ChatEvent> {
   const state = new StreamState();
   for await (const { event, data } of events) {
     switch (event) {
@@ -390,15 +390,18 @@ async function* toChatEvents(events: AsyncIterable<EventSourceMessage>, log: Log
         yield { type: "usage", usage: state.tally.usage() };
         return;
       case "error": {
-        // After the 200 an error (overloaded_error, ...) can only arrive as an event. Its detail is
-        // for the operator; the caller learns that the provider broke off.
+        // After the 200 an error (overloaded_error, ...) can only arrive as an event. Its words are
+        // for the operator (the log, redacted); the caller learns that the provider broke off, and
+        // its error type when that is a safe token.
         const error = parseEvent(data).error;
+        const type = isRecord(error) && typeof error.type === "string" ? error.type : undefined;
+        const message = isRecord(error) && typeof error.message === "string" ? error.message : undefined;
         log.warn("anthropic broke off a stream with an error event", {
           provider: PROVIDER,
-          error_type: isRecord(error) ? error.type : undefined,
-          error_message: isRecord(error) ? error.message : undefined,
+          error_type: type === undefined ? undefined : redact(type, secrets).slice(0, 200),
+          error_message: message === undefined ? undefined : redact(message, secrets),
         });
-        throw unavailable(PROVIDER, "broke off the stream");
+        throw unavailable(PROVIDER, `broke off the stream${codeNote(upstreamCode(type, secrets))}`);
       }
       default:
         // ping, content_block_stop, and event types Anthropic adds later: nothing to pass on.
@@ -413,6 +416,16 @@ async function* toChatEvents(events: AsyncIterable<EventSourceMessage>, log: Log
 
 const anthropicErrorMessage = (body: unknown): string | undefined =>
   isRecord(body) && isRecord(body.error) && typeof body.error.message === "string" ? body.error.message : undefined;
+
+/** Anthropic's machine code: `error.type` (`invalid_request_error`, `overloaded_error`, ...). */
+const anthropicErrorCode = (body: unknown): string | undefined =>
+  isRecord(body) && isRecord(body.error) && typeof body.error.type === "string" ? body.error.type : undefined;
+
+/** The key and the base URL's host: never echoed, and taken out of what is logged. */
+function secretsOf(config: Config): string[] {
+  const { apiKey, baseUrl } = config.llm.anthropic;
+  return [apiKey, new URL(baseUrl).host].filter((secret): secret is string => Boolean(secret));
+}
 
 const messagesUrl = (baseUrl: string) => `${baseUrl.replace(/\/+$/, "")}/v1/messages`;
 
@@ -434,6 +447,8 @@ function send(request: ChatRequest, ctx: CallContext, stream: boolean): Promise<
     signal: ctx.signal,
     secrets: [apiKey],
     errorMessage: anthropicErrorMessage,
+    errorCode: anthropicErrorCode,
+    subject: "model",
     log: ctx.log,
   });
 }
@@ -450,6 +465,6 @@ export const anthropic: LlmProvider = {
 
   async stream(request, ctx) {
     const upstream = await send(request, ctx, true);
-    return releasingEarly(toChatEvents(upstream.events(), ctx.log), upstream);
+    return releasingEarly(toChatEvents(upstream.events(), ctx.log, secretsOf(ctx.config)), upstream);
   },
 };

@@ -1,6 +1,6 @@
 import type { Config, UpstreamSettings } from "../../config";
 import { ApiError } from "../../lib/errors";
-import { callUpstream, redact, releasingEarly, type UpstreamResponse, unavailable } from "../upstream";
+import { callUpstream, codeNote, redact, releasingEarly, type UpstreamResponse, unavailable, upstreamCode } from "../upstream";
 import type {
   CallContext,
   ChatEvent,
@@ -134,11 +134,20 @@ interface Chunk {
   usage?: Usage;
 }
 
-/** The upstream's own explanation of a mid-stream error (OpenAI: `error`, Groq also `x_groq.error`). */
-function streamErrorOf(chunk: unknown): string | undefined {
+/** OpenAI's machine code of an error object: `code` when it has one, else `type` (Groq's too). */
+const errorCodeOf = (error: unknown): string | undefined => {
+  const code = text(field(error, "code"));
+  return code === undefined || code === "" ? text(field(error, "type")) : code;
+};
+
+/**
+ * A mid-stream error (OpenAI: `error`, Groq also `x_groq.error`): its explanation, for the log, and
+ * its machine code, for the client when it is a safe token.
+ */
+function streamErrorOf(chunk: unknown): { detail: string; code: string | undefined } | undefined {
   for (const error of [field(chunk, "error"), field(field(chunk, "x_groq"), "error")]) {
     if (error === undefined || error === null) continue;
-    return text(error) ?? text(field(error, "message")) ?? "no message";
+    return { detail: text(error) ?? text(field(error, "message")) ?? "no message", code: errorCodeOf(error) };
   }
   return undefined;
 }
@@ -201,8 +210,14 @@ function parseChunk(dialect: Dialect, data: string, ctx: CallContext): Chunk {
   }
   const error = streamErrorOf(chunk);
   if (error !== undefined) {
-    ctx.log.warn("llm upstream error mid-stream", { provider: dialect.id, detail: redact(error, secretsOf(dialect, ctx.config)) });
-    throw unavailable(dialect.id, "broke off the stream");
+    // Its words go to the log only; the client learns the stream broke off, and the code when safe.
+    const secrets = secretsOf(dialect, ctx.config);
+    ctx.log.warn("llm upstream error mid-stream", {
+      provider: dialect.id,
+      detail: redact(error.detail, secrets),
+      upstream_code: error.code === undefined ? undefined : redact(error.code, secrets).slice(0, 200),
+    });
+    throw unavailable(dialect.id, `broke off the stream${codeNote(upstreamCode(error.code, secrets))}`);
   }
   try {
     return chunkOf(chunk);
@@ -262,6 +277,8 @@ function send(dialect: Dialect, request: ChatRequest, ctx: CallContext, streamin
     signal: ctx.signal,
     secrets: secretsOf(dialect, ctx.config),
     errorMessage: (body) => text(field(field(body, "error"), "message")),
+    errorCode: (body) => errorCodeOf(field(body, "error")),
+    subject: "model",
     log: ctx.log,
   });
 }

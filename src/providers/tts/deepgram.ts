@@ -41,6 +41,9 @@ const text = (value: unknown): string | undefined => (typeof value === "string" 
  */
 export const errorMessageOf = (body: unknown): string | undefined => text(field(body, "err_msg")) ?? text(field(body, "message"));
 
+/** Deepgram's machine code, in either shape: `err_code` (`INVALID_AUTH`) or `category` (`INVALID_JSON`). */
+export const errorCodeOf = (body: unknown): string | undefined => text(field(body, "err_code")) ?? text(field(body, "category"));
+
 // ---------------------------------------------------------------------------------------------
 // Requests
 
@@ -70,6 +73,8 @@ function send(url: string, text: string, ctx: SpeechContext): Promise<UpstreamRe
     signal: ctx.signal,
     secrets: [apiKey],
     errorMessage: errorMessageOf,
+    errorCode: errorCodeOf,
+    subject: "voice",
     log: ctx.log,
   });
 }

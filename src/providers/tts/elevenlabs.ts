@@ -70,6 +70,16 @@ function errorMessageOf(body: unknown): string | undefined {
   return text(detail) ?? text(field(detail, "message"));
 }
 
+/**
+ * ElevenLabs' machine code: `detail.code` (current shape), `detail.status` (older shape, still
+ * sent), or the `type` of FastAPI's first validation entry.
+ */
+function errorCodeOf(body: unknown): string | undefined {
+  const detail = field(body, "detail");
+  if (Array.isArray(detail)) return nonEmpty(field(detail[0], "type"));
+  return nonEmpty(field(detail, "code")) ?? nonEmpty(field(detail, "status"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Requests
 
@@ -114,6 +124,8 @@ function send(ctx: SpeechContext, apiKey: string, url: string, json?: string): P
     signal: ctx.signal,
     secrets: [apiKey],
     errorMessage: errorMessageOf,
+    errorCode: errorCodeOf,
+    subject: "voice",
     log: ctx.log,
   });
 }

@@ -296,6 +296,14 @@ export const errorMessageOf = (body: unknown): string | undefined => {
   return typeof message === "string" ? message : undefined;
 };
 
+/** OpenAI's machine code: `error.code` when it has one, else `error.type`. */
+export const errorCodeOf = (body: unknown): string | undefined => {
+  const error = field(body, "error");
+  const code = field(error, "code");
+  const type = field(error, "type");
+  return typeof code === "string" && code !== "" ? code : typeof type === "string" ? type : undefined;
+};
+
 function speechBody(request: SpeechRequest, input: string): Record<string, unknown> {
   return {
     model: modelFor(request.voice),
@@ -323,6 +331,8 @@ export function groqProxy(body: Record<string, unknown>, ctx: SpeechContext): Pr
     signal: ctx.signal,
     secrets: [apiKey],
     errorMessage: errorMessageOf,
+    errorCode: errorCodeOf,
+    subject: "voice",
     log: ctx.log,
   });
 }

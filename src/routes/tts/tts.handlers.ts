@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../../env";
-import { ApiError } from "../../lib/errors";
+import { ApiError, quote } from "../../lib/errors";
 import { sha256Hex } from "../../lib/crypto";
 import { deepgramProxy } from "../../providers/tts/deepgram";
 import { elevenlabsProxy } from "../../providers/tts/elevenlabs";
@@ -47,11 +47,26 @@ const SAMPLES: Record<string, string> = {
   ar: "مرحبا! هكذا يبدو صوتي. يمكنني قراءة أي نص تعطيني إياه.",
 };
 
+/**
+ * Where a preview is cached (per location, a day). A voice's default sample is the same for every
+ * org, so its entry is shared: a hit tells nobody anything they could not hear themselves. A
+ * custom text is cached per org, so another org cannot confirm a guessed text by a hit. A custom
+ * text equal to the voice's default sample is that sample, and served from the shared entry: the
+ * sample is public, so a hit on it says nothing about any org. The two kinds live under different
+ * paths and the hashed parts are JSON-encoded, so no custom key can equal a shared one or another
+ * org's, whatever the text holds (newlines included).
+ */
+async function previewKey(voiceId: string, sample: string, custom: boolean, orgId: string): Promise<string> {
+  const scope = custom ? `org/${await sha256Hex(JSON.stringify([orgId, voiceId, sample]))}` : `sample/${await sha256Hex(JSON.stringify([voiceId, sample]))}`;
+  return `https://tts-preview.cache.internal/${scope}`;
+}
+
 export const previewHandler: Handler<"preview"> = async (c) => {
   const { voice_id, text } = c.req.valid("json");
   const voice = await resolveVoice(voice_id, deps(c), "voice_id");
-  const sample = text ?? SAMPLES[voice.language] ?? SAMPLES.en ?? "";
-  const key = `https://tts-preview.cache.internal/${await sha256Hex(`${voice.id}\n${sample}`)}`;
+  const defaultSample = SAMPLES[voice.language] ?? SAMPLES.en ?? "";
+  const sample = text ?? defaultSample;
+  const key = await previewKey(voice.id, sample, sample !== defaultSample, c.get("auth").org.id);
   const hit = await caches.default.match(key);
   if (hit) {
     return new Response(hit.body, {
@@ -90,7 +105,7 @@ async function voicePage(c: Parameters<Handler<"listVoices">>[0]) {
   let start = 0;
   if (q.starting_after !== undefined) {
     const at = voices.findIndex((v) => v.id === q.starting_after);
-    if (at === -1) throw new ApiError("parameter.invalid", `No voice with id '${q.starting_after}' to start after.`, { param: "starting_after" });
+    if (at === -1) throw new ApiError("parameter.invalid", `No voice with id ${quote(q.starting_after)} to start after.`, { param: "starting_after" });
     start = at + 1;
   }
   const page = voices.slice(start, start + q.limit);

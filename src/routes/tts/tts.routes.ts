@@ -43,7 +43,8 @@ export const preview = defineRoute("api_key", {
   path: "/v1/tts/preview",
   tags,
   summary: "A short sample of one voice",
-  description: "WAV. Cached: the same voice and text again is answered without calling the provider (`X-TTS-Cache: hit`).",
+  description:
+    "WAV. Cached for a day per location: the same voice and text again is answered without calling the provider (`X-TTS-Cache: hit`). A voice's default sample (no `text`) is cached once for every organisation; a custom `text` is cached per organisation, so no other organisation's request is ever a hit on it.",
   request: { body: { required: true, content: { "application/json": { schema: PreviewBody } } } },
   responses: audioResponses("The sample, as WAV."),
   errors: PROVIDER_ERRORS,
