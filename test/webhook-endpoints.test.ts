@@ -579,3 +579,244 @@ describe("auth and org scope", () => {
     await expectError(await call("GET", ep(id, "/deliveries"), key), 404, notFound);
   });
 });
+
+/** A URL as the policy judges it: 400 parameter.invalid, param url, with a message naming the field. */
+const refusedUrl = async (res: Response) => {
+  const error = await expectError(res, 400, { type: "invalid_request", code: "parameter.invalid", param: "url" });
+  expect(error.message).toMatch(/^'url' must /);
+  return error;
+};
+
+describe("URL policy: the ranges and spellings added in hardening round two", () => {
+  let key: string;
+  beforeAll(async () => {
+    key = (await org()).key;
+  });
+
+  it.each([
+    // IPv4-translated ::ffff:0:0:0/96 (SIIT), whatever IPv4 address it carries, public ones included.
+    "https://[::ffff:0:8.8.8.8]/hook",
+    "https://[::ffff:0:808:808]/hook",
+    "https://[0:0:0:0:ffff:0:0808:0808]/hook",
+    "https://[::FFFF:0:10.0.0.1]/hook",
+    "https://[::ffff:0:0:0]/",
+    // Local-use NAT64 64:ff9b:1::/48.
+    "https://[64:ff9b:1::808:808]/hook",
+    "https://[64:ff9b:1::8.8.8.8]/hook",
+    "https://[64:FF9B:1:ffff:ffff:ffff:ffff:ffff]/",
+    "https://[0064:ff9b:0001::1]/",
+    // Teredo 2001::/32.
+    "https://[2001::1]/hook",
+    "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+    "https://[2001:0000:ffff:ffff:ffff:ffff:ffff:ffff]/",
+    // Deprecated site-local fec0::/10.
+    "https://[fec0::1]/hook",
+    "https://[FEC0:0:0:0:0:0:0:1]/",
+    "https://[feff:ffff::1]/",
+    "https://[fed0::8.8.8.8]/",
+    // Names with a trailing dot.
+    "https://example.com./hook",
+    "https://HOOKS.Example.COM./x",
+    "https://example.com../",
+  ])("refuses %s: 400 parameter.invalid, param url", async (url) => {
+    await refusedUrl(await create({ url, enabled_events: ["*"] }, key));
+  });
+
+  it.each([
+    ["a tab", "https://exa\tmple.com/hook"],
+    ["a leading tab", "\thttps://example.com/hook"],
+    ["a newline", "https://example.com/ho\nok"],
+    ["a carriage return", "https://example.com/\r"],
+    ["a trailing newline", "https://example.com/hook\n"],
+    ["NUL", "https://example.com/\u0000hook"],
+    ["DEL", "https://example.com/\u007Fhook"],
+    ["U+0085 (NEL, a C1 control)", "https://example.com/\u0085hook"],
+    ["U+009F (the last C1 control)", "https://exam\u009Fple.com/"],
+    ["U+001F", "https://example.com/?q=\u001F"],
+  ])("refuses a url with %s: 400 parameter.invalid, param url, stored nothing", async (_name, url) => {
+    const error = await refusedUrl(await create({ url, enabled_events: ["*"] }, key));
+    expect(error.message).toMatch(/control characters/);
+    // The message never carries the control character itself.
+    expect(error.message).not.toMatch(/[\u0000-\u001F\u007F-\u009F]/);
+  });
+
+  it("the ranges refused before still are, their public neighbours are accepted, and none of the refused was stored", async () => {
+    for (const url of [
+      "https://[::ffff:127.0.0.1]/",
+      "https://[::ffff:a00:1]/",
+      "https://[::10.0.0.1]/",
+      "https://[64:ff9b::a9fe:a9fe]/",
+      "https://[2002:c0a8:101::]/",
+      "https://[fe80::abcd]/",
+      "https://[febf:ffff::1]/",
+      "https://[fd00::1]/",
+      "https://[ff02::1]/",
+      "https://100.64.0.1/",
+      "https://0177.0.0.1/",
+      "https://nas.home.arpa/",
+      "https://localhost./",
+      "https://LOCALHOST.:443/",
+    ]) {
+      await refusedUrl(await create({ url, enabled_events: ["*"] }, key));
+    }
+    expect((await list(key)).data).toEqual([]);
+    // Outside the new ranges: the embedded-IPv4 forms judged by their address, Teredo's neighbour
+    // 2001:1::/32, global unicast, and a name without a trailing dot.
+    for (const url of [
+      "https://[::ffff:8.8.8.8]/",
+      "https://[64:ff9b::808:808]/",
+      "https://[64:ff9b:2::1]/",
+      "https://[2001:1::1]/",
+      "https://[2001:4860:4860::8888]/",
+      "https://[2606:4700:4700::1111]/",
+      "https://[2002:808:808::]/",
+      "https://example.com/",
+    ]) {
+      const res = await create({ url, enabled_events: ["*"] }, key);
+      expect(res.status, url).toBe(201);
+    }
+    // And the new refusals hold for PATCH too.
+    const [one] = (await list(key)).data;
+    await refusedUrl(await call("PATCH", ep(one?.id ?? ""), key, { url: "https://[2001::53]/" }));
+    await refusedUrl(await call("PATCH", ep(one?.id ?? ""), key, { url: "https://example.com./" }));
+    await refusedUrl(await call("PATCH", ep(one?.id ?? ""), key, { url: "https://example.com/\n" }));
+  });
+});
+
+describe("URLs are stored and answered in normal form", () => {
+  it.each([
+    ["HTTPS://Example.COM:443/a/../b", "https://example.com/b"],
+    ["https://hooks.example.com", "https://hooks.example.com/"],
+    ["https://Hooks.Example.com:8443/./x/%7Ey?q=a b#frag", "https://hooks.example.com:8443/x/%7Ey?q=a%20b#frag"],
+    ["https://bücher.example/hook", "https://xn--bcher-kva.example/hook"],
+    ["  https://example.com/padded  ", "https://example.com/padded"],
+    ["https://[2606:4700:4700:0:0:0:0:1111]/", "https://[2606:4700:4700::1111]/"],
+  ])("create: %s is stored as %s, and retrieved and listed so", async (sent, normal) => {
+    const { key } = await org();
+    const res = await create({ url: sent, enabled_events: ["*"] }, key);
+    expect(res.status).toBe(201);
+    const created = (await res.json()) as Endpoint;
+    expect(created.url).toBe(normal);
+    expect((await get(created.id, key)).url).toBe(normal);
+    expect((await list(key)).data.map((e) => e.url)).toEqual([normal]);
+    const row = await env.DB.prepare("SELECT url FROM webhook_endpoints WHERE id = ?").bind(created.id).first<{ url: string }>();
+    expect(row?.url).toBe(normal);
+  });
+
+  it("PATCH stores and answers the new url in normal form", async () => {
+    const { key } = await org();
+    const created = await createEndpoint({ url: HOOK_URL }, key);
+    const patched = await patch(created.id, { url: "HTTPS://New.Example.COM:443/x/./y/../z?q=1" }, key);
+    expect(patched.url).toBe("https://new.example.com/x/z?q=1");
+    expect((await get(created.id, key)).url).toBe("https://new.example.com/x/z?q=1");
+  });
+
+  it("a url that passes the 2048-character bound only before normalisation is 400 param url", async () => {
+    const { key } = await org();
+    // 600 'é' are 600 characters sent, 3,600 once percent-encoded.
+    const url = `https://hooks.example.com/${"é".repeat(600)}`;
+    const error = await expectError(await create({ url, enabled_events: ["*"] }, key), 400, { type: "invalid_request", code: "parameter.invalid", param: "url" });
+    expect(error.message).toMatch(/2048/);
+    expect((await list(key)).data).toEqual([]);
+  });
+});
+
+describe("PATCH re-checks the stored url", () => {
+  /** An endpoint created when its URL was fine, whose URL a laxer policy let through (written straight to D1). */
+  async function legacyEndpoint(storedUrl: string) {
+    const { key } = await org();
+    const created = await createEndpoint({ url: HOOK_URL, enabled_events: ["conversation.ended"], description: "legacy" }, key);
+    await env.DB.prepare("UPDATE webhook_endpoints SET url = ? WHERE id = ?").bind(storedUrl, created.id).run();
+    return { key, id: created.id, before: await get(created.id, key) };
+  }
+
+  it.each(["https://10.0.0.7/hook", "http://hooks.example.com/x", "https://example.com./hook", "https://[2001::1]/hook", "https://[::ffff:0:8.8.8.8]/hook"])(
+    "stored %s: a PATCH of enabled_events, or of the description, is 400 param url and changes nothing",
+    async (storedUrl) => {
+      const { key, id, before } = await legacyEndpoint(storedUrl);
+      for (const body of [{ enabled_events: ["*"] }, { description: "renamed" }, {}]) {
+        const error = await expectError(await call("PATCH", ep(id), key, body), 400, { type: "invalid_request", code: "parameter.invalid", param: "url" });
+        expect(error.message).toMatch(/^The stored url '.*' no longer meets the webhook URL policy: it must /);
+        expect(error.message).toContain("new 'url'");
+      }
+      expect(await get(id, key)).toEqual(before);
+    },
+  );
+
+  it("disabling is always allowed; a disabled endpoint can be edited; enabling it needs a url the policy accepts", async () => {
+    const { key, id } = await legacyEndpoint("https://192.168.0.10/hook");
+    const disabled = await patch(id, { disabled: true }, key);
+    expect(disabled).toMatchObject({ disabled: true, disabled_reason: "manual", url: "https://192.168.0.10/hook" });
+    // Left disabled: nothing is delivered, so the stored URL may stay while other fields change.
+    expect(await patch(id, { description: "parked", enabled_events: ["*"] }, key)).toMatchObject({ description: "parked", enabled_events: ["*"], disabled: true });
+    // Enabling it again with the refused URL is not.
+    await expectError(await call("PATCH", ep(id), key, { disabled: false }), 400, { type: "invalid_request", code: "parameter.invalid", param: "url" });
+    expect((await get(id, key)).disabled).toBe(true);
+    // A new url with it is: checked, normalised, and the endpoint enabled.
+    const fixed = await patch(id, { url: "HTTPS://Fixed.Example.COM/hook", disabled: false }, key);
+    expect(fixed).toMatchObject({ url: "https://fixed.example.com/hook", disabled: false, disabled_reason: null, description: "parked" });
+    expect((await patch(id, { enabled_events: ["conversation.ended"] }, key)).enabled_events).toEqual(["conversation.ended"]);
+  });
+
+  it("disabling together with other fields is allowed; a new url is still checked when disabling", async () => {
+    const { key, id } = await legacyEndpoint("https://169.254.169.254/latest");
+    await refusedUrl(await call("PATCH", ep(id), key, { url: "https://[fec0::1]/", disabled: true }));
+    expect((await get(id, key)).disabled).toBe(false);
+    expect(await patch(id, { disabled: true, description: "off" }, key)).toMatchObject({ disabled: true, description: "off" });
+  });
+});
+
+describe("at most 16 endpoints per org", () => {
+  const limitReached = { type: "conflict", code: "webhook_endpoint.limit_reached" };
+  const count = async (orgId: string) =>
+    (await env.DB.prepare("SELECT count(*) AS n FROM webhook_endpoints WHERE org_id = ?").bind(orgId).first<{ n: number }>())?.n;
+
+  it("the 17th is 409 webhook_endpoint.limit_reached and stores nothing; after a delete one more fits; other orgs are unaffected", async () => {
+    const { id: orgId, key } = await org();
+    const ids: string[] = [];
+    for (let i = 0; i < 16; i++) ids.push((await createEndpoint({ url: `https://e${i}.example.com/hook` }, key)).id);
+
+    const res = await create({ url: "https://seventeen.example.com/hook", enabled_events: ["*"] }, key);
+    const error = await expectError(res, 409, limitReached);
+    expect(error.message).toMatch(/at most 16 webhook endpoints/);
+    expect(error.message).toMatch(/[Dd]elete one/);
+    expect(error.message).toMatch(/free a slot/);
+    expect(await count(orgId)).toBe(16);
+    expect((await list(key, "?limit=100")).data.map((e) => e.url)).not.toContain("https://seventeen.example.com/hook");
+
+    // Another org still creates its own.
+    expect((await create({ url: HOOK_URL, enabled_events: ["*"] }, (await org()).key)).status).toBe(201);
+
+    // A refused url is still 400 at the cap (the url is checked first).
+    await refusedUrl(await create({ url: "https://10.0.0.1/", enabled_events: ["*"] }, key));
+
+    // Deleting one frees one slot, and only one.
+    expect((await call("DELETE", ep(ids[3] ?? ""), key)).status).toBe(200);
+    const again = await create({ url: "https://seventeen.example.com/hook", enabled_events: ["*"] }, key);
+    expect(again.status).toBe(201);
+    expect(((await again.json()) as Endpoint).url).toBe("https://seventeen.example.com/hook");
+    await expectError(await create({ url: "https://eighteen.example.com/hook", enabled_events: ["*"] }, key), 409, limitReached);
+    expect(await count(orgId)).toBe(16);
+  });
+
+  it("20 creates at once from none end with exactly 16 endpoints: 16 answered 201, 4 answered 409", async () => {
+    const { id: orgId, key } = await org();
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => create({ url: `https://c${i}.example.com/hook`, enabled_events: ["*"] }, key)));
+    const statuses = answers.map((r) => r.status).sort();
+    expect(statuses).toEqual([...new Array<number>(16).fill(201), ...new Array<number>(4).fill(409)]);
+    for (const res of answers.filter((r) => r.status === 409)) await expectError(res, 409, limitReached);
+    for (const res of answers.filter((r) => r.status === 201)) await res.body?.cancel();
+    expect(await count(orgId)).toBe(16);
+    expect((await list(key, "?limit=100")).data).toHaveLength(16);
+  });
+
+  it("the OpenAPI document lists webhook_endpoint.limit_reached under the create operation's 409", async () => {
+    const res = await api("/v1/openapi.json");
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { paths: Record<string, Record<string, { responses: Record<string, { "x-error-codes"?: string[] }> }>> };
+    const create409 = doc.paths["/v1/webhook-endpoints"]?.post?.responses["409"];
+    expect(create409?.["x-error-codes"]).toContain("webhook_endpoint.limit_reached");
+    // Only create can reach the cap.
+    expect(doc.paths["/v1/webhook-endpoints/{endpoint_id}"]?.patch?.responses["409"]).toBeUndefined();
+  });
+});

@@ -3,6 +3,8 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createDb } from "../src/db/client";
 import worker from "../src/index";
+import { createLogger } from "../src/lib/logger";
+import { deliverBatch } from "../src/webhooks/delivery";
 import type { DeliveryMessage } from "../src/webhooks/dispatch";
 import { buildEvent, insertEvents } from "../src/webhooks/events";
 import { RETRY_DELAYS_S } from "../src/webhooks/schedule";
@@ -399,3 +401,151 @@ describe("no leaks", () => {
   });
 });
 
+
+describe("the URL policy, again at delivery", () => {
+  const REFUSED = /^refused by the URL policy: the URL must .+\. No request was made; PATCH the endpoint with a new url\.$/;
+
+  /** Outbound fetches made while `run` runs (the receivers' spy sees every one, stubbed or not). */
+  async function fetchesDuring(run: () => Promise<unknown>) {
+    const spy = vi.mocked(globalThis.fetch);
+    const before = spy.mock.calls.length;
+    await run();
+    return spy.mock.calls.slice(before).map(([input]) => String(input instanceof Request ? input.url : input));
+  }
+
+  /** The structured warnings logged while `run` runs, parsed. */
+  async function warningsDuring(run: () => Promise<unknown>) {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      await run();
+      return warn.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
+    } finally {
+      warn.mockRestore();
+    }
+  }
+
+  /** Stores `url` as the endpoint's, as a laxer policy (or an older version) once let it be stored. */
+  const storeUrl = (endpointId: string, url: string) => env.DB.prepare("UPDATE webhook_endpoints SET url = ? WHERE id = ?").bind(url, endpointId).run();
+
+  it.each([
+    ["http: to the receiver's own host", (host: string) => `http://${host}/hook`, /must be an https: URL/],
+    ["the receiver's host with a trailing dot", (host: string) => `https://${host}./hook`, /must not end its host name with a dot/],
+    ["IPv4-translated ::ffff:0:0:0/96", () => "https://[::ffff:0:808:808]/hook", /loopback, private, link-local or internal/],
+    ["local-use NAT64 64:ff9b:1::/48", () => "https://[64:ff9b:1::a00:1]/hook", /loopback, private, link-local or internal/],
+    ["Teredo 2001::/32", () => "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook", /loopback, private, link-local or internal/],
+    ["site-local fec0::/10", () => "https://[fec0::1]/hook", /loopback, private, link-local or internal/],
+    ["a private IPv4 address", () => "https://10.0.0.1/hook", /loopback, private, link-local or internal/],
+    ["localhost", () => "https://localhost/hook", /loopback, private, link-local or internal/],
+    ["a tab inside the host", (host: string) => `https://${host.slice(0, 3)}\t${host.slice(3)}/hook`, /control characters/],
+  ])("a stored URL the policy now refuses (%s): no request, the attempt logged as refused, acked, a warning", async (_name, stored, reason) => {
+    const { org, receiver, endpoint } = await setup("refused");
+    await storeUrl(endpoint.id, stored(new URL(receiver.url).host));
+    const event = await storeEvent(org.id);
+
+    let result: Consumed | undefined;
+    const warnings = await warningsDuring(async () => {
+      expect(await fetchesDuring(async () => (result = await consume({ event_id: event.id, endpoint_id: endpoint.id }, 1)))).toEqual([]);
+    });
+    // Not retried: the same URL would be refused again.
+    expectAcked(result as Consumed);
+    expect(receiver.requests).toHaveLength(0);
+
+    const log = await deliveries(endpoint.id, org.key);
+    expect(log).toHaveLength(1);
+    expect(log[0]).toMatchObject({ event_id: event.id, attempt: 1, success: false, status_code: null, response_body: null, latency_ms: 0, next_retry_at: null });
+    expect(log[0]?.error).toMatch(REFUSED);
+    expect(log[0]?.error).toMatch(reason);
+
+    const refusals = warnings.filter((w) => w.message === "webhook delivery refused by the URL policy");
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0]).toMatchObject({ level: "warn", component: "webhooks", event_id: event.id, endpoint_id: endpoint.id, org_id: org.id, attempt: 1 });
+    expect(String(refusals[0]?.reason)).toMatch(reason);
+
+    // The receiver did not fail: the endpoint stays enabled and its failure clock does not start.
+    expect(await endpointJson(endpoint.id, org.key)).toMatchObject({ disabled: false, disabled_reason: null });
+    expect(await failingSince(endpoint.id)).toBeNull();
+    expect(await storedEvents(org.id, "webhook_endpoint.disabled")).toEqual([]);
+  });
+
+  it("a refusal neither moves a failing endpoint's clock nor disables it, even past three days; a new url delivers again", async () => {
+    const { org, receiver, endpoint } = await setup("clock");
+    const host = new URL(receiver.url).host;
+    const since = Date.now() - 3 * 86_400_000 - 60_000;
+    await env.DB.prepare("UPDATE webhook_endpoints SET url = ?, failing_since = ? WHERE id = ?").bind(`http://${host}/hook`, since, endpoint.id).run();
+    const event = await storeEvent(org.id);
+    const body = { event_id: event.id, endpoint_id: endpoint.id };
+
+    const warnings = await warningsDuring(async () => expectAcked(await consume(body, 5)));
+    expect(warnings.map((w) => w.message)).toEqual(["webhook delivery refused by the URL policy"]);
+    expect(receiver.requests).toHaveLength(0);
+    expect(await failingSince(endpoint.id)).toBe(since);
+    expect(await endpointJson(endpoint.id, org.key)).toMatchObject({ disabled: false });
+    expect(await storedEvents(org.id, "webhook_endpoint.disabled")).toEqual([]);
+    const [refused] = await deliveries(endpoint.id, org.key);
+    expect(refused).toMatchObject({ attempt: 5, status_code: null, success: false, next_retry_at: null });
+    expect(refused?.error).toMatch(REFUSED);
+
+    // The way out: PATCH a new url (the stored one alone would be refused, see webhook-endpoints.test.ts).
+    const patched = await api(`/v1/webhook-endpoints/${endpoint.id}`, {
+      method: "PATCH",
+      key: org.key,
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ url: receiver.url }),
+    });
+    expect(patched.status).toBe(200);
+    expectAcked(await consume(body, 6));
+    expect(receiver.requests).toHaveLength(1);
+    expect(receiver.requests[0]?.url).toBe(receiver.url);
+    expect(await failingSince(endpoint.id)).toBeNull();
+  });
+
+  it("the policy is the current setting's: WEBHOOKS_ALLOW_INSECURE_URLS=on delivers to an http: URL the default refuses; a trailing dot is refused either way", async () => {
+    const { org, receiver, endpoint } = await setup("insecure");
+    const host = new URL(receiver.url).host;
+    const event = await storeEvent(org.id);
+    const run = async (allowInsecureUrls: boolean) => {
+      const batch = createMessageBatch<DeliveryMessage>("avatar-api-webhooks", [{ id: "m1", timestamp: new Date(), attempts: 1, body: { event_id: event.id, endpoint_id: endpoint.id } }]);
+      const message = batch.messages[0] as Message<DeliveryMessage>;
+      const ack = vi.spyOn(message, "ack");
+      const retry = vi.spyOn(message, "retry");
+      const deps = { db: createDb(env.DB), queue: env.WEBHOOKS, log: createLogger({ component: "webhooks" }), timeoutMs: 300, allowInsecureUrls };
+      await warningsDuring(() => deliverBatch(deps, batch));
+      return { acked: ack.mock.calls.length, retried: retry.mock.calls.length };
+    };
+
+    await storeUrl(endpoint.id, `http://${host}/hook`);
+    expect(await run(false)).toEqual({ acked: 1, retried: 0 });
+    expect(receiver.requests).toHaveLength(0);
+    expect(await run(true)).toEqual({ acked: 1, retried: 0 });
+    expect(receiver.requests.map((r) => r.url)).toEqual([`http://${host}/hook`]);
+
+    await storeUrl(endpoint.id, `http://${host}./hook`);
+    expect(await fetchesDuring(() => run(true))).toEqual([]);
+
+    const log = await deliveries(endpoint.id, org.key);
+    expect(log.map((d) => [d.status_code, d.success])).toEqual([
+      [null, false],
+      [200, true],
+      [null, false],
+    ]);
+    expect(log[0]?.error).toMatch(/must not end its host name with a dot/);
+    expect(log[2]?.error).toMatch(/must be an https: URL/);
+  });
+
+  it("over HTTP: POST …/test to an endpoint whose stored URL is refused reaches nobody; the deliveries log says why", async () => {
+    const { org, receiver, endpoint } = await setup("viaqueue");
+    await storeUrl(endpoint.id, `http://${new URL(receiver.url).host}/hook`);
+    const sent = await warningsDuring(async () => {
+      const res = await api(`/v1/webhook-endpoints/${endpoint.id}/test`, { method: "POST", key: org.key });
+      expect(res.status).toBe(202);
+      await waitFor(async () => (await deliveries(endpoint.id, org.key)).length === 1);
+    });
+    expect(sent.some((w) => w.message === "webhook delivery refused by the URL policy" && w.endpoint_id === endpoint.id)).toBe(true);
+    const [row] = await deliveries(endpoint.id, org.key);
+    expect(row).toMatchObject({ event_type: "webhook.test", attempt: 1, status_code: null, success: false, next_retry_at: null });
+    expect(row?.error).toMatch(REFUSED);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(receiver.requests).toHaveLength(0);
+    expect(await deliveries(endpoint.id, org.key)).toHaveLength(1);
+  });
+});

@@ -4,6 +4,7 @@ import { events, webhookDeliveries, type WebhookDisabledReason, type WebhookEndp
 import { newId } from "../lib/ids";
 import { unixSeconds } from "../lib/time";
 import { signatureHeader } from "../lib/webhook-signature";
+import { webhookUrlProblem } from "../lib/webhook-urls";
 import { type DeliveryMessage, type DispatchDeps, dispatchEvents } from "./dispatch";
 import { previousSecretActive, webhookEndpointJson } from "./endpoint-json";
 import { buildEvent } from "./events";
@@ -14,7 +15,17 @@ const RESPONSE_BODY_BYTES = 1024;
 
 export interface DeliveryDeps extends DispatchDeps {
   timeoutMs: number;
+  /** `WEBHOOKS_ALLOW_INSECURE_URLS`: the URL policy deliveries are checked against, as it is now. */
+  allowInsecureUrls: boolean;
 }
+
+const hostOf = (raw: string): string | undefined => {
+  try {
+    return new URL(raw).host;
+  } catch {
+    return undefined;
+  }
+};
 
 interface AttemptResult {
   statusCode: number | null;
@@ -137,7 +148,17 @@ async function deliver(deps: DeliveryDeps, message: Message<DeliveryMessage>): P
     message.ack();
     return;
   }
-  const result = await attempt(endpoint, event, deps.timeoutMs);
+  // The URL policy again, as it is now: the URL was checked when it was written, perhaps under a
+  // laxer policy or setting. A refused URL gets no request; the attempt is logged (no status, the
+  // reason) and the message acked, since every retry would be refused the same way until the URL
+  // changes. The endpoint's failure clock and automatic disabling are left alone: the receiver has
+  // not failed (we did not ask it), a refusal is our decision that a PATCH with a new `url` ends at
+  // once, and disabling (as `failing` or `gone`) would misreport why and outlive a setting being
+  // turned back. The deliveries log and the PATCH error say what to do.
+  const refusal = webhookUrlProblem(endpoint.url, deps.allowInsecureUrls);
+  const result: AttemptResult = refusal
+    ? { statusCode: null, latencyMs: 0, responseBody: null, error: `refused by the URL policy: the URL ${refusal}. No request was made; PATCH the endpoint with a new url.`, retryAfterS: undefined }
+    : await attempt(endpoint, event, deps.timeoutMs);
   const now = Date.now();
   const success = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
   const log = (nextRetryAt: number | null) =>
@@ -157,6 +178,19 @@ async function deliver(deps: DeliveryDeps, message: Message<DeliveryMessage>): P
       createdAt: now,
     });
 
+  if (refusal) {
+    await log(null);
+    deps.log.warn("webhook delivery refused by the URL policy", {
+      event_id: eventId,
+      endpoint_id: endpointId,
+      org_id: endpoint.orgId,
+      host: hostOf(endpoint.url),
+      reason: refusal,
+      attempt: message.attempts,
+    });
+    message.ack();
+    return;
+  }
   if (success) {
     if (endpoint.failingSince !== null) {
       await db.batch([log(null), db.update(webhookEndpoints).set({ failingSince: null }).where(eq(webhookEndpoints.id, endpointId))]);

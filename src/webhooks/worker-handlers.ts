@@ -13,6 +13,7 @@ const deps = (env: Bindings): DeliveryDeps => ({
   queue: env.WEBHOOKS,
   log,
   timeoutMs: getConfig(env).webhooks.timeoutMs,
+  allowInsecureUrls: getConfig(env).webhooks.allowInsecureUrls,
 });
 
 /** The Worker's queue consumer: webhook deliveries. */

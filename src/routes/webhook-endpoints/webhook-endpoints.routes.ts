@@ -24,9 +24,10 @@ export const createWebhookEndpoint = defineRoute("api_key", {
   tags,
   summary: "Create a webhook endpoint",
   description:
-    "`url` must be https: and must not point at a loopback, private, link-local or internal address (`400 parameter.invalid`, `param: \"url\"`). The answer carries the signing `secret` once (`Cache-Control: no-store`).",
+    "`url` must be https: and must not point at a loopback, private, link-local or internal address, nor contain control characters or end its host name with a dot (`400 parameter.invalid`, `param: \"url\"`); it is stored and answered in normal form. An organisation has at most 16 endpoints: the 17th is `409 webhook_endpoint.limit_reached` (deleting one frees a slot). The answer carries the signing `secret` once (`Cache-Control: no-store`).",
   request: { body: json(CreateWebhookEndpointBody) },
   responses: { 201: jsonResponse(WebhookEndpointWithSecretSchema, "The endpoint, with its signing secret.") },
+  errors: ["webhook_endpoint.limit_reached"],
 });
 
 export const listWebhookEndpoints = defineRoute("api_key", {
@@ -54,7 +55,8 @@ export const updateWebhookEndpoint = defineRoute("api_key", {
   path: "/v1/webhook-endpoints/{endpoint_id}",
   tags,
   summary: "Update a webhook endpoint",
-  description: "Changes only the fields sent. `disabled: false` enables an endpoint again, whatever disabled it.",
+  description:
+    "Changes only the fields sent. `disabled: false` enables an endpoint again, whatever disabled it. A new `url` is checked and normalised as on create. A PATCH that leaves the endpoint enabled also re-checks the stored `url`: one the URL policy no longer accepts makes it `400 parameter.invalid`, `param: \"url\"`, until a new `url` is sent; `{\"disabled\": true}` is always accepted.",
   request: { ...params, body: json(UpdateWebhookEndpointBody) },
   responses: { 200: jsonResponse(WebhookEndpointSchema, "The endpoint.") },
   errors: NOT_FOUND,

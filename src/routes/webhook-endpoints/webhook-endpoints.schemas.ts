@@ -3,6 +3,7 @@ import { WEBHOOK_DISABLED_REASONS } from "../../db/schema";
 import { TimestampSchema } from "../../lib/openapi";
 import { listSchema, paginationQuery } from "../../lib/pagination";
 import { textField } from "../../lib/text";
+import { WEBHOOK_URL_MAX_CHARS } from "../../lib/webhook-urls";
 import { EVENT_TYPES } from "../../webhooks/events";
 
 const EVENT_TYPE_OR_ALL = z.enum(["*", ...EVENT_TYPES]);
@@ -11,7 +12,7 @@ export const WebhookEndpointSchema = z
   .object({
     id: z.string().openapi({ example: "we_01JD0000000000000000000000" }),
     object: z.literal("webhook_endpoint"),
-    url: z.string().openapi({ example: "https://example.com/webhooks/avatar" }),
+    url: z.string().openapi({ example: "https://example.com/webhooks/avatar", description: "The URL in normal form, as deliveries request it." }),
     description: z.string().nullable(),
     enabled_events: z.array(EVENT_TYPE_OR_ALL).openapi({ example: ["conversation.ended"] }),
     disabled: z.boolean(),
@@ -64,7 +65,10 @@ const enabledEvents = z
   .min(1)
   .max(EVENT_TYPES.length + 1)
   .openapi({ description: "Event types to receive, or `[\"*\"]` for all." });
-const url = z.string().max(2048).openapi({ description: "An https: URL of a public host.", example: "https://example.com/webhooks/avatar" });
+const url = z.string().max(WEBHOOK_URL_MAX_CHARS).openapi({
+  description: "An https: URL of a public host, without control characters or a trailing dot after the host name. Stored and answered in normal form (`HTTPS://Example.COM:443/a/../b` is `https://example.com/b`).",
+  example: "https://example.com/webhooks/avatar",
+});
 const description = textField({ max: 500 }).nullable();
 
 export const CreateWebhookEndpointBody = z
