@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { getConfig } from "../src/config";
-import { ApiError } from "../src/lib/errors";
+import { ApiError, quote } from "../src/lib/errors";
 import { createLogger } from "../src/lib/logger";
 import { mock } from "../src/providers/llm/mock";
 import type { CallContext, ChatEvent, ChatMessage, ChatRequest, ChatResult, ToolDefinition } from "../src/providers/llm/types";
@@ -383,6 +383,22 @@ describe("mock provider: tools", () => {
 
     const noTools = await complete(request("Call get_weather for Paris"));
     expect(noTools.message.tool_calls).toBeUndefined();
+  });
+
+  it("quotes the names it echoes in its messages: clipped, with control and bidi characters escaped", async () => {
+    const hostile = `evil\u202E\n${"x".repeat(5_000)}`;
+    const errors = [
+      await complete({ ...request("Hi"), model: hostile }).catch((e: unknown) => e),
+      await complete(request("Hi", { tools: [WEATHER], tool_choice: { type: "function", function: { name: hostile } } })).catch((e: unknown) => e),
+    ];
+    for (const error of errors) {
+      expect(error).toBeInstanceOf(ApiError);
+      const { message } = error as ApiError;
+      expect(message).toContain(quote(hostile));
+      expect(message).toContain("'evil\\u202e\\u000a");
+      expect(message).not.toMatch(/[\u202E\n]/);
+      expect(message.length).toBeLessThan(300);
+    }
   });
 
   it("refuses a tool_choice that names no given tool", async () => {

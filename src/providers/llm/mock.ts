@@ -1,4 +1,4 @@
-import { ApiError } from "../../lib/errors";
+import { ApiError, quote } from "../../lib/errors";
 import { fnv1a } from "../../lib/hash";
 import type {
   CallContext,
@@ -451,7 +451,7 @@ function chooseTool(request: ChatRequest, turn: LastTurn): ToolDefinition | unde
   if (choice === "none") return undefined;
   if (typeof choice === "object") {
     const named = tools.find((t) => t.function.name === choice.function.name);
-    if (!named) throw invalidToolChoice(`tool_choice names '${choice.function.name}', which is not among the tools.`);
+    if (!named) throw invalidToolChoice(`tool_choice names ${quote(choice.function.name)}, which is not among the tools.`);
     return named;
   }
   if (choice === "required") {
@@ -481,23 +481,104 @@ const FORMAT_EXAMPLES: Readonly<Record<string, string>> = {
 const NUMBER_RANGE = 100;
 /** Arrays get at least one item, and at most this many even if `minItems` asks for more. */
 const MAX_ARRAY_ITEMS = 5;
-/** Schemas nest; past this depth (a recursive `$ref`, say) values stop at null. */
+/** Schemas nest; past this depth values stop at null. `$ref` is not followed (a bare one fills as a string). */
 const MAX_SCHEMA_DEPTH = 8;
+
+/**
+ * The most work one request's schema may cost, in values. The schema is the caller's, and depth
+ * alone bounded nothing: nine levels of `required: ["a","a","a","a","a","a"]` asked for 6^9 values
+ * (seconds of CPU, every other request of the isolate stalled behind it). Each schema node the filler
+ * visits costs one value, and each CHARS_PER_VALUE characters it copies into the output (a long word,
+ * a long property name, a `const` or `enum` value) one more. A thousand is far more than real tool
+ * arguments need and fills in about a millisecond, and it bounds the output too: a value writes at
+ * most about 100 characters of its own and 100 of its property name (a few hundred kilobytes in all,
+ * more only where JSON escapes control characters).
+ *
+ * Only what is visited is read, each part once a request or within what the budget has left:
+ * `required` is de-duplicated once per schema object, `properties` are looked up by name and never
+ * listed, `enum`, `anyOf` and `oneOf` give their first entry, `type` lists are read to
+ * MAX_TYPES_READ entries, `minItems` is capped by MAX_ARRAY_ITEMS and tuple `items` fill as a string.
+ */
+export const MAX_GENERATED_VALUES = 1_000;
+/** Characters of a copied string (value or property name) that cost one more value. */
+const CHARS_PER_VALUE = 100;
+/** Entries of a `type` list read: JSON Schema has seven types, a longer list only repeats them. */
+const MAX_TYPES_READ = 16;
+/** Characters of a property name hashed into a number: real names are short, a hostile one is 1 MB. */
+const MAX_KEY_CHARS_HASHED = 100;
+
+/**
+ * What copying `value` (a `const` or `enum` value) costs beyond the value itself: one for each value
+ * inside it and one for each CHARS_PER_VALUE characters of its strings and keys. Counting stops past
+ * `limit` (anything dearer is `limit + 1`), so it never walks more than the budget has left; it is a
+ * loop, not a recursion, so a deeply nested value cannot exhaust the stack either.
+ */
+function copyCost(value: unknown, limit: number): number {
+  let cost = -1;
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const item = pending.pop();
+    cost += 1;
+    // Each value still pending costs at least one: a container is refused before its children are.
+    if (typeof item === "string") cost += Math.floor(item.length / CHARS_PER_VALUE);
+    else if (Array.isArray(item)) {
+      if (cost + pending.length + item.length > limit) return limit + 1;
+      for (const child of item) pending.push(child);
+    } else if (isRecord(item)) {
+      const keys = Object.keys(item);
+      if (cost + pending.length + keys.length > limit) return limit + 1;
+      for (const key of keys) {
+        cost += Math.floor(key.length / CHARS_PER_VALUE);
+        pending.push(item[key]);
+      }
+    }
+    if (cost + pending.length > limit) return limit + 1;
+  }
+  return cost;
+}
 
 /** Fills a JSON schema with plausible values: words of the message, numbers from the hash. */
 class SchemaFiller {
   private stringsUsed = 0;
+  /** Values the budget still allows (MAX_GENERATED_VALUES). */
+  private left = MAX_GENERATED_VALUES;
+  /** Calls of `value()`, spent budget or not: what the tests measure the work by. */
+  visits = 0;
+  /** Each schema object's `required`, de-duplicated once however often the object is filled. */
+  private readonly requiredNames = new Map<Record<string, unknown>, string[]>();
 
   constructor(
     private readonly words: readonly string[],
     private readonly salt: number,
   ) {}
 
+  /** How much of the budget has been spent. */
+  get generated(): number {
+    return MAX_GENERATED_VALUES - this.left;
+  }
+
+  /**
+   * Takes `cost` values from the budget; false (and the budget spent) when it has not that many.
+   * Past the budget every value still owed is null and objects leave their remaining properties out:
+   * null is what the depth cap already gives, costs nothing to write and never passes for a word of
+   * the message; leaving properties out, rather than writing `"name": null` for each, keeps the output
+   * as small as the budget (a 5,000-property object would otherwise still write 5,000 entries).
+   */
+  private spend(cost: number): boolean {
+    if (cost > this.left) {
+      this.left = 0;
+      return false;
+    }
+    this.left -= cost;
+    return true;
+  }
+
   value(schema: unknown, key: string, depth = 0): Json {
-    if (depth > MAX_SCHEMA_DEPTH) return null;
+    this.visits++;
+    if (!this.spend(1) || depth > MAX_SCHEMA_DEPTH) return null;
     if (!isRecord(schema)) return this.string();
-    if (Array.isArray(schema.enum) && schema.enum.length > 0) return schema.enum[0] as Json;
-    if ("const" in schema) return schema.const as Json;
+    if (Array.isArray(schema.enum) && schema.enum.length > 0) return this.copy(schema.enum[0]);
+    if ("const" in schema) return this.copy(schema.const);
     const alternative = [schema.anyOf, schema.oneOf].find((list) => Array.isArray(list) && list.length > 0);
     if (Array.isArray(alternative)) return this.value(alternative[0], key, depth + 1);
     switch (typeOf(schema)) {
@@ -513,41 +594,80 @@ class SchemaFiller {
       case "null":
         return null;
       default:
-        return (typeof schema.format === "string" ? FORMAT_EXAMPLES[schema.format] : undefined) ?? this.string();
+        // Own formats only: "constructor" or "toString" must not find Object.prototype's.
+        return (typeof schema.format === "string" && Object.hasOwn(FORMAT_EXAMPLES, schema.format) ? FORMAT_EXAMPLES[schema.format] : undefined) ?? this.string();
     }
   }
 
-  /** Each required property; optional ones are left out, as a terse model would. */
-  object(schema: Record<string, unknown>, depth = 0): { [key: string]: Json } {
+  /** A tool's arguments: its `parameters` filled as an object, whatever their `type` says. */
+  arguments(schema: Record<string, unknown>): { [key: string]: Json } {
+    this.visits++;
+    return this.spend(1) ? this.object(schema, 0) : {};
+  }
+
+  /** Each required property, once; optional ones are left out, as a terse model would. */
+  private object(schema: Record<string, unknown>, depth: number): { [key: string]: Json } {
     const properties = isRecord(schema.properties) ? schema.properties : {};
-    const required = Array.isArray(schema.required) ? schema.required.filter((k): k is string => typeof k === "string") : [];
-    return Object.fromEntries(required.map((name) => [name, this.value(properties[name], name, depth + 1)]));
+    const entries: [string, Json][] = [];
+    for (const name of this.required(schema)) {
+      if (this.left === 0 || !this.spend(Math.floor(name.length / CHARS_PER_VALUE))) break;
+      entries.push([name, this.value(Object.hasOwn(properties, name) ? properties[name] : undefined, name, depth + 1)]);
+    }
+    return Object.fromEntries(entries);
+  }
+
+  private required(schema: Record<string, unknown>): string[] {
+    let names = this.requiredNames.get(schema);
+    if (names === undefined) {
+      const listed = Array.isArray(schema.required) ? schema.required : [];
+      names = [...new Set(listed.filter((name): name is string => typeof name === "string"))];
+      this.requiredNames.set(schema, names);
+    }
+    return names;
   }
 
   private array(schema: Record<string, unknown>, key: string, depth: number): Json[] {
     const wanted = typeof schema.minItems === "number" ? schema.minItems : 1;
     const length = Math.min(MAX_ARRAY_ITEMS, Math.max(1, wanted));
-    return Array.from({ length }, () => this.value(schema.items, key, depth + 1));
+    const items: Json[] = [];
+    while (items.length < length && this.left > 0) items.push(this.value(schema.items, key, depth + 1));
+    return items;
   }
 
   private number(schema: Record<string, unknown>, key: string): number {
-    let n = 1 + (fnv1a(key, this.salt) % NUMBER_RANGE);
+    let n = 1 + (fnv1a(key.slice(0, MAX_KEY_CHARS_HASHED), this.salt) % NUMBER_RANGE);
     if (typeof schema.maximum === "number") n = Math.min(n, Math.floor(schema.maximum));
     if (typeof schema.minimum === "number") n = Math.max(n, Math.ceil(schema.minimum));
     return n;
   }
 
+  /** A `const` or `enum` value as the schema gives it, if the budget affords copying it. */
+  private copy(value: unknown): Json {
+    return this.spend(copyCost(value, this.left)) ? (value as Json) : null;
+  }
+
   /** The message's words in turn, so two string arguments rarely get the same value. */
-  private string(): string {
+  private string(): Json {
     const word = this.words[this.stringsUsed % Math.max(1, this.words.length)];
     this.stringsUsed++;
-    return word ?? "example";
+    if (word === undefined) return "example";
+    return this.spend(Math.floor(word.length / CHARS_PER_VALUE)) ? word : null;
   }
+}
+
+/**
+ * Fills `schema` as a `json_schema` response does, and says what it took: `generated` values of the
+ * MAX_GENERATED_VALUES budget, and `visits`, the calls made. A measure of the work for the tests.
+ */
+export function fillSchema(schema: unknown, words: readonly string[] = [], salt = 0): { value: Json; generated: number; visits: number } {
+  const filler = new SchemaFiller(words, salt);
+  const value = filler.value(schema, "schema");
+  return { value, generated: filler.generated, visits: filler.visits };
 }
 
 /** A schema's type: the first non-null one of a list; "object" when it only lists properties. */
 function typeOf(schema: Record<string, unknown>): string | undefined {
-  const types = Array.isArray(schema.type) ? schema.type : [schema.type];
+  const types: unknown[] = Array.isArray(schema.type) ? schema.type.slice(0, MAX_TYPES_READ) : [schema.type];
   const type = types.find((t): t is string => typeof t === "string" && t !== "null") ?? types.find((t) => typeof t === "string");
   if (typeof type === "string") return type;
   return isRecord(schema.properties) ? "object" : undefined;
@@ -568,7 +688,7 @@ function callId(hash: number): string {
 
 function toolCall(tool: ToolDefinition, request: ChatRequest, turn: LastTurn, hash: number): ToolCall {
   const filler = new SchemaFiller(argumentWords(turn.prompt, request.tools ?? []), hash);
-  const args = filler.object(isRecord(tool.function.parameters) ? tool.function.parameters : {});
+  const args = filler.arguments(isRecord(tool.function.parameters) ? tool.function.parameters : {});
   return { id: callId(hash), type: "function", function: { name: tool.function.name, arguments: JSON.stringify(args) } };
 }
 
@@ -618,7 +738,7 @@ const usage = (prompt: number, completion: number): Usage => ({
 
 function answer(request: ChatRequest): ChatResult {
   if (request.model !== MODEL_NAME) {
-    throw new ApiError("model.unknown", `The mock provider has no model '${request.model}'; its one model is ${MODEL.id}.`, { param: "model" });
+    throw new ApiError("model.unknown", `The mock provider has no model ${quote(request.model)}; its one model is ${MODEL.id}.`, { param: "model" });
   }
   const hash = fingerprint(request);
   const dice = new Dice(hash);
