@@ -1,3 +1,5 @@
+import { ipv4OfGroups, ipv6Groups } from "./ip";
+
 /**
  * The client address a per-address limit counts against, from `CF-Connecting-IP`. Written one way
  * per client, so that spellings of one address share a bucket: IPv4 as four decimal octets; IPv6
@@ -12,31 +14,11 @@ export function clientAddress(header: string | null | undefined): string {
   const groups = ipv6Groups(raw);
   if (!groups) return "unknown";
   const [a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, hi = 0, lo = 0] = groups;
-  if (a === 0 && b === 0 && c === 0 && d === 0 && e === 0 && f === 0xffff) return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  if (a === 0 && b === 0 && c === 0 && d === 0 && e === 0 && f === 0xffff) return ipv4OfGroups(hi, lo);
   return `${[a, b, c, d].map((g) => g.toString(16)).join(":")}::/64`;
 }
 
 function ipv4(text: string): string | undefined {
   const octets = text.split(".").map(Number);
   return octets.every((o) => o <= 255) ? octets.join(".") : undefined;
-}
-
-/**
- * The eight 16-bit groups of an IPv6 address in any valid spelling (`::` compression, leading
- * zeros, upper case, a trailing dotted IPv4), or undefined. The WHATWG URL parser does the
- * validation and prints the address in one canonical form, which is then split.
- */
-export function ipv6Groups(text: string): number[] | undefined {
-  let canonical: string;
-  try {
-    canonical = new URL(`http://[${text.replace(/^\[|\]$/g, "")}]/`).hostname.slice(1, -1);
-  } catch {
-    return undefined;
-  }
-  const [head = "", tail] = canonical.split("::");
-  const parse = (part: string) => (part === "" ? [] : part.split(":").map((g) => parseInt(g, 16)));
-  const left = parse(head);
-  const right = tail === undefined ? [] : parse(tail);
-  const groups = tail === undefined ? left : [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
-  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : undefined;
 }

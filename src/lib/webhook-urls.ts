@@ -1,3 +1,5 @@
+import { ipv4OfGroups, ipv6Groups } from "./ip";
+
 /**
  * Where a webhook may point. Deliveries are made by our servers, so a receiver URL is a request we
  * make on a customer's behalf: it must be https: and must not name a loopback, private, link-local
@@ -38,21 +40,10 @@ function ipv4Internal(host: string): boolean | undefined {
   );
 }
 
-/** The eight 16-bit groups of an IPv6 literal as the URL parser prints it (hex, `::` compressed). */
-function ipv6Groups(ip: string): number[] | undefined {
-  const [head = "", tail] = ip.split("::");
-  const parse = (part: string) => (part === "" ? [] : part.split(":").map((g) => parseInt(g, 16)));
-  const left = parse(head);
-  const right = tail === undefined ? [] : parse(tail);
-  const groups = tail === undefined ? left : [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
-  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : undefined;
-}
-
-const v4 = (hi: number, lo: number) => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 
 function ipv6Internal(host: string): boolean | undefined {
   if (!host.startsWith("[")) return undefined;
-  const g = ipv6Groups(host.slice(1, -1).toLowerCase());
+  const g = ipv6Groups(host);
   if (!g) return true;
   const [a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, hi = 0, lo = 0] = g;
   const zeroTo = (n: number) => g.slice(0, n).every((x) => x === 0);
@@ -60,9 +51,9 @@ function ipv6Internal(host: string): boolean | undefined {
   // IPv4 carried inside IPv6 is judged as that IPv4: mapped ::ffff:0:0/96, compatible ::/96, NAT64
   // 64:ff9b::/96, and 6to4 2002::/16 (the address in its second and third groups).
   if ((zeroTo(5) && f === 0xffff) || zeroTo(6) || (a === 0x64 && b === 0xff9b && c === 0 && d === 0 && e === 0 && f === 0)) {
-    return ipv4Internal(v4(hi, lo)) ?? true;
+    return ipv4Internal(ipv4OfGroups(hi, lo)) ?? true;
   }
-  if (a === 0x2002) return ipv4Internal(v4(b, c)) ?? true;
+  if (a === 0x2002) return ipv4Internal(ipv4OfGroups(b, c)) ?? true;
   return (
     (zeroTo(4) && e === 0xffff && f === 0) || // IPv4-translated ::ffff:0:0:0/96 (SIIT), whatever it carries
     (a === 0x64 && b === 0xff9b && c === 1) || // local-use NAT64 64:ff9b:1::/48, whatever it carries
