@@ -1,0 +1,124 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Miniflare } from "miniflare";
+import { applySeed } from "../../src/cli/apply-seed.mjs";
+import { readMigrations, readSeed, ROOT } from "../../src/cli/seed.mjs";
+import { hermeticSettings, WRANGLER_TOML } from "./settings.ts";
+
+export interface WranglerDev {
+  url: URL;
+  /** What wrangler printed so far (for a failing assertion's message). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+
+/**
+ * Migrations and the local seed, where `wrangler dev --persist-to <persist>` keeps D1 and R2, as
+ * start.mjs seeds .wrangler/state/v3.
+ */
+async function seed(persist: string) {
+  const mf = new Miniflare({
+    modules: true,
+    script: "export default { fetch: () => new Response(null, { status: 404 }) }",
+    d1Databases: { DB: "00000000-0000-0000-0000-000000000000" },
+    d1Persist: join(persist, "v3", "d1"),
+    r2Buckets: { MODELS: "avatar-api-models" },
+    r2Persist: join(persist, "v3", "r2"),
+  });
+  try {
+    const db = await mf.getD1Database("DB");
+    await db.batch(readMigrations().map((s) => db.prepare(s)));
+    await applySeed({ db, bucket: await mf.getR2Bucket("MODELS") }, readSeed());
+  } finally {
+    await mf.dispose();
+  }
+}
+
+/**
+ * `wrangler dev` as `npm start` (src/cli/start.mjs) runs it, same wrangler.toml, same flags, so
+ * requests pass wrangler's own proxy in front of the Worker as they do for a developer, with three
+ * differences that keep it hermetic: a free port, its own persistence directory (migrations and the
+ * local seed applied there as start.mjs applies them to .wrangler/state), and the tests' pinned
+ * settings from an env file instead of the developer's .dev.vars (`--env-file` replaces .dev.vars).
+ * start.mjs is not run itself: it always uses .wrangler/state and .dev.vars (creating it when
+ * missing), which belong to the developer and which a test must not read or touch.
+ */
+export async function startWranglerDev(): Promise<WranglerDev> {
+  const dir = mkdtempSync(join(tmpdir(), "avatar-api-wrangler-dev-"));
+  const persist = join(dir, "state");
+  const envFile = join(dir, "settings.env");
+  writeFileSync(envFile, Object.entries(hermeticSettings()).map(([k, v]) => `${k}=${v}\n`).join(""));
+
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+  delete env.CLOUDFLARE_INCLUDE_PROCESS_ENV;
+  const args = ["dev", "--config", WRANGLER_TOML, "--port", String(port), "--ip", "127.0.0.1", "--show-interactive-dev-session=false", "--test-scheduled"];
+  args.push("--persist-to", persist, "--env-file", envFile);
+  // Its own process group, so that stop() ends wrangler and the workerd processes it started.
+  const child = spawn(join(ROOT, "node_modules/.bin/wrangler"), args, { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  let printed = "";
+  child.stdout.on("data", (d: Buffer) => (printed += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (printed += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+      const killed = setTimeout(() => {
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }, 5000);
+      await exited;
+      clearTimeout(killed);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  // Seeded while wrangler bundles and starts: its runtime opens the database on the first query,
+  // and no request is sent before both are done.
+  const seeded = seed(persist).catch((e: unknown) => e);
+  const url = new URL(`http://127.0.0.1:${port}`);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) {
+      await stop();
+      throw new Error(`wrangler dev exited with ${child.exitCode}:\n${printed}`);
+    }
+    const res = await fetch(new URL("/health", url), { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+    if (res?.status === 200) {
+      await res.arrayBuffer();
+      break;
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`wrangler dev did not answer /health within 60 s:\n${printed}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const seedError = await seeded;
+  if (seedError) {
+    await stop();
+    throw seedError;
+  }
+  return { url, output: () => printed, stop };
+}
