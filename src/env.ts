@@ -28,6 +28,11 @@ export interface AuthContext {
   userId?: string;
   /** The one conversation a browser's client secret opens, when the caller used one. */
   conversationId?: string;
+  /**
+   * The API key that minted that client secret: the secret is refused once the key is revoked (the
+   * rate limiter's leases carry revocations), and sockets opened with it are closed.
+   */
+  issuedBy?: string;
 }
 
 export interface AppEnv {

@@ -38,7 +38,7 @@ async function open(conversationId: string, opts: { token?: string; key?: string
 }
 
 const mint = (conversationId: string, orgId = "org_demo", secret = env.ASSET_SIGNING_SECRET) =>
-  mintClientSecret(secret, { conversationId, orgId }, Date.now());
+  mintClientSecret(secret, { conversationId, orgId, keyId: undefined }, Date.now());
 
 describe("client secrets", () => {
   it("open the conversation they were issued for, as its org", async () => {

@@ -66,12 +66,14 @@ describe("POST /v1/conversations", () => {
       "max_duration_s",
       "idle_timeout_s",
       "metadata",
+      "client_permissions",
       "created_at",
       "started_at",
       "ended_at",
       "end_reason",
       "client_secret",
     ]);
+    expect(body.client_permissions).toEqual([]);
     // Retrieving it never shows the secret again.
     const again = (await (await api(`/v1/conversations/${body.id}`)).json()) as Record<string, unknown>;
     expect(again.client_secret).toBeUndefined();

@@ -1,6 +1,6 @@
 import { and, eq, isNull } from "drizzle-orm";
 import type { Db } from "./client";
-import { type ConversationRow, conversations, type EndReason } from "./schema";
+import { type ClientPermission, type ConversationRow, conversations, type EndReason } from "./schema";
 
 /**
  * The writes of the conversations index, shared by the service that creates conversations and the
@@ -8,13 +8,30 @@ import { type ConversationRow, conversations, type EndReason } from "./schema";
  * the paging rules).
  */
 
-/** A conversation's indexed fields with `metadata` parsed: what the object and the index agree on. */
-export type ConversationRecord = Omit<ConversationRow, "metadata"> & { metadata: Record<string, string> };
+/** A conversation's indexed fields with the JSON ones parsed: what the object and the index agree on. */
+export type ConversationRecord = Omit<ConversationRow, "metadata" | "clientPermissions"> & {
+  metadata: Record<string, string>;
+  clientPermissions: ClientPermission[];
+};
 
-export const toRecord = (row: ConversationRow): ConversationRecord => ({ ...row, metadata: JSON.parse(row.metadata) as Record<string, string> });
+export const toRecord = (row: ConversationRow): ConversationRecord => ({
+  ...row,
+  metadata: JSON.parse(row.metadata) as Record<string, string>,
+  clientPermissions: JSON.parse(row.clientPermissions) as ClientPermission[],
+});
 
 export async function insertConversation(db: Db, record: ConversationRecord): Promise<void> {
-  await db.insert(conversations).values({ ...record, metadata: JSON.stringify(record.metadata) });
+  await db.insert(conversations).values({ ...record, metadata: JSON.stringify(record.metadata), clientPermissions: JSON.stringify(record.clientPermissions) });
+}
+
+/** The org's active conversations (their objects hear of a revoked key). */
+export async function activeConversationIds(db: Db, orgId: string): Promise<string[]> {
+  const rows = await db
+    .select({ id: conversations.id })
+    .from(conversations)
+    .where(and(eq(conversations.orgId, orgId), eq(conversations.status, "active")))
+    .all();
+  return rows.map((r) => r.id);
 }
 
 /** The org's conversation, or undefined: another org's id is as absent as an unknown one. */

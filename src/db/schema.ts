@@ -152,6 +152,9 @@ export const OUTPUT_AUDIO_FORMATS = ["pcm_24000", "pcm_16000"] as const;
 export type OutputAudioFormat = (typeof OUTPUT_AUDIO_FORMATS)[number];
 export const END_REASONS = ["api_ended", "client_ended", "max_duration", "idle_timeout", "error"] as const;
 export type EndReason = (typeof END_REASONS)[number];
+/** What a conversation may let a browser's client secret do beyond talking (`client_permissions`). */
+export const CLIENT_PERMISSIONS = ["avatar.speak", "session.end"] as const;
+export type ClientPermission = (typeof CLIENT_PERMISSIONS)[number];
 
 /**
  * The index of conversations, for listing and org scoping. The conversation itself (messages,
@@ -178,6 +181,8 @@ export const conversations = sqliteTable(
     idleTimeoutS: integer("idle_timeout_s").notNull(),
     // JSON object of string values.
     metadata: text("metadata").notNull().default("{}"),
+    // JSON list of CLIENT_PERMISSIONS.
+    clientPermissions: text("client_permissions").notNull().default("[]"),
     createdAt: timestamp("created_at").notNull(),
     startedAt: timestamp("started_at"),
     endedAt: timestamp("ended_at"),
@@ -193,7 +198,7 @@ export const conversations = sqliteTable(
 );
 
 /** What is counted per organisation and UTC day, so quotas can be enforced on it. */
-export const USAGE_METRICS = ["tts_characters", "conversation_seconds"] as const;
+export const USAGE_METRICS = ["tts_characters", "conversation_seconds", "llm_input_tokens", "llm_output_tokens"] as const;
 export type UsageMetric = (typeof USAGE_METRICS)[number];
 
 export const usage = sqliteTable(

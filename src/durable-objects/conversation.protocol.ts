@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { ConversationRecord } from "../db/conversations";
-import type { EndReason, OutputAudioFormat } from "../db/schema";
+import type { ClientPermission, EndReason, OutputAudioFormat } from "../db/schema";
 import { ApiError, type ErrorCode } from "../lib/errors";
 import { textField } from "../lib/text";
 import { validationError } from "../lib/validation";
@@ -104,6 +104,7 @@ export interface ConversationJson {
   max_duration_s: number;
   idle_timeout_s: number;
   metadata: Record<string, string>;
+  client_permissions: ClientPermission[];
   created_at: string;
   started_at: string | null;
   ended_at: string | null;
@@ -148,7 +149,8 @@ export interface Envelope {
 }
 
 export type ServerEventBody =
-  | { type: "session.ready"; conversation: ConversationJson; replay: ReplayInfo | null }
+  /** `conversation.metadata` is left out for a socket opened with a client secret (a browser). */
+  | { type: "session.ready"; conversation: ConversationJson | Omit<ConversationJson, "metadata">; replay: ReplayInfo | null }
   | { type: "session.keep_alive.ack" }
   | { type: "message.created"; message: MessageJson }
   | { type: "agent.response.delta"; turn_id: string; delta: string }
@@ -179,6 +181,7 @@ export const conversationJson = (r: ConversationRecord): ConversationJson => ({
   max_duration_s: r.maxDurationS,
   idle_timeout_s: r.idleTimeoutS,
   metadata: r.metadata,
+  client_permissions: r.clientPermissions,
   created_at: isoSeconds(r.createdAt),
   started_at: r.startedAt === null ? null : isoSeconds(r.startedAt),
   ended_at: r.endedAt === null ? null : isoSeconds(r.endedAt),

@@ -1,9 +1,11 @@
 import { DurableObject } from "cloudflare:workers";
+import type { BatchItem } from "drizzle-orm/batch";
 import { getConfig } from "../config";
 import { createDb } from "../db/client";
 import { type ConversationRecord, markEnded, markStarted } from "../db/conversations";
 import type { EndReason } from "../db/schema";
 import { usageUpsert } from "../db/usage";
+import type { UsageMetric } from "../db/schema";
 import { encodeBase64 } from "../lib/crypto";
 import { ApiError, type ErrorCode } from "../lib/errors";
 import { newId } from "../lib/ids";
@@ -15,6 +17,7 @@ import { llmProvider } from "../providers/llm";
 import { ttsProvider } from "../providers/tts";
 import type { SpeechChunk } from "../providers/tts/types";
 import {
+  type ConversationJson,
   conversationJson,
   KEEP_ALIVE_ACK,
   KEEP_ALIVE_FRAME,
@@ -24,10 +27,12 @@ import {
   type ServerEventBody,
   type TurnJson,
 } from "./conversation.protocol";
+import { admitTurn } from "./conversation/admission";
 import { EventStream, FrameLimiter, type Listener } from "./conversation/events";
 import { chatHistory } from "./conversation/history";
 import { EVENT_RETENTION_MS, planNext, warningLeadMs } from "./conversation/limits";
-import { runTurn, type TurnInput, type TurnOutcome } from "./conversation/pipeline";
+import { runTurn, type TurnInput, type TurnOutcome, type TurnUsage } from "./conversation/pipeline";
+import { decodeIdentity, identityOf, mayClientSend, SOCKET_IDENTITY_HEADER, type SocketIdentity } from "./conversation/sockets";
 import { type ConversationSetup, ConversationStore, type TurnInFlight } from "./conversation/store";
 
 /** An error as it crosses RPC: ApiError's class does not survive the trip, its fields do. */
@@ -144,6 +149,21 @@ export class Conversation extends DurableObject<Env> {
     return this.store.record() ?? null;
   }
 
+  /**
+   * An API key of the org was revoked: every socket it opened, or opened with a client secret it
+   * minted, gets `api_key.revoked` and is closed. (New sockets are refused by the Worker's route.)
+   */
+  keyRevoked(keyId: string): number {
+    let closed = 0;
+    for (const ws of this.ctx.getWebSockets()) {
+      if (identityOf(ws).keyId !== keyId) continue;
+      this.events.sendError(ws, new ApiError("api_key.revoked", "The API key behind this socket has been revoked."));
+      closeSocket(ws, POLICY_VIOLATION, "API key revoked");
+      closed += 1;
+    }
+    return closed;
+  }
+
   // --- WebSocket ------------------------------------------------------------------------------
 
   /** The upgrade, forwarded by the Worker's route once it has checked the caller. */
@@ -160,9 +180,19 @@ export class Conversation extends DurableObject<Env> {
         new ApiError("parameter.invalid", `'last_seq' is ahead of this conversation, whose last event is ${this.events.lastSeq}.`, { param: "last_seq" }),
       );
     }
+    const identity = decodeIdentity(request.headers.get(SOCKET_IDENTITY_HEADER), Date.now());
+    if (!identity) return errorResponse(new ApiError("internal", "The socket's credential was not passed on."));
     const { 0: client, 1: server } = new WebSocketPair();
+    const full = this.ctx.getWebSockets().length >= this.config.conversationMaxSockets;
     this.ctx.acceptWebSocket(server);
-    server.serializeAttachment({ connectedAt: Date.now() });
+    if (full) {
+      // Accepted only to say why: a browser cannot read the body of a refused upgrade.
+      const limit = this.config.conversationMaxSockets;
+      this.events.sendError(server, new ApiError("conversation.too_many_sockets", `This conversation already has ${limit} sockets open, its limit; close one first.`));
+      server.close(POLICY_VIOLATION, "Too many sockets");
+      return new Response(null, { status: 101, webSocket: client });
+    }
+    server.serializeAttachment(identity);
     const firstJoin = record.status === "active" && record.startedAt === null;
     if (firstJoin) record.startedAt = Date.now();
     if (record.status === "active") this.touch(firstJoin ? record : undefined);
@@ -172,7 +202,7 @@ export class Conversation extends DurableObject<Env> {
     const replay = lastSeq === null ? [] : this.store.eventsAfter(lastSeq);
     this.events.sendTo(server, {
       type: "session.ready",
-      conversation: conversationJson(record),
+      conversation: socketView(record, identity),
       replay: lastSeq === null ? null : { after_seq: lastSeq, events: replay.length, complete: lastSeq >= this.events.lastSeq || lastSeq + 1 >= this.store.firstSeq() },
     });
     for (const frame of replay) EventStream.resend(server, frame);
@@ -200,11 +230,22 @@ export class Conversation extends DurableObject<Env> {
     }
     const { event } = parsed;
     const replyTo = event.event_id ?? null;
+    const identity = identityOf(ws);
+    if (!mayClientSend(identity, event.type, this.store.record()?.clientPermissions ?? [])) {
+      this.events.sendError(ws, new ApiError("scope.denied", `A client secret may not send '${event.type}' in this conversation; create it with client_permissions naming it, or send it from your backend.`), replyTo);
+      return;
+    }
     switch (event.type) {
       case "input.text":
       case "avatar.speak": {
         if (this.isEnding()) {
           this.events.sendError(ws, new ApiError("conversation.ended", ENDED_MESSAGE), replyTo);
+          return;
+        }
+        const admission = await this.admit(identity);
+        if (!admission.ok) {
+          this.events.sendError(ws, admission.error, replyTo);
+          if (admission.revoked) closeSocket(ws, POLICY_VIOLATION, "API key revoked");
           return;
         }
         // Awaited so the object stays busy (and awake) for the whole turn; other frames, an
@@ -271,7 +312,7 @@ export class Conversation extends DurableObject<Env> {
     const record = this.store.record();
     const limits = this.store.limits();
     if (!record || !limits) return;
-    const plan = planNext(record, limits, Date.now(), this.store.oldestEventAt());
+    const plan = planNext(record, limits, Date.now(), this.store.oldestPrunableEventAt());
     this.store.savePlan(plan);
     // Storage calls need no await here: the output gate holds replies until they are durable.
     if (plan) void this.ctx.storage.setAlarm(plan.at);
@@ -300,6 +341,13 @@ export class Conversation extends DurableObject<Env> {
     this.ctx.waitUntil(this.syncIndex());
     const greeting = this.store.setup()?.greeting;
     if (greeting) this.ctx.waitUntil(this.startTurn({ kind: "speak", text: greeting, replyTo: null }));
+  }
+
+  /** A turn a socket starts costs one unit of the org's rate limit (conversation/admission.ts). */
+  private admit(identity: SocketIdentity) {
+    const record = this.store.record();
+    if (!record) return Promise.resolve({ ok: true as const });
+    return admitTurn(this.env.RATE_LIMITER, record.orgId, identity, { enabled: this.config.rateLimiting, log: this.log });
   }
 
   private interrupt(): void {
@@ -393,10 +441,18 @@ export class Conversation extends DurableObject<Env> {
       }
     }
     emit({ type: "metrics.turn", turn_id: turnId, ...result.metrics });
+    this.countUsage(result.usage);
     this.store.saveTurn(undefined);
     this.store.pruneEvents(now() - EVENT_RETENTION_MS);
     if (!this.ending) this.touch();
     return { id: turnId, status: result.status, input, output, ...(error ? { error } : {}) };
+  }
+
+  /** A turn's speech and model tokens, for the org's usage: kept here, then written to D1 off the turn's path. */
+  private countUsage(usage: TurnUsage): void {
+    if (usage.ttsCharacters + usage.llmInputTokens + usage.llmOutputTokens === 0) return;
+    this.store.addUsage({ tts_characters: usage.ttsCharacters, llm_input_tokens: usage.llmInputTokens, llm_output_tokens: usage.llmOutputTokens });
+    this.ctx.waitUntil(this.syncIndex());
   }
 
   /**
@@ -480,15 +536,27 @@ export class Conversation extends DurableObject<Env> {
     if (!record || !limits) return;
     const db = createDb(this.env.DB);
     const outbox = this.store.outbox();
-    const events = outbox.length > 0 ? [insertEvents(db, outbox)] : [];
+    const usage = this.store.usage();
+    const now = Date.now();
+    const statements: BatchItem<"sqlite">[] = [
+      ...(outbox.length > 0 ? [insertEvents(db, outbox)] : []),
+      ...Object.entries(usage)
+        .filter(([, quantity]) => quantity > 0)
+        .map(([metric, quantity]) => usageUpsert(db, record.orgId, metric as UsageMetric, quantity, now)),
+    ];
     try {
       if (record.status === "ended" && record.endedAt !== null && record.endReason !== null) {
         const seconds = talkedSeconds(record.startedAt, record.endedAt);
         const end = markEnded(db, record.id, { endedAt: record.endedAt, endReason: record.endReason, startedAt: record.startedAt });
-        await db.batch([end, ...events, ...(seconds > 0 ? [usageUpsert(db, record.orgId, "conversation_seconds", seconds, record.endedAt)] : [])]);
+        await db.batch([end, ...statements, ...(seconds > 0 ? [usageUpsert(db, record.orgId, "conversation_seconds", seconds, record.endedAt)] : [])]);
       } else if (record.startedAt !== null) {
-        await db.batch([markStarted(db, record.id, record.startedAt), ...events]);
+        // Idempotent (the first start only), so a write for usage alone may repeat it.
+        await db.batch([markStarted(db, record.id, record.startedAt), ...statements]);
+      } else {
+        const [first, ...rest] = statements;
+        if (first) await db.batch([first, ...rest]);
       }
+      this.store.usageWritten(usage);
       if (limits.indexBehind) this.store.saveLimits({ ...(this.store.limits() ?? limits), indexBehind: false });
     } catch (err) {
       this.log.warn("conversation index not updated; retrying later", { error: err });
@@ -512,6 +580,28 @@ function asApiError(err: unknown, log: Logger): ApiError {
   if (err instanceof ApiError) return err;
   log.error("turn failed", { error: err });
   return new ApiError("internal", "The reply failed; the conversation can continue.");
+}
+
+/** RFC 6455's "policy violation": the close code of a socket refused or closed for what it is allowed. */
+const POLICY_VIOLATION = 1008;
+
+function closeSocket(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(code, reason);
+  } catch {
+    // Already closing.
+  }
+}
+
+/**
+ * The conversation as a socket is shown it: a browser's client secret does not get `metadata`,
+ * which is the backend's (user ids, CRM references) and not the browser's to read.
+ */
+function socketView(record: ConversationRecord, identity: SocketIdentity): ConversationJson | Omit<ConversationJson, "metadata"> {
+  const json = conversationJson(record);
+  if (identity.credential === "api_key") return json;
+  const { metadata: _hidden, ...rest } = json;
+  return rest;
 }
 
 /** An error the Worker's route turns back into the envelope (the object has no request id). */

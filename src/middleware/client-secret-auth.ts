@@ -26,6 +26,6 @@ export const clientSecretAuth = createMiddleware<AppEnv>(async (c, next) => {
     const reason = check.ok ? "its organisation no longer exists" : check.reason;
     return authenticationFailed(c, new ApiError("client_secret.invalid", `Invalid client secret: ${reason}.`, { param: "token" }));
   }
-  c.set("auth", { org, conversationId });
+  c.set("auth", { org, conversationId, ...(check.ok && check.keyId !== undefined ? { issuedBy: check.keyId } : {}) });
   await next();
 });

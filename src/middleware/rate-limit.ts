@@ -56,8 +56,10 @@ async function admit(c: Context<AppEnv>, bucket: LimitBucket, max: number, keyId
 
 /** Per organisation, after authentication: the tier's (or the enterprise org's own) per-minute limit. */
 export const orgRateLimit = createMiddleware<AppEnv>(async (c, next) => {
-  const { org, key } = c.get("auth");
-  await admit(c, { org: org.id }, org.limit, key?.keyId);
+  const { org, key, issuedBy } = c.get("auth");
+  // A client secret is refused with the key that minted it: it lives 10 minutes, and the org's
+  // limiter remembers revocations for 10 minutes, so every secret of a revoked key is covered.
+  await admit(c, { org: org.id }, org.limit, key?.keyId ?? issuedBy);
   await next();
 });
 

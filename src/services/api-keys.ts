@@ -10,6 +10,8 @@ import { limitFor } from "../lib/tiers";
 import type { Limiter } from "../lib/rate-limits";
 import { isoOrNull, isoSeconds } from "../lib/time";
 import { type DispatchDeps, dispatchEvents } from "../webhooks/dispatch";
+import type { Conversation } from "../durable-objects/conversation";
+import { closeSocketsOfKey } from "./conversations";
 import { buildEvent, insertEvents } from "../webhooks/events";
 
 /** A key on the wire (the routes and the `api_key.*` events alike); never its secret. */
@@ -104,13 +106,22 @@ export async function createKey(deps: DispatchDeps, orgId: string, input: { name
   return { row, secret };
 }
 
+export interface RevokeDeps extends DispatchDeps {
+  limiter: Limiter;
+  d1: D1Database;
+  conversations: DurableObjectNamespace<Conversation>;
+  /** Work that may finish after the answer (`waitUntil`). */
+  inBackground: (work: Promise<unknown>) => void;
+}
+
 /**
  * Revokes the org's key (idempotent: a second revoke keeps the first time and sends no event) and
  * tells the org's limiter, whose leases carry revoked keys, so this isolate refuses the key at once
  * and every other within one lease lifetime. The revocation and its `api_key.revoked` event are
- * written together.
+ * written together. Then, in the background, the org's active conversations close the sockets the
+ * key opened (or that client secrets it minted opened): a conversation can last an hour.
  */
-export async function revokeKey(deps: DispatchDeps & { limiter: Limiter; d1: D1Database }, orgId: string, keyId: string): Promise<ApiKeyRow | undefined> {
+export async function revokeKey(deps: RevokeDeps, orgId: string, keyId: string): Promise<ApiKeyRow | undefined> {
   const current = await getKey(deps.db, orgId, keyId);
   if (!current) return undefined;
   if (current.revokedAt === null) {
@@ -128,6 +139,7 @@ export async function revokeKey(deps: DispatchDeps & { limiter: Limiter; d1: D1D
       insertEvents(primary.db, [event]),
     ]);
     await deps.limiter.revokeKey(orgId, keyId, primary.bookmark());
+    deps.inBackground(closeSocketsOfKey({ db: primary.db, namespace: deps.conversations, log: deps.log }, orgId, keyId));
     await dispatchEvents(deps, [event]);
     return (await getKey(primary.db, orgId, keyId)) ?? row;
   }

@@ -18,18 +18,23 @@ interface Claims {
   o: string;
   /** Expiry, Unix seconds. */
   e: number;
+  /**
+   * The API key that created the conversation (and so minted this secret): revoking it stops the
+   * secret too. Absent only in secrets minted before keys were recorded (they expire in 10 minutes).
+   */
+  k?: string;
 }
 
 const message = (payload: string) => `client_secret:${payload}`;
 
-export async function mintClientSecret(secret: string, scope: { conversationId: string; orgId: string }, now: number) {
+export async function mintClientSecret(secret: string, scope: { conversationId: string; orgId: string; keyId: string | undefined }, now: number) {
   const expires = Math.floor(now / 1000) + CLIENT_SECRET_TTL_SECONDS;
-  const claims: Claims = { c: scope.conversationId, o: scope.orgId, e: expires };
+  const claims: Claims = { c: scope.conversationId, o: scope.orgId, e: expires, ...(scope.keyId === undefined ? {} : { k: scope.keyId }) };
   const payload = base64url.encode(JSON.stringify(claims));
   return { value: `cs_${payload}.${await hmacSign(secret, message(payload))}`, expiresAtMs: expires * 1000 };
 }
 
-export type ClientSecretCheck = { ok: true; orgId: string } | { ok: false; reason: string };
+export type ClientSecretCheck = { ok: true; orgId: string; keyId: string | undefined } | { ok: false; reason: string };
 
 /** Valid only for `conversationId`, before its expiry, and with an untouched signature. */
 export async function checkClientSecret(secret: string, token: string, conversationId: string, now: number): Promise<ClientSecretCheck> {
@@ -46,5 +51,5 @@ export async function checkClientSecret(secret: string, token: string, conversat
   }
   if (claims.c !== conversationId || typeof claims.o !== "string") return { ok: false, reason: "it was issued for another conversation" };
   if (typeof claims.e !== "number" || claims.e * 1000 <= now) return { ok: false, reason: "it has expired; create a new one with the conversation" };
-  return { ok: true, orgId: claims.o };
+  return { ok: true, orgId: claims.o, keyId: typeof claims.k === "string" ? claims.k : undefined };
 }

@@ -1,11 +1,13 @@
 import { and, desc, eq, type SQL } from "drizzle-orm";
 import type { Config } from "../config";
 import type { Db } from "../db/client";
-import { type ConversationRecord, findConversation, insertConversation, toRecord } from "../db/conversations";
-import { type ConversationStatus, conversations, type OutputAudioFormat } from "../db/schema";
+import { activeConversationIds, type ConversationRecord, findConversation, insertConversation, toRecord } from "../db/conversations";
+import { type ClientPermission, type ConversationStatus, conversations, type OutputAudioFormat } from "../db/schema";
 import type { Conversation, Outcome, RpcError } from "../durable-objects/conversation";
 import type { MessageJson } from "../durable-objects/conversation.protocol";
+import { encodeIdentity, SOCKET_IDENTITY_HEADER } from "../durable-objects/conversation/sockets";
 import type { ConversationSetup } from "../durable-objects/conversation/store";
+import type { AuthContext } from "../env";
 import { ApiError, notFound, quote } from "../lib/errors";
 import { doNames } from "../lib/do-names";
 import { newId } from "../lib/ids";
@@ -46,9 +48,10 @@ export interface CreateInput {
   max_duration_s: number;
   idle_timeout_s: number;
   metadata: Record<string, string>;
+  client_permissions: ClientPermission[];
 }
 
-const stub = (deps: Deps, id: string) => deps.namespace.getByName(doNames.conversation(id));
+const stub = (deps: Pick<Deps, "namespace">, id: string) => deps.namespace.getByName(doNames.conversation(id));
 
 /** The settings a conversation runs with: the request's, else its persona's, else the defaults. */
 async function resolveSetup(deps: Deps, orgId: string, input: CreateInput) {
@@ -93,7 +96,9 @@ async function resolveSetup(deps: Deps, orgId: string, input: CreateInput) {
 /** `ws:`/`wss:` to match the base URL the client used (or the deployment's public one). */
 const socketUrl = (baseUrl: string, id: string) => `${baseUrl.replace(/^http/, "ws").replace(/\/$/, "")}/v1/conversations/${id}/ws`;
 
-export async function createConversation(deps: Deps, orgId: string, input: CreateInput, baseUrl: string) {
+/** `keyId` is the API key creating it: the client secret it gets is revoked with that key. */
+export async function createConversation(deps: Deps, auth: { orgId: string; keyId: string | undefined }, input: CreateInput, baseUrl: string) {
+  const { orgId } = auth;
   const { setup, modelId, voiceId, personaId } = await resolveSetup(deps, orgId, input);
   const id = newId("conv");
   const now = Date.now();
@@ -110,12 +115,13 @@ export async function createConversation(deps: Deps, orgId: string, input: Creat
     maxDurationS: input.max_duration_s,
     idleTimeoutS: input.idle_timeout_s,
     metadata: input.metadata,
+    clientPermissions: input.client_permissions,
     createdAt: now,
     startedAt: null,
     endedAt: null,
     endReason: null,
   };
-  const clientSecret = await mintClientSecret(deps.config.secret("ASSET_SIGNING_SECRET"), { conversationId: id, orgId }, now);
+  const clientSecret = await mintClientSecret(deps.config.secret("ASSET_SIGNING_SECRET"), { conversationId: id, orgId, keyId: auth.keyId }, now);
   // The object first: an index row always has an object behind it. (An object whose index row
   // failed to be written is unreachable, and its limits end it.)
   await stub(deps, id).init(record, setup);
@@ -194,13 +200,48 @@ export async function endConversation(deps: Deps, orgId: string, id: string): Pr
   return (await stub(deps, id).end("api_ended")) ?? indexed;
 }
 
-/** Hands a WebSocket upgrade to the conversation's object; its refusals come back as errors. */
-export async function connect(deps: Deps, orgId: string, id: string, request: Request): Promise<Response> {
-  await owned(deps, orgId, id);
-  const response = await stub(deps, id).fetch(request);
+/**
+ * Hands a WebSocket upgrade to the conversation's object with who is connecting (the credential,
+ * the key behind it, the org's limit), which the object keeps with the socket; its refusals come
+ * back as errors.
+ */
+export async function connect(deps: Deps, auth: AuthContext, id: string, request: Request): Promise<Response> {
+  await owned(deps, auth.org.id, id);
+  const headers = new Headers(request.headers);
+  headers.set(
+    SOCKET_IDENTITY_HEADER,
+    encodeIdentity({
+      credential: auth.conversationId === undefined ? "api_key" : "client_secret",
+      keyId: auth.key?.keyId ?? auth.issuedBy ?? null,
+      orgLimit: auth.org.limit,
+    }),
+  );
+  const response = await stub(deps, id).fetch(new Request(request, { headers }));
   if (response.status === 101) return response;
   const body = (await response.json()) as { error: RpcError };
   return unwrap<Response>({ ok: false, error: body.error });
 }
 
 const endedError = () => new ApiError("conversation.ended", "The conversation has ended. Create a new one to talk again.");
+
+/**
+ * A key of the org was revoked: each active conversation's object closes the sockets it opened or
+ * that a client secret it minted opened. Run in the background by the revocation, which must reach
+ * them within a lease lifetime (10 s); a few at a time, so an org with many conversations does not
+ * open them all at once.
+ */
+export async function closeSocketsOfKey(deps: Pick<Deps, "db" | "namespace" | "log">, orgId: string, keyId: string): Promise<void> {
+  const ids = await activeConversationIds(deps.db, orgId);
+  for (let i = 0; i < ids.length; i += REVOCATION_FANOUT) {
+    await Promise.all(
+      ids.slice(i, i + REVOCATION_FANOUT).map((id) =>
+        stub(deps, id)
+          .keyRevoked(keyId)
+          .catch((err: unknown) => deps.log.warn("sockets of a revoked key not closed", { conversation_id: id, key_id: keyId, error: err })),
+      ),
+    );
+  }
+}
+
+/** Conversation objects told of a revocation at once. */
+const REVOCATION_FANOUT = 16;

@@ -36,7 +36,12 @@ export type PlannedAction =
 /** `session.expiring` comes 30 s before a limit, or at half time for limits under a minute. */
 export const warningLeadMs = (limitS: number) => (limitS < 60 ? limitS * 500 : 30_000);
 
-export function planNext(record: ConversationRecord, limits: LimitState, now: number, oldestEventAt: number | null): PlannedAction | null {
+/**
+ * `prunableSince` is the time of the oldest event pruning could still drop (null: none). An ended
+ * conversation plans nothing more once that is null and its index is up to date: it must cost
+ * nothing, and every alarm is billed.
+ */
+export function planNext(record: ConversationRecord, limits: LimitState, now: number, prunableSince: number | null): PlannedAction | null {
   const candidates: PlannedAction[] = [];
   if (record.status === "active") {
     const maxEnd = record.createdAt + record.maxDurationS * 1000;
@@ -48,8 +53,8 @@ export function planNext(record: ConversationRecord, limits: LimitState, now: nu
     if (limits.warnedIdleFor !== limits.lastActivityAt) {
       candidates.push({ kind: "expiring", reason: "idle_timeout", at: idleEnd - warningLeadMs(record.idleTimeoutS), endsAt: idleEnd });
     }
-  } else if (oldestEventAt !== null) {
-    candidates.push({ kind: "housekeeping", at: Math.max(now, oldestEventAt + EVENT_RETENTION_MS) });
+  } else if (prunableSince !== null) {
+    candidates.push({ kind: "housekeeping", at: Math.max(now, prunableSince + EVENT_RETENTION_MS) });
   }
   if (limits.indexBehind) candidates.push({ kind: "housekeeping", at: now + INDEX_RETRY_MS });
   // Earliest first; at the same instant an end wins over a warning (there is nothing left to warn of).

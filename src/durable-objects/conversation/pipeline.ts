@@ -1,7 +1,8 @@
 import type { Config } from "../../config";
 import type { Logger } from "../../lib/logger";
-import type { ChatRequest, LlmProvider } from "../../providers/llm/types";
+import type { ChatRequest, LlmProvider, Usage } from "../../providers/llm/types";
 import type { SpeechChunk } from "../../providers/tts/types";
+import { estimateTokens } from "./history";
 import { SentenceSplitter, splitSentences } from "./sentences";
 import { type SpeechSettings, SpeechQueue } from "./speech-queue";
 
@@ -39,6 +40,13 @@ export interface TurnMetrics {
   total_ms: number;
 }
 
+/** What a turn consumed, for the org's usage. */
+export interface TurnUsage {
+  ttsCharacters: number;
+  llmInputTokens: number;
+  llmOutputTokens: number;
+}
+
 export interface TurnOutcome {
   status: "completed" | "interrupted" | "failed";
   /** All the text of the reply that exists (the whole of it when completed). */
@@ -49,6 +57,7 @@ export interface TurnOutcome {
   /** Why it failed (an ApiError from a provider, usually). */
   error?: unknown;
   metrics: TurnMetrics;
+  usage: TurnUsage;
 }
 
 export async function runTurn(input: TurnInput, speech: SpeechSettings, sink: TurnSink, ctx: TurnContext): Promise<TurnOutcome> {
@@ -67,6 +76,7 @@ export async function runTurn(input: TurnInput, speech: SpeechSettings, sink: Tu
   });
   let text = "";
   let llmFirstTokenAt: number | null = null;
+  let reported: Usage | undefined;
 
   const outcome = (status: TurnOutcome["status"], error?: unknown): TurnOutcome => ({
     status,
@@ -80,6 +90,7 @@ export async function runTurn(input: TurnInput, speech: SpeechSettings, sink: Tu
       first_audio_ms: queue.firstAudioAt === null ? null : queue.firstAudioAt - startedAt,
       total_ms: ctx.now() - startedAt,
     },
+    usage: { ttsCharacters: queue.synthesizedCharacters, ...llmUsage(input, reported, text) },
   });
 
   try {
@@ -91,6 +102,7 @@ export async function runTurn(input: TurnInput, speech: SpeechSettings, sink: Tu
       const stream = await input.llm.stream(input.request, { signal, config: ctx.config, log: ctx.log });
       const splitter = new SentenceSplitter();
       for await (const event of stream) {
+        if (event.type === "usage") reported = event.usage;
         if (event.type !== "delta" || !event.content) continue;
         llmFirstTokenAt ??= ctx.now();
         text += event.content;
@@ -108,4 +120,14 @@ export async function runTurn(input: TurnInput, speech: SpeechSettings, sink: Tu
     if (ctx.signal.aborted) return outcome("interrupted");
     return outcome("failed", speechFailure ? speechFailure.error : err);
   }
+}
+
+/**
+ * The model's tokens: the provider's count where it reported one (a stream cut short never does),
+ * else estimated as the history is (about four characters a token).
+ */
+function llmUsage(input: TurnInput, reported: Usage | undefined, text: string): Omit<TurnUsage, "ttsCharacters"> {
+  if (input.kind === "speak") return { llmInputTokens: 0, llmOutputTokens: 0 };
+  const sent = input.request.messages.reduce((n, m) => n + estimateTokens(typeof m.content === "string" ? m.content : ""), 0);
+  return { llmInputTokens: reported?.prompt_tokens ?? sent, llmOutputTokens: reported?.completion_tokens ?? (text === "" ? 0 : estimateTokens(text)) };
 }

@@ -80,6 +80,8 @@ export class SpeechQueue {
   /** The sentences played to the end. */
   private wholeSentences = "";
   speechStarted = false;
+  /** Unicode code points sent to the TTS provider: what its speech costs, heard or not. */
+  synthesizedCharacters = 0;
   /** The first sentence's time from request to first audio. */
   ttsFirstByteMs: number | null = null;
   firstAudioAt: number | null = null;
@@ -131,6 +133,7 @@ export class SpeechQueue {
       if (u.text === "" || this.ctx.signal.aborted) return;
       const { provider, voice, format } = this.settings;
       const requestedAt = this.ctx.now();
+      this.synthesizedCharacters += [...u.text].length;
       const speech = await provider.synthesize(
         { text: u.text, voice, format, timestamps: provider.timings },
         { signal: this.ctx.signal, config: this.ctx.config, log: this.ctx.log },

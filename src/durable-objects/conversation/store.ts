@@ -23,6 +23,15 @@ export interface ConversationSetup {
   tts: { provider: TtsProviderId; voice: string };
 }
 
+/** Usage of the org the conversation's turns have consumed, by the `usage` table's metric. */
+export interface PendingUsage {
+  tts_characters: number;
+  llm_input_tokens: number;
+  llm_output_tokens: number;
+}
+const NO_USAGE: PendingUsage = { tts_characters: 0, llm_input_tokens: 0, llm_output_tokens: 0 };
+const USAGE_KEYS = Object.keys(NO_USAGE) as (keyof PendingUsage)[];
+
 /** The turn in flight, kept so a turn cut off by a restart can still be closed properly. */
 export interface TurnInFlight {
   id: string;
@@ -95,7 +104,9 @@ export class ConversationStore {
   }
 
   record(): ConversationRecord | undefined {
-    return this.get<ConversationRecord>("record");
+    const record = this.get<ConversationRecord>("record");
+    // Objects created before `client_permissions` existed granted nothing.
+    return record && { ...record, clientPermissions: record.clientPermissions ?? [] };
   }
 
   /** The record as it is now: status, start and end change; the rest was fixed at creation. */
@@ -146,6 +157,25 @@ export class ConversationStore {
 
   removeFromOutbox(ids: string[]): void {
     this.put("outbox", this.outbox().filter((e) => !ids.includes(e.id)));
+  }
+
+  /**
+   * What the turns consumed that the index (D1) has not counted yet: added when a turn ends, taken
+   * off once D1 has it, so a failed write only delays it.
+   */
+  usage(): PendingUsage {
+    return this.get<PendingUsage>("usage") ?? { ...NO_USAGE };
+  }
+
+  addUsage(more: PendingUsage): void {
+    const now = this.usage();
+    this.put("usage", Object.fromEntries(USAGE_KEYS.map((k) => [k, now[k] + more[k]])));
+  }
+
+  /** `written` reached D1: only it is taken off (turns that ended meanwhile stay pending). */
+  usageWritten(written: PendingUsage): void {
+    const now = this.usage();
+    this.put("usage", Object.fromEntries(USAGE_KEYS.map((k) => [k, Math.max(0, now[k] - written[k])])));
   }
 
   addMessage(message: { role: "user" | "assistant"; content: string; turnId: string; interrupted: boolean }, now: number): MessageJson {
@@ -218,8 +248,11 @@ export class ConversationStore {
     );
   }
 
-  /** The oldest event's time, to schedule the next pruning. */
-  oldestEventAt(): number | null {
-    return this.sql.exec<{ ts: number }>("SELECT ts FROM events ORDER BY seq LIMIT 1").toArray()[0]?.ts ?? null;
+  /**
+   * The time of the oldest event that pruning could drop (any but the newest, which is always
+   * kept), to schedule the next pruning; null when there is nothing left to prune.
+   */
+  oldestPrunableEventAt(): number | null {
+    return this.sql.exec<{ ts: number }>("SELECT ts FROM events WHERE seq < (SELECT max(seq) FROM events) ORDER BY seq LIMIT 1").toArray()[0]?.ts ?? null;
   }
 }

@@ -2,7 +2,7 @@ import { notFound } from "../../lib/errors";
 import type { HandlerOf } from "../define-route";
 import { toPage } from "../../lib/pagination";
 import { NO_STORE } from "../../lib/responses";
-import { dispatchDeps } from "../../middleware/context";
+import { dispatchDeps, inBackground } from "../../middleware/context";
 import * as keys from "../../services/api-keys";
 import type * as routes from "./api-keys.routes";
 
@@ -22,7 +22,8 @@ export const createApiKey: Handler<"createApiKey"> = async (c) => {
 
 export const revokeApiKey: Handler<"revokeApiKey"> = async (c) => {
   const { key_id } = c.req.valid("param");
-  const row = await keys.revokeKey({ ...dispatchDeps(c), limiter: c.get("limiter"), d1: c.get("d1") }, c.get("auth").org.id, key_id);
+  const deps = { ...dispatchDeps(c), limiter: c.get("limiter"), d1: c.get("d1"), conversations: c.env.CONVERSATION, inBackground: (work: Promise<unknown>) => inBackground(c, work) };
+  const row = await keys.revokeKey(deps, c.get("auth").org.id, key_id);
   if (!row) throw notFound("api_key", key_id);
   return c.json(keys.apiKeyJson(row), 200);
 };

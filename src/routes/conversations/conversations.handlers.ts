@@ -17,7 +17,8 @@ const deps = (c: Context<AppEnv>): conversations.Deps => ({ db: c.get("db"), con
 
 export const createConversation: Handler<"createConversation"> = async (c) => {
   const baseUrl = c.get("config").publicBaseUrl ?? new URL(c.req.url).origin;
-  const { record, clientSecret } = await conversations.createConversation(deps(c), c.get("auth").org.id, c.req.valid("json"), baseUrl);
+  const auth = c.get("auth");
+  const { record, clientSecret } = await conversations.createConversation(deps(c), { orgId: auth.org.id, keyId: auth.key?.keyId }, c.req.valid("json"), baseUrl);
   const body = { ...conversationJson(record), client_secret: { value: clientSecret.value, expires_at: isoSeconds(clientSecret.expiresAtMs) } };
   return c.json(body, 201, NO_STORE);
 };
@@ -61,5 +62,5 @@ export const connect: Handler<"connect"> = async (c) => {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError("websocket.upgrade_required", "This endpoint speaks WebSocket only: connect with a WebSocket client (Upgrade: websocket).");
   }
-  return conversations.connect(deps(c), c.get("auth").org.id, conversation_id, c.req.raw);
+  return conversations.connect(deps(c), c.get("auth"), conversation_id, c.req.raw);
 };

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { CONVERSATION_STATUSES, END_REASONS, OUTPUT_AUDIO_FORMATS } from "../../db/schema";
+import { CLIENT_PERMISSIONS, CONVERSATION_STATUSES, END_REASONS, OUTPUT_AUDIO_FORMATS } from "../../db/schema";
 import { MAX_TEXT_CHARS } from "../../durable-objects/conversation.protocol";
 import { TimestampSchema } from "../../lib/openapi";
 import { decimalQuery, listSchema, paginationQuery } from "../../lib/pagination";
@@ -34,6 +34,9 @@ const conversationFields = {
   max_duration_s: z.number().int(),
   idle_timeout_s: z.number().int(),
   metadata: z.record(z.string(), z.string()),
+  client_permissions: z
+    .array(z.enum(CLIENT_PERMISSIONS))
+    .openapi({ description: "What a browser holding the client secret may do beyond talking and interrupting (see `CreateConversationRequest`)." }),
   created_at: TimestampSchema,
   started_at: TimestampSchema.nullable().openapi({ description: "When the first socket joined." }),
   ended_at: TimestampSchema.nullable(),
@@ -107,6 +110,16 @@ export const CreateConversationBody = z
     max_duration_s: z.number().int().min(30).max(3600).default(600).openapi({ description: "30..3600; the conversation ends then (`max_duration`)." }),
     idle_timeout_s: z.number().int().min(10).max(600).default(120).openapi({ description: "10..600; without user input that long, it ends (`idle_timeout`)." }),
     metadata: metadata.default({}),
+    client_permissions: z
+      .array(z.enum(CLIENT_PERMISSIONS))
+      .max(CLIENT_PERMISSIONS.length)
+      .refine((list) => new Set(list).size === list.length, { error: "must not name a permission twice" })
+      .default([])
+      .openapi({
+        description:
+          "Beyond `input.text`, `avatar.interrupt` and `session.keep_alive`, what a socket opened with the client secret may send: `avatar.speak` (words stored as the avatar's own) and `session.end`. Empty by default; sockets opened with an API key may send everything.",
+        example: ["session.end"],
+      }),
   })
   .openapi("CreateConversationRequest");
 
