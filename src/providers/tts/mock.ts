@@ -1,4 +1,4 @@
-import { ApiError } from "../../lib/errors";
+import { ApiError, quote } from "../../lib/errors";
 import { CallerGone } from "../upstream";
 import { contentTypeOf, Resampler } from "./audio";
 import { MOCK_SAMPLE_RATE, mockVoice, planSpeech, synthesize } from "./mock-speech";
@@ -17,7 +17,7 @@ const CHUNK_MS = 200;
 
 async function* chunks(request: SpeechRequest, signal: AbortSignal): AsyncGenerator<SpeechChunk> {
   const voice = mockVoice(request.voice);
-  if (!voice) throw new ApiError("voice.unknown", `No voice 'mock:${request.voice}'.`, { param: "voice_id" });
+  if (!voice) throw new ApiError("voice.unknown", `No voice ${quote(`mock:${request.voice}`)}.`, { param: "voice_id" });
   const speed = request.speed ?? 1;
   const resampler = request.format === "pcm_16000" ? new Resampler(MOCK_SAMPLE_RATE, 16_000) : undefined;
   let header: Uint8Array | undefined;
