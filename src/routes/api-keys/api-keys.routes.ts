@@ -29,7 +29,8 @@ export const revokeApiKey = defineRoute("jwt", {
   path: "/v1/api-keys/{key_id}",
   tags,
   summary: "Revoke an API key",
-  description: "The key is refused at once by the location that revoked it and everywhere within one rate-limit lease lifetime (`LIMITER_LEASE_MS`, 10 s by default). Idempotent: answers the revoked record.",
+  description:
+    "The key is refused at once by the location that revoked it and everywhere within one rate-limit lease lifetime (`LIMITER_LEASE_MS`, 10 s by default), and so are the client secrets of conversations it created. Within the same bound, conversation sockets opened with it or with those secrets get an `error` event `api_key.revoked` and are closed (1008). Idempotent: answers the revoked record.",
   request: { params: ApiKeyIdParams },
   responses: { 200: jsonResponse(ApiKeySchema, "The revoked key.") },
   errors: ["api_key.not_found"],

@@ -26,7 +26,7 @@ export const createConversation = defineRoute("api_key", {
   tags,
   summary: "Create a conversation",
   description:
-    "The avatar must be session-ready (`422 avatar.not_a_look` for a character with looks, `422 avatar.not_ready` otherwise); the persona's prompt, greeting, model and voice are defaults the body can override. `transport.type` other than `websocket` is `400 transport.unsupported` for the reserved `pipecat`, `livekit` and `daily`. The answer's `client_secret` (for browsers, 10 minutes, this conversation only) is shown only here.",
+    "The avatar must be session-ready (`422 avatar.not_a_look` for a character with looks, `422 avatar.not_ready` otherwise); the persona's prompt, greeting, model and voice are defaults the body can override. `transport.type` other than `websocket` is `400 transport.unsupported` for the reserved `pipecat`, `livekit` and `daily`. The answer's `client_secret` (for browsers, 10 minutes, this conversation only, refused once the creating API key is revoked) is shown only here; `client_permissions` says what a socket opened with it may do beyond talking.",
   request: { body: json(CreateConversationBody) },
   responses: { 201: jsonResponse(CreatedConversationSchema, "The conversation, with its WebSocket URL and client secret.") },
   errors: [
@@ -113,7 +113,7 @@ export const connect = defineRoute("client_secret", {
   tags,
   summary: "Open the conversation's WebSocket",
   description:
-    "An upgrade (`426 websocket.upgrade_required` otherwise), with an API key or `?token=<client secret>`; a secret opens only its own conversation. `?last_seq=N` replays every stored event after N (the last 5 minutes at least), then continues live. The protocol is in this document's `x-websocket` extension.",
+    "An upgrade (`426 websocket.upgrade_required` otherwise), with an API key or `?token=<client secret>`; a secret opens only its own conversation, and its socket may send less (see `x-websocket`). `?last_seq=N` (decimal digits) replays every stored event after N (the last 5 minutes at least), then continues live. At most 8 sockets per conversation: one more is accepted, gets an `error` event `conversation.too_many_sockets` and is closed with 1008. Each `input.text` and `avatar.speak` costs one request of the org's rate limit. The protocol is in this document's `x-websocket` extension.",
   request: { params: ConversationIdParams, query: ConnectQuery },
   responses: { 101: { description: "Switching protocols: the socket is open and receives `session.ready` first." } },
   errors: ["conversation.not_found", "websocket.upgrade_required"],
