@@ -251,13 +251,18 @@ describe("usage of turns", () => {
 });
 
 describe("an ended conversation goes quiet", () => {
-  it("its alarms stop once the log is pruned past the retention", async () => {
+  /** A conversation that said one sentence and was ended: its object. */
+  async function endedAfterOneTurn() {
     const conv = await createConversation();
     const socket = await open(conv.id);
     socket.send({ type: "avatar.speak", text: "Short." });
     await socket.next("metrics.turn");
     await api(`/v1/conversations/${conv.id}/end`, { method: "POST" });
-    const stub = stubOf(conv.id);
+    return stubOf(conv.id);
+  }
+
+  it("its alarms stop once the log is pruned past the retention", async () => {
+    const stub = await endedAfterOneTurn();
     await runInDurableObject(stub, (_, state) => state.storage.sql.exec("UPDATE events SET ts = ts - ?", EVENT_RETENTION_MS + 1000));
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     // Only the newest event is left: nothing more to do, no alarm, however often one is tried.
@@ -267,12 +272,7 @@ describe("an ended conversation goes quiet", () => {
   });
 
   it("an ended conversation with recent events plans exactly one pruning, at the retention", async () => {
-    const conv = await createConversation();
-    const socket = await open(conv.id);
-    socket.send({ type: "avatar.speak", text: "Short." });
-    await socket.next("metrics.turn");
-    await api(`/v1/conversations/${conv.id}/end`, { method: "POST" });
-    const stub = stubOf(conv.id);
+    const stub = await endedAfterOneTurn();
     const oldest = await runInDurableObject(stub, (_, state) => state.storage.sql.exec<{ ts: number }>("SELECT min(ts) AS ts FROM events").one().ts);
     expect(await runInDurableObject(stub, (_, state) => state.storage.getAlarm())).toBe(oldest + EVENT_RETENTION_MS);
   });

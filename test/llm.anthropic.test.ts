@@ -6,6 +6,7 @@ import { createLogger } from "../src/lib/logger";
 import { anthropic } from "../src/providers/llm/anthropic";
 import type { CallContext, ChatEvent, ChatRequest } from "../src/providers/llm/types";
 import { CallerGone } from "../src/providers/upstream";
+import { INTERNAL_URL, LEAKS, hostileCodes, leakyMessage } from "./helpers/leaks";
 
 /**
  * The Anthropic provider against a fake Messages API that speaks the real wire format (see
@@ -812,14 +813,7 @@ describe("anthropic: errors", () => {
   });
 });
 
-// Upstream words no client may read, none of which the old blocklist redaction removed: an internal
-// host under a suffix it does not list, a private address, a URL to it, and a credential.
-const INTERNAL_HOST = "db-primary.corp.lan";
-const PRIVATE_IP = "10.12.0.7";
-const INTERNAL_URL = `http://${PRIVATE_IP}:8080/internal/debug?trace=1`;
-const CREDENTIAL = "AKIAIOSFODNN7EXAMPLE";
-const LEAKS = [INTERNAL_HOST, PRIVATE_IP, INTERNAL_URL, CREDENTIAL, "internal/debug", "8080"];
-const LEAKY_MESSAGE = `Upstream ${INTERNAL_HOST} (${PRIVATE_IP}) could not route this request; see ${INTERNAL_URL}. Signed with ${CREDENTIAL} and key ${KEY}.`;
+const LEAKY_MESSAGE = leakyMessage(KEY);
 
 describe("anthropic: the upstream's own words never reach the client", () => {
   it("a 400 naming an internal host, a private address, a URL and a credential is a fixed text with the error type", async () => {
@@ -839,15 +833,7 @@ describe("anthropic: the upstream's own words never reach the client", () => {
     expect(error.message).toBe("anthropic refused the request as unprocessable (upstream code: invalid_request_error).");
   });
 
-  it.each([
-    ["with spaces", "invalid request please check"],
-    ["a URL", INTERNAL_URL],
-    ["200 characters", "x".repeat(200)],
-    ["a host name", INTERNAL_HOST],
-    ["an address", PRIVATE_IP],
-    ["the key", KEY],
-    ["control characters", "bad\u202ecode\n"],
-  ])("an error type that is not a plain token (%s) is not echoed", async (_what, type) => {
+  it.each(hostileCodes(KEY))("an error type that is not a plain token (%s) is not echoed", async (_what, type) => {
     vi.spyOn(console, "warn").mockImplementation(() => {});
     fakeAnthropic(() => errorResponse(400, type, "Bad request."));
     const error = expectApiError(await rejection(anthropic.complete(HELLO, context())), "provider.rejected");

@@ -6,6 +6,7 @@ import { createLogger } from "../src/lib/logger";
 import { groq, openai } from "../src/providers/llm/openai";
 import type { CallContext, ChatEvent, ChatRequest, LlmProvider, ToolCall } from "../src/providers/llm/types";
 import { CallerGone } from "../src/providers/upstream";
+import { INTERNAL_URL, LEAKS, hostileCodes, leakyMessage } from "./helpers/leaks";
 
 /**
  * The OpenAI-compatible providers against fake upstreams that speak the documented wire format
@@ -303,25 +304,6 @@ function loggedDetail(): unknown {
   return "no upstream refused line";
 }
 
-// Upstream words no client may read, none of which the old blocklist redaction removed: an internal
-// host under a suffix it does not list, a private address, a URL to it, and a credential.
-const INTERNAL_HOST = "db-primary.corp.lan";
-const PRIVATE_IP = "10.12.0.7";
-const INTERNAL_URL = `http://${PRIVATE_IP}:8080/internal/debug?trace=1`;
-const CREDENTIAL = "AKIAIOSFODNN7EXAMPLE";
-const LEAKS = [INTERNAL_HOST, PRIVATE_IP, INTERNAL_URL, CREDENTIAL, "internal/debug", "8080"];
-const leakyMessage = (key: string) =>
-  `Upstream ${INTERNAL_HOST} (${PRIVATE_IP}) could not route this request; see ${INTERNAL_URL}. Signed with ${CREDENTIAL} and key ${key}.`;
-/** Codes that must not be echoed: spaces, a URL, 200 characters, a host, an address, the key. */
-const hostileCodes = (key: string): [string, string][] => [
-  ["with spaces", "invalid request please check"],
-  ["a URL", INTERNAL_URL],
-  ["200 characters", "x".repeat(200)],
-  ["a host name", INTERNAL_HOST],
-  ["an address", PRIVATE_IP],
-  ["the key", key],
-  ["control characters", "bad\u202ecode\n"],
-];
 
 // ---------------------------------------------------------------------------------------------
 

@@ -4,8 +4,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Conversation } from "../../src/durable-objects/conversation";
 import type { ServerEvent } from "../../src/durable-objects/conversation.protocol";
 import { api, expectError, KEYS } from "../helpers/http";
-import { connect, createConversation, type Socket } from "../helpers/ws";
-import { DEEPGRAM_VOICE, installFakes, sentences } from "./fakes";
+import { connect } from "../helpers/ws";
+import { closeTalks, DEEPGRAM_VOICE, installFakes, sentences, talk } from "./fakes";
 
 /**
  * The conversation pipeline against upstream-shaped fakes: an OpenAI model streaming at a set pace,
@@ -13,22 +13,12 @@ import { DEEPGRAM_VOICE, installFakes, sentences } from "./fakes";
  * client sees on its socket and what the fakes saw of the pipeline (aborts included).
  */
 
-const MODEL = "openai:gpt-4o-mini";
 type Of<T extends ServerEvent["type"]> = Extract<ServerEvent, { type: T }>;
 
-const sockets: Socket[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.close();
+afterEach(() => {
+  closeTalks();
   vi.restoreAllMocks();
 });
-
-async function talk(body: Record<string, unknown> = {}) {
-  const conv = await createConversation({ model: MODEL, ...body });
-  const socket = await connect(conv.id);
-  sockets.push(socket);
-  await socket.next("session.ready");
-  return { conv, socket };
-}
 
 const post = (path: string, body: unknown) => api(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
 
@@ -198,7 +188,6 @@ describe("resume mid-turn", () => {
     await abortAllDurableObjects();
 
     const back = await connect(conv.id, { lastSeq: seen });
-    sockets.push(back);
     const ready = await back.next("session.ready");
     const stub = env.CONVERSATION.getByName(conv.id) as DurableObjectStub<Conversation>;
     const stored = await runInDurableObject(stub, (_, state) =>
@@ -219,6 +208,7 @@ describe("resume mid-turn", () => {
     const live = await back.next("message.created");
     expect(live.seq).toBe(seen + stored.length + 1);
     expect((await back.next("agent.response.done")).message.content).toBe("Here again.");
+    back.close();
   });
 });
 

@@ -1,4 +1,5 @@
 import { vi } from "vitest";
+import { connect, createConversation, type Socket } from "../helpers/ws";
 
 /**
  * Fake OpenAI and Deepgram for the conversation pipeline: outbound fetch is intercepted (the
@@ -190,3 +191,22 @@ export function installFakes(llm: LlmScript, tts: TtsScript = {}): Fakes {
 
 /** `n` sentences of the same length, one delta per sentence (with its leading space). */
 export const sentences = (n: number) => Array.from({ length: n }, (_, i) => `${i === 0 ? "" : " "}This is sentence number ${i + 1} of the reply.`);
+
+/** The fake model, as a conversation names it. */
+export const MODEL = "openai:gpt-4o-mini";
+
+const opened: Socket[] = [];
+
+/** A conversation on the fake model (unless `body` says otherwise), with a socket past `session.ready`. */
+export async function talk(body: Record<string, unknown> = {}) {
+  const conv = await createConversation({ model: MODEL, ...body });
+  const socket = await connect(conv.id);
+  opened.push(socket);
+  await socket.next("session.ready");
+  return { conv, socket };
+}
+
+/** Closes every socket `talk` opened (for afterEach). */
+export function closeTalks(): void {
+  for (const s of opened.splice(0)) s.close();
+}
