@@ -39,26 +39,30 @@ describe("turns count against the org's rate limit", () => {
   });
 
   const limiterOf = (orgId: string) => env.RATE_LIMITER.getByName(`org:${orgId}`);
-  /** Units counted in the org's current window (granted leases included). */
+  /** Units counted in the org's current window (tokens granted in leases included). */
   const counted = async (orgId: string) => (await limiterOf(orgId).windows()).find((w) => w.start === MINUTE)?.count ?? 0;
-  /** Spends what is left of the window, as other requests of the org would. */
-  const exhaust = async (orgId: string, limit: number) => {
-    while ((await limiterOf(orgId).hit(limit)).allowed);
+  /**
+   * Spends the org's window down to `left` units, as other requests of the org would. (The Worker's
+   * and the conversation's leases then hold what they hold; only `left` can still be granted.)
+   */
+  const leaveOnly = async (orgId: string, limit: number, left: number) => {
+    while (limit - (await counted(orgId)) > left) await limiterOf(orgId).hit(limit);
   };
 
   it("each input.text and avatar.speak is one unit; past the limit an error event, nothing stored, nothing called", async () => {
     const org = await freshOrg("free"); // 10 a minute
     const conv = await createConversation({}, org.key);
     const socket = await open(conv.id, { key: org.key });
-    const before = await counted(org.id);
+    await leaveOnly(org.id, 10, 2);
+    // Two units left: two turns, of either kind, and not a third.
     socket.send({ type: "input.text", event_id: "t1", text: "Reply with one word." });
+    expect((await socket.next("message.created")).reply_to).toBe("t1");
     await socket.next("metrics.turn");
-    expect(await counted(org.id)).toBe(before + 1);
     socket.send({ type: "avatar.speak", event_id: "s1", text: "Spoken." });
+    expect((await socket.next("agent.response.done")).reply_to).toBe("s1");
     await socket.next("metrics.turn");
-    expect(await counted(org.id)).toBe(before + 2);
+    expect(await counted(org.id)).toBe(10);
 
-    await exhaust(org.id, 10);
     const storedCount = (await runInDurableObject(stubOf(conv.id), (_, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM messages").one())).n;
     socket.send({ type: "input.text", event_id: "over", text: "One too many." });
     const refused = await socket.next("error");
@@ -70,11 +74,11 @@ describe("turns count against the org's rate limit", () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(socket.events.slice(socket.position).filter((e) => e.type !== "error")).toEqual([]);
     expect((await runInDurableObject(stubOf(conv.id), (_, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM messages").one())).n).toBe(storedCount);
-    expect(await counted(org.id)).toBe(10);
     // The same window as the org's requests: once this isolate's lease is spent, they are refused too.
     let status = 200;
     for (let i = 0; i < 10 && status === 200; i++) status = (await api("/v1/avatars", { key: org.key })).status;
     expect(status).toBe(429);
+    expect(await counted(org.id)).toBe(10);
     // A new minute, a new allowance.
     vi.setSystemTime(MINUTE + 61_000);
     socket.send({ type: "input.text", event_id: "later", text: "Reply with one word." });
@@ -85,9 +89,9 @@ describe("turns count against the org's rate limit", () => {
     const org = await freshOrg("enterprise", 20);
     const conv = await createConversation({}, org.key);
     const socket = await open(conv.id, { key: org.key });
+    await leaveOnly(org.id, 20, 1);
     socket.send({ type: "input.text", event_id: "story", text: "Tell me a story" });
     await socket.next("avatar.audio.delta");
-    await exhaust(org.id, 20);
     socket.send({ type: "avatar.speak", event_id: "over", text: "Stop and say this." });
     expect(await socket.next("error")).toMatchObject({ code: "rate_limit.exceeded", reply_to: "over" });
     const done = await socket.next("agent.response.done", 15_000);

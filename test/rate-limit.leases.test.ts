@@ -1,5 +1,5 @@
 /**
- * Leased rate limits (services/leases.ts): several simulated isolates (`X-Sim-Holder`, honoured in
+ * Leased rate limits (lib/leases.ts): several simulated isolates (`X-Sim-Holder`, honoured in
  * tests only) hold leases of one org's allowance. Time is Vitest's fake Date, which the org's object
  * shares, so windows and lease lifetimes are driven exactly.
  */

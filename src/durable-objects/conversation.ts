@@ -3,9 +3,8 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { getConfig } from "../config";
 import { createDb } from "../db/client";
 import { type ConversationRecord, markEnded, markStarted } from "../db/conversations";
-import type { EndReason } from "../db/schema";
+import type { EndReason, UsageMetric } from "../db/schema";
 import { usageUpsert } from "../db/usage";
-import type { UsageMetric } from "../db/schema";
 import { encodeBase64 } from "../lib/crypto";
 import { ApiError, type ErrorCode } from "../lib/errors";
 import { newId } from "../lib/ids";
@@ -27,7 +26,7 @@ import {
   type ServerEventBody,
   type TurnJson,
 } from "./conversation.protocol";
-import { admitTurn } from "./conversation/admission";
+import { admitTurn, turnsOfKeyRevoked } from "./conversation/admission";
 import { EventStream, FrameLimiter, type Listener } from "./conversation/events";
 import { chatHistory } from "./conversation/history";
 import { EVENT_RETENTION_MS, planNext, warningLeadMs } from "./conversation/limits";
@@ -154,6 +153,7 @@ export class Conversation extends DurableObject<Env> {
    * minted, gets `api_key.revoked` and is closed. (New sockets are refused by the Worker's route.)
    */
   keyRevoked(keyId: string): number {
+    turnsOfKeyRevoked(this.env.RATE_LIMITER, keyId);
     let closed = 0;
     for (const ws of this.ctx.getWebSockets()) {
       if (identityOf(ws).keyId !== keyId) continue;
@@ -267,11 +267,7 @@ export class Conversation extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     // 1005 and 1006 mean "no code" / "no close frame": they may not be sent back.
-    try {
-      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
-    } catch {
-      // Already closed.
-    }
+    closeSocket(ws, code === 1005 || code === 1006 ? 1000 : code, reason);
   }
 
   // --- Limits ---------------------------------------------------------------------------------
@@ -347,7 +343,7 @@ export class Conversation extends DurableObject<Env> {
   private admit(identity: SocketIdentity) {
     const record = this.store.record();
     if (!record) return Promise.resolve({ ok: true as const });
-    return admitTurn(this.env.RATE_LIMITER, record.orgId, identity, { enabled: this.config.rateLimiting, log: this.log });
+    return admitTurn(this.env.RATE_LIMITER, record.orgId, identity, { enabled: this.config.rateLimiting, waitUntil: (work) => this.ctx.waitUntil(work) });
   }
 
   private interrupt(): void {
@@ -484,13 +480,7 @@ export class Conversation extends DurableObject<Env> {
     this.store.saveRecord(ended);
     this.store.addToOutbox(this.endEvents(ended));
     this.events.emit({ type: "session.ended", reason });
-    for (const ws of this.ctx.getWebSockets()) {
-      try {
-        ws.close(1000, ENDED_MESSAGE);
-      } catch {
-        // Already closing.
-      }
-    }
+    for (const ws of this.ctx.getWebSockets()) closeSocket(ws, 1000, ENDED_MESSAGE);
     await this.syncIndex();
     this.arm();
   }
@@ -589,7 +579,7 @@ function closeSocket(ws: WebSocket, code: number, reason: string): void {
   try {
     ws.close(code, reason);
   } catch {
-    // Already closing.
+    // Already closing or closed.
   }
 }
 

@@ -1,15 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
 import { getConfig } from "../config";
-import type { HitResult, LeaseAsk, LeaseReply } from "../lib/rate-limits";
+import { type HitResult, type LeaseAsk, type LeaseReply, REVOCATION_MEMORY_MS } from "../lib/rate-limits";
 
 export const WINDOW_MS = 60_000;
 /** Start of the minute-aligned window that `now` falls in. */
 const windowStart = (now: number) => now - (now % WINDOW_MS);
-/**
- * How long a revocation is remembered here. Isolates cache API-key lookups for at most
- * `AUTH_CACHE_TTL_MS` (middleware/api-key-auth.ts); after that they read D1, which has the revocation.
- */
-export const REVOCATION_MEMORY_MS = 10 * 60_000;
 /** How long before a window ends a holder may be granted the next window's tokens. */
 export const NEXT_WINDOW_AHEAD_MS = 5_000;
 
@@ -71,7 +66,7 @@ export class RateLimiter extends DurableObject<Env> {
   }
 
   /**
-   * A lease of the current window's allowance for one isolate (see services/leases.ts). The grant is
+   * A lease of the current window's allowance for one isolate (see lib/leases.ts). The grant is
    * at most what is left and at most a fair share of it among the holders seen in the last lease
    * lifetime; it is written before the reply leaves (the output gate holds the reply until the write
    * is durable), so a restarted or duplicated object can never grant the same tokens twice. The

@@ -3,6 +3,13 @@
  * over the per-org Durable Object, with a no-op twin for the benchmark).
  */
 
+/**
+ * How long the org's limiter object remembers a revoked key (and a lease holder one revoked where
+ * it is). Isolates cache API-key lookups for at most `AUTH_CACHE_TTL_MS` (middleware/api-key-auth.ts)
+ * and client secrets live 10 minutes; after that, D1 has the revocation.
+ */
+export const REVOCATION_MEMORY_MS = 10 * 60_000;
+
 export interface HitResult {
   /** The request may proceed. */
   allowed: boolean;

@@ -13,7 +13,7 @@ import { API_KEY_PATTERN, bearerToken, keyRevoked, looksLikeJwt, wrongKind } fro
  * Key lookups are cached per isolate so an authenticated request costs no D1 round trip of its own,
  * for one lease lifetime (`LIMITER_LEASE_MS`): a tier change reaches every isolate within it.
  * Revocations do not wait for the cache: every rate-limit lease carries the org's recently revoked
- * keys (services/leases.ts). The ceiling below only bounds a misconfigured lifetime.
+ * keys (lib/leases.ts). The ceiling below only bounds a misconfigured lifetime.
  */
 export const AUTH_CACHE_TTL_MS = 60_000;
 const keyCache = new TtlCache<string, KeyLookup>(AUTH_CACHE_TTL_MS, 10_000);

@@ -4,7 +4,7 @@ import type { AppEnv } from "../env";
 import { clientAddress } from "../lib/client-address";
 import { ApiError } from "../lib/errors";
 import type { HitContext, HitResult, LimitBucket } from "../lib/rate-limits";
-import { LimiterUnavailable } from "../services/leases";
+import { LimiterUnavailable } from "../lib/leases";
 import { inBackground } from "./context";
 import { keyRevoked } from "./bearer";
 

@@ -2,11 +2,11 @@ import type { RateLimiter } from "../durable-objects/rate-limiter";
 import { doNames } from "../lib/do-names";
 import type { Logger } from "../lib/logger";
 import type { LimitBucket, Limiter } from "../lib/rate-limits";
-import { LeaseHolder } from "./leases";
+import { LeaseHolder } from "../lib/leases";
 
 /**
  * The real limiter: one Durable Object per org or client address, the only authority on counts.
- * Orgs are counted through leases (services/leases.ts: no remote call on a warm path); client
+ * Orgs are counted through leases (lib/leases.ts: no remote call on a warm path); client
  * addresses, on public routes and for failed authentications only, ask their object every time.
  */
 export const durableObjectLimiter = (namespace: DurableObjectNamespace<RateLimiter>, log: Logger): Limiter => {

@@ -1,32 +1,47 @@
 import { doNames } from "../../lib/do-names";
 import { ApiError } from "../../lib/errors";
-import type { Logger } from "../../lib/logger";
+import { LeaseHolder, LimiterUnavailable } from "../../lib/leases";
+import { createLogger } from "../../lib/logger";
 import type { HitResult } from "../../lib/rate-limits";
 import type { RateLimiter } from "../rate-limiter";
 import type { SocketIdentity } from "./sockets";
 
 /**
  * A turn a socket starts (`input.text`, `avatar.speak`) costs one unit of the org's rate limit, like
- * a request: a socket cost one request to open, and without this it could drive upstream models
- * and voices at its frame rate. The org's limiter object counts it in the same window as the
- * org's requests, and refuses keys revoked since, before the turn calls anything. (A REST message
- * was counted as its request already; the greeting is the conversation's own.)
+ * a request: a socket cost one request to open, and without this it could drive upstream models and
+ * voices at its frame rate. The unit is spent from a lease of the org's window, exactly as a Worker
+ * isolate spends its requests (lib/leases.ts): the org's limiter object may be an ocean away, and a
+ * round trip to it before every turn would come straight out of the time to first audio. So the
+ * same guarantees hold: never over the limit, revocations within a lease lifetime, fail closed.
+ * (A REST message was counted as its request already; the greeting is the conversation's own.)
  */
 export type Admission = { ok: true } | { ok: false; error: ApiError; revoked: boolean };
+
+/** One holder per isolate and namespace: every conversation object of the isolate shares its leases. */
+const holders = new WeakMap<object, LeaseHolder>();
+const holderFor = (limiter: DurableObjectNamespace<RateLimiter>) => {
+  let holder = holders.get(limiter);
+  if (!holder) {
+    const org = (id: string) => limiter.getByName(doNames.orgLimiter(id));
+    holder = new LeaseHolder((id) => (ask) => org(id).acquire(ask), `conversations-${crypto.randomUUID()}`, createLogger({ component: "rate-limit" }));
+    holders.set(limiter, holder);
+  }
+  return holder;
+};
 
 export async function admitTurn(
   limiter: DurableObjectNamespace<RateLimiter>,
   orgId: string,
   identity: SocketIdentity,
-  opts: { enabled: boolean; log: Logger },
+  opts: { enabled: boolean; waitUntil: (work: Promise<unknown>) => void },
 ): Promise<Admission> {
   if (!opts.enabled) return { ok: true };
   let result: HitResult;
   try {
-    result = await limiter.getByName(doNames.orgLimiter(orgId)).hit(identity.orgLimit, identity.keyId ?? undefined);
+    result = await holderFor(limiter).hit(orgId, identity.orgLimit, identity.keyId ?? undefined, { waitUntil: opts.waitUntil });
   } catch (err) {
+    if (!(err instanceof LimiterUnavailable)) throw err;
     // Fail closed, as requests do: nobody can say the limit holds.
-    opts.log.error("rate limiter unreachable: turn refused", { error: err });
     return { ok: false, revoked: false, error: new ApiError("rate_limit.unavailable", "The rate limiter cannot be reached; try again in a few seconds.") };
   }
   if (result.revoked) return { ok: false, revoked: true, error: new ApiError("api_key.revoked", "The API key behind this socket has been revoked.") };
@@ -39,4 +54,9 @@ export async function admitTurn(
     };
   }
   return { ok: true };
+}
+
+/** A key revoked while this isolate held leases: its turns are refused here at once. */
+export function turnsOfKeyRevoked(limiter: DurableObjectNamespace<RateLimiter>, keyId: string): void {
+  holderFor(limiter).revokedLocally(keyId, undefined);
 }

@@ -1,9 +1,9 @@
-import { REVOCATION_MEMORY_MS } from "../durable-objects/rate-limiter";
-import type { Logger } from "../lib/logger";
-import type { HitContext, HitResult, LeaseAsk, LeaseReply } from "../lib/rate-limits";
+import type { Logger } from "./logger";
+import { type HitContext, type HitResult, type LeaseAsk, type LeaseReply, REVOCATION_MEMORY_MS } from "./rate-limits";
 
 /**
- * The isolate's side of leased rate limits. The org's limiter object is the only authority: it
+ * The holder's side of leased rate limits: a Worker isolate for its requests (services/limiter.ts),
+ * or a conversation object's isolate for its turns (durable-objects/conversation/admission.ts). The org's limiter object is the only authority: it
  * grants each isolate (each "holder") tokens of the current window, at most what is left, and the
  * isolate spends them with no remote call. A token is only ever spent before its lease ends, and a
  * lease ends before its window ends on the object's clock, so across every isolate the requests
