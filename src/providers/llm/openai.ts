@@ -1,5 +1,6 @@
 import type { Config, UpstreamSettings } from "../../config";
 import { ApiError } from "../../lib/errors";
+import { openAiErrorCode, openAiErrorCodeOf, openAiErrorMessage } from "../openai-errors";
 import { callUpstream, codeNote, redact, releasingEarly, type UpstreamResponse, unavailable, upstreamCode } from "../upstream";
 import type {
   CallContext,
@@ -134,12 +135,6 @@ interface Chunk {
   usage?: Usage;
 }
 
-/** OpenAI's machine code of an error object: `code` when it has one, else `type` (Groq's too). */
-const errorCodeOf = (error: unknown): string | undefined => {
-  const code = text(field(error, "code"));
-  return code === undefined || code === "" ? text(field(error, "type")) : code;
-};
-
 /**
  * A mid-stream error (OpenAI: `error`, Groq also `x_groq.error`): its explanation, for the log, and
  * its machine code, for the client when it is a safe token.
@@ -147,7 +142,7 @@ const errorCodeOf = (error: unknown): string | undefined => {
 function streamErrorOf(chunk: unknown): { detail: string; code: string | undefined } | undefined {
   for (const error of [field(chunk, "error"), field(field(chunk, "x_groq"), "error")]) {
     if (error === undefined || error === null) continue;
-    return { detail: text(error) ?? text(field(error, "message")) ?? "no message", code: errorCodeOf(error) };
+    return { detail: text(error) ?? text(field(error, "message")) ?? "no message", code: openAiErrorCodeOf(error) };
   }
   return undefined;
 }
@@ -276,8 +271,8 @@ function send(dialect: Dialect, request: ChatRequest, ctx: CallContext, streamin
     idleTimeoutMs: ctx.config.llm.streamIdleTimeoutMs,
     signal: ctx.signal,
     secrets: secretsOf(dialect, ctx.config),
-    errorMessage: (body) => text(field(field(body, "error"), "message")),
-    errorCode: (body) => errorCodeOf(field(body, "error")),
+    errorMessage: openAiErrorMessage,
+    errorCode: openAiErrorCode,
     subject: "model",
     log: ctx.log,
   });

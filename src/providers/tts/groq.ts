@@ -1,5 +1,6 @@
 import type { Config } from "../../config";
 import { ApiError } from "../../lib/errors";
+import { openAiErrorCode, openAiErrorMessage } from "../openai-errors";
 import { callUpstream, releasingEarly, unavailable, type UpstreamResponse } from "../upstream";
 import { contentTypeOf, Resampler, sampleRateOf, WavReader } from "./audio";
 import type { AudioFormat, SpeechChunk, SpeechContext, SpeechRequest, TtsProvider } from "./types";
@@ -287,23 +288,6 @@ function followingSignal(caller: AbortSignal): { signal: AbortSignal; stop: () =
 
 const settingsOf = (config: Config) => config.tts.groq;
 
-const field = (value: unknown, key: string): unknown =>
-  typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined;
-
-/** OpenAI's error shape: `{"error": {"message", "type", "code"}}`. */
-export const errorMessageOf = (body: unknown): string | undefined => {
-  const message = field(field(body, "error"), "message");
-  return typeof message === "string" ? message : undefined;
-};
-
-/** OpenAI's machine code: `error.code` when it has one, else `error.type`. */
-export const errorCodeOf = (body: unknown): string | undefined => {
-  const error = field(body, "error");
-  const code = field(error, "code");
-  const type = field(error, "type");
-  return typeof code === "string" && code !== "" ? code : typeof type === "string" ? type : undefined;
-};
-
 function speechBody(request: SpeechRequest, input: string): Record<string, unknown> {
   return {
     model: modelFor(request.voice),
@@ -330,8 +314,8 @@ export function groqProxy(body: Record<string, unknown>, ctx: SpeechContext): Pr
     idleTimeoutMs: ctx.config.tts.idleTimeoutMs,
     signal: ctx.signal,
     secrets: [apiKey],
-    errorMessage: errorMessageOf,
-    errorCode: errorCodeOf,
+    errorMessage: openAiErrorMessage,
+    errorCode: openAiErrorCode,
     subject: "voice",
     log: ctx.log,
   });
