@@ -1,7 +1,7 @@
 /**
  * Names of Durable Objects (`namespace.getByName(name)`): one object per organisation or client
- * address for rate limits (and per address for failed authentications), one per conversation. Spelled in one place so a caller and the object
- * can never disagree about which instance holds what.
+ * address for rate limits (and per address for failed authentications), one per conversation.
+ * Spelled in one place so a caller and the object can never disagree about which instance holds what.
  */
 export const doNames = {
   orgLimiter: (orgId: string) => `org:${orgId}`,

@@ -144,7 +144,7 @@ export class ApiError extends Error {
   readonly status: ContentfulStatusCode;
 
   constructor(code: ErrorCode, message: string, options: { param?: string | undefined; headers?: Record<string, string> } = {}) {
-    // Messages quote what the caller sent (`quote` below); this is the net under the ones that do
+    // Messages quote what the caller sent (`quote` above); this is the net under the ones that do
     // not: no control or bidirectional character and no unbounded length ever reaches a client.
     super(escapeUnsafe(message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS)}…` : message));
     this.name = "ApiError";

@@ -3,11 +3,12 @@ import { type HitContext, type HitResult, type LeaseAsk, type LeaseReply, REVOCA
 
 /**
  * The holder's side of leased rate limits: a Worker isolate for its requests (services/limiter.ts),
- * or a conversation object's isolate for its turns (durable-objects/conversation/admission.ts). The org's limiter object is the only authority: it
- * grants each isolate (each "holder") tokens of the current window, at most what is left, and the
- * isolate spends them with no remote call. A token is only ever spent before its lease ends, and a
- * lease ends before its window ends on the object's clock, so across every isolate the requests
- * admitted in a window never exceed the tokens granted for it, which never exceed the limit.
+ * or a conversation object's isolate for its turns (durable-objects/conversation/admission.ts). The
+ * org's limiter object is the only authority: it grants each isolate (each "holder") tokens of the
+ * current window, at most what is left, and the isolate spends them with no remote call. A token is
+ * only ever spent before its lease ends, and a lease ends before its window ends on the object's
+ * clock, so across every isolate the requests admitted in a window never exceed the tokens granted
+ * for it, which never exceed the limit.
  *
  * - hot path: an unexpired lease with tokens → spend one, no await;
  * - renewal: in the background (single-flight) when the tokens would last under a second at the

@@ -1,4 +1,5 @@
 import { ipv4OfGroups, ipv6Groups } from "./ip";
+import { CONTROL_CHARACTERS } from "./text";
 
 /**
  * Where a webhook may point. Deliveries are made by our servers, so a receiver URL is a request we
@@ -17,10 +18,6 @@ export const WEBHOOK_URL_MAX_CHARS = 2048;
 
 const INTERNAL_NAMES = /(^|\.)(localhost|local|internal|localdomain|home\.arpa)$/i;
 
-// C0 controls, DEL and C1 controls. Checked on the string as sent: the URL parser silently drops
-// tabs and line breaks anywhere and trims C0 controls at the ends, so `https://exa\tmple.com/`
-// would otherwise become another URL than the one the caller (or a log, or a reviewer) saw.
-const CONTROL_CHARACTERS = /[\u0000-\u001F\u007F-\u009F]/;
 
 function ipv4Internal(host: string): boolean | undefined {
   const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(host);
@@ -71,6 +68,9 @@ function ipv6Internal(host: string): boolean | undefined {
  * through; control characters, credentials and a trailing dot are refused either way.
  */
 export function webhookUrlProblem(raw: string, allowInsecure: boolean): string | undefined {
+  // Checked on the string as sent: the URL parser silently drops tabs and line breaks anywhere and
+  // trims C0 controls at the ends, so `https://exa\tmple.com/` would otherwise become another URL
+  // than the one the caller (or a log, or a reviewer) saw.
   if (CONTROL_CHARACTERS.test(raw)) return "must not contain control characters (tabs, line breaks, NUL, DEL or C1 controls)";
   let url: URL;
   try {

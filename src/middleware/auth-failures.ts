@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../env";
 import { clientAddress } from "../lib/client-address";
 import { ApiError } from "../lib/errors";
+import { secondsUntil } from "../lib/time";
 import { TtlCache } from "../lib/ttl-cache";
 
 /**
@@ -17,7 +18,7 @@ import { TtlCache } from "../lib/ttl-cache";
 const refused = new TtlCache<string, number>(60_000, 10_000);
 
 const tooMany = (resetAt: number, now = Date.now()) => {
-  const retryAfter = String(Math.max(1, Math.ceil((resetAt - now) / 1000)));
+  const retryAfter = String(secondsUntil(resetAt, now));
   return new ApiError("rate_limit.exceeded", `Too many failed authentications from this address; retry in ${retryAfter} s.`, { headers: { "Retry-After": retryAfter } });
 };
 

@@ -4,11 +4,11 @@ import type { AppEnv } from "../env";
 import { clientAddress } from "../lib/client-address";
 import { ApiError } from "../lib/errors";
 import type { HitContext, HitResult, LimitBucket } from "../lib/rate-limits";
+import { secondsUntil } from "../lib/time";
 import { LimiterUnavailable } from "../lib/leases";
 import { inBackground } from "./context";
 import { keyRevoked } from "./bearer";
 
-const secondsUntil = (at: number, now = Date.now()) => Math.max(1, Math.ceil((at - now) / 1000));
 
 /** The de-facto X-RateLimit-* trio (Reset in Unix seconds, as the seed shows) and the IETF draft pair. */
 export function rateLimitHeaders(r: HitResult): Record<string, string> {

@@ -8,13 +8,10 @@ import { type DeliveryDeps, deliverBatch } from "./delivery";
 
 const log = createLogger({ component: "webhooks" });
 
-const deps = (env: Bindings): DeliveryDeps => ({
-  db: createDb(env.DB),
-  queue: env.WEBHOOKS,
-  log,
-  timeoutMs: getConfig(env).webhooks.timeoutMs,
-  allowInsecureUrls: getConfig(env).webhooks.allowInsecureUrls,
-});
+const deps = (env: Bindings): DeliveryDeps => {
+  const { webhooks } = getConfig(env);
+  return { db: createDb(env.DB), queue: env.WEBHOOKS, log, timeoutMs: webhooks.timeoutMs, allowInsecureUrls: webhooks.allowInsecureUrls };
+};
 
 /** The Worker's queue consumer: webhook deliveries. */
 export const queue: ExportedHandlerQueueHandler<Bindings, DeliveryMessage> = (batch, env) => deliverBatch(deps(env), batch);

@@ -3,6 +3,7 @@ import { ApiError } from "../../lib/errors";
 import { LeaseHolder, LimiterUnavailable } from "../../lib/leases";
 import { createLogger } from "../../lib/logger";
 import type { HitResult } from "../../lib/rate-limits";
+import { secondsUntil } from "../../lib/time";
 import type { RateLimiter } from "../rate-limiter";
 import type { SocketIdentity } from "./sockets";
 
@@ -46,11 +47,10 @@ export async function admitTurn(
   }
   if (result.revoked) return { ok: false, revoked: true, error: new ApiError("api_key.revoked", "The API key behind this socket has been revoked.") };
   if (!result.allowed) {
-    const retryAfter = Math.max(1, Math.ceil((result.resetAt - Date.now()) / 1000));
     return {
       ok: false,
       revoked: false,
-      error: new ApiError("rate_limit.exceeded", `Rate limit of ${result.limit} requests per minute exceeded (each turn counts as one); retry in ${retryAfter} s.`),
+      error: new ApiError("rate_limit.exceeded", `Rate limit of ${result.limit} requests per minute exceeded (each turn counts as one); retry in ${secondsUntil(result.resetAt)} s.`),
     };
   }
   return { ok: true };

@@ -174,6 +174,7 @@ export class ConversationStore {
 
   /** `written` reached D1: only it is taken off (turns that ended meanwhile stay pending). */
   usageWritten(written: PendingUsage): void {
+    if (USAGE_KEYS.every((k) => written[k] === 0)) return;
     const now = this.usage();
     this.put("usage", Object.fromEntries(USAGE_KEYS.map((k) => [k, Math.max(0, now[k] - written[k])])));
   }
