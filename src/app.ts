@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./env";
 import { allowedMethods } from "./lib/allowed-methods";
-import { ApiError, quote } from "./lib/errors";
+import { ApiError, quote, retryHeader } from "./lib/errors";
 import { createLogger } from "./lib/logger";
 import { validationHook } from "./lib/validation";
 import { declaredCodes, GLOBAL_CODES } from "./middleware/access";
@@ -29,7 +29,8 @@ function fromHttpException(err: HTTPException): ApiError | undefined {
   return undefined;
 }
 
-const respond = (c: Context<AppEnv>, e: ApiError) => c.json(e.body(c.get("requestId")), e.status, e.headers);
+/** Every error response of the API is rendered here: the envelope, the error's headers and `X-Should-Retry`. */
+const respond = (c: Context<AppEnv>, e: ApiError) => c.json(e.body(c.get("requestId")), e.status, { ...e.headers, ...retryHeader(e.code) });
 
 const fallbackLog = createLogger();
 

@@ -2,7 +2,8 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createApp } from "../src/app";
-import { userJwt } from "./helpers/auth";
+import { ERROR_CODES, type ErrorCode } from "../src/lib/errors";
+import { freshOrg, userJwt } from "./helpers/auth";
 import { api, BASE, expectError, KEYS } from "./helpers/http";
 import { INTERNAL_URL, LEAKS, leakyMessage } from "./helpers/leaks";
 
@@ -121,6 +122,82 @@ describe("GET /v1/models", () => {
   });
 });
 
+/** A model id as the OpenAI Node client puts it in a path (its `encodeURIPath`: `:` stays, `/` is `%2F`). */
+const asOpenAiPath = (id: string) => id.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@]+/g, encodeURIComponent);
+
+interface OpenAiModel {
+  id: string;
+  object: string;
+  created: number;
+  owned_by: string;
+}
+
+describe("GET /v1/ai/models and /v1/ai/models/{model_id}: the catalogue in OpenAI's shape", () => {
+  it("lists the models of /v1/models, same ids and order, as {id, object, created, owned_by}", async () => {
+    const res = await api("/v1/ai/models");
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { object: string; data: OpenAiModel[] };
+    expect(Object.keys(body)).toEqual(["object", "data"]);
+    const rich = (await (await api("/v1/models", { key: null })).json()) as { data: { id: string; provider: string }[] };
+    expect(rich.data.length).toBeGreaterThan(5);
+    expect(body.data).toEqual(rich.data.map((m) => ({ id: m.id, object: "model", created: 1767225600, owned_by: m.provider })));
+  });
+
+  it("retrieves every model by its id as OpenAI clients send it, `/` inside the id included", async () => {
+    const list = (await (await api("/v1/ai/models")).json()) as { data: OpenAiModel[] };
+    expect(list.data.map((m) => m.id)).toContain("groq:meta-llama/llama-4-scout-17b-16e-instruct");
+    for (const model of list.data) {
+      const res = await api(`/v1/ai/models/${asOpenAiPath(model.id)}`);
+      expect(res.status, model.id).toBe(200);
+      expect(await res.json()).toEqual(model);
+    }
+    // Fully encoded (`:` as %3A too) is the same id.
+    const encoded = await api(`/v1/ai/models/${encodeURIComponent("groq:openai/gpt-oss-120b")}`);
+    expect(((await encoded.json()) as OpenAiModel).id).toBe("groq:openai/gpt-oss-120b");
+  });
+
+  it("an id that is not in the catalogue is 404 model.not_found, which a retry cannot fix", async () => {
+    for (const id of ["openai:gpt-9", "gpt-4o-mini", "acme:x/y", "mock:echo "]) {
+      const res = await api(`/v1/ai/models/${asOpenAiPath(id)}`);
+      expect(res.headers.get("X-Should-Retry"), id).toBe("false");
+      const error = await expectError(res, 404, { type: "not_found", code: "model.not_found" });
+      expect(error.message).toContain(id.trim());
+    }
+  });
+
+  it("an id with a raw `/` is another path: 404 route.not_found", async () => {
+    await expectError(await api("/v1/ai/models/groq:meta-llama/llama-4-scout-17b-16e-instruct"), 404, { type: "not_found", code: "route.not_found" });
+  });
+
+  it("needs an API key, like the other gateway routes", async () => {
+    await expectError(await api("/v1/ai/models", { key: null }), 401, { type: "authentication", code: "api_key.missing" });
+    await expectError(await api("/v1/ai/models/mock:echo", { key: null }), 401, { type: "authentication", code: "api_key.missing" });
+    await expectError(await api("/v1/ai/models", { key: await userJwt() }), 403, { type: "permission", code: "api_key.wrong_kind" });
+  });
+});
+
+describe("the gateway in the OpenAPI document", () => {
+  it("names every operation and documents model.not_found on GET /v1/ai/models/{model_id}", async () => {
+    type Op = { operationId?: string; responses: Record<string, { "x-error-codes"?: string[] }> };
+    const doc = (await (await api("/v1/openapi.json", { key: null })).json()) as { paths: Record<string, Record<string, Op>> };
+    const ids = Object.fromEntries(
+      ["/v1/models", "/v1/ai/providers", "/v1/ai/models", "/v1/ai/models/{model_id}", "/v1/ai/chat/completions", "/v1/ai/chat"].map((path) => [
+        path,
+        Object.values(doc.paths[path] ?? {})[0]?.operationId,
+      ]),
+    );
+    expect(ids).toEqual({
+      "/v1/models": "listModels",
+      "/v1/ai/providers": "listAiProviders",
+      "/v1/ai/models": "listAiModels",
+      "/v1/ai/models/{model_id}": "getAiModel",
+      "/v1/ai/chat/completions": "createChatCompletion",
+      "/v1/ai/chat": "createChatCompletionAlias",
+    });
+    expect(doc.paths["/v1/ai/models/{model_id}"]?.get?.responses["404"]?.["x-error-codes"]).toEqual(["model.not_found"]);
+  });
+});
+
 describe("GET /v1/ai/providers", () => {
   it("says which providers this deployment can use", async () => {
     const body = (await (await api("/v1/ai/providers")).json()) as { data: { id: string; configured: boolean; models: string[] }[] };
@@ -233,6 +310,66 @@ describe("errors", () => {
   });
 });
 
+describe("X-Should-Retry: whether the official clients may retry an error", () => {
+  it("false for a provider this deployment has no key for", async () => {
+    const res = await chat({ model: "openai:gpt-4o-mini", messages: hello });
+    expect(res.headers.get("X-Should-Retry")).toBe("false");
+    await expectError(res, 503, { type: "service_unavailable", code: "provider.not_configured" });
+  });
+
+  it("false for an unknown model", async () => {
+    const res = await chat({ model: "openai:gpt-9", messages: hello });
+    expect(res.headers.get("X-Should-Retry")).toBe("false");
+    await expectError(res, 422, { type: "unprocessable", code: "model.unknown", param: "model" });
+  });
+
+  it("false for a validation error", async () => {
+    const res = await chat({ model: "mock:echo", messages: hello, temperature: 3 });
+    expect(res.headers.get("X-Should-Retry")).toBe("false");
+    await expectError(res, 400, { type: "invalid_request", code: "parameter.invalid", param: "temperature" });
+  });
+
+  it("true when the organisation's rate limit is exceeded", async () => {
+    const org = await freshOrg("free");
+    let res = await api("/v1/ai/models", { key: org.key });
+    // 10 a minute; a window that turns over meanwhile only means a few more requests.
+    for (let i = 0; i < 30 && res.status !== 429; i++) res = await api("/v1/ai/models", { key: org.key });
+    expect(res.headers.get("X-Should-Retry")).toBe("true");
+    expect(Number(res.headers.get("Retry-After"))).toBeGreaterThan(0);
+    await expectError(res, 429, { type: "rate_limit", code: "rate_limit.exceeded" });
+  });
+
+  it("is on every error response of the API, not only the gateway's", async () => {
+    const cases: [Response, number, string][] = [
+      [await api("/v1/no-such-route"), 404, "route.not_found"],
+      [await api("/v1/avatars/av_nope"), 404, "avatar.not_found"],
+      [await api("/v1/ai/models", { method: "DELETE" }), 405, "method.not_allowed"],
+      [await api("/v1/avatars", { key: "av_test_not_a_real_key_0000000000000000000000" }), 401, "api_key.invalid"],
+      [await api("/v1/avatars?limit=0"), 400, "parameter.invalid"],
+    ];
+    for (const [res, status, code] of cases) {
+      expect(res.headers.get("X-Should-Retry"), code).toBe("false");
+      expect(res.status, code).toBe(status);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
+    }
+    const ok = await api("/v1/ai/models");
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("X-Should-Retry")).toBeNull();
+  });
+
+  it("every code is classified, and exactly the transient ones are retryable", () => {
+    const codes = Object.keys(ERROR_CODES) as ErrorCode[];
+    for (const code of codes) expect(typeof ERROR_CODES[code].retry, code).toBe("boolean");
+    expect(codes.filter((code) => ERROR_CODES[code].retry).sort()).toEqual(
+      ["internal", "jwt.jwks_unavailable", "provider.rate_limited", "provider.timeout", "provider.unavailable", "rate_limit.exceeded", "rate_limit.unavailable"].sort(),
+    );
+    // Validation, credentials, permissions, missing records, conflicts and this deployment's settings: never.
+    for (const code of codes) {
+      if (/^(request|parameter|api_key|jwt\.(missing|invalid|expired)|config|provider\.not_configured|model)\b/.test(code)) expect(ERROR_CODES[code].retry, code).toBe(false);
+    }
+  });
+});
+
 describe("through an upstream provider", () => {
   it("streams each upstream chunk as it arrives: the first reaches the client before the upstream finishes", async () => {
     const fake = openAiStream(["One. ", "Two. ", "Three. ", "Four. ", "Five."], 60);
@@ -287,6 +424,7 @@ describe("through an upstream provider", () => {
     );
     const { res } = await viaConfigured("/v1/ai/chat/completions", { model: "openai:gpt-4o-mini", messages: hello });
     expect(res.headers.get("Retry-After")).toBe("7");
+    expect(res.headers.get("X-Should-Retry")).toBe("true");
     await expectError(res, 429, { type: "rate_limit", code: "provider.rate_limited" });
   });
 
@@ -303,6 +441,7 @@ describe("through an upstream provider", () => {
       const text = await res.clone().text();
       expect(text).not.toContain(UPSTREAM.OPENAI_API_KEY);
       expect(text).not.toContain("fake-openai");
+      expect(res.headers.get("X-Should-Retry")).toBe("true");
       await expectError(res, 503, { type: "service_unavailable", code: "provider.unavailable" });
       vi.restoreAllMocks();
     }
@@ -315,6 +454,7 @@ describe("through an upstream provider", () => {
     const started = Date.now();
     const { res } = await viaConfigured("/v1/ai/chat/completions", { model: "openai:gpt-4o-mini", messages: hello, stream: true });
     expect(Date.now() - started).toBeLessThan(2000);
+    expect(res.headers.get("X-Should-Retry")).toBe("true");
     await expectError(res, 503, { type: "service_unavailable", code: "provider.timeout" });
   });
 

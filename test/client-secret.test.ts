@@ -19,6 +19,7 @@ app.openapi(
   defineRoute("client_secret", {
     method: "get",
     path: "/test/conversations/{conversation_id}/ws",
+    operationId: "testConnect",
     request: {
       params: z.object({ conversation_id: z.string() }),
       query: z.strictObject({ token: z.string().optional() }),

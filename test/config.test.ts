@@ -73,13 +73,13 @@ describe("settings", () => {
 describe("the strict error-code check (tests only)", () => {
   const app = createApp();
   app.openapi(
-    defineRoute("api_key", { method: "get", path: "/test/undeclared", responses: { 200: { description: "never" } }, errors: ["avatar.not_found"] }),
+    defineRoute("api_key", { method: "get", path: "/test/undeclared", operationId: "testUndeclared", responses: { 200: { description: "never" } }, errors: ["avatar.not_found"] }),
     () => {
       throw new ApiError("persona.read_only", "a code this route never declared");
     },
   );
   app.openapi(
-    defineRoute("api_key", { method: "get", path: "/test/declared", responses: { 200: { description: "never" } }, errors: ["avatar.not_found"] }),
+    defineRoute("api_key", { method: "get", path: "/test/declared", operationId: "testDeclared", responses: { 200: { description: "never" } }, errors: ["avatar.not_found"] }),
     () => {
       throw new ApiError("avatar.not_found", "declared");
     },

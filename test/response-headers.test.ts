@@ -18,7 +18,7 @@ const REQ_ID = /^req_[0-9A-HJKMNP-TV-Z]{26}$/;
 /** The app plus routes that answer the awkward kinds of response, each behind an API key. */
 function appWithAwkwardRoutes() {
   const app = createApp();
-  const route = (path: string) => defineRoute("api_key", { method: "get", path, responses: { 200: { description: "test" } } });
+  const route = (path: string) => defineRoute("api_key", { method: "get", path, operationId: `test${path.replaceAll(/\W/g, "")}`, responses: { 200: { description: "test" } } });
   app.openapi(route("/test/proxied"), async () => exports.default.fetch(new Request(`${BASE}/health`)));
   app.openapi(route("/test/redirect"), () => Response.redirect(`${BASE}/health`, 302));
   app.openapi(route("/test/upgrade"), () => {

@@ -23,69 +23,87 @@ export const ERROR_TYPES = Object.keys(ERROR_STATUS) as [ErrorType, ...ErrorType
  * (`defineRoute`'s `errors`), which the OpenAPI document publishes per operation so SDKs can switch
  * on them. `status` overrides the type's status for the few codes HTTP gives their own
  * (405, 413, 416, 426) while keeping the `invalid_request` type.
+ *
+ * `retry` says whether the same request, sent again unchanged, may succeed: it is sent as
+ * `X-Should-Retry: true|false` on every error response (see `retryHeader`), which the official
+ * OpenAI and Anthropic clients obey before their own status rule (they would otherwise retry every
+ * 409, 429 and 5xx). `true`: rate limits, timeouts, upstreams and services that are down for a
+ * while, internal errors. `false`: everything only a change of request, credential or deployment
+ * setting can fix. The field is required, so a new code does not compile until it is classified.
  */
 export const ERROR_CODES = {
-  "request.invalid_json": { type: "invalid_request" },
-  "request.too_large": { type: "invalid_request", status: 413 },
-  "request.unsupported_media_type": { type: "invalid_request" },
-  "parameter.missing": { type: "invalid_request" },
-  "parameter.invalid": { type: "invalid_request" },
-  "parameter.unknown": { type: "invalid_request" },
-  "method.not_allowed": { type: "invalid_request", status: 405 },
-  "transport.unsupported": { type: "invalid_request" },
-  "provider.rejected": { type: "invalid_request" },
-  "websocket.upgrade_required": { type: "invalid_request", status: 426 },
-  "range.not_satisfiable": { type: "invalid_request", status: 416 },
+  "request.invalid_json": { type: "invalid_request", retry: false },
+  "request.too_large": { type: "invalid_request", status: 413, retry: false },
+  "request.unsupported_media_type": { type: "invalid_request", retry: false },
+  "parameter.missing": { type: "invalid_request", retry: false },
+  "parameter.invalid": { type: "invalid_request", retry: false },
+  "parameter.unknown": { type: "invalid_request", retry: false },
+  "method.not_allowed": { type: "invalid_request", status: 405, retry: false },
+  "transport.unsupported": { type: "invalid_request", retry: false },
+  // The provider refused the request itself: the same request is refused again.
+  "provider.rejected": { type: "invalid_request", retry: false },
+  "websocket.upgrade_required": { type: "invalid_request", status: 426, retry: false },
+  "range.not_satisfiable": { type: "invalid_request", status: 416, retry: false },
 
-  "api_key.missing": { type: "authentication" },
-  "api_key.invalid": { type: "authentication" },
-  "api_key.revoked": { type: "authentication" },
-  "jwt.missing": { type: "authentication" },
-  "jwt.invalid": { type: "authentication" },
-  "jwt.expired": { type: "authentication" },
-  "client_secret.invalid": { type: "authentication" },
+  "api_key.missing": { type: "authentication", retry: false },
+  "api_key.invalid": { type: "authentication", retry: false },
+  "api_key.revoked": { type: "authentication", retry: false },
+  "jwt.missing": { type: "authentication", retry: false },
+  "jwt.invalid": { type: "authentication", retry: false },
+  "jwt.expired": { type: "authentication", retry: false },
+  "client_secret.invalid": { type: "authentication", retry: false },
 
-  "api_key.wrong_kind": { type: "permission" },
-  "signature.invalid": { type: "permission" },
-  "signature.expired": { type: "permission" },
-  "persona.read_only": { type: "permission" },
-  "scope.denied": { type: "permission" },
+  "api_key.wrong_kind": { type: "permission", retry: false },
+  "signature.invalid": { type: "permission", retry: false },
+  "signature.expired": { type: "permission", retry: false },
+  "persona.read_only": { type: "permission", retry: false },
+  "scope.denied": { type: "permission", retry: false },
 
-  "route.not_found": { type: "not_found" },
-  "avatar.not_found": { type: "not_found" },
-  "persona.not_found": { type: "not_found" },
-  "vertical.not_found": { type: "not_found" },
-  "conversation.not_found": { type: "not_found" },
-  "api_key.not_found": { type: "not_found" },
-  "webhook_endpoint.not_found": { type: "not_found" },
-  "event.not_found": { type: "not_found" },
+  "route.not_found": { type: "not_found", retry: false },
+  "avatar.not_found": { type: "not_found", retry: false },
+  "persona.not_found": { type: "not_found", retry: false },
+  "vertical.not_found": { type: "not_found", retry: false },
+  "conversation.not_found": { type: "not_found", retry: false },
+  "api_key.not_found": { type: "not_found", retry: false },
+  "webhook_endpoint.not_found": { type: "not_found", retry: false },
+  "event.not_found": { type: "not_found", retry: false },
+  "model.not_found": { type: "not_found", retry: false },
 
-  "conversation.ended": { type: "conflict" },
-  "conversation.too_many_sockets": { type: "conflict" },
-  "webhook_endpoint.limit_reached": { type: "conflict" },
+  "conversation.ended": { type: "conflict", retry: false },
+  // Lasts until the caller closes one of its sockets; none of these conflicts is a passing lock.
+  "conversation.too_many_sockets": { type: "conflict", retry: false },
+  "webhook_endpoint.limit_reached": { type: "conflict", retry: false },
 
-  "avatar.not_ready": { type: "unprocessable" },
-  "avatar.not_a_look": { type: "unprocessable" },
-  "model.unknown": { type: "unprocessable" },
-  "voice.unknown": { type: "unprocessable" },
-  "format.unsupported": { type: "unprocessable" },
+  // Processing takes minutes, or failed for good: not what an SDK's retry in a second can fix.
+  "avatar.not_ready": { type: "unprocessable", retry: false },
+  "avatar.not_a_look": { type: "unprocessable", retry: false },
+  "model.unknown": { type: "unprocessable", retry: false },
+  "voice.unknown": { type: "unprocessable", retry: false },
+  "format.unsupported": { type: "unprocessable", retry: false },
 
-  "rate_limit.exceeded": { type: "rate_limit" },
-  "provider.rate_limited": { type: "rate_limit" },
+  "rate_limit.exceeded": { type: "rate_limit", retry: true },
+  "provider.rate_limited": { type: "rate_limit", retry: true },
 
-  internal: { type: "internal" },
+  internal: { type: "internal", retry: true },
 
-  "provider.not_configured": { type: "service_unavailable" },
-  "rate_limit.unavailable": { type: "service_unavailable" },
-  "provider.unavailable": { type: "service_unavailable" },
-  "provider.timeout": { type: "service_unavailable" },
-  "jwt.jwks_unavailable": { type: "service_unavailable" },
-  "config.secret_missing": { type: "service_unavailable" },
-  "config.invalid": { type: "service_unavailable" },
-} as const satisfies Record<string, { type: ErrorType; status?: StatusCode }>;
+  "rate_limit.unavailable": { type: "service_unavailable", retry: true },
+  "provider.unavailable": { type: "service_unavailable", retry: true },
+  "provider.timeout": { type: "service_unavailable", retry: true },
+  "jwt.jwks_unavailable": { type: "service_unavailable", retry: true },
+  // A missing or invalid setting of this deployment stays until an operator changes it.
+  "provider.not_configured": { type: "service_unavailable", retry: false },
+  "config.secret_missing": { type: "service_unavailable", retry: false },
+  "config.invalid": { type: "service_unavailable", retry: false },
+} as const satisfies Record<string, { type: ErrorType; status?: StatusCode; retry: boolean }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 export const isErrorCode = (code: string): code is ErrorCode => Object.hasOwn(ERROR_CODES, code);
+
+/** Whether the same request, sent again unchanged, may succeed (see `ERROR_CODES`). */
+export const isRetryable = (code: ErrorCode): boolean => ERROR_CODES[code].retry;
+
+/** The header every error response carries: `X-Should-Retry: true|false`. */
+export const retryHeader = (code: ErrorCode): { "X-Should-Retry": "true" | "false" } => ({ "X-Should-Retry": isRetryable(code) ? "true" : "false" });
 
 /** The status a code is answered with. */
 export const statusOf = (code: ErrorCode): ContentfulStatusCode => {

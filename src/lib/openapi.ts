@@ -41,23 +41,65 @@ const STATUS_DESCRIPTIONS: Record<number, string> = {
   503: "An upstream provider or a setting of this deployment is unavailable.",
 };
 
-const requestIdHeader = {
-  "X-Request-Id": { description: "`req_<ULID>`, also in error bodies.", schema: { type: "string" as const } },
+const integer = { type: "integer" as const };
+const string = { type: "string" as const };
+
+/**
+ * Headers this API sends, as reusable components (`#/components/headers/<name>`): registered once
+ * with the document (routes/docs) and referenced from every response that carries them.
+ */
+export const HEADER_COMPONENTS = {
+  "X-Request-Id": { description: "`req_<ULID>`; the same value is the `request_id` of an error body. Quote it in support requests.", schema: string },
+  "Server-Timing": {
+    description: "Where this request's time went, in milliseconds: `auth`, `limit`, `db`, `app` and `total` (W3C Server Timing; readable from browsers too).",
+    schema: string,
+  },
+  "X-RateLimit-Limit": { description: "Requests allowed in the current minute.", schema: integer },
+  "X-RateLimit-Remaining": { description: "Requests left in the current minute.", schema: integer },
+  "X-RateLimit-Reset": { description: "Unix seconds when the window ends.", schema: integer },
+  "RateLimit-Policy": { description: 'IETF draft policy, e.g. `"minute";q=60;w=60`.', schema: string },
+  RateLimit: { description: 'IETF draft state, e.g. `"minute";r=59;t=42`.', schema: string },
+  "Retry-After": {
+    description: "Seconds to wait before retrying: always on 429; on 503 when a retry can succeed (the provider or the limiter said when).",
+    schema: integer,
+  },
+  "X-Should-Retry": {
+    description: "`true` when the same request may succeed later (the official OpenAI and Anthropic clients retry it), `false` when only a change can fix it.",
+    schema: { type: "string" as const, enum: ["true", "false"] },
+  },
 };
-const rateLimitHeaders = {
-  "X-RateLimit-Limit": { description: "Requests allowed in the current minute.", schema: { type: "integer" as const } },
-  "X-RateLimit-Remaining": { description: "Requests left in the current minute.", schema: { type: "integer" as const } },
-  "X-RateLimit-Reset": { description: "Unix seconds when the window ends.", schema: { type: "integer" as const } },
-  "RateLimit-Policy": { description: 'IETF draft policy, e.g. `"minute";q=60;w=60`.', schema: { type: "string" as const } },
-  RateLimit: { description: 'IETF draft state, e.g. `"minute";r=59;t=42`.', schema: { type: "string" as const } },
-};
-export const headersFor = (rateLimited: boolean) => (rateLimited ? { ...requestIdHeader, ...rateLimitHeaders } : requestIdHeader);
+export type HeaderName = keyof typeof HEADER_COMPONENTS;
+
+/** A header documented on one route only (the shared ones are HEADER_COMPONENTS). */
+export const header = (description: string, schema: { type: "string" | "integer" } = string) => ({ description, schema });
+
+/** `Cache-Control` as a route sends it. */
+export const cacheControl = (value: string) => ({ "Cache-Control": header(`\`${value}\``) });
+
+const headerRef = (name: HeaderName) => ({ $ref: `#/components/headers/${name}` });
+const RATE_LIMIT_HEADERS: HeaderName[] = ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "RateLimit-Policy", "RateLimit"];
+
+/**
+ * The headers every response of a route carries, by status: the request id and timings always, the
+ * rate-limit state where the route is metered (a 401 is answered before the limiter counts it),
+ * `Retry-After` on 429 and 503, `X-Should-Retry` on every error.
+ */
+export function commonHeaders(status: number, rateLimited: boolean): Record<string, { $ref: string }> {
+  const names: HeaderName[] = [
+    "X-Request-Id",
+    "Server-Timing",
+    ...(rateLimited && status !== 401 ? RATE_LIMIT_HEADERS : []),
+    ...(status === 429 || status === 503 ? (["Retry-After"] as const) : []),
+    ...(status >= 400 ? (["X-Should-Retry"] as const) : []),
+  ];
+  return Object.fromEntries(names.map((n) => [n, headerRef(n)]));
+}
 
 /**
  * One error response per status the codes map to, each listing its codes in the description and in
  * `x-error-codes` (a list SDK generators can turn into an enum).
  */
-export function errorResponses(codes: Iterable<ErrorCode>, rateLimited: boolean): RouteConfig["responses"] {
+export function errorResponses(codes: Iterable<ErrorCode>): RouteConfig["responses"] {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of new Set(codes)) {
     const status = statusOf(code);
@@ -68,8 +110,7 @@ export function errorResponses(codes: Iterable<ErrorCode>, rateLimited: boolean)
     list.sort();
     responses[status] = {
       description: `${STATUS_DESCRIPTIONS[status] ?? "Error."} Codes: ${list.map((c) => `\`${c}\``).join(", ")}.`,
-      // 401s are answered before the limiter counts the request, so they carry no rate-limit headers.
-      headers: headersFor(rateLimited && status !== 401),
+      ...(status === 416 ? { headers: { "Content-Range": header("`bytes */<size>`: the file's size.") } } : {}),
       content: { "application/json": { schema: ErrorEnvelopeSchema } },
       "x-error-codes": list,
     } as RouteConfig["responses"][number];
@@ -77,11 +118,14 @@ export function errorResponses(codes: Iterable<ErrorCode>, rateLimited: boolean)
   return responses;
 }
 
-export const jsonResponse = <T extends z.ZodType>(schema: T, description: string, rateLimited = true) => ({
+export const jsonResponse = <T extends z.ZodType>(schema: T, description: string, headers?: Record<string, ReturnType<typeof header>>) => ({
   description,
-  headers: headersFor(rateLimited),
+  ...(headers ? { headers } : {}),
   content: { "application/json": { schema } },
 });
+
+/** What a secret-bearing answer says: shown once, never stored by a cache. */
+export const NO_STORE_HEADERS = cacheControl("no-store");
 
 export const SECURITY_SCHEMES = {
   apiKey: {

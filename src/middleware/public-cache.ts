@@ -6,6 +6,14 @@ import { inBackground } from "./context";
 /** How long an anonymous list may be served from a location's cache (and by browsers and CDNs). */
 export const PUBLIC_LIST_TTL_S = 60;
 
+/** How the routes that use publicCached document it. */
+export const PUBLIC_CACHE_HEADERS = {
+  "Cache-Control": {
+    description: `\`public, max-age=${PUBLIC_LIST_TTL_S}\` on an anonymous request (the answer is the same for everyone); absent with an API key.`,
+    schema: { type: "string" as const },
+  },
+};
+
 /**
  * Anonymous GETs of lists that rarely change (the preset personas, the voices): answered from this
  * location's Cache API for `PUBLIC_LIST_TTL_S`, so a read near the user costs no database query.

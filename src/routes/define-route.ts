@@ -1,7 +1,7 @@
 import { createRoute, type RouteConfig, type RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../env";
 import type { ErrorCode } from "../lib/errors";
-import { errorResponses } from "../lib/openapi";
+import { commonHeaders, errorResponses } from "../lib/openapi";
 import { ACCESS, type Access, declareRoute, GLOBAL_CODES } from "../middleware/access";
 import { requestShape } from "../middleware/request-shape";
 
@@ -13,10 +13,32 @@ export type HandlerOf<Routes, Name extends keyof Routes> = Routes[Name] extends 
 /** `/v1/avatars/{avatar_id}` (OpenAPI) → `/v1/avatars/:avatar_id` (Hono). */
 export const toHonoPath = (path: string) => path.replaceAll(/\{(\w+)\}/g, ":$1");
 
-type Definition = Omit<RouteConfig, "middleware" | "security"> & {
+type Definition = Omit<RouteConfig, "middleware" | "security" | "operationId"> & {
+  /** Stable camelCase name SDK generators turn into a method (`listAvatars`); never renamed once published. */
+  operationId: string;
   /** The error codes this route itself can answer, beyond those of its access kind and the global ones. */
   errors?: readonly ErrorCode[];
+  /** The answer to `stream: true`, when the route has one (published as `x-stream`, see streamExtension). */
+  stream?: StreamDoc;
 };
+
+/** A streamed answer: server-sent events whose `data` the description says. */
+export interface StreamDoc {
+  status: 200;
+  description: string;
+}
+
+/**
+ * A route that can stream answers `text/event-stream` instead of its JSON when the body says
+ * `stream: true`. The stream is described in `x-stream` and the operation's description rather than
+ * as a second media type of `responses`: generated clients (openapi-typescript + openapi-fetch,
+ * openapi-generator) type an operation's answer as the union of every success media type, so a
+ * listed stream would make the JSON answer a `string | Turn` that no program can use unchecked —
+ * and a stream is read as a stream (`parseAs: "stream"`), never through that type.
+ */
+const streamExtension = (stream: StreamDoc) => ({
+  "x-stream": { status: stream.status, media_type: "text/event-stream", description: stream.description, request: "`stream: true` in the body" },
+});
 
 /**
  * One route: its OpenAPI definition, the middleware of its access kind (auth, limits, bookkeeping),
@@ -24,7 +46,7 @@ type Definition = Omit<RouteConfig, "middleware" | "security"> & {
  * and recorded for the test suite's strict error-code check.
  */
 export const defineRoute = <const R extends Definition>(access: Access, definition: R) => {
-  const { errors = [], ...config } = definition;
+  const { errors = [], stream, ...config } = definition;
   const rule = ACCESS[access];
   const hasQuery = config.request?.query !== undefined;
   const codes: ErrorCode[] = [
@@ -36,10 +58,17 @@ export const defineRoute = <const R extends Definition>(access: Access, definiti
   ];
   declareRoute(config.method, toHonoPath(config.path), access, codes);
   const bodyTypes = config.request?.body ? Object.keys(config.request.body.content) : ["application/json"];
+  const rateLimited = access !== "unmetered";
+  const responses: RouteConfig["responses"] = { ...errorResponses(codes), ...config.responses };
+  for (const [status, response] of Object.entries(responses)) {
+    if ("$ref" in response) continue; // a shared response carries its own headers
+    responses[status] = { ...response, headers: { ...commonHeaders(Number(status), rateLimited), ...(response.headers as object | undefined) } };
+  }
   return createRoute({
-    ...(config as Omit<R, "errors">),
+    ...(config as Omit<R, "errors" | "stream">),
+    ...(stream ? streamExtension(stream) : {}),
     security: rule.security,
     middleware: [...rule.middleware, requestShape({ declaresQuery: hasQuery, bodyTypes })],
-    responses: { ...errorResponses(codes, access !== "unmetered"), ...config.responses },
+    responses,
   });
 };

@@ -63,6 +63,21 @@ describe("pipelining", () => {
 });
 
 describe("interrupt", () => {
+  it("a REST message 50 ms after another interrupts it: the first answers interrupted with output null", async () => {
+    installFakes({ parts: ["This", " reply is slow", " to come."], gapMs: 300 });
+    const { conv } = await talk();
+    const first = post(`/v1/conversations/${conv.id}/messages`, { content: "Tell me a long story." });
+    await new Promise((r) => setTimeout(r, 50));
+    const second = post(`/v1/conversations/${conv.id}/messages`, { content: "Never mind." });
+    const cut = await first;
+    expect(cut.status).toBe(201);
+    expect(await cut.json()).toMatchObject({ object: "turn", status: "interrupted", input: { content: "Tell me a long story." }, output: null });
+    const next = await second;
+    expect(next.status).toBe(201);
+    expect(await next.json()).toMatchObject({ status: "completed", output: { content: "This reply is slow to come." } });
+  });
+
+
   it("avatar.interrupt aborts the model and the speech at once; the stored reply is what was said", async () => {
     const fakes = installFakes({ parts: sentences(8), gapMs: 80 });
     const { conv, socket } = await talk();

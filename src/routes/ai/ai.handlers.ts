@@ -2,8 +2,9 @@ import type { Context } from "hono";
 import type { AppEnv } from "../../env";
 import { SSE_HEADERS } from "../../lib/sse";
 import { PUBLIC_LIST_TTL_S } from "../../middleware/public-cache";
-import { LLM_PROVIDERS } from "../../providers/llm";
-import type { ChatRequest } from "../../providers/llm/types";
+import { ApiError, quote } from "../../lib/errors";
+import { findModel, LLM_PROVIDERS } from "../../providers/llm";
+import type { ChatRequest, LlmProvider, ModelInfo } from "../../providers/llm/types";
 import { createCompletion, type GatewayRequest, streamCompletion } from "../../services/chat";
 import type { HandlerOf } from "../define-route";
 import type { ChatCompletionInput } from "./ai.schemas";
@@ -20,6 +21,31 @@ export const listModels: Handler<"listModels"> = (c) => {
   );
   // The same for everyone until the next deploy: browsers and CDNs may keep it a while.
   return c.json({ object: "list" as const, data, ...done }, 200, { "Cache-Control": `public, max-age=${PUBLIC_LIST_TTL_S}` });
+};
+
+/**
+ * `created` of every model in OpenAI's shape: the gateway does not know when a provider made a
+ * model, and the request time would change on every call. 2026-01-01T00:00:00Z, the creation time
+ * of the platform's built-in records (migrations/0002_platform_records.sql).
+ */
+const CATALOGUE_CREATED = 1_767_225_600;
+
+/** One model of the catalogue in OpenAI's `GET /models` shape. */
+const openAiModel = (provider: LlmProvider, model: ModelInfo) => ({
+  id: model.id,
+  object: "model" as const,
+  created: CATALOGUE_CREATED,
+  owned_by: provider.id,
+});
+
+export const listAiModels: Handler<"listAiModels"> = (c) =>
+  c.json({ object: "list" as const, data: LLM_PROVIDERS.flatMap((p) => p.models.map((m) => openAiModel(p, m))) }, 200);
+
+export const getAiModel: Handler<"getAiModel"> = (c) => {
+  const { model_id } = c.req.valid("param");
+  const found = findModel(model_id);
+  if (!found) throw new ApiError("model.not_found", `No model ${quote(model_id)}; GET /v1/ai/models lists them.`);
+  return c.json(openAiModel(found.provider, found.model), 200);
 };
 
 export const listProviders: Handler<"listProviders"> = (c) => {

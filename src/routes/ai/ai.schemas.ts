@@ -79,7 +79,8 @@ export const ChatCompletionRequest = z
     response_format: ResponseFormat.optional(),
     frequency_penalty: z.number().min(-2).max(2).nullable().optional(),
     presence_penalty: z.number().min(-2).max(2).nullable().optional(),
-    n: z.literal(1, { error: "only 1 choice per request is supported" }).nullable().optional(),
+    // A union rather than `.nullable()`, which would publish `enum: [1]` without the null it accepts.
+    n: z.union([z.literal(1, { error: "only 1 choice per request is supported" }), z.null()]).optional(),
     user: z.string().max(256).optional(),
     seed: z.number().int().nullable().optional(),
   })
@@ -144,3 +145,32 @@ export const ProviderSchema = z
 export const ProviderListSchema = z
   .object({ object: z.literal("list"), data: z.array(ProviderSchema), has_more: z.literal(false), next_cursor: z.null() })
   .openapi("AiProviderList");
+
+/**
+ * The gateway's models as OpenAI's `GET /models` shows them, so OpenAI clients' `models.list()` and
+ * `models.retrieve()` work with `baseURL` set to `<this API>/v1/ai`. The catalogue is the one of
+ * `GET /v1/models` (same ids, same order); that route keeps its richer shape.
+ */
+export const AiModelSchema = z
+  .object({
+    id: z.string().openapi({ description: "`<provider>:<model>`, as `model` of a chat completion takes it.", example: "groq:meta-llama/llama-4-scout-17b-16e-instruct" }),
+    object: z.literal("model"),
+    created: z.number().int().openapi({
+      description: "Unix seconds. The gateway does not know when a provider made a model, so every model of the catalogue answers the same fixed 1767225600 (2026-01-01T00:00:00Z, the date of the platform's built-in records): stable across requests and deploys.",
+      example: 1767225600,
+    }),
+    owned_by: z.string().openapi({ description: "The provider that serves it (the part of `id` before `:`).", example: "groq" }),
+  })
+  .openapi("AiModel");
+
+export const AiModelListSchema = z
+  .object({ object: z.literal("list"), data: z.array(AiModelSchema) })
+  .openapi("AiModelList", { description: "The whole catalogue in one page, in OpenAI's shape (no `has_more`: there is no next page)." });
+
+export const AiModelIdParams = z.object({
+  model_id: z.string().openapi({
+    param: { name: "model_id", in: "path" },
+    description: "A model id from `GET /v1/ai/models`, path-encoded: a `/` inside it is sent as `%2F` (the OpenAI Node client does this); `:` may be sent as it is or as `%3A`.",
+    example: "groq:meta-llama/llama-4-scout-17b-16e-instruct",
+  }),
+});

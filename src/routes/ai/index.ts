@@ -7,5 +7,7 @@ export const registerAi = (app: OpenAPIHono<AppEnv>) =>
   app
     .openapi(routes.listModels, handlers.listModels)
     .openapi(routes.listProviders, handlers.listProviders)
+    .openapi(routes.listAiModels, handlers.listAiModels)
+    .openapi(routes.getAiModel, handlers.getAiModel)
     .openapi(routes.chatCompletions, handlers.chatCompletions)
     .openapi(routes.chatAlias, handlers.chatAlias);

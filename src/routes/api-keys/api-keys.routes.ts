@@ -1,4 +1,4 @@
-import { jsonResponse } from "../../lib/openapi";
+import { jsonResponse, NO_STORE_HEADERS } from "../../lib/openapi";
 import { defineRoute } from "../define-route";
 import { ApiKeyIdParams, ApiKeyListSchema, ApiKeySchema, CreateApiKeyBody, CreatedApiKeySchema, ListApiKeysQuery } from "./api-keys.schemas";
 
@@ -7,6 +7,7 @@ const tags = ["API keys"];
 export const listApiKeys = defineRoute("jwt", {
   method: "get",
   path: "/v1/api-keys",
+  operationId: "listApiKeys",
   tags,
   summary: "List your organisation's API keys",
   description: "Newest first, revoked keys included. Never shows a secret.",
@@ -17,16 +18,18 @@ export const listApiKeys = defineRoute("jwt", {
 export const createApiKey = defineRoute("jwt", {
   method: "post",
   path: "/v1/api-keys",
+  operationId: "createApiKey",
   tags,
   summary: "Create an API key",
   description: "The response carries `secret`, the key itself, once (and `Cache-Control: no-store`); only its SHA-256 is stored.",
   request: { body: { required: true, content: { "application/json": { schema: CreateApiKeyBody } } } },
-  responses: { 201: jsonResponse(CreatedApiKeySchema, "The new key, with its secret.") },
+  responses: { 201: jsonResponse(CreatedApiKeySchema, "The new key, with its secret.", NO_STORE_HEADERS) },
 });
 
 export const revokeApiKey = defineRoute("jwt", {
   method: "delete",
   path: "/v1/api-keys/{key_id}",
+  operationId: "revokeApiKey",
   tags,
   summary: "Revoke an API key",
   description:

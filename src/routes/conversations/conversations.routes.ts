@@ -1,4 +1,4 @@
-import { jsonResponse } from "../../lib/openapi";
+import { header, jsonResponse, NO_STORE_HEADERS } from "../../lib/openapi";
 import { SSE_HEADERS } from "../../lib/sse";
 import { defineRoute } from "../define-route";
 import {
@@ -23,12 +23,13 @@ const TURN_ERRORS = ["conversation.not_found", "conversation.ended", "provider.n
 export const createConversation = defineRoute("api_key", {
   method: "post",
   path: "/v1/conversations",
+  operationId: "createConversation",
   tags,
   summary: "Create a conversation",
   description:
     "The avatar must be session-ready (`422 avatar.not_a_look` for a character with looks, `422 avatar.not_ready` otherwise); the persona's prompt, greeting, model and voice are defaults the body can override. `transport.type` other than `websocket` is `400 transport.unsupported` for the reserved `pipecat`, `livekit` and `daily`. The answer's `client_secret` (for browsers, 10 minutes, this conversation only, refused once the creating API key is revoked) is shown only here; `client_permissions` says what a socket opened with it may do beyond talking.",
   request: { body: json(CreateConversationBody) },
-  responses: { 201: jsonResponse(CreatedConversationSchema, "The conversation, with its WebSocket URL and client secret.") },
+  responses: { 201: jsonResponse(CreatedConversationSchema, "The conversation, with its WebSocket URL and client secret.", NO_STORE_HEADERS) },
   errors: [
     "avatar.not_found",
     "avatar.not_a_look",
@@ -48,6 +49,7 @@ export const createConversation = defineRoute("api_key", {
 export const listConversations = defineRoute("api_key", {
   method: "get",
   path: "/v1/conversations",
+  operationId: "listConversations",
   tags,
   summary: "List your organisation's conversations",
   description: "Newest first; `status` filters.",
@@ -58,6 +60,7 @@ export const listConversations = defineRoute("api_key", {
 export const getConversation = defineRoute("api_key", {
   method: "get",
   path: "/v1/conversations/{conversation_id}",
+  operationId: "getConversation",
   tags,
   summary: "Retrieve a conversation with its messages",
   description: "Its newest 100 messages, oldest first.",
@@ -69,6 +72,7 @@ export const getConversation = defineRoute("api_key", {
 export const listMessages = defineRoute("api_key", {
   method: "get",
   path: "/v1/conversations/{conversation_id}/messages",
+  operationId: "listConversationMessages",
   tags,
   summary: "List a conversation's messages",
   description: "Newest first, in pages: the whole transcript (`conversation.transcript.ready` points here when its transcript is too large to carry).",
@@ -80,18 +84,16 @@ export const listMessages = defineRoute("api_key", {
 export const sendMessage = defineRoute("api_key", {
   method: "post",
   path: "/v1/conversations/{conversation_id}/messages",
+  operationId: "sendConversationMessage",
   tags,
   summary: "Send a user message and get the avatar's reply",
   description:
     "A turn like `input.text` on the WebSocket: it interrupts a reply in progress, and its events reach every connected socket. Without `stream`, answers `201` with the turn once the reply has been spoken; with `stream: true`, server-sent events (`id` = the event's `seq`, `event` = its `type`, `data` = the event as the sockets get it), ending after `metrics.turn`. A failing provider is an error answer (or an `error` event in a stream); the conversation stays usable.",
   request: { params: ConversationIdParams, body: json(SendMessageBody) },
-  responses: {
-    200: {
-      description: "With `stream: true`: the turn's events.",
-      headers: { "Cache-Control": { schema: { type: "string" as const }, description: SSE_HEADERS["Cache-Control"] } },
-      content: { "text/event-stream": { schema: { type: "string" as const } } },
-    },
-    201: jsonResponse(TurnSchema, "The turn: the user's message and the avatar's reply."),
+  responses: { 201: jsonResponse(TurnSchema, "The turn: the user's message and the avatar's reply.") },
+  stream: {
+    status: 200,
+    description: `\`200\` with \`Cache-Control: ${SSE_HEADERS["Cache-Control"]}\`: one event per conversation event of this turn (\`id\` = its \`seq\`, \`event\` = its \`type\`, \`data\` = the event as the sockets get it, see \`x-websocket\`), ending after \`metrics.turn\`.`,
   },
   errors: TURN_ERRORS,
 });
@@ -99,6 +101,7 @@ export const sendMessage = defineRoute("api_key", {
 export const endConversation = defineRoute("api_key", {
   method: "post",
   path: "/v1/conversations/{conversation_id}/end",
+  operationId: "endConversation",
   tags,
   summary: "End a conversation",
   description: "Idempotent: ending an ended conversation answers it unchanged (its first end and reason stay). Sockets get `session.ended` and are closed with 1000.",
@@ -110,6 +113,7 @@ export const endConversation = defineRoute("api_key", {
 export const connect = defineRoute("client_secret", {
   method: "get",
   path: "/v1/conversations/{conversation_id}/ws",
+  operationId: "connectConversation",
   tags,
   summary: "Open the conversation's WebSocket",
   description:

@@ -69,7 +69,9 @@ export const TurnSchema = z
     id: z.string().openapi({ example: "turn_01JD0000000000000000000000" }),
     status: z.enum(["completed", "interrupted"]).openapi({ description: "`interrupted` when a newer turn or an interrupt cut the reply short." }),
     input: MessageSchema,
-    output: MessageSchema.nullable().openapi({ description: "The avatar's reply; null when it was interrupted before saying anything." }),
+    // A union rather than `.nullable()`: on a registered schema the latter comes out as
+    // `allOf: [$ref, {type: [object, null]}]`, which no null satisfies.
+    output: z.union([MessageSchema, z.null()]).openapi({ description: "The avatar's reply; null when it was interrupted before saying anything." }),
   })
   .openapi("Turn");
 

@@ -7,6 +7,7 @@ const tags = ["Webhooks"];
 export const listEvents = defineRoute("api_key", {
   method: "get",
   path: "/v1/events",
+  operationId: "listEvents",
   tags,
   summary: "List your organisation's events",
   description: "Newest first; `type` filters. Each event is exactly the body its webhook deliveries carry.",
@@ -17,6 +18,7 @@ export const listEvents = defineRoute("api_key", {
 export const getEvent = defineRoute("api_key", {
   method: "get",
   path: "/v1/events/{event_id}",
+  operationId: "getEvent",
   tags,
   summary: "Retrieve an event",
   request: { params: EventIdParams },
@@ -27,6 +29,7 @@ export const getEvent = defineRoute("api_key", {
 export const redeliverEvent = defineRoute("api_key", {
   method: "post",
   path: "/v1/events/{event_id}/redeliver",
+  operationId: "redeliverEvent",
   tags,
   summary: "Deliver an event again",
   description:

@@ -13,17 +13,21 @@ const HealthSchema = z
   })
   .openapi("Health");
 
-const health = (path: string) =>
+const health = (path: string, operationId: string) =>
   defineRoute("unmetered", {
     method: "get",
     path,
+    operationId,
     tags: ["Health"],
     summary: "Liveness",
-    responses: { 200: jsonResponse(HealthSchema, "The API is up.", false) },
+    responses: { 200: jsonResponse(HealthSchema, "The API is up.") },
   });
 
 export const registerHealth = (app: OpenAPIHono<AppEnv>) => {
-  for (const path of ["/health", "/v1/health"]) {
-    app.openapi(health(path), (c) => c.json({ status: "ok" as const, version: pkg.version, time: isoSeconds(Date.now()) }, 200));
+  for (const [path, operationId] of [
+    ["/health", "getHealth"],
+    ["/v1/health", "getHealthV1"],
+  ] as const) {
+    app.openapi(health(path, operationId), (c) => c.json({ status: "ok" as const, version: pkg.version, time: isoSeconds(Date.now()) }, 200));
   }
 };

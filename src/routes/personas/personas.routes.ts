@@ -1,4 +1,5 @@
 import { jsonResponse } from "../../lib/openapi";
+import { PUBLIC_CACHE_HEADERS } from "../../middleware/public-cache";
 import { defineRoute } from "../define-route";
 import {
   CreatePersonaBody,
@@ -18,27 +19,30 @@ const json = <T>(schema: T) => ({ required: true, content: { "application/json":
 export const listPersonas = defineRoute("public_or_api_key", {
   method: "get",
   path: "/v1/personas",
+  operationId: "listPersonas",
   tags,
   summary: "List personas",
   description: "The presets, newest first; with an API key your organisation's own personas too.",
   request: { query: ListPersonasQuery },
-  responses: { 200: jsonResponse(PersonaListSchema, "A page of personas.") },
+  responses: { 200: jsonResponse(PersonaListSchema, "A page of personas.", PUBLIC_CACHE_HEADERS) },
 });
 
 export const listVertical = defineRoute("public_or_api_key", {
   method: "get",
   path: "/v1/personas/{vertical}",
+  operationId: "listVerticalPersonas",
   tags,
   summary: "List the personas of one vertical",
   description: "An unknown vertical is `404 vertical.not_found`, whose message lists the valid ones.",
   request: { params: VerticalParams, query: ListVerticalQuery },
-  responses: { 200: jsonResponse(PersonaListSchema, "A page of personas.") },
+  responses: { 200: jsonResponse(PersonaListSchema, "A page of personas.", PUBLIC_CACHE_HEADERS) },
   errors: ["vertical.not_found"],
 });
 
 export const getPersona = defineRoute("public_or_api_key", {
   method: "get",
   path: "/v1/personas/id/{persona_id}",
+  operationId: "getPersona",
   tags,
   summary: "Retrieve a persona",
   description: "A preset, or (with an API key) one of your organisation's; another organisation's is `404`.",
@@ -50,6 +54,7 @@ export const getPersona = defineRoute("public_or_api_key", {
 export const createPersona = defineRoute("api_key", {
   method: "post",
   path: "/v1/personas",
+  operationId: "createPersona",
   tags,
   summary: "Create a persona for your organisation",
   description:
@@ -62,6 +67,7 @@ export const createPersona = defineRoute("api_key", {
 export const updatePersona = defineRoute("api_key", {
   method: "patch",
   path: "/v1/personas/id/{persona_id}",
+  operationId: "updatePersona",
   tags,
   summary: "Update one of your organisation's personas",
   description: "Only the fields sent change. Presets are `403 persona.read_only`.",
@@ -73,6 +79,7 @@ export const updatePersona = defineRoute("api_key", {
 export const deletePersona = defineRoute("api_key", {
   method: "delete",
   path: "/v1/personas/id/{persona_id}",
+  operationId: "deletePersona",
   tags,
   summary: "Delete one of your organisation's personas",
   description: "Presets are `403 persona.read_only`. Conversations that used it keep their own copy of its settings.",

@@ -1,17 +1,19 @@
 import { z } from "@hono/zod-openapi";
-import { jsonResponse } from "../../lib/openapi";
+import { header, jsonResponse } from "../../lib/openapi";
+import { PUBLIC_CACHE_HEADERS } from "../../middleware/public-cache";
 import { defineRoute } from "../define-route";
 import { DeepgramBody, ElevenLabsBody, GroqBody, ListVoicesQuery, PreviewBody, SpeakBody, VoiceListSchema } from "./tts.schemas";
 
 const tags = ["Text to speech"];
 const PROVIDER_ERRORS = ["voice.unknown", "format.unsupported", "provider.not_configured", "provider.unavailable", "provider.timeout", "provider.rate_limited", "provider.rejected"] as const;
 
-const audioResponses = (description: string) => ({
+const audioResponses = (description: string, headers: Record<string, ReturnType<typeof header>> = {}) => ({
   200: {
     description,
     headers: {
-      "X-TTS-Provider": { description: "The provider that spoke.", schema: { type: "string" as const } },
-      "X-TTS-Characters": { description: "Characters synthesized (Unicode code points).", schema: { type: "integer" as const } },
+      "X-TTS-Provider": header("The provider that spoke."),
+      "X-TTS-Characters": header("Characters synthesized (Unicode code points).", { type: "integer" }),
+      ...headers,
     },
     content: {
       "audio/mpeg": { schema: z.string().openapi({ format: "binary" }) },
@@ -29,6 +31,7 @@ const audioResponses = (description: string) => ({
 export const speak = defineRoute("api_key", {
   method: "post",
   path: "/v1/tts",
+  operationId: "createSpeech",
   tags,
   summary: "Synthesize speech",
   description:
@@ -41,30 +44,35 @@ export const speak = defineRoute("api_key", {
 export const preview = defineRoute("api_key", {
   method: "post",
   path: "/v1/tts/preview",
+  operationId: "previewVoice",
   tags,
   summary: "A short sample of one voice",
   description:
     "WAV. Cached for a day per location: the same voice and text again is answered without calling the provider (`X-TTS-Cache: hit`). A voice's default sample (no `text`) is cached once for every organisation; a custom `text` is cached per organisation, so no other organisation's request is ever a hit on it.",
   request: { body: { required: true, content: { "application/json": { schema: PreviewBody } } } },
-  responses: audioResponses("The sample, as WAV."),
+  responses: audioResponses("The sample, as WAV.", {
+    "X-TTS-Cache": header("`hit` when answered from this location's cache (no provider call, `X-TTS-Characters: 0`), else `miss`."),
+  }),
   errors: PROVIDER_ERRORS,
 });
 
 export const listVoices = defineRoute("public", {
   method: "get",
   path: "/v1/tts/voices",
+  operationId: "listVoices",
   tags,
   summary: "Voices of every provider",
   description:
     "The built-in catalogue of every provider, and the voices of a configured ElevenLabs account (fetched at most once an hour). `available` says whether this deployment can speak with a voice now. In catalogue order (the mock voices first); cursor pages.",
   request: { query: ListVoicesQuery },
-  responses: { 200: jsonResponse(VoiceListSchema, "A page of voices.") },
+  responses: { 200: jsonResponse(VoiceListSchema, "A page of voices.", PUBLIC_CACHE_HEADERS) },
 });
 
 const native = <S extends z.ZodType>(provider: string, path: string, schema: S, reference: string) =>
   defineRoute("api_key", {
     method: "post",
     path,
+    operationId: `create${provider}Speech`,
     tags,
     summary: `Synthesize with ${provider}'s own request`,
     description: `${reference} This deployment's credentials are added; the audio streams back with ${provider}'s content type, under the same streaming rules as POST /v1/tts.`,
@@ -72,7 +80,7 @@ const native = <S extends z.ZodType>(provider: string, path: string, schema: S, 
     responses: {
       200: {
         description: `${provider}'s audio.`,
-        headers: { "X-TTS-Provider": { description: "The provider.", schema: { type: "string" as const } } },
+        headers: { "X-TTS-Provider": header("The provider.") },
         content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } },
       },
     },
