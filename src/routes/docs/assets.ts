@@ -1,16 +1,33 @@
 import favicon from "../../../dist/docs/favicon-32x32.png.gz";
-import bundle from "../../../dist/docs/swagger-ui-bundle.js.gz";
 import styles from "../../../dist/docs/swagger-ui.css.gz";
+import bundle from "../../../dist/docs/swagger-ui-bundle.js.gz";
 import swaggerUi from "../../../node_modules/swagger-ui-dist/package.json";
+import { MEDIA_PLUGIN } from "./media-plugin";
 
-/** The pinned Swagger UI version: part of every asset URL, so a new version is a new URL. */
-export const SWAGGER_UI_VERSION = swaggerUi.version;
 
-// Starts Swagger UI over the document named by the page. A file of its own (not an inline script),
-// so the page's Content-Security-Policy can forbid inline scripts altogether.
-const INIT = `const root = document.getElementById("swagger-ui");
-window.ui = SwaggerUIBundle({ url: root.dataset.url, dom_id: "#swagger-ui", deepLinking: true });
+// Starts Swagger UI over the document named by the page, with the plugin that plays and downloads
+// binary answers (media-plugin.ts). A file of its own (not an inline script), so the page's
+// Content-Security-Policy can forbid inline scripts altogether.
+const INIT = `"use strict";
+(function () {
+${MEDIA_PLUGIN}
+const root = document.getElementById("swagger-ui");
+window.ui = SwaggerUIBundle({ url: root.dataset.url, dom_id: "#swagger-ui", deepLinking: true, plugins: [mediaPlugin] });
+})();
 `;
+
+/** FNV-1a, 32 bits: a short, stable fingerprint of a text. */
+const fingerprint = (text: string) => {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return hash.toString(36);
+};
+
+/**
+ * Part of every asset URL (the assets are cached for a day): the pinned Swagger UI version and a
+ * fingerprint of our own initialiser, so a new Swagger UI or a changed plugin is a new URL.
+ */
+export const ASSET_VERSION = `${swaggerUi.version}-${fingerprint(INIT)}`;
 
 export interface DocsAsset {
   body: ArrayBuffer | string;

@@ -1,24 +1,24 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
-import pkg from "../../../package.json";
 import type { AppEnv } from "../../env";
 import { ApiError, quote } from "../../lib/errors";
-import { SECURITY_SCHEMES } from "../../lib/openapi";
 import { defineRoute } from "../define-route";
-import { DOCS_ASSETS, SWAGGER_UI_VERSION } from "./assets";
-import { API_DESCRIPTION } from "./description";
-import { websocketProtocol } from "./websocket";
+import { ASSET_VERSION, DOCS_ASSETS } from "./assets";
+import { buildDocument, registerDocumentComponents } from "./document";
+import { cacheControl, header } from "../../lib/openapi";
 
 const OPENAPI_PATH = "/v1/openapi.json";
 const ASSETS = "/docs/assets";
-const asset = (name: string) => `${ASSETS}/${name}?v=${SWAGGER_UI_VERSION}`;
+const asset = (name: string) => `${ASSETS}/${name}?v=${ASSET_VERSION}`;
 
 // Swagger UI styles its widgets inline, hence 'unsafe-inline' for styles only; every script is a
-// file served by this Worker, so the page works offline and nothing inline can run.
+// file served by this Worker, so the page works offline and nothing inline can run. Media only from
+// blob: URLs: "Try it out" plays the audio it already fetched (assets.ts, media-plugin.ts).
 const DOCS_CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data:",
+  "media-src blob:",
   "font-src 'self' data:",
   "connect-src 'self'",
   "base-uri 'none'",
@@ -48,6 +48,7 @@ const tags = ["Docs"];
 const openapiRoute = defineRoute("public", {
   method: "get",
   path: OPENAPI_PATH,
+  operationId: "getOpenApiDocument",
   tags,
   summary: "This OpenAPI 3.1 document",
   responses: { 200: { description: "The document.", content: { "application/json": { schema: z.object({}).passthrough() } } } },
@@ -56,6 +57,7 @@ const openapiRoute = defineRoute("public", {
 const docsRoute = defineRoute("public", {
   method: "get",
   path: "/docs",
+  operationId: "getDocsPage",
   tags,
   summary: "Interactive API reference (Swagger UI)",
   description: "Served entirely by this API (no CDN), under a Content-Security-Policy that allows no inline script.",
@@ -65,37 +67,32 @@ const docsRoute = defineRoute("public", {
 const assetRoute = defineRoute("public", {
   method: "get",
   path: `${ASSETS}/{file}`,
+  operationId: "getDocsAsset",
   tags,
   summary: "A file of the API reference page",
   request: {
     params: z.object({ file: z.string().openapi({ param: { name: "file", in: "path" }, example: "swagger-ui.css" }) }),
-    query: z.strictObject({ v: z.string().optional().openapi({ description: "Cache buster: the Swagger UI version." }) }),
+    query: z.strictObject({ v: z.string().optional().openapi({ description: "Cache buster: the Swagger UI version and a fingerprint of this API's own script." }) }),
   },
-  responses: { 200: { description: "The file." } },
+  responses: {
+    200: {
+      description: "The file, gzip-encoded where that helps.",
+      headers: { ...cacheControl("public, max-age=86400"), "Content-Encoding": header("`gzip` for the stored-compressed files.") },
+      content: Object.fromEntries([...new Set(Object.values(DOCS_ASSETS).map((a) => a.type))].map((type) => [type, { schema: { type: "string" as const, format: "binary" } }])),
+    },
+  },
   errors: ["route.not_found"],
 });
 
 /** `GET /v1/openapi.json` (generated from the route schemas) and `GET /docs` (Swagger UI over it). */
 export const registerDocs = (app: OpenAPIHono<AppEnv>) => {
-  for (const [name, scheme] of Object.entries(SECURITY_SCHEMES)) {
-    app.openAPIRegistry.registerComponent("securitySchemes", name, scheme);
-  }
+  registerDocumentComponents(app);
 
   // Generating the document walks every schema; once per isolate (and origin) is enough.
   let cached: { origin: string; doc: unknown } | undefined;
   app.openapi(openapiRoute, (c) => {
     const origin = new URL(c.req.url).origin;
-    if (cached?.origin !== origin) {
-      const doc = {
-        ...app.getOpenAPI31Document({
-          openapi: "3.1.0",
-          info: { title: "Avatar API", version: pkg.version, description: API_DESCRIPTION },
-          servers: [{ url: origin }],
-        }),
-        "x-websocket": websocketProtocol(),
-      };
-      cached = { origin, doc };
-    }
+    if (cached?.origin !== origin) cached = { origin, doc: buildDocument(app, origin) };
     return c.json(cached.doc as Record<string, never>, 200);
   });
 
