@@ -41,7 +41,7 @@ export const hmacSign = async (secret: string, message: string): Promise<string>
  */
 export const hmacVerify = async (secret: string, message: string, signature: string): Promise<boolean> => {
   const bytes = decodeBase64Url(signature);
-  if (!bytes || bytes.length !== 32 || base64url.encode(bytes) !== signature) return false;
+  if (bytes?.length !== 32 || base64url.encode(bytes) !== signature) return false;
   return crypto.subtle.verify("HMAC", await hmacKey(secret), bytes, encoder.encode(message));
 };
 

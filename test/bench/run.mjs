@@ -198,7 +198,7 @@ const PROBES = [
   {
     id: "conversation-turn",
     title: `Conversation: a turn over the WebSocket, a fake model writing ${REPLY.sentences} sentences (a token every ${REPLY.intervalMs} ms), mock voice`,
-    async run(urls, n) {
+    async run(urls) {
       const r = await turnLatency({ apiUrl: urls.api, echoUrl: urls.wsEcho, llmUrl: urls.fakeOpenAi, headers: auth, turns: quick ? 10 : 60 });
       const met = r.ratio_p50 <= 0.3 && r.ratio_max <= 0.3 && r.added_net_ms.p50 <= 5;
       return {

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
 import { applySeed } from "../../src/cli/apply-seed.mjs";
+import { localBindings } from "../../src/cli/local-bindings.mjs";
 import { readMigrations, readSeed, ROOT } from "../../src/cli/seed.mjs";
 import { hermeticSettings, WRANGLER_TOML } from "./settings.ts";
 
@@ -26,16 +27,15 @@ const freePort = () =>
   });
 
 /**
- * Migrations and the local seed, where `wrangler dev --persist-to <persist>` keeps D1 and R2, as
- * start.mjs seeds .wrangler/state/v3.
+ * Migrations and the local seed, where `wrangler dev --persist-to <persist>` (and `wrangler d1
+ * execute --local --persist-to <persist>`) keeps D1 and R2, as start.mjs seeds .wrangler/state/v3.
  */
-async function seed(persist: string) {
+export async function migrateAndSeed(persist: string) {
   const mf = new Miniflare({
     modules: true,
     script: "export default { fetch: () => new Response(null, { status: 404 }) }",
-    d1Databases: { DB: "00000000-0000-0000-0000-000000000000" },
+    ...localBindings(),
     d1Persist: join(persist, "v3", "d1"),
-    r2Buckets: { MODELS: "avatar-api-models" },
     r2Persist: join(persist, "v3", "r2"),
   });
   try {
@@ -47,6 +47,17 @@ async function seed(persist: string) {
   }
 }
 
+export interface WranglerDevOptions {
+  /**
+   * A persistence directory the caller prepared (`migrateAndSeed`) and owns: used as is, neither
+   * seeded again nor removed by stop(). For tests that write it with other tools too (the operator
+   * commands).
+   */
+  persistTo?: string;
+  /** Settings over the tests' pinned ones (test/node/settings.ts). */
+  settings?: Record<string, string>;
+}
+
 /**
  * `wrangler dev` as `npm start` (src/cli/start.mjs) runs it, same wrangler.toml, same flags, so
  * requests pass wrangler's own proxy in front of the Worker as they do for a developer, with three
@@ -56,11 +67,11 @@ async function seed(persist: string) {
  * start.mjs is not run itself: it always uses .wrangler/state and .dev.vars (creating it when
  * missing), which belong to the developer and which a test must not read or touch.
  */
-export async function startWranglerDev(): Promise<WranglerDev> {
+export async function startWranglerDev(options: WranglerDevOptions = {}): Promise<WranglerDev> {
   const dir = mkdtempSync(join(tmpdir(), "avatar-api-wrangler-dev-"));
-  const persist = join(dir, "state");
+  const persist = options.persistTo ?? join(dir, "state");
   const envFile = join(dir, "settings.env");
-  writeFileSync(envFile, Object.entries(hermeticSettings()).map(([k, v]) => `${k}=${v}\n`).join(""));
+  writeFileSync(envFile, Object.entries(hermeticSettings(options.settings)).map(([k, v]) => `${k}=${v}\n`).join(""));
 
   const port = await freePort();
   const env: NodeJS.ProcessEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
@@ -96,7 +107,7 @@ export async function startWranglerDev(): Promise<WranglerDev> {
 
   // Seeded while wrangler bundles and starts: its runtime opens the database on the first query,
   // and no request is sent before both are done.
-  const seeded = seed(persist).catch((e: unknown) => e);
+  const seeded = options.persistTo === undefined ? migrateAndSeed(persist).catch((e: unknown) => e) : Promise.resolve(undefined);
   const url = new URL(`http://127.0.0.1:${port}`);
   const deadline = Date.now() + 60_000;
   for (;;) {

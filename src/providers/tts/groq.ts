@@ -61,7 +61,7 @@ const WORD_WINDOW = 16;
 function isAbbreviation(text: string, start: number, mark: string): boolean {
   if (mark !== ".") return false;
   const before = text.slice(Math.max(0, start - WORD_WINDOW), start);
-  const word = /(\S+)$/.exec(before)?.[1]?.replace(/^["'“‘(\[]+/, "") ?? "";
+  const word = /(\S+)$/.exec(before)?.[1]?.replace(/^["'“‘([]+/, "") ?? "";
   return ABBREVIATIONS.has(word.toLowerCase()) || /^[A-Z]$/.test(word);
 }
 

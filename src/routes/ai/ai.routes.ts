@@ -1,4 +1,3 @@
-import { z } from "@hono/zod-openapi";
 import { jsonResponse } from "../../lib/openapi";
 import { defineRoute } from "../define-route";
 import {

@@ -1,4 +1,4 @@
-import { header, jsonResponse, NO_STORE_HEADERS } from "../../lib/openapi";
+import { jsonResponse, NO_STORE_HEADERS } from "../../lib/openapi";
 import { SSE_HEADERS } from "../../lib/sse";
 import { defineRoute } from "../define-route";
 import {

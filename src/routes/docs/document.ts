@@ -45,7 +45,7 @@ const DeliveryHeaders = z.object({
   "webhook-timestamp": z.string().openapi({ description: "Unix seconds of this attempt; refuse deliveries more than 5 minutes off.", example: "1767225600" }),
   "webhook-signature": z.string().openapi({
     description:
-      "Space-separated `v1,<base64 HMAC-SHA256>` entries over `${webhook-id}.${webhook-timestamp}.${body}`, one per active secret (two during a rotation); any one matching is enough.",
+      "Space-separated `v1,<base64 HMAC-SHA256>` entries over `<webhook-id>.<webhook-timestamp>.<body>`, one per active secret (two during a rotation); any one matching is enough.",
   }),
 });
 

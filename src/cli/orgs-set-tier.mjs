@@ -1,0 +1,55 @@
+// @ts-check
+// `npm run orgs:set-tier -- --org <id> --tier <tier> [--limit <n>] [--remote]`
+// An org's tier, and an enterprise org's own limit (requests a minute): no route writes tiers, so an
+// operator does, locally by default (the D1 of `npm start`; --persist-to <dir> as wrangler takes it)
+// or in production with --remote. Running Workers pick the change up when their cached key records
+// and org rows expire (a rate-limit lease lifetime, 10 s, for API keys; a minute for user JWTs).
+import { describeTarget, execute, sqlInteger, sqlText, TARGET_OPTIONS, targetFrom } from "./d1.mjs";
+import { checkLimit, checkOrgId, checkTier, limitFor } from "./org-rules.mjs";
+import { parseOptions, refuse, UsageError } from "./usage.mjs";
+
+const USAGE =
+  "npm run orgs:set-tier -- --org <id> --tier free|creator|pro|enterprise [--limit <requests a minute, enterprise only>]" +
+  " [--remote | --persist-to <dir>]";
+
+const values = parseOptions({ org: { type: "string" }, tier: { type: "string" }, limit: { type: "string" }, ...TARGET_OPTIONS }, USAGE);
+
+let input;
+try {
+  if (values.tier === undefined) throw new UsageError("--tier <tier> is required");
+  const tier = checkTier(values.tier);
+  if (values.limit !== undefined && tier !== "enterprise") {
+    throw new UsageError(`--limit is an enterprise org's own limit; the ${tier} tier's is fixed`);
+  }
+  input = {
+    orgId: checkOrgId(values.org),
+    tier,
+    limit: values.limit === undefined ? undefined : checkLimit(values.limit),
+    target: targetFrom(values),
+  };
+} catch (err) {
+  if (err instanceof UsageError) refuse(err.message, USAGE);
+  throw err;
+}
+const { orgId, tier, limit, target } = input;
+
+// Without --limit an enterprise org keeps the limit it has stored (ENTERPRISE_DEFAULT_LIMIT when
+// none); other tiers ignore the column, which is left alone so a later enterprise tier finds it.
+const set = [`tier = ${sqlText(tier)}`, ...(limit === undefined ? [] : [`rate_limit_per_minute = ${sqlInteger(limit)}`])];
+const [before, , after] = execute(target, [
+  `SELECT tier, rate_limit_per_minute FROM orgs WHERE id = ${sqlText(orgId)}`,
+  `UPDATE orgs SET ${set.join(", ")} WHERE id = ${sqlText(orgId)}`,
+  `SELECT tier, rate_limit_per_minute FROM orgs WHERE id = ${sqlText(orgId)}`,
+]);
+
+/** @typedef {{ tier: import("./org-rules.mjs").Tier, rate_limit_per_minute: number | null }} OrgRow */
+const was = /** @type {OrgRow | undefined} */ (before?.results[0]);
+const now = /** @type {OrgRow | undefined} */ (after?.results[0]);
+if (!was || !now) {
+  console.error(`There is no org ${orgId} in ${describeTarget(target)}; npm run keys:create -- --org ${orgId} creates it.`);
+  process.exit(1);
+}
+/** @param {OrgRow} row */
+const describe = (row) => `${row.tier}, ${limitFor(row.tier, row.rate_limit_per_minute)} requests a minute`;
+console.log(`Org ${orgId}: ${describe(was)} before, ${describe(now)} now, in ${describeTarget(target)}.
+Running Workers apply it as their cached records expire: for API keys within a lease lifetime (LIMITER_LEASE_MS, 10 s), for user JWTs within a minute.`);
