@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
@@ -33,6 +34,29 @@ const UPSTREAM_SETTINGS = {
   TTS_STREAM_IDLE_TIMEOUT_MS: "500",
 };
 
+/**
+ * Dependencies pre-bundled (Vite's optimizer, for the `ssr` environment the Workers pool imports
+ * through): every test file starts a fresh workerd and imports the whole Worker into it, module by
+ * module, each one a round trip to Node. zod, drizzle, jose and hono are about 280 of its 430
+ * modules; bundled they are a handful. The list is what src/ imports at run time (a dependency left
+ * out still works, unbundled). Bundles are cached under node_modules/.vite; a changed lockfile or
+ * list rebuilds them.
+ */
+const PREBUNDLED = [
+  "@hono/zod-openapi",
+  "drizzle-orm",
+  "drizzle-orm/d1",
+  "drizzle-orm/sqlite-core",
+  "eventsource-parser",
+  "hono",
+  "hono/factory",
+  "hono/http-exception",
+  "hono/router/trie-router",
+  "jose",
+  "ulid",
+  "zod",
+];
+
 const workersProject = async (name: string, include: string[], settings: Record<string, string> = {}) => ({
   plugins: [
     cloudflareTest({
@@ -53,20 +77,25 @@ const workersProject = async (name: string, include: string[], settings: Record<
     root,
     include,
     setupFiles: [path.join(root, "test/setup/apply-migrations.ts")],
+    deps: { optimizer: { ssr: { enabled: true, include: PREBUNDLED } } },
   },
 });
 
 /**
- * Three projects: `workers` runs each behaviour inside workerd (the Workers pool, real local D1, R2
+ * Four projects: `workers` runs each behaviour inside workerd (the Workers pool, real local D1, R2
  * and Durable Objects, storage isolated per file); `upstreams` does the same with providers
- * configured against fakes; `node` drives the bundled Worker over real
- * sockets from Node, as clients and SDKs do.
+ * configured against fakes; `node` drives the bundled Worker over real sockets from Node, as
+ * clients and SDKs do; `unit` tests pure modules (no workerd, no migrations, no seed) in Node.
  */
 export default defineConfig(async () => {
   copyDocsAssets();
   return {
     test: {
       root,
+      // Two test files at a time even on two cores (Vitest's default would be one): a Workers file
+      // spends most of its time waiting on round trips between Node and its workerd, so two of them
+      // keep both cores busy. `--maxWorkers` on the command line still decides.
+      maxWorkers: Math.max(2, availableParallelism() - 1),
       projects: [
         await workersProject("workers", ["test/*.test.ts"]),
         // The same runtime with upstream providers configured and pointed at fake hosts the tests
@@ -80,6 +109,20 @@ export default defineConfig(async () => {
             environment: "node",
             include: ["test/node/**/*.test.ts"],
             globalSetup: [path.join(root, "test/node/global-setup.ts")],
+            // Real servers, sockets, a browser and their timeouts: one file at a time, after the
+            // other projects, with the machine to themselves as before.
+            maxWorkers: 1,
+            sequence: { groupOrder: 1 },
+          },
+        },
+        {
+          test: {
+            name: "unit",
+            root,
+            environment: "node",
+            include: ["test/unit/**/*.test.ts"],
+            // Code that reads settings gets the ones the Workers projects run with.
+            provide: { settings: hermeticSettings() },
           },
         },
       ],

@@ -5,7 +5,7 @@
  * use of it are tested in webhook-endpoints.test.ts and webhooks.delivery.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import { normalisedWebhookUrl, webhookUrlProblem } from "../src/lib/webhook-urls";
+import { normalisedWebhookUrl, webhookUrlProblem } from "../../src/lib/webhook-urls";
 
 const INTERNAL = /must not point at a loopback, private, link-local or internal address/;
 

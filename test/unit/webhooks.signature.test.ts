@@ -5,8 +5,8 @@
  */
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { newWebhookSecret, signatureHeader, signV1 } from "../src/lib/webhook-signature";
-import { webhookUrlProblem } from "../src/lib/webhook-urls";
+import { newWebhookSecret, signatureHeader, signV1 } from "../../src/lib/webhook-signature";
+import { webhookUrlProblem } from "../../src/lib/webhook-urls";
 
 // upstreams.md §7: the vector of the official Go and C# library tests.
 const VECTOR = {

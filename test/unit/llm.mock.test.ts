@@ -1,16 +1,16 @@
-import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
-import { getConfig } from "../src/config";
-import { ApiError, quote } from "../src/lib/errors";
-import { createLogger } from "../src/lib/logger";
-import { mock } from "../src/providers/llm/mock";
-import type { CallContext, ChatEvent, ChatMessage, ChatRequest, ChatResult, ToolDefinition } from "../src/providers/llm/types";
+import { afterEach, describe, expect, inject, it, vi } from "vitest";
+import { getConfig } from "../../src/config";
+import { ApiError, quote } from "../../src/lib/errors";
+import { createLogger } from "../../src/lib/logger";
+import { mock } from "../../src/providers/llm/mock";
+import type { CallContext, ChatEvent, ChatMessage, ChatRequest, ChatResult, ToolDefinition } from "../../src/providers/llm/types";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
+/** The settings the Workers projects run with (test/vitest.config.ts provides them), with a pace. */
 function ctx(intervalMs = 0, signal: AbortSignal = new AbortController().signal): CallContext {
-  return { signal, config: getConfig({ ...env, MOCK_LLM_WORD_INTERVAL_MS: String(intervalMs) }), log: createLogger() };
+  return { signal, config: getConfig({ ...inject("settings"), MOCK_LLM_WORD_INTERVAL_MS: String(intervalMs) }), log: createLogger() };
 }
 
 const user = (content: string): ChatMessage => ({ role: "user", content });
@@ -50,7 +50,6 @@ const streamedArguments = (events: readonly ChatEvent[]) =>
     .map((c) => c.function?.arguments ?? "")
     .join("");
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const WEATHER: ToolDefinition = {
   type: "function",
@@ -561,42 +560,60 @@ describe("mock provider: streaming pace and cancellation", () => {
   // Ten words, so nine pauses between them.
   const TEN_WORDS = request("Reply with 5 sentences about rivers", { max_tokens: 10 });
 
+  // The pauses are timers: Vitest's fake ones, so every duration below is exact, on any machine.
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** Whether `promise` has settled once the microtasks queued so far have run (no timer fires). */
+  async function settledAtOnce(promise: Promise<unknown>): Promise<boolean> {
+    let settled = false;
+    void promise.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    return settled;
+  }
+
   it("paces deltas by the configured interval, the first one at once", async () => {
+    vi.useFakeTimers();
     const started = Date.now();
     const stream = await mock.stream(TEN_WORDS, ctx(INTERVAL_MS));
-    let firstAt: number | undefined;
-    let count = 0;
-    for await (const event of stream) {
-      if (event.type !== "delta") continue;
-      firstAt ??= Date.now() - started;
-      count++;
-    }
-    const elapsed = Date.now() - started;
-    expect(count).toBe(10);
-    expect(firstAt).toBeLessThan(50);
-    expect(elapsed).toBeGreaterThanOrEqual(250);
+    const deltasAt: number[] = [];
+    const consumed = (async () => {
+      for await (const event of stream) if (event.type === "delta") deltasAt.push(Date.now() - started);
+    })();
+    await vi.runAllTimersAsync();
+    await consumed;
+    // Ten deltas, the first at once, then one every interval: 270 ms in all.
+    expect(deltasAt).toEqual(Array.from({ length: 10 }, (_, i) => i * INTERVAL_MS));
   });
 
   it("stops at once when the signal aborts, even mid-pause, and yields nothing more", async () => {
+    vi.useFakeTimers();
     // A long interval, so a pause that ignored the abort (and ran out its time) would show.
     const slowMs = 300;
     const controller = new AbortController();
     const iterator = (await mock.stream(TEN_WORDS, ctx(slowMs, controller.signal)))[Symbol.asyncIterator]();
     const seen: ChatEvent[] = [];
     for (let i = 0; i < 3; i++) {
-      const next = await iterator.next();
-      if (!next.done) seen.push(next.value);
+      const next = iterator.next();
+      await vi.advanceTimersByTimeAsync(slowMs);
+      const result = await next;
+      if (!result.done) seen.push(result.value);
     }
     expect(deltas(seen)).toHaveLength(3);
 
-    // Abort while the stream is waiting before its fourth word.
+    // Abort while the stream is waiting before its fourth word, 5 ms into the 300 ms pause.
     const pending = iterator.next();
-    await sleep(5);
-    const abortedAt = Date.now();
+    await vi.advanceTimersByTimeAsync(5);
+    expect(await settledAtOnce(pending)).toBe(false);
     controller.abort();
-    const after = await pending;
-    expect(after.done).toBe(true);
-    expect(Date.now() - abortedAt).toBeLessThan(50);
+    // The pause ends with the abort: no more time passes, and its timer is gone.
+    expect(await settledAtOnce(pending)).toBe(true);
+    expect((await pending).done).toBe(true);
+    expect(vi.getTimerCount()).toBe(0);
     expect((await iterator.next()).done).toBe(true);
   });
 
@@ -607,13 +624,18 @@ describe("mock provider: streaming pace and cancellation", () => {
   });
 
   it("stops when the consumer returns early", async () => {
+    vi.useFakeTimers();
     const iterator = (await mock.stream(TEN_WORDS, ctx(INTERVAL_MS)))[Symbol.asyncIterator]();
     expect((await iterator.next()).done).toBe(false);
-    expect((await iterator.next()).done).toBe(false);
-    const started = Date.now();
-    expect(await iterator.return?.()).toEqual({ done: true, value: undefined });
+    const second = iterator.next();
+    await vi.advanceTimersByTimeAsync(INTERVAL_MS);
+    expect((await second).done).toBe(false);
+    // return() is honoured where the generator waits (its yield): no pause has to run out first.
+    const returned = iterator.return?.();
+    expect(await settledAtOnce(Promise.resolve(returned))).toBe(true);
+    expect(await returned).toEqual({ done: true, value: undefined });
     expect((await iterator.next()).done).toBe(true);
-    expect(Date.now() - started).toBeLessThan(INTERVAL_MS);
+    expect(vi.getTimerCount()).toBe(0);
   });
 
   it("breaking out of for-await ends the stream", async () => {

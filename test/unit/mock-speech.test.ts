@@ -9,8 +9,8 @@ import {
   planSpeech,
   type SpeechChunk,
   synthesize,
-} from "../src/providers/tts/mock-speech";
-import { bytesToPcm16, parseWav, pcm16ToBytes, wavHeader } from "../src/providers/tts/wav";
+} from "../../src/providers/tts/mock-speech";
+import { bytesToPcm16, parseWav, pcm16ToBytes, wavHeader } from "../../src/providers/tts/wav";
 
 const SENTENCE = "Hello, world! How are you today? I'm fine: thanks; really.";
 const MIXED = 'Order #42 ships at 9:30 (ETA 3-5 days) to "Suite 12B" - OK? Yes!';

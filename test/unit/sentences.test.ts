@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SentenceSplitter, splitSentences } from "../src/durable-objects/conversation/sentences";
+import { SentenceSplitter, splitSentences } from "../../src/durable-objects/conversation/sentences";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
