@@ -16,9 +16,9 @@ import { registerApiKeys } from "./routes/api-keys";
 import { registerAvatars } from "./routes/avatars";
 import { registerConversations } from "./routes/conversations";
 import { registerDocs } from "./routes/docs";
+import { registerEvents } from "./routes/events";
 import { registerHealth } from "./routes/health";
 import { registerPersonas } from "./routes/personas";
-import { registerEvents } from "./routes/events";
 import { registerTts } from "./routes/tts";
 import { registerWebhookEndpoints } from "./routes/webhook-endpoints";
 
@@ -70,7 +70,12 @@ export function createApp() {
   app.notFound((c) => {
     const allow = methodsFor(c.req.path);
     if (allow.length > 0) {
-      return respond(c, new ApiError("method.not_allowed", `${c.req.method} is not allowed on ${quote(c.req.path)}; use ${allow.join(", ")}.`, { headers: { Allow: allow.join(", ") } }));
+      return respond(
+        c,
+        new ApiError("method.not_allowed", `${c.req.method} is not allowed on ${quote(c.req.path)}; use ${allow.join(", ")}.`, {
+          headers: { Allow: allow.join(", ") },
+        }),
+      );
     }
     return respond(c, new ApiError("route.not_found", `No route ${c.req.method} ${quote(c.req.path)}.`));
   });

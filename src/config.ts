@@ -14,8 +14,7 @@ import { createLogger } from "./lib/logger";
 const unset = (v: unknown) => (v === "" || v === undefined || v === null ? undefined : v);
 const optionalText = () => z.preprocess(unset, z.string().optional());
 const optionalUrl = () => z.preprocess(unset, z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).optional());
-const intSetting = (min: number, max: number, fallback: number) =>
-  z.preprocess(unset, z.coerce.number().int().min(min).max(max).default(fallback));
+const intSetting = (min: number, max: number, fallback: number) => z.preprocess(unset, z.coerce.number().int().min(min).max(max).default(fallback));
 const flag = (fallback: "on" | "off") => z.preprocess(unset, z.enum(["on", "off"]).default(fallback)).transform((v) => v === "on");
 
 const originList = z.preprocess(
@@ -23,7 +22,12 @@ const originList = z.preprocess(
   z
     .string()
     .default("*")
-    .transform((v) => v.split(",").map((o) => o.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(",")
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.union([z.literal("*"), z.url({ protocol: /^https?$/ }).transform((u) => new URL(u).origin)])).min(1)),
 );
 
@@ -164,7 +168,14 @@ function build(p: Parsed): Config {
     simulatedRtt: { durableObjectMs: p.SIM_DO_RTT_MS, d1PrimaryMs: p.SIM_D1_PRIMARY_RTT_MS, d1ReplicaMs: p.SIM_D1_REPLICA_RTT_MS },
     corsAllowedOrigins: p.CORS_ALLOWED_ORIGINS,
     strictErrorCodes: p.STRICT_ERROR_CODES,
-    jwt: { secret: p.JWT_SECRET, jwksUrl: p.JWT_JWKS_URL, issuer: p.JWT_ISSUER, audience: p.JWT_AUDIENCE, maxAgeSeconds: p.JWT_MAX_AGE_SECONDS, problem: jwtProblem(p) },
+    jwt: {
+      secret: p.JWT_SECRET,
+      jwksUrl: p.JWT_JWKS_URL,
+      issuer: p.JWT_ISSUER,
+      audience: p.JWT_AUDIENCE,
+      maxAgeSeconds: p.JWT_MAX_AGE_SECONDS,
+      problem: jwtProblem(p),
+    },
     llm: {
       openai: { apiKey: p.OPENAI_API_KEY, baseUrl: p.OPENAI_BASE_URL ?? "https://api.openai.com/v1" },
       anthropic: { apiKey: p.ANTHROPIC_API_KEY, baseUrl: p.ANTHROPIC_BASE_URL ?? "https://api.anthropic.com" },

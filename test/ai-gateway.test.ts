@@ -102,7 +102,10 @@ describe("GET /v1/models", () => {
   it("lists every provider's models with context window and capabilities, without a key", async () => {
     const res = await api("/v1/models", { key: null });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { object: string; data: { id: string; provider: string; context_window: number; capabilities: Record<string, boolean> }[] };
+    const body = (await res.json()) as {
+      object: string;
+      data: { id: string; provider: string; context_window: number; capabilities: Record<string, boolean> }[];
+    };
     expect(body.object).toBe("list");
     const providers = new Set(body.data.map((m) => m.provider));
     expect([...providers].sort()).toEqual(["anthropic", "groq", "mock", "openai"]);
@@ -111,7 +114,9 @@ describe("GET /v1/models", () => {
       expect(m.context_window).toBeGreaterThan(1000);
       expect(Object.keys(m.capabilities).sort()).toEqual(["streaming", "tools", "vision"]);
     }
-    expect(body.data.map((m) => m.id)).toEqual(expect.arrayContaining(["mock:echo", "openai:gpt-4o-mini", "anthropic:claude-sonnet-4-5", "groq:llama-3.3-70b-versatile"]));
+    expect(body.data.map((m) => m.id)).toEqual(
+      expect.arrayContaining(["mock:echo", "openai:gpt-4o-mini", "anthropic:claude-sonnet-4-5", "groq:llama-3.3-70b-versatile"]),
+    );
   });
 
   it("filters by provider", async () => {
@@ -218,7 +223,13 @@ describe("POST /v1/ai/chat/completions with the mock model", () => {
     for (const path of ["/v1/ai/chat/completions", "/v1/ai/chat"]) {
       const res = await post(path, { model: "mock:echo", messages: hello });
       expect(res.status, path).toBe(200);
-      const body = (await res.json()) as { id: string; object: string; model: string; choices: { message: { role: string; content: string }; finish_reason: string }[]; usage: { total_tokens: number } };
+      const body = (await res.json()) as {
+        id: string;
+        object: string;
+        model: string;
+        choices: { message: { role: string; content: string }; finish_reason: string }[];
+        usage: { total_tokens: number };
+      };
       expect(body).toMatchObject({ object: "chat.completion", model: "mock:echo" });
       expect(body.id).toMatch(/^chatcmpl-[0-9A-HJKMNP-TV-Z]{26}$/);
       expect(body.choices[0]?.message.role).toBe("assistant");
@@ -252,10 +263,14 @@ describe("POST /v1/ai/chat/completions with the mock model", () => {
     const res = await chat({
       model: "mock:echo",
       messages: [{ role: "user", content: "What is the weather in Lisbon?" }],
-      tools: [{ type: "function", function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } }],
+      tools: [
+        { type: "function", function: { name: "get_weather", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } },
+      ],
       tool_choice: "required",
     });
-    const body = (await res.json()) as { choices: { message: { content: null; tool_calls: { function: { name: string; arguments: string } }[] }; finish_reason: string }[] };
+    const body = (await res.json()) as {
+      choices: { message: { content: null; tool_calls: { function: { name: string; arguments: string } }[] }; finish_reason: string }[];
+    };
     expect(body.choices[0]?.finish_reason).toBe("tool_calls");
     const call = body.choices[0]?.message.tool_calls[0];
     expect(call?.function.name).toBe("get_weather");
@@ -284,7 +299,12 @@ describe("errors", () => {
     ["temperature 3", { model: "mock:echo", messages: hello, temperature: 3 }, "parameter.invalid", "temperature"],
     ["two choices", { model: "mock:echo", messages: hello, n: 2 }, "parameter.invalid", "n"],
     ["five stop sequences", { model: "mock:echo", messages: hello, stop: ["a", "b", "c", "d", "e"] }, "parameter.invalid", "stop"],
-    ["a bad tool name", { model: "mock:echo", messages: hello, tools: [{ type: "function", function: { name: "has space" } }] }, "parameter.invalid", "tools.0.function.name"],
+    [
+      "a bad tool name",
+      { model: "mock:echo", messages: hello, tools: [{ type: "function", function: { name: "has space" } }] },
+      "parameter.invalid",
+      "tools.0.function.name",
+    ],
     ["an unknown parameter", { model: "mock:echo", messages: hello, logprobs: true }, "parameter.unknown", "logprobs"],
   ];
   for (const [what, body, code, param] of invalid) {
@@ -361,11 +381,20 @@ describe("X-Should-Retry: whether the official clients may retry an error", () =
     const codes = Object.keys(ERROR_CODES) as ErrorCode[];
     for (const code of codes) expect(typeof ERROR_CODES[code].retry, code).toBe("boolean");
     expect(codes.filter((code) => ERROR_CODES[code].retry).sort()).toEqual(
-      ["internal", "jwt.jwks_unavailable", "provider.rate_limited", "provider.timeout", "provider.unavailable", "rate_limit.exceeded", "rate_limit.unavailable"].sort(),
+      [
+        "internal",
+        "jwt.jwks_unavailable",
+        "provider.rate_limited",
+        "provider.timeout",
+        "provider.unavailable",
+        "rate_limit.exceeded",
+        "rate_limit.unavailable",
+      ].sort(),
     );
     // Validation, credentials, permissions, missing records, conflicts and this deployment's settings: never.
     for (const code of codes) {
-      if (/^(request|parameter|api_key|jwt\.(missing|invalid|expired)|config|provider\.not_configured|model)\b/.test(code)) expect(ERROR_CODES[code].retry, code).toBe(false);
+      if (/^(request|parameter|api_key|jwt\.(missing|invalid|expired)|config|provider\.not_configured|model)\b/.test(code))
+        expect(ERROR_CODES[code].retry, code).toBe(false);
     }
   });
 });
@@ -399,7 +428,10 @@ describe("through an upstream provider", () => {
   });
 
   it("a client that goes away cancels the upstream request", async () => {
-    const fake = openAiStream(Array.from({ length: 50 }, (_, i) => `word${i} `), 20);
+    const fake = openAiStream(
+      Array.from({ length: 50 }, (_, i) => `word${i} `),
+      20,
+    );
     let upstreamSignal: AbortSignal | undefined;
     vi.spyOn(globalThis, "fetch").mockImplementation(async (_input, init) => {
       upstreamSignal = init?.signal ?? undefined;
@@ -432,10 +464,20 @@ describe("through an upstream provider", () => {
     for (const status of [401, 500]) {
       vi.spyOn(globalThis, "fetch").mockImplementation(
         async () =>
-          new Response(JSON.stringify({ error: { message: `Incorrect API key provided: ${UPSTREAM.OPENAI_API_KEY} at https://fake-openai.test/v1`, type: "invalid_request_error", param: null, code: "invalid_api_key" } }), {
-            status,
-            headers: { "Content-Type": "application/json" },
-          }),
+          new Response(
+            JSON.stringify({
+              error: {
+                message: `Incorrect API key provided: ${UPSTREAM.OPENAI_API_KEY} at https://fake-openai.test/v1`,
+                type: "invalid_request_error",
+                param: null,
+                code: "invalid_api_key",
+              },
+            }),
+            {
+              status,
+              headers: { "Content-Type": "application/json" },
+            },
+          ),
       );
       const { res } = await viaConfigured("/v1/ai/chat/completions", { model: "openai:gpt-4o-mini", messages: hello });
       const text = await res.clone().text();
@@ -465,7 +507,11 @@ describe("through an upstream provider", () => {
       pull(controller) {
         pulls += 1;
         if (pulls === 1) {
-          controller.enqueue(encoder.encode(`data: ${JSON.stringify({ id: "x", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { content: "Half" }, finish_reason: null }] })}\n\n`));
+          controller.enqueue(
+            encoder.encode(
+              `data: ${JSON.stringify({ id: "x", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { content: "Half" }, finish_reason: null }] })}\n\n`,
+            ),
+          );
         } else {
           controller.error(new Error("connection reset"));
         }
@@ -484,7 +530,11 @@ describe("through an upstream provider", () => {
   it("a stream that stalls is cut with a provider.timeout error event", async () => {
     const stalled = new ReadableStream<Uint8Array>({
       start(controller) {
-        controller.enqueue(encoder.encode(`data: ${JSON.stringify({ id: "x", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { content: "Hmm" }, finish_reason: null }] })}\n\n`));
+        controller.enqueue(
+          encoder.encode(
+            `data: ${JSON.stringify({ id: "x", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { content: "Hmm" }, finish_reason: null }] })}\n\n`,
+          ),
+        );
       },
     });
     vi.spyOn(globalThis, "fetch").mockImplementation(async () => sseResponse(stalled));
@@ -496,7 +546,21 @@ describe("through an upstream provider", () => {
 
   it("Anthropic's event stream comes out as OpenAI chunks", async () => {
     const events = [
-      ["message_start", { type: "message_start", message: { id: "msg_1", type: "message", role: "assistant", model: "claude-haiku-4-5", content: [], stop_reason: null, usage: { input_tokens: 12, output_tokens: 1 } } }],
+      [
+        "message_start",
+        {
+          type: "message_start",
+          message: {
+            id: "msg_1",
+            type: "message",
+            role: "assistant",
+            model: "claude-haiku-4-5",
+            content: [],
+            stop_reason: null,
+            usage: { input_tokens: 12, output_tokens: 1 },
+          },
+        },
+      ],
       ["content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }],
       ["ping", { type: "ping" }],
       ["content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "Hello" } }],
@@ -541,8 +605,16 @@ const jsonError = (status: number, body: unknown) => new Response(JSON.stringify
 
 describe("the upstream's own words never reach the client", () => {
   it.each([
-    ["openai:gpt-4o-mini", { error: { message: LEAKY_MESSAGE, type: "invalid_request_error", param: "messages", code: "context_length_exceeded" } }, "openai refused the request as invalid (upstream code: context_length_exceeded)."],
-    ["anthropic:claude-haiku-4-5", { type: "error", error: { type: "invalid_request_error", message: LEAKY_MESSAGE }, request_id: "req_1" }, "anthropic refused the request as invalid (upstream code: invalid_request_error)."],
+    [
+      "openai:gpt-4o-mini",
+      { error: { message: LEAKY_MESSAGE, type: "invalid_request_error", param: "messages", code: "context_length_exceeded" } },
+      "openai refused the request as invalid (upstream code: context_length_exceeded).",
+    ],
+    [
+      "anthropic:claude-haiku-4-5",
+      { type: "error", error: { type: "invalid_request_error", message: LEAKY_MESSAGE }, request_id: "req_1" },
+      "anthropic refused the request as invalid (upstream code: invalid_request_error).",
+    ],
   ])("%s: an upstream 400 is an envelope with a fixed message and the upstream's code, streamed or not", async (model, body, expected) => {
     vi.spyOn(console, "warn").mockImplementation(() => {});
     vi.spyOn(globalThis, "fetch").mockImplementation(async () => jsonError(400, body));

@@ -171,7 +171,7 @@ describe("API key errors", () => {
   });
 
   it("invalid JSON is 400 request.invalid_json", async () => {
-    for (const body of ["{\"name\": ", "", "name=x&mode=live"]) {
+    for (const body of ['{"name": ', "", "name=x&mode=live"]) {
       const res = await api("/v1/api-keys", { method: "POST", ...(await asUser()), headers: { "Content-Type": "application/json" }, body });
       await expectError(res, 400, { type: "invalid_request", code: "request.invalid_json" });
     }

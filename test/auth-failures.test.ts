@@ -104,7 +104,8 @@ describe("failed authentications per address", () => {
 
   it("malformed keys count too, and another address is not affected", async () => {
     const ip = "198.51.100.3";
-    for (let i = 0; i < 3; i++) await expectError(await call("/v1/avatars", { ip, auth: `av_test_short${i}` }), 401, { type: "authentication", code: "api_key.invalid" });
+    for (let i = 0; i < 3; i++)
+      await expectError(await call("/v1/avatars", { ip, auth: `av_test_short${i}` }), 401, { type: "authentication", code: "api_key.invalid" });
     await expectError(await call("/v1/avatars", { ip, auth: "av_test_short9" }), 429, { type: "rate_limit", code: "rate_limit.exceeded" });
     expect((await call("/v1/avatars", { ip: "198.51.100.4", auth: KEYS.demo })).status).toBe(200);
   });
@@ -114,7 +115,10 @@ describe("failed authentications per address", () => {
     for (const [i, ip] of hosts.entries()) {
       await expectError(await call("/v1/avatars", { ip, auth: unknownKey(`v6${i}`) }), 401, { type: "authentication", code: "api_key.invalid" });
     }
-    await expectError(await call("/v1/avatars", { ip: "2001:db8:aa:1:0:0:0:99", auth: unknownKey("v63") }), 429, { type: "rate_limit", code: "rate_limit.exceeded" });
+    await expectError(await call("/v1/avatars", { ip: "2001:db8:aa:1:0:0:0:99", auth: unknownKey("v63") }), 429, {
+      type: "rate_limit",
+      code: "rate_limit.exceeded",
+    });
     await expectError(await call("/v1/avatars", { ip: "2001:db8:aa:2::1", auth: unknownKey("v64") }), 401, { type: "authentication", code: "api_key.invalid" });
   });
 
@@ -142,13 +146,24 @@ describe("failed authentications per address", () => {
     await expectError(missing, 401, { type: "authentication", code: "api_key.missing" });
     const expired = await userJwt({}, { expiresIn: Math.floor(Date.now() / 1000) - 120 });
     for (let i = 0; i < 4; i++) await expectError(await call("/v1/api-keys", { ip, auth: expired }), 401, { type: "authentication", code: "jwt.expired" });
-    await expectError(await call("/v1/conversations/conv_x/ws", { ip, query: "?token=cs_nope.nope" }), 401, { type: "authentication", code: "client_secret.invalid", param: "token" });
+    await expectError(await call("/v1/conversations/conv_x/ws", { ip, query: "?token=cs_nope.nope" }), 401, {
+      type: "authentication",
+      code: "client_secret.invalid",
+      param: "token",
+    });
     await expectError(await call("/v1/api-keys", { ip, auth: await userJwt({}, { secret: "not-the-secret-0123456789abcdef0123456789" }) }), 401, {
       type: "authentication",
       code: "jwt.invalid",
     });
-    await expectError(await call("/v1/conversations/conv_x/ws", { ip, query: "?token=cs_nope.again" }), 401, { type: "authentication", code: "client_secret.invalid", param: "token" });
-    await expectError(await call("/v1/conversations/conv_x/ws", { ip, query: "?token=cs_nope.third" }), 429, { type: "rate_limit", code: "rate_limit.exceeded" });
+    await expectError(await call("/v1/conversations/conv_x/ws", { ip, query: "?token=cs_nope.again" }), 401, {
+      type: "authentication",
+      code: "client_secret.invalid",
+      param: "token",
+    });
+    await expectError(await call("/v1/conversations/conv_x/ws", { ip, query: "?token=cs_nope.third" }), 429, {
+      type: "rate_limit",
+      code: "rate_limit.exceeded",
+    });
     await expectError(await call("/v1/api-keys", { ip, auth: await userJwt() }), 429, { type: "rate_limit", code: "rate_limit.exceeded" });
   });
 });

@@ -3,7 +3,6 @@ import { describe, expect, it } from "vitest";
 import { sha256Hex } from "./helpers/auth";
 import { api, expectError, KEYS } from "./helpers/http";
 
-
 const call = (authorization: string | null) =>
   api("/v1/avatars/av_demo", { key: null, headers: authorization === null ? {} : { Authorization: authorization } });
 

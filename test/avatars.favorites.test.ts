@@ -3,8 +3,7 @@ import { describe, expect, it } from "vitest";
 import { AV, type Avatar, type List } from "./helpers/fixtures";
 import { api, expectError, KEYS } from "./helpers/http";
 
-const favorites = async (key: string) =>
-  ((await (await api("/v1/avatars?is_favorite=true", { key })).json()) as List<Avatar>).data.map((a) => a.id);
+const favorites = async (key: string) => ((await (await api("/v1/avatars?is_favorite=true", { key })).json()) as List<Avatar>).data.map((a) => a.id);
 
 describe("PUT and DELETE /v1/avatars/{avatar_id}/favorite", () => {
   it("marks and unmarks, idempotently, answering the avatar", async () => {

@@ -65,12 +65,7 @@ describe("GET /v1/avatars", () => {
     expect((await list("?status=processing")).data.map((a) => a.id)).toEqual([AV.demoProcessing]);
     expect((await list("?status=failed")).data.map((a) => a.id)).toEqual([AV.demoFailed]);
     expect((await list("?runtime_type=mock")).data.map((a) => a.id)).toEqual([AV.demo]);
-    expect((await list("?runtime_type=gaussian&status=ready")).data.map((a) => a.id)).toEqual([
-      AV.miraStudio,
-      AV.miraStreet,
-      AV.miraEvening,
-      AV.mira,
-    ]);
+    expect((await list("?runtime_type=gaussian&status=ready")).data.map((a) => a.id)).toEqual([AV.miraStudio, AV.miraStreet, AV.miraEvening, AV.mira]);
     const walk = await list(`?parent_id=${AV.mira}&limit=2`);
     expect(walk.next_cursor).toBe(AV.miraStreet);
     expect((await list(`?parent_id=${AV.mira}&limit=2&starting_after=${walk.next_cursor}`)).data.map((a) => a.id)).toEqual([AV.miraEvening]);

@@ -1,10 +1,10 @@
-import { z } from "@hono/zod-openapi";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { z } from "@hono/zod-openapi";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createApp } from "../src/app";
-import { CLIENT_SECRET_TTL_SECONDS, mintClientSecret } from "../src/services/client-secrets";
 import { defineRoute } from "../src/routes/define-route";
+import { CLIENT_SECRET_TTL_SECONDS, mintClientSecret } from "../src/services/client-secrets";
 import { BASE, expectError, KEYS } from "./helpers/http";
 
 /**

@@ -16,7 +16,10 @@ const deployments = new Map<string, typeof env>();
 const deployment = (settings: Record<string, string>) => {
   const id = JSON.stringify(settings);
   let found = deployments.get(id);
-  if (!found) deployments.set(id, (found = { ...env, ...settings }));
+  if (!found) {
+    found = { ...env, ...settings };
+    deployments.set(id, found);
+  }
   return found;
 };
 
@@ -73,13 +76,25 @@ describe("settings", () => {
 describe("the strict error-code check (tests only)", () => {
   const app = createApp();
   app.openapi(
-    defineRoute("api_key", { method: "get", path: "/test/undeclared", operationId: "testUndeclared", responses: { 200: { description: "never" } }, errors: ["avatar.not_found"] }),
+    defineRoute("api_key", {
+      method: "get",
+      path: "/test/undeclared",
+      operationId: "testUndeclared",
+      responses: { 200: { description: "never" } },
+      errors: ["avatar.not_found"],
+    }),
     () => {
       throw new ApiError("persona.read_only", "a code this route never declared");
     },
   );
   app.openapi(
-    defineRoute("api_key", { method: "get", path: "/test/declared", operationId: "testDeclared", responses: { 200: { description: "never" } }, errors: ["avatar.not_found"] }),
+    defineRoute("api_key", {
+      method: "get",
+      path: "/test/declared",
+      operationId: "testDeclared",
+      responses: { 200: { description: "never" } },
+      errors: ["avatar.not_found"],
+    }),
     () => {
       throw new ApiError("avatar.not_found", "declared");
     },

@@ -103,7 +103,11 @@ describe("one media-type rule for every body", () => {
   });
 
   it("a JSON body, or none at all, is accepted where the route reads none", async () => {
-    for (const init of [{}, { body: "{}", headers: { "Content-Type": "application/json; charset=utf-8" } }, { body: "{}", headers: { "Content-Type": "application/merge-patch+json" } }]) {
+    for (const init of [
+      {},
+      { body: "{}", headers: { "Content-Type": "application/json; charset=utf-8" } },
+      { body: "{}", headers: { "Content-Type": "application/merge-patch+json" } },
+    ]) {
       expect((await api("/v1/avatars/av_demo/favorite", { method: "PUT", ...init })).status).toBe(200);
     }
   });
@@ -135,8 +139,10 @@ describe("validation messages speak the caller's terms", () => {
 
   it("body fields too", async () => {
     const token = await userJwt();
-    const create = (body: unknown) => api("/v1/api-keys", { method: "POST", key: token, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-    const name = async (body: unknown) => (await expectError(await create(body), 400, { type: "invalid_request", code: "parameter.invalid", param: "name" })).message;
+    const create = (body: unknown) =>
+      api("/v1/api-keys", { method: "POST", key: token, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const name = async (body: unknown) =>
+      (await expectError(await create(body), 400, { type: "invalid_request", code: "parameter.invalid", param: "name" })).message;
     expect(await name({ name: 5 })).toBe("'name' must be a string.");
     expect(await name({ name: ["a"] })).toBe("'name' must be a string, not a list.");
     expect(await name({ name: "" })).toBe("'name' must not be empty.");

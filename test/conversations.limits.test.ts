@@ -109,7 +109,8 @@ describe("usage and housekeeping", () => {
     await socket.next("metrics.turn");
     await api(`/v1/conversations/${conv.id}/end`, { method: "POST" });
     const stub = stubOf(conv.id);
-    const count = () => runInDurableObject(stub, (_, state) => state.storage.sql.exec<{ n: number; last: number }>("SELECT count(*) AS n, max(seq) AS last FROM events").one());
+    const count = () =>
+      runInDurableObject(stub, (_, state) => state.storage.sql.exec<{ n: number; last: number }>("SELECT count(*) AS n, max(seq) AS last FROM events").one());
     const before = await count();
     expect(before.n).toBeGreaterThan(3);
     // Age every event past the retention.

@@ -28,7 +28,8 @@ afterEach(() => {
 const stubOf = (id: string) => env.CONVERSATION.getByName(id) as DurableObjectStub<Conversation>;
 const post = (path: string, body: unknown, key: string = KEYS.demo) =>
   api(path, { method: "POST", key, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-const messagesOf = async (id: string, key: string = KEYS.demo) => ((await (await api(`/v1/conversations/${id}`, { key })).json()) as { messages: { role: string; content: string }[] }).messages;
+const messagesOf = async (id: string, key: string = KEYS.demo) =>
+  ((await (await api(`/v1/conversations/${id}`, { key })).json()) as { messages: { role: string; content: string }[] }).messages;
 
 describe("turns count against the org's rate limit", () => {
   // Started at the start of a minute (the clock runs on from there), so each test is one window.
@@ -63,7 +64,9 @@ describe("turns count against the org's rate limit", () => {
     await socket.next("metrics.turn");
     expect(await counted(org.id)).toBe(10);
 
-    const storedCount = (await runInDurableObject(stubOf(conv.id), (_, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM messages").one())).n;
+    const storedCount = (
+      await runInDurableObject(stubOf(conv.id), (_, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM messages").one())
+    ).n;
     socket.send({ type: "input.text", event_id: "over", text: "One too many." });
     const refused = await socket.next("error");
     expect(refused).toMatchObject({ code: "rate_limit.exceeded", reply_to: "over" });
@@ -73,7 +76,9 @@ describe("turns count against the org's rate limit", () => {
     // Nothing else happened: no message.created, no model, no speech, nothing stored.
     await new Promise((r) => setTimeout(r, 50));
     expect(socket.events.slice(socket.position).filter((e) => e.type !== "error")).toEqual([]);
-    expect((await runInDurableObject(stubOf(conv.id), (_, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM messages").one())).n).toBe(storedCount);
+    expect((await runInDurableObject(stubOf(conv.id), (_, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM messages").one())).n).toBe(
+      storedCount,
+    );
     // The same window as the org's requests: once this isolate's lease is spent, they are refused too.
     let status = 200;
     for (let i = 0; i < 10 && status === 200; i++) status = (await api("/v1/avatars", { key: org.key })).status;
@@ -182,7 +187,11 @@ describe("what a client secret may do", () => {
       ["avatar.speak", "client_permissions"],
       [["input.text"], "client_permissions.0"],
     ] as const) {
-      await expectError(await post("/v1/conversations", { avatar_id: "av_demo", client_permissions: value }), 400, { type: "invalid_request", code: "parameter.invalid", param });
+      await expectError(await post("/v1/conversations", { avatar_id: "av_demo", client_permissions: value }), 400, {
+        type: "invalid_request",
+        code: "parameter.invalid",
+        param,
+      });
     }
   });
 });
@@ -241,7 +250,9 @@ describe("usage of turns", () => {
     await socket.next("metrics.turn");
     const usage = async () =>
       Object.fromEntries(
-        (await env.DB.prepare("SELECT metric, quantity FROM usage WHERE org_id = ?").bind(org.id).all<{ metric: string; quantity: number }>()).results.map((r) => [r.metric, r.quantity]),
+        (await env.DB.prepare("SELECT metric, quantity FROM usage WHERE org_id = ?").bind(org.id).all<{ metric: string; quantity: number }>()).results.map(
+          (r) => [r.metric, r.quantity],
+        ),
       );
     const spoken = [..."Hello there."].length + [...done.message.content.replace(/\s+/g, "")].length;
     await vi.waitFor(async () => expect((await usage()).llm_output_tokens).toBeGreaterThan(0));

@@ -81,7 +81,11 @@ describe("POST /v1/conversations", () => {
   });
 
   it("builds ws: URLs for plain-HTTP origins", async () => {
-    const res = await api("http://localhost:8787/v1/conversations", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ avatar_id: AV.demo }) });
+    const res = await api("http://localhost:8787/v1/conversations", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ avatar_id: AV.demo }),
+    });
     const body = (await res.json()) as { id: string; transport: { url: string } };
     expect(body.transport.url).toBe(`ws://localhost:8787/v1/conversations/${body.id}/ws`);
   });
@@ -90,14 +94,36 @@ describe("POST /v1/conversations", () => {
     const persona = (await (await api("/v1/personas/id/per_support_agent")).json()) as { model: string; default_voice_id: string };
     const fromPersona = await createConversation({ persona_id: "per_support_agent", greeting: undefined });
     expect(fromPersona).toMatchObject({ persona_id: "per_support_agent", model: persona.model, voice_id: persona.default_voice_id });
-    const overridden = await createConversation({ persona_id: "per_support_agent", voice_id: "mock:deep", model: "mock:echo", system_prompt: "Be brief.", greeting: "Hi." });
+    const overridden = await createConversation({
+      persona_id: "per_support_agent",
+      voice_id: "mock:deep",
+      model: "mock:echo",
+      system_prompt: "Be brief.",
+      greeting: "Hi.",
+    });
     expect(overridden).toMatchObject({ persona_id: "per_support_agent", model: "mock:echo", voice_id: "mock:deep" });
   });
 
   it("accepts looks and standalone avatars, metadata and limits at their bounds", async () => {
-    const conv = await createConversation({ avatar_id: AV.miraStudio, max_duration_s: 30, idle_timeout_s: 600, metadata: { user_id: "u_1", "plan.tier": "x".repeat(500) }, output_audio_format: "pcm_16000" });
-    expect(conv).toMatchObject({ avatar_id: AV.miraStudio, max_duration_s: 30, idle_timeout_s: 600, output_audio_format: "pcm_16000", metadata: { user_id: "u_1" } });
-    const max = await createConversation({ max_duration_s: 3600, idle_timeout_s: 10, metadata: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, "v"])) });
+    const conv = await createConversation({
+      avatar_id: AV.miraStudio,
+      max_duration_s: 30,
+      idle_timeout_s: 600,
+      metadata: { user_id: "u_1", "plan.tier": "x".repeat(500) },
+      output_audio_format: "pcm_16000",
+    });
+    expect(conv).toMatchObject({
+      avatar_id: AV.miraStudio,
+      max_duration_s: 30,
+      idle_timeout_s: 600,
+      output_audio_format: "pcm_16000",
+      metadata: { user_id: "u_1" },
+    });
+    const max = await createConversation({
+      max_duration_s: 3600,
+      idle_timeout_s: 10,
+      metadata: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, "v"])),
+    });
     expect(max).toMatchObject({ max_duration_s: 3600, idle_timeout_s: 10 });
   });
 
@@ -105,23 +131,83 @@ describe("POST /v1/conversations", () => {
     const cases: [string, Record<string, unknown>, number, { type: string; code: string; param?: string }][] = [
       ["no avatar", {}, 400, { type: "invalid_request", code: "parameter.missing", param: "avatar_id" }],
       ["an unknown field", { avatar_id: AV.demo, colour: "red" }, 400, { type: "invalid_request", code: "parameter.unknown", param: "colour" }],
-      ["pipecat", { avatar_id: AV.demo, transport: { type: "pipecat" } }, 400, { type: "invalid_request", code: "transport.unsupported", param: "transport.type" }],
-      ["livekit", { avatar_id: AV.demo, transport: { type: "livekit" } }, 400, { type: "invalid_request", code: "transport.unsupported", param: "transport.type" }],
+      [
+        "pipecat",
+        { avatar_id: AV.demo, transport: { type: "pipecat" } },
+        400,
+        { type: "invalid_request", code: "transport.unsupported", param: "transport.type" },
+      ],
+      [
+        "livekit",
+        { avatar_id: AV.demo, transport: { type: "livekit" } },
+        400,
+        { type: "invalid_request", code: "transport.unsupported", param: "transport.type" },
+      ],
       ["daily", { avatar_id: AV.demo, transport: { type: "daily" } }, 400, { type: "invalid_request", code: "transport.unsupported", param: "transport.type" }],
-      ["an unknown transport", { avatar_id: AV.demo, transport: { type: "carrier-pigeon" } }, 400, { type: "invalid_request", code: "parameter.invalid", param: "transport.type" }],
+      [
+        "an unknown transport",
+        { avatar_id: AV.demo, transport: { type: "carrier-pigeon" } },
+        400,
+        { type: "invalid_request", code: "parameter.invalid", param: "transport.type" },
+      ],
       ["max_duration_s 29", { avatar_id: AV.demo, max_duration_s: 29 }, 400, { type: "invalid_request", code: "parameter.invalid", param: "max_duration_s" }],
-      ["max_duration_s 3601", { avatar_id: AV.demo, max_duration_s: 3601 }, 400, { type: "invalid_request", code: "parameter.invalid", param: "max_duration_s" }],
-      ["max_duration_s 60.5", { avatar_id: AV.demo, max_duration_s: 60.5 }, 400, { type: "invalid_request", code: "parameter.invalid", param: "max_duration_s" }],
-      ["max_duration_s as text", { avatar_id: AV.demo, max_duration_s: "60" }, 400, { type: "invalid_request", code: "parameter.invalid", param: "max_duration_s" }],
+      [
+        "max_duration_s 3601",
+        { avatar_id: AV.demo, max_duration_s: 3601 },
+        400,
+        { type: "invalid_request", code: "parameter.invalid", param: "max_duration_s" },
+      ],
+      [
+        "max_duration_s 60.5",
+        { avatar_id: AV.demo, max_duration_s: 60.5 },
+        400,
+        { type: "invalid_request", code: "parameter.invalid", param: "max_duration_s" },
+      ],
+      [
+        "max_duration_s as text",
+        { avatar_id: AV.demo, max_duration_s: "60" },
+        400,
+        { type: "invalid_request", code: "parameter.invalid", param: "max_duration_s" },
+      ],
       ["idle_timeout_s 9", { avatar_id: AV.demo, idle_timeout_s: 9 }, 400, { type: "invalid_request", code: "parameter.invalid", param: "idle_timeout_s" }],
       ["idle_timeout_s 601", { avatar_id: AV.demo, idle_timeout_s: 601 }, 400, { type: "invalid_request", code: "parameter.invalid", param: "idle_timeout_s" }],
-      ["21 metadata keys", { avatar_id: AV.demo, metadata: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, "v"])) }, 400, { type: "invalid_request", code: "parameter.invalid", param: "metadata" }],
-      ["a metadata value of 501 characters", { avatar_id: AV.demo, metadata: { note: "x".repeat(501) } }, 400, { type: "invalid_request", code: "parameter.invalid", param: "metadata.note" }],
-      ["a metadata value that is a number", { avatar_id: AV.demo, metadata: { count: 3 } }, 400, { type: "invalid_request", code: "parameter.invalid", param: "metadata.count" }],
+      [
+        "21 metadata keys",
+        { avatar_id: AV.demo, metadata: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, "v"])) },
+        400,
+        { type: "invalid_request", code: "parameter.invalid", param: "metadata" },
+      ],
+      [
+        "a metadata value of 501 characters",
+        { avatar_id: AV.demo, metadata: { note: "x".repeat(501) } },
+        400,
+        { type: "invalid_request", code: "parameter.invalid", param: "metadata.note" },
+      ],
+      [
+        "a metadata value that is a number",
+        { avatar_id: AV.demo, metadata: { count: 3 } },
+        400,
+        { type: "invalid_request", code: "parameter.invalid", param: "metadata.count" },
+      ],
       ["metadata that is a list", { avatar_id: AV.demo, metadata: ["a"] }, 400, { type: "invalid_request", code: "parameter.invalid", param: "metadata" }],
-      ["an mp3 output format", { avatar_id: AV.demo, output_audio_format: "mp3" }, 400, { type: "invalid_request", code: "parameter.invalid", param: "output_audio_format" }],
-      ["a system prompt with a NUL", { avatar_id: AV.demo, system_prompt: "a\u0000b" }, 400, { type: "invalid_request", code: "parameter.invalid", param: "system_prompt" }],
-      ["a greeting over 1,000 characters", { avatar_id: AV.demo, greeting: "x".repeat(1001) }, 400, { type: "invalid_request", code: "parameter.invalid", param: "greeting" }],
+      [
+        "an mp3 output format",
+        { avatar_id: AV.demo, output_audio_format: "mp3" },
+        400,
+        { type: "invalid_request", code: "parameter.invalid", param: "output_audio_format" },
+      ],
+      [
+        "a system prompt with a NUL",
+        { avatar_id: AV.demo, system_prompt: "a\u0000b" },
+        400,
+        { type: "invalid_request", code: "parameter.invalid", param: "system_prompt" },
+      ],
+      [
+        "a greeting over 1,000 characters",
+        { avatar_id: AV.demo, greeting: "x".repeat(1001) },
+        400,
+        { type: "invalid_request", code: "parameter.invalid", param: "greeting" },
+      ],
       ["an unknown avatar", { avatar_id: "av_nope" }, 404, { type: "not_found", code: "avatar.not_found", param: "avatar_id" }],
       ["another org's private avatar", { avatar_id: AV.otherPrivate }, 404, { type: "not_found", code: "avatar.not_found", param: "avatar_id" }],
       ["a character with looks", { avatar_id: AV.mira }, 422, { type: "unprocessable", code: "avatar.not_a_look", param: "avatar_id" }],
@@ -130,8 +216,18 @@ describe("POST /v1/conversations", () => {
       ["an unknown persona", { avatar_id: AV.demo, persona_id: "per_nope" }, 404, { type: "not_found", code: "persona.not_found", param: "persona_id" }],
       ["an unknown model", { avatar_id: AV.demo, model: "mock:nope" }, 422, { type: "unprocessable", code: "model.unknown", param: "model" }],
       ["an unknown voice", { avatar_id: AV.demo, voice_id: "mock:nope" }, 422, { type: "unprocessable", code: "voice.unknown", param: "voice_id" }],
-      ["a model without credentials", { avatar_id: AV.demo, model: "openai:gpt-4o-mini" }, 503, { type: "service_unavailable", code: "provider.not_configured", param: "model" }],
-      ["a voice without credentials", { avatar_id: AV.demo, voice_id: "elevenlabs:21m00Tcm4TlvDq8ikWAM" }, 503, { type: "service_unavailable", code: "provider.not_configured", param: "voice_id" }],
+      [
+        "a model without credentials",
+        { avatar_id: AV.demo, model: "openai:gpt-4o-mini" },
+        503,
+        { type: "service_unavailable", code: "provider.not_configured", param: "model" },
+      ],
+      [
+        "a voice without credentials",
+        { avatar_id: AV.demo, voice_id: "elevenlabs:21m00Tcm4TlvDq8ikWAM" },
+        503,
+        { type: "service_unavailable", code: "provider.not_configured", param: "voice_id" },
+      ],
     ];
     it.each(cases)("%s", async (_name, body, status, expected) => {
       const before = await indexCount("org_demo");
@@ -180,7 +276,9 @@ describe("GET /v1/conversations", () => {
     } while (cursor);
     expect(seen).toEqual([...made].reverse());
 
-    const ended = (await (await api("/v1/conversations?status=ended", { key: org.key })).json()) as { data: { id: string; status: string; end_reason: string }[] };
+    const ended = (await (await api("/v1/conversations?status=ended", { key: org.key })).json()) as {
+      data: { id: string; status: string; end_reason: string }[];
+    };
     expect(ended.data.map((c) => [c.id, c.status, c.end_reason])).toEqual([[made[1], "ended", "api_ended"]]);
     const active = (await (await api("/v1/conversations?status=active", { key: org.key })).json()) as { data: { id: string }[] };
     expect(active.data).toHaveLength(4);
@@ -190,7 +288,11 @@ describe("GET /v1/conversations", () => {
     const theirs = await createConversation({}, KEYS.other);
     const mine = (await (await api("/v1/conversations?limit=100")).json()) as { data: { id: string }[] };
     expect(mine.data.map((c) => c.id)).not.toContain(theirs.id);
-    await expectError(await api(`/v1/conversations?starting_after=${theirs.id}`), 400, { type: "invalid_request", code: "parameter.invalid", param: "starting_after" });
+    await expectError(await api(`/v1/conversations?starting_after=${theirs.id}`), 400, {
+      type: "invalid_request",
+      code: "parameter.invalid",
+      param: "starting_after",
+    });
     await expectError(await api("/v1/conversations?status=paused"), 400, { type: "invalid_request", code: "parameter.invalid", param: "status" });
   });
 });
@@ -203,7 +305,13 @@ describe("messages over REST", () => {
     const turn = (await res.json()) as { object: string; id: string; status: string; input: Message; output: Message };
     expect(turn).toMatchObject({ object: "turn", status: "completed" });
     expect(turn.id).toMatch(/^turn_/);
-    expect(turn.input).toMatchObject({ object: "message", role: "user", content: "Tell me about gardens in two sentences.", turn_id: turn.id, interrupted: false });
+    expect(turn.input).toMatchObject({
+      object: "message",
+      role: "user",
+      content: "Tell me about gardens in two sentences.",
+      turn_id: turn.id,
+      interrupted: false,
+    });
     expect(turn.output).toMatchObject({ object: "message", role: "assistant", turn_id: turn.id, interrupted: false });
     expect(turn.output.content.match(/[.!?](\s|$)/g)).toHaveLength(2);
     expect(turn.output.content.toLowerCase()).toContain("garden");
@@ -268,7 +376,10 @@ describe("POST /v1/conversations/{id}/end", () => {
     const again = (await (await post(`/v1/conversations/${conv.id}/end`, {})).json()) as typeof ended;
     expect(again).toEqual(ended);
     await expectError(await post(`/v1/conversations/${conv.id}/messages`, { content: "hello?" }), 409, { type: "conflict", code: "conversation.ended" });
-    await expectError(await post(`/v1/conversations/${conv.id}/messages`, { content: "hello?", stream: true }), 409, { type: "conflict", code: "conversation.ended" });
+    await expectError(await post(`/v1/conversations/${conv.id}/messages`, { content: "hello?", stream: true }), 409, {
+      type: "conflict",
+      code: "conversation.ended",
+    });
     const row = await env.DB.prepare("SELECT status, end_reason, ended_at FROM conversations WHERE id = ?").bind(conv.id).first();
     expect(row).toMatchObject({ status: "ended", end_reason: "api_ended" });
     expect(new Date(row?.ended_at as number).toISOString().replace(/\.\d{3}Z$/, "Z")).toBe(ended.ended_at);
@@ -281,7 +392,10 @@ describe("security", () => {
     await expectError(await api(`/v1/conversations/${theirs.id}`), 404, { type: "not_found", code: "conversation.not_found" });
     await expectError(await post(`/v1/conversations/${theirs.id}/messages`, { content: "hi" }), 404, { type: "not_found", code: "conversation.not_found" });
     await expectError(await post(`/v1/conversations/${theirs.id}/end`, {}), 404, { type: "not_found", code: "conversation.not_found" });
-    await expectError(await api(`/v1/conversations/${theirs.id}/ws`, { headers: { Upgrade: "websocket" } }), 404, { type: "not_found", code: "conversation.not_found" });
+    await expectError(await api(`/v1/conversations/${theirs.id}/ws`, { headers: { Upgrade: "websocket" } }), 404, {
+      type: "not_found",
+      code: "conversation.not_found",
+    });
     // Untouched by all of that.
     const still = (await (await api(`/v1/conversations/${theirs.id}`, { key: KEYS.other })).json()) as { status: string; messages: unknown[] };
     expect(still).toMatchObject({ status: "active", messages: [] });
@@ -303,7 +417,10 @@ describe("security", () => {
       ["GET", `/v1/conversations/${conv.id}/ws`],
     ] as const) {
       await expectError(await api(path, { method, key: null }), 401, { type: "authentication", code: "api_key.missing" });
-      await expectError(await api(path, { method, key: "av_test_wrong000000000000000000000000000000" }), 401, { type: "authentication", code: "api_key.invalid" });
+      await expectError(await api(path, { method, key: "av_test_wrong000000000000000000000000000000" }), 401, {
+        type: "authentication",
+        code: "api_key.invalid",
+      });
     }
   });
 

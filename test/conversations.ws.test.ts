@@ -82,7 +82,12 @@ describe("a whole conversation", () => {
     const done = turnA.find((e) => e.type === "agent.response.done") as Of<"agent.response.done">;
     const deltas = turnA.filter((e): e is Of<"agent.response.delta"> => e.type === "agent.response.delta");
     expect(deltas.length).toBeGreaterThan(3);
-    expect(deltas.map((d) => d.delta).join("").trim()).toBe(done.message.content);
+    expect(
+      deltas
+        .map((d) => d.delta)
+        .join("")
+        .trim(),
+    ).toBe(done.message.content);
     expect(done.message.content.match(/[.!?](\s|$)/g)).toHaveLength(3);
 
     // The audio: PCM16 at 24 kHz, exactly as long as the mock voice speaks each sentence, and
@@ -112,7 +117,10 @@ describe("a whole conversation", () => {
     expect(metrics.first_audio_ms).toBeLessThanOrEqual(metrics.total_ms);
 
     // A REST message reaches the sockets too.
-    const rest = (await (await post(`/v1/conversations/${conv.id}/messages`, { content: "Reply with one word." })).json()) as { id: string; input: { id: string } };
+    const rest = (await (await post(`/v1/conversations/${conv.id}/messages`, { content: "Reply with one word." })).json()) as {
+      id: string;
+      input: { id: string };
+    };
     const viaRest = await turnEvents(a);
     expect((viaRest[0] as Of<"message.created">).message.id).toBe(rest.input.id);
     expect(viaRest.every((e) => !("turn_id" in e) || e.turn_id === rest.id)).toBe(true);
@@ -125,7 +133,11 @@ describe("a whole conversation", () => {
     expect((await a.closedBy())?.code).toBe(1000);
     expect((await b.closedBy())?.code).toBe(1000);
 
-    const stored = (await (await api(`/v1/conversations/${conv.id}`)).json()) as { status: string; end_reason: string; messages: { role: string; content: string }[] };
+    const stored = (await (await api(`/v1/conversations/${conv.id}`)).json()) as {
+      status: string;
+      end_reason: string;
+      messages: { role: string; content: string }[];
+    };
     expect(stored).toMatchObject({ status: "ended", end_reason: "api_ended" });
     expect(stored.messages.map((m) => m.role)).toEqual(["assistant", "user", "assistant", "user", "assistant"]);
     expect(stored.messages[2]?.content).toBe(done.message.content);
@@ -140,7 +152,10 @@ describe("a whole conversation", () => {
     expect(events.some((e) => e.type === "message.created")).toBe(false);
     const done = events.find((e) => e.type === "agent.response.done") as Of<"agent.response.done">;
     expect(done.message.content).toBe("Our store opens at 9.30 tomorrow. See you then!");
-    const said = events.filter((e): e is Of<"avatar.audio.delta"> => e.type === "avatar.audio.delta").map((f) => f.alignment?.chars.join("")).join("");
+    const said = events
+      .filter((e): e is Of<"avatar.audio.delta"> => e.type === "avatar.audio.delta")
+      .map((f) => f.alignment?.chars.join(""))
+      .join("");
     expect(said).toBe("Our store opens at 9.30 tomorrow.See you then!");
     expect((events.at(-1) as Of<"metrics.turn">).llm_first_token_ms).toBeNull();
   });
@@ -256,7 +271,11 @@ describe("opening the socket", () => {
     const theirs = await createConversation({}, KEYS.other);
     await expectError(await upgrade(theirs.id), 404, { type: "not_found", code: "conversation.not_found" });
     const mine = await createConversation();
-    await expectError(await upgrade(theirs.id, { token: mine.client_secret.value }), 401, { type: "authentication", code: "client_secret.invalid", param: "token" });
+    await expectError(await upgrade(theirs.id, { token: mine.client_secret.value }), 401, {
+      type: "authentication",
+      code: "client_secret.invalid",
+      param: "token",
+    });
   });
 
   it("last_seq must be a whole number no later than the conversation's last event", async () => {

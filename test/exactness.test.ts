@@ -37,7 +37,11 @@ describe("metadata keys", () => {
     const res = await createConversation({ metadata: twenty });
     expect(res.status).toBe(201);
     expect(((await res.json()) as { metadata: Record<string, string> }).metadata).toEqual(twenty);
-    await expectError(await createConversation({ metadata: { ...twenty, k20: "v" } }), 400, { type: "invalid_request", code: "parameter.invalid", param: "metadata" });
+    await expectError(await createConversation({ metadata: { ...twenty, k20: "v" } }), 400, {
+      type: "invalid_request",
+      code: "parameter.invalid",
+      param: "metadata",
+    });
   });
 });
 
@@ -70,7 +74,14 @@ describe("query parameter names", () => {
 });
 
 describe("media types are read as RFC 9110 defines them", () => {
-  const ok = ["application/json ; charset=UTF-8", "application/json;charset=utf-8", "Application/JSON", 'application/json; charset="utf-8"', "application/json\t;\tcharset=utf-8", "application/merge-patch+json ; charset=utf-8"];
+  const ok = [
+    "application/json ; charset=UTF-8",
+    "application/json;charset=utf-8",
+    "Application/JSON",
+    'application/json; charset="utf-8"',
+    "application/json\t;\tcharset=utf-8",
+    "application/merge-patch+json ; charset=utf-8",
+  ];
 
   it("whitespace around ';', quoted values and any case are the same media type", async () => {
     for (const type of ok) {
@@ -80,7 +91,14 @@ describe("media types are read as RFC 9110 defines them", () => {
   });
 
   it("a malformed media type or a charset other than UTF-8 is 400 request.unsupported_media_type", async () => {
-    for (const type of ["application/json; charset", "application/json;;=x", "application /json", "application/json; charset=latin1", "json", "application/json, text/plain"]) {
+    for (const type of [
+      "application/json; charset",
+      "application/json;;=x",
+      "application /json",
+      "application/json; charset=latin1",
+      "json",
+      "application/json, text/plain",
+    ]) {
       await expectError(await api("/v1/personas", json({ name: "x", vertical: "support", system_prompt: "Hi." }, { "Content-Type": type })), 400, {
         type: "invalid_request",
         code: "request.unsupported_media_type",

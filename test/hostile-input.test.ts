@@ -104,7 +104,13 @@ describe("hostile path and query values on every documented operation", async ()
     const query = (name?: string, value?: string, twice = false) =>
       params
         .filter((p) => p.in === "query")
-        .flatMap((p) => (p.name === name ? (twice ? [value, value] : [value]).map((v) => `${p.name}=${v}`) : example(p.name) === undefined ? [] : [`${p.name}=${example(p.name)}`]))
+        .flatMap((p) =>
+          p.name === name
+            ? (twice ? [value, value] : [value]).map((v) => `${p.name}=${v}`)
+            : example(p.name) === undefined
+              ? []
+              : [`${p.name}=${example(p.name)}`],
+        )
         .join("&");
     const key = op.security?.some((s) => "userJwt" in s) ? jwt : op.security?.some((s) => "apiKey" in s) ? undefined : null;
     const call = async (url: string) => {

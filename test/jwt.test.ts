@@ -78,7 +78,11 @@ describe("user JWTs (HS256 with JWT_SECRET)", () => {
     const secret = new TextEncoder().encode(env.JWT_SECRET);
     const now = Math.floor(Date.now() / 1000);
     const sign = (iat: number) =>
-      new SignJWT({ sub: "u", org_id: "org_demo" }).setProtectedHeader({ alg: "HS256" }).setIssuedAt(iat).setExpirationTime(now + 365 * 86_400).sign(secret);
+      new SignJWT({ sub: "u", org_id: "org_demo" })
+        .setProtectedHeader({ alg: "HS256" })
+        .setIssuedAt(iat)
+        .setExpirationTime(now + 365 * 86_400)
+        .sign(secret);
     const error = await expectError(await listKeys(await sign(now - 86_400 - 5)), 401, { type: "authentication", code: "jwt.expired" });
     expect(error.message).toContain("86400 seconds");
     expect((await listKeys(await sign(now - 86_400 + 60))).status).toBe(200);
@@ -91,7 +95,11 @@ describe("user JWTs (HS256 with JWT_SECRET)", () => {
       .setExpirationTime("10m")
       .sign(new TextEncoder().encode(env.JWT_SECRET));
     const call = (maxAge: string) =>
-      createApp().fetch(new Request(`${BASE}/v1/api-keys`, { headers: { Authorization: `Bearer ${token}` } }), { ...env, JWT_MAX_AGE_SECONDS: maxAge }, createExecutionContext());
+      createApp().fetch(
+        new Request(`${BASE}/v1/api-keys`, { headers: { Authorization: `Bearer ${token}` } }),
+        { ...env, JWT_MAX_AGE_SECONDS: maxAge },
+        createExecutionContext(),
+      );
     await expectError(await call("60"), 401, { type: "authentication", code: "jwt.expired" });
     expect((await call("300")).status).toBe(200);
   });
@@ -99,7 +107,12 @@ describe("user JWTs (HS256 with JWT_SECRET)", () => {
   it("iat in the future beyond a minute of clock skew is jwt.invalid", async () => {
     const secret = new TextEncoder().encode(env.JWT_SECRET);
     const now = Math.floor(Date.now() / 1000);
-    const sign = (iat: number) => new SignJWT({ sub: "u", org_id: "org_demo" }).setProtectedHeader({ alg: "HS256" }).setIssuedAt(iat).setExpirationTime(now + 600).sign(secret);
+    const sign = (iat: number) =>
+      new SignJWT({ sub: "u", org_id: "org_demo" })
+        .setProtectedHeader({ alg: "HS256" })
+        .setIssuedAt(iat)
+        .setExpirationTime(now + 600)
+        .sign(secret);
     const error = await expectError(await listKeys(await sign(now + 120)), 401, { type: "authentication", code: "jwt.invalid" });
     expect(error.message).toContain("iat");
     expect((await listKeys(await sign(now + 30))).status).toBe(200);
@@ -196,7 +209,11 @@ describe("JWKS (RS256 / ES256 from an identity provider)", () => {
     expect(error.message).not.toContain("idp.test");
     expect(fetchSpy).not.toHaveBeenCalled();
     // The API's own routes are not affected by a key-management setting.
-    const avatars = await createApp().fetch(new Request(`${BASE}/v1/avatars/av_demo`, { headers: { Authorization: `Bearer ${KEYS.demo}` } }), { ...env, JWT_JWKS_URL: JWKS_URL, JWT_AUDIENCE: "" }, createExecutionContext());
+    const avatars = await createApp().fetch(
+      new Request(`${BASE}/v1/avatars/av_demo`, { headers: { Authorization: `Bearer ${KEYS.demo}` } }),
+      { ...env, JWT_JWKS_URL: JWKS_URL, JWT_AUDIENCE: "" },
+      createExecutionContext(),
+    );
     expect(avatars.status).toBe(200);
   });
 

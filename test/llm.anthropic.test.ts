@@ -6,7 +6,7 @@ import { createLogger } from "../src/lib/logger";
 import { anthropic } from "../src/providers/llm/anthropic";
 import type { CallContext, ChatEvent, ChatRequest } from "../src/providers/llm/types";
 import { CallerGone } from "../src/providers/upstream";
-import { INTERNAL_URL, LEAKS, hostileCodes, leakyMessage } from "./helpers/leaks";
+import { hostileCodes, INTERNAL_URL, LEAKS, leakyMessage } from "./helpers/leaks";
 
 /**
  * The Anthropic provider against a fake Messages API that speaks the real wire format (see
@@ -25,7 +25,10 @@ const deployments = new Map<string, Config>();
 function configFor(settings: Record<string, string>): Config {
   const id = JSON.stringify(settings);
   let config = deployments.get(id);
-  if (!config) deployments.set(id, (config = getConfig({ ...env, ...settings })));
+  if (!config) {
+    config = getConfig({ ...env, ...settings });
+    deployments.set(id, config);
+  }
   return config;
 }
 
@@ -99,7 +102,16 @@ const ping = 'event: ping\ndata: {"type": "ping"}\n\n';
 const messageStart = (usage: Json = { input_tokens: 12, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 1 }) =>
   sse("message_start", {
     type: "message_start",
-    message: { id: "msg_01", type: "message", role: "assistant", model: "claude-sonnet-4-5-20250929", content: [], stop_reason: null, stop_sequence: null, usage },
+    message: {
+      id: "msg_01",
+      type: "message",
+      role: "assistant",
+      model: "claude-sonnet-4-5-20250929",
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage,
+    },
   });
 const textStart = (index: number, text = "") => sse("content_block_start", { type: "content_block_start", index, content_block: { type: "text", text } });
 const toolStart = (index: number, id: string, name: string) =>
@@ -224,8 +236,7 @@ async function drain(iterable: AsyncIterable<ChatEvent>): Promise<{ events: Chat
   return { events, error: undefined };
 }
 
-const within = <T>(promise: Promise<T>, ms: number) =>
-  Promise.race([promise, new Promise<"too slow">((resolve) => setTimeout(() => resolve("too slow"), ms))]);
+const within = <T>(promise: Promise<T>, ms: number) => Promise.race([promise, new Promise<"too slow">((resolve) => setTimeout(() => resolve("too slow"), ms))]);
 
 // ---------------------------------------------------------------------------------------------
 
@@ -281,7 +292,14 @@ describe("anthropic: the request", () => {
     await anthropic.complete({ ...HELLO, max_tokens: 300 }, context());
     await anthropic.complete({ ...HELLO, model: "claude-opus-4-1", max_tokens: 20000 }, context());
     expect(sent.map((s) => s.body.max_tokens)).toEqual([4096, 4096, 4096, 4096, 300, 20000]);
-    expect(sent.map((s) => s.body.model)).toEqual(["claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1", "claude-3-5-haiku-20241022", "claude-sonnet-4-5", "claude-opus-4-1"]);
+    expect(sent.map((s) => s.body.model)).toEqual([
+      "claude-sonnet-4-5",
+      "claude-haiku-4-5",
+      "claude-opus-4-1",
+      "claude-3-5-haiku-20241022",
+      "claude-sonnet-4-5",
+      "claude-opus-4-1",
+    ]);
   });
 
   it("a whole conversation: system and developer hoisted and joined, tool calls and results, merged user turns, images, sampling, tools, user", async () => {
@@ -292,7 +310,13 @@ describe("anthropic: the request", () => {
         model: "claude-sonnet-4-5",
         messages: [
           { role: "system", content: "You are terse." },
-          { role: "developer", content: [{ type: "text", text: "Use metric units." }, { type: "text", text: "Never guess." }] },
+          {
+            role: "developer",
+            content: [
+              { type: "text", text: "Use metric units." },
+              { type: "text", text: "Never guess." },
+            ],
+          },
           { role: "user", content: "Weather in Paris and Oslo?" },
           {
             role: "assistant",
@@ -383,7 +407,13 @@ describe("anthropic: the request", () => {
       context(),
     );
     expect(sent[0]?.body.messages).toEqual([
-      { role: "user", content: [{ type: "text", text: "Hi" }, { type: "text", text: "Are you there?" }] },
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "Hi" },
+          { type: "text", text: "Are you there?" },
+        ],
+      },
       { role: "assistant", content: "Yes." },
       { role: "user", content: "Time?" },
       { role: "assistant", content: [{ type: "tool_use", id: "toolu_9", name: "now", input: {} }] },
@@ -435,7 +465,10 @@ describe("anthropic: the request", () => {
   it("response_format json_object / json_schema become a JSON-only instruction in the system prompt", async () => {
     const sent = fakeAnthropic(OK);
     const schema = { type: "object", properties: { answer: { type: "string" } }, required: ["answer"] };
-    const withSystem = ask([{ role: "system", content: "Be brief." }, { role: "user", content: "Hello" }]);
+    const withSystem = ask([
+      { role: "system", content: "Be brief." },
+      { role: "user", content: "Hello" },
+    ]);
     await anthropic.complete({ ...withSystem, response_format: { type: "json_object" } }, context());
     await anthropic.complete({ ...HELLO, response_format: { type: "json_object" } }, context());
     await anthropic.complete({ ...HELLO, response_format: { type: "json_schema", json_schema: { name: "reply", schema } } }, context());
@@ -453,7 +486,8 @@ describe("anthropic: the request", () => {
   it("an image URL Anthropic cannot take, or tool arguments that are not a JSON object, fail as parameter.invalid before any request", async () => {
     const fetchSpy = vi.spyOn(globalThis, "fetch");
     const image = (url: string) => ask([{ role: "user", content: [{ type: "image_url", image_url: { url } }] }]);
-    const args = (text: string) => ask([{ role: "assistant", content: null, tool_calls: [{ id: "toolu_1", type: "function", function: { name: "now", arguments: text } }] }]);
+    const args = (text: string) =>
+      ask([{ role: "assistant", content: null, tool_calls: [{ id: "toolu_1", type: "function", function: { name: "now", arguments: text } }] }]);
     for (const request of [image("data:image/svg+xml,%3Csvg%3E"), image("ftp://files.example/cat.png"), args("{not json"), args("[1,2]"), args("42")]) {
       const error = expectApiError(await rejection(anthropic.complete(request, context())), "parameter.invalid");
       expect(error.param).toBe("messages");
@@ -464,7 +498,12 @@ describe("anthropic: the request", () => {
 
 describe("anthropic: the response", () => {
   it("text blocks become the content, with usage", async () => {
-    fakeAnthropic(() => messageResponse([{ type: "text", text: "Hello" }, { type: "text", text: " there." }]));
+    fakeAnthropic(() =>
+      messageResponse([
+        { type: "text", text: "Hello" },
+        { type: "text", text: " there." },
+      ]),
+    );
     expect(await anthropic.complete(HELLO, context())).toEqual({
       message: { role: "assistant", content: "Hello there." },
       finish_reason: "stop",
@@ -498,7 +537,11 @@ describe("anthropic: the response", () => {
   it("only tool calls: content is null", async () => {
     fakeAnthropic(() => messageResponse([{ type: "tool_use", id: "toolu_1", name: "now", input: {} }], "tool_use"));
     const result = await anthropic.complete(HELLO, context());
-    expect(result.message).toEqual({ role: "assistant", content: null, tool_calls: [{ id: "toolu_1", type: "function", function: { name: "now", arguments: "{}" } }] });
+    expect(result.message).toEqual({
+      role: "assistant",
+      content: null,
+      tool_calls: [{ id: "toolu_1", type: "function", function: { name: "now", arguments: "{}" } }],
+    });
   });
 
   it("every stop_reason maps to an OpenAI finish_reason", async () => {
@@ -593,7 +636,10 @@ describe("anthropic: streaming", () => {
     const { events, error } = await drain(await anthropic.stream(HELLO, context()));
     expect(error).toBeUndefined();
     expect(events[0]).toEqual({ type: "delta", content: "Checking both." });
-    expect(events[1]).toEqual({ type: "delta", tool_calls: [{ index: 0, id: "toolu_01", type: "function", function: { name: "get_weather", arguments: "" } }] });
+    expect(events[1]).toEqual({
+      type: "delta",
+      tool_calls: [{ index: 0, id: "toolu_01", type: "function", function: { name: "get_weather", arguments: "" } }],
+    });
     expect(events.slice(-2)).toEqual([
       { type: "finish", finish_reason: "tool_calls" },
       { type: "usage", usage: { prompt_tokens: 12, completion_tokens: 80, total_tokens: 92 } },
@@ -624,7 +670,11 @@ describe("anthropic: streaming", () => {
       sse("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "signature_delta", signature: "EqQBCgIYAh" } }),
       blockStop(0),
       textStart(1),
-      sse("content_block_delta", { type: "content_block_delta", index: 1, delta: { type: "citations_delta", citation: { type: "char_location", cited_text: "x" } } }),
+      sse("content_block_delta", {
+        type: "content_block_delta",
+        index: 1,
+        delta: { type: "citations_delta", citation: { type: "char_location", cited_text: "x" } },
+      }),
       textDelta(1, "Answer."),
       blockStop(1),
       sse("some_future_event", { type: "some_future_event" }),
@@ -643,7 +693,16 @@ describe("anthropic: streaming", () => {
   it("the first delta reaches the consumer while the upstream is still answering", async () => {
     let release = () => {};
     const paused = new Promise<void>((resolve) => (release = resolve));
-    const { upstream } = fakeStream([messageStart(), textStart(0), textDelta(0, "Hel"), paused, textDelta(0, "lo"), blockStop(0), messageDelta("end_turn", { output_tokens: 2 }), messageStop]);
+    const { upstream } = fakeStream([
+      messageStart(),
+      textStart(0),
+      textDelta(0, "Hel"),
+      paused,
+      textDelta(0, "lo"),
+      blockStop(0),
+      messageDelta("end_turn", { output_tokens: 2 }),
+      messageStop,
+    ]);
     const iterator = (await anthropic.stream(HELLO, context()))[Symbol.asyncIterator]();
     const first = await within(iterator.next(), 2000);
     expect(first).toEqual({ done: false, value: { type: "delta", content: "Hel" } });
@@ -805,7 +864,15 @@ describe("anthropic: errors", () => {
   });
 
   it("an event whose data is not JSON is provider.unavailable", async () => {
-    const { upstream } = fakeStream([messageStart(), textStart(0), 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_de\n\n', new Promise(() => {})], "hang");
+    const { upstream } = fakeStream(
+      [
+        messageStart(),
+        textStart(0),
+        'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_de\n\n',
+        new Promise(() => {}),
+      ],
+      "hang",
+    );
     const { events, error } = await drain(await anthropic.stream(HELLO, context()));
     expect(events).toEqual([]);
     expect(expectApiError(error, "provider.unavailable").message).toBe("anthropic sent a stream event that could not be read; try again shortly.");

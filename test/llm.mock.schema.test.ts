@@ -25,7 +25,11 @@ type Via = "tool" | "json_schema";
 function bodyFor(via: Via, schema: Schema, stream: boolean) {
   const base = { model: "mock:echo", stream, messages: [{ role: "user", content: "Fill in the form for Alice in Lisbon" }] };
   return via === "tool"
-    ? { ...base, tools: [{ type: "function", function: { name: "fill_form", parameters: schema } }], tool_choice: { type: "function", function: { name: "fill_form" } } }
+    ? {
+        ...base,
+        tools: [{ type: "function", function: { name: "fill_form", parameters: schema } }],
+        tool_choice: { type: "function", function: { name: "fill_form" } },
+      }
     : { ...base, response_format: { type: "json_schema", json_schema: { name: "form", schema } } };
 }
 
@@ -46,15 +50,21 @@ async function fill(via: Via, schema: Schema, stream: boolean): Promise<{ json: 
     return { json: json ?? "", finish: choice?.finish_reason };
   }
   expect(res.headers.get("Content-Type")).toMatch(/^text\/event-stream/);
-  const data = (await res.text())
-    .split("\n\n")
-    .flatMap((block) => block.split("\n").filter((line) => line.startsWith("data: ")).map((line) => line.slice(6)));
+  const data = (await res.text()).split("\n\n").flatMap((block) =>
+    block
+      .split("\n")
+      .filter((line) => line.startsWith("data: "))
+      .map((line) => line.slice(6)),
+  );
   expect(data.at(-1)).toBe("[DONE]");
   const chunks = data.slice(0, -1).map((d) => JSON.parse(d) as Chunk);
   const deltas = chunks.flatMap((c) => c.choices.map((choice) => choice.delta));
   const json =
     via === "tool"
-      ? deltas.flatMap((d) => d.tool_calls ?? []).map((call) => call.function?.arguments ?? "").join("")
+      ? deltas
+          .flatMap((d) => d.tool_calls ?? [])
+          .map((call) => call.function?.arguments ?? "")
+          .join("")
       : deltas.map((d) => d.content ?? "").join("");
   return { json, finish: chunks.flatMap((c) => c.choices).find((choice) => choice.finish_reason !== null)?.finish_reason ?? undefined };
 }

@@ -6,7 +6,7 @@ import { createLogger } from "../src/lib/logger";
 import { groq, openai } from "../src/providers/llm/openai";
 import type { CallContext, ChatEvent, ChatRequest, LlmProvider, ToolCall } from "../src/providers/llm/types";
 import { CallerGone } from "../src/providers/upstream";
-import { INTERNAL_URL, LEAKS, hostileCodes, leakyMessage } from "./helpers/leaks";
+import { hostileCodes, INTERNAL_URL, LEAKS, leakyMessage } from "./helpers/leaks";
 
 /**
  * The OpenAI-compatible providers against fake upstreams that speak the documented wire format
@@ -240,11 +240,20 @@ const GROQ_TEXT_FRAMES = [
 ];
 
 const TEXT_FRAMES = (c: Case) => (c === OPENAI ? OPENAI_TEXT_FRAMES : GROQ_TEXT_FRAMES);
-const TEXT_USAGE = (c: Case) => (c === OPENAI ? { prompt_tokens: 14, completion_tokens: 4, total_tokens: 18 } : { prompt_tokens: 18, completion_tokens: 3, total_tokens: 21 });
+const TEXT_USAGE = (c: Case) =>
+  c === OPENAI ? { prompt_tokens: 14, completion_tokens: 4, total_tokens: 18 } : { prompt_tokens: 18, completion_tokens: 3, total_tokens: 21 };
 
 /** Two parallel tool calls whose arguments arrive in fragments, as OpenAI sends them. */
 const TOOL_CALL_FRAMES = [
-  frame(openaiChunk({ delta: { role: "assistant", content: null, tool_calls: [{ index: 0, id: "call_Paris01", type: "function", function: { name: "get_weather", arguments: "" } }] } })),
+  frame(
+    openaiChunk({
+      delta: {
+        role: "assistant",
+        content: null,
+        tool_calls: [{ index: 0, id: "call_Paris01", type: "function", function: { name: "get_weather", arguments: "" } }],
+      },
+    }),
+  ),
   frame(openaiChunk({ delta: { tool_calls: [{ index: 0, function: { arguments: '{"ci' } }] } })),
   frame(openaiChunk({ delta: { tool_calls: [{ index: 0, function: { arguments: 'ty": "Par' } }] } })),
   frame(openaiChunk({ delta: { tool_calls: [{ index: 0, function: { arguments: 'is"}' } }] } })),
@@ -273,7 +282,8 @@ function reassemble(events: ChatEvent[]): ToolCall[] {
   for (const event of events) {
     if (event.type !== "delta") continue;
     for (const d of event.tool_calls ?? []) {
-      const call = (calls[d.index] ??= { id: "", type: "function", function: { name: "", arguments: "" } });
+      calls[d.index] ??= { id: "", type: "function", function: { name: "", arguments: "" } };
+      const call = calls[d.index] as ToolCall;
       if (d.id) call.id = d.id;
       if (d.function?.name) call.function.name += d.function.name;
       call.function.arguments += d.function?.arguments ?? "";
@@ -303,7 +313,6 @@ function loggedDetail(): unknown {
   }
   return "no upstream refused line";
 }
-
 
 // ---------------------------------------------------------------------------------------------
 
@@ -339,7 +348,10 @@ describe("catalogue", () => {
 
 describe.each(CASES)("%s: the request", (_id, c) => {
   const answer = () =>
-    jsonAnswer({ choices: [{ index: 0, message: { role: "assistant", content: "hi" }, finish_reason: "stop" }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
+    jsonAnswer({
+      choices: [{ index: 0, message: { role: "assistant", content: "hi" }, finish_reason: "stop" }],
+      usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+    });
 
   it("POSTs JSON to {baseUrl}/chat/completions with the Bearer key and OpenAI's field names", async () => {
     const sent = upstream(answer);
@@ -456,7 +468,10 @@ describe.each(CASES)("%s: complete()", (_id, c) => {
   it.each([
     ["no choices", { object: "chat.completion", choices: [] }],
     ["a choice without a message", { choices: [{ index: 0, finish_reason: "stop" }] }],
-    ["a tool call without a name", { choices: [{ index: 0, message: { role: "assistant", content: null, tool_calls: [{ id: "c", type: "function", function: {} }] } }] }],
+    [
+      "a tool call without a name",
+      { choices: [{ index: 0, message: { role: "assistant", content: null, tool_calls: [{ id: "c", type: "function", function: {} }] } }] },
+    ],
   ])("an answer with %s is provider.unavailable", async (_what, body) => {
     upstream(() => jsonAnswer(body));
     const err = await apiErrorOf(c.provider.complete(request(c), context()), "provider.unavailable");
@@ -614,7 +629,11 @@ describe.each(CASES)("%s: failures", (_id, c) => {
   it.each([
     [
       401,
-      errorBody("Incorrect API key provided: sk-abc***. You can find your API key at https://platform.openai.com/account/api-keys.", "invalid_request_error", "invalid_api_key"),
+      errorBody(
+        "Incorrect API key provided: sk-abc***. You can find your API key at https://platform.openai.com/account/api-keys.",
+        "invalid_request_error",
+        "invalid_api_key",
+      ),
       "did not accept this deployment's credentials (HTTP 401, upstream code: invalid_api_key); the operator of this deployment must check its account there.",
     ],
     [
@@ -685,10 +704,26 @@ describe.each(CASES)("%s: failures", (_id, c) => {
       [frame(openaiChunk({ delta: { content: "Hel" } })), frame(errorBody("The server had an error while processing your request.", "server_error", null))],
       "broke off the stream (upstream code: server_error)",
     ],
-    ["Groq's x_groq.error mid-stream", [frame(groqChunk({ delta: { content: "Hel" } })), frame(groqChunk({ delta: {} }, { error: "Service Unavailable" }))], "broke off the stream"],
-    ["a chunk that is not JSON", [frame(openaiChunk({ delta: { content: "Hel" } })), 'data: {"id":"chatcmpl-1","choices":[{"delta":\n\n', DONE], "broke off the stream"],
-    ["a malformed tool-call fragment", [frame(openaiChunk({ delta: { content: "Hel" } })), frame(openaiChunk({ delta: { tool_calls: [{ id: "x" }] } })), DONE], "broke off the stream"],
-    ["a stream cut off before its end", [frame(openaiChunk({ delta: { content: "Hel" } })), frame(openaiChunk({ delta: { content: "lo" } }))], "broke off the stream"],
+    [
+      "Groq's x_groq.error mid-stream",
+      [frame(groqChunk({ delta: { content: "Hel" } })), frame(groqChunk({ delta: {} }, { error: "Service Unavailable" }))],
+      "broke off the stream",
+    ],
+    [
+      "a chunk that is not JSON",
+      [frame(openaiChunk({ delta: { content: "Hel" } })), 'data: {"id":"chatcmpl-1","choices":[{"delta":\n\n', DONE],
+      "broke off the stream",
+    ],
+    [
+      "a malformed tool-call fragment",
+      [frame(openaiChunk({ delta: { content: "Hel" } })), frame(openaiChunk({ delta: { tool_calls: [{ id: "x" }] } })), DONE],
+      "broke off the stream",
+    ],
+    [
+      "a stream cut off before its end",
+      [frame(openaiChunk({ delta: { content: "Hel" } })), frame(openaiChunk({ delta: { content: "lo" } }))],
+      "broke off the stream",
+    ],
   ])("%s makes the iterator throw provider.unavailable after the deltas before it", async (_what, frames, expected) => {
     upstream(() => sseStream(frames).response);
     const events: ChatEvent[] = [];
@@ -732,7 +767,9 @@ describe.each(CASES)("%s: the upstream's own words never reach the client", (_id
     vi.restoreAllMocks();
     warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
     upstream(() => jsonAnswer({ error: { message: leakyMessage(c.key) } }, 400));
-    expect((await apiErrorOf(c.provider.complete(request(c), context()), "provider.rejected")).message).toBe(`${c.provider.id} refused the request as invalid.`);
+    expect((await apiErrorOf(c.provider.complete(request(c), context()), "provider.rejected")).message).toBe(
+      `${c.provider.id} refused the request as invalid.`,
+    );
   });
 
   it.each(hostileCodes(c.key))("a code that is not a plain token (%s) is not echoed", async (_what, code) => {

@@ -95,7 +95,10 @@ describe("request bodies", () => {
       if (!op.requestBody) continue;
       expect(op.requestBody.$ref, `${method} ${path}`).toMatch(/^#\/components\/requestBodies\/\w+$/);
     }
-    const create = doc.components.requestBodies.CreateConversationRequest?.content["application/json"]?.schema as { required: string[]; properties: Record<string, Schema> };
+    const create = doc.components.requestBodies.CreateConversationRequest?.content["application/json"]?.schema as {
+      required: string[];
+      properties: Record<string, Schema>;
+    };
     expect(create.required).toEqual(["avatar_id"]);
     expect(create.properties.output_audio_format).toHaveProperty("default");
     // No request schema is left where generators would read its defaults as always present.
@@ -132,7 +135,17 @@ describe("headers are documented where they are sent", () => {
   it("as reusable components, on every response", async () => {
     const doc = await getDoc();
     expect(Object.keys(doc.components.headers)).toEqual(
-      expect.arrayContaining(["X-Request-Id", "Server-Timing", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "RateLimit-Policy", "RateLimit", "Retry-After", "X-Should-Retry"]),
+      expect.arrayContaining([
+        "X-Request-Id",
+        "Server-Timing",
+        "X-RateLimit-Limit",
+        "X-RateLimit-Remaining",
+        "X-RateLimit-Reset",
+        "RateLimit-Policy",
+        "RateLimit",
+        "Retry-After",
+        "X-Should-Retry",
+      ]),
     );
     for (const { method, path, op } of operations(doc)) {
       for (const [status, response] of Object.entries(op.responses)) {
@@ -187,7 +200,12 @@ describe("headers are documented where they are sent", () => {
 
   it("including on a key-management answer and a rate-limited one", async () => {
     const doc = await getDoc();
-    const created = await api("/v1/api-keys", { method: "POST", key: await userJwt(), headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name: "docs" }) });
+    const created = await api("/v1/api-keys", {
+      method: "POST",
+      key: await userJwt(),
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ name: "docs" }),
+    });
     expect(created.status).toBe(201);
     for (const name of documented(doc, "post", "/v1/api-keys", 201)) expect(created.headers.has(name), name).toBe(true);
     expect(created.headers.get("Cache-Control")).toBe("no-store");

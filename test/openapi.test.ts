@@ -35,11 +35,23 @@ describe("GET /v1/openapi.json", () => {
   });
 
   it("describes the conversation WebSocket in x-websocket: client events from the validating schema, every server event", async () => {
-    const doc = (await getDoc()) as Doc & { "x-websocket": { path: string; client_events: { oneOf?: { properties: { type: { const: string } } }[]; anyOf?: { properties: { type: { const: string } } }[] }; server_events: Record<string, { fields: Record<string, string> }> } };
+    const doc = (await getDoc()) as Doc & {
+      "x-websocket": {
+        path: string;
+        client_events: { oneOf?: { properties: { type: { const: string } } }[]; anyOf?: { properties: { type: { const: string } } }[] };
+        server_events: Record<string, { fields: Record<string, string> }>;
+      };
+    };
     const ws = doc["x-websocket"];
     expect(doc.paths[ws.path]?.get).toBeDefined();
     const variants = ws.client_events.oneOf ?? ws.client_events.anyOf ?? [];
-    expect(variants.map((v) => v.properties.type.const).sort()).toEqual(["avatar.interrupt", "avatar.speak", "input.text", "session.end", "session.keep_alive"]);
+    expect(variants.map((v) => v.properties.type.const).sort()).toEqual([
+      "avatar.interrupt",
+      "avatar.speak",
+      "input.text",
+      "session.end",
+      "session.keep_alive",
+    ]);
     expect(Object.keys(ws.server_events).sort()).toEqual(
       [
         "agent.response.delta",

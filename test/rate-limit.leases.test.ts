@@ -99,7 +99,8 @@ describe("leased allowances", () => {
     let now = MINUTE + 1_000;
     const limitTimings: string[] = [];
     for (let i = 0; i < 60; i++) {
-      vi.setSystemTime((now += 20)); // 50 requests a second
+      now += 20; // 50 requests a second
+      vi.setSystemTime(now);
       const res = await hitAs("warm", org.key);
       expect(res.status).toBe(200);
       limitTimings.push(/limit;dur=[\d.]+;desc="(\w+)"/.exec(res.headers.get("Server-Timing") ?? "")?.[1] ?? "missing");
@@ -117,7 +118,8 @@ describe("leased allowances", () => {
     const org = await freshOrg("enterprise", 1_000);
     let now = MINUTE + 58_500;
     for (let i = 0; i < 30; i++) {
-      vi.setSystemTime((now += 40)); // 25 a second, into the last two seconds of the window
+      now += 40; // 25 a second, into the last two seconds of the window
+      vi.setSystemTime(now);
       expect((await hitAs("boundary", org.key)).status).toBe(200);
     }
     // The next window's lease was fetched in the background of one of those requests.

@@ -42,7 +42,11 @@ const headers = (res: Response) => ({
 });
 
 const countRows = async (sql: string, ...params: unknown[]) =>
-  (await env.DB.prepare(sql).bind(...params).first<{ n: number }>())?.n;
+  (
+    await env.DB.prepare(sql)
+      .bind(...params)
+      .first<{ n: number }>()
+  )?.n;
 
 describe("per-organisation limits", () => {
   it("a free org gets exactly 10 of 50 concurrent requests, and 40 429s with correct headers", async () => {

@@ -18,7 +18,8 @@ const REQ_ID = /^req_[0-9A-HJKMNP-TV-Z]{26}$/;
 /** The app plus routes that answer the awkward kinds of response, each behind an API key. */
 function appWithAwkwardRoutes() {
   const app = createApp();
-  const route = (path: string) => defineRoute("api_key", { method: "get", path, operationId: `test${path.replaceAll(/\W/g, "")}`, responses: { 200: { description: "test" } } });
+  const route = (path: string) =>
+    defineRoute("api_key", { method: "get", path, operationId: `test${path.replaceAll(/\W/g, "")}`, responses: { 200: { description: "test" } } });
   app.openapi(route("/test/proxied"), async () => exports.default.fetch(new Request(`${BASE}/health`)));
   app.openapi(route("/test/redirect"), () => Response.redirect(`${BASE}/health`, 302));
   app.openapi(route("/test/upgrade"), () => {
@@ -166,7 +167,12 @@ describe("Server-Timing", () => {
   const entries = (res: Response) => (res.headers.get("Server-Timing") ?? "").split(", ");
 
   it("is on every response, errors and 404s included, ending with app and total", async () => {
-    for (const res of [await api("/health", { key: null }), await api("/v1/nowhere"), await api("/v1/avatars", { key: "av_test_nope" }), await api("/v1/avatars")]) {
+    for (const res of [
+      await api("/health", { key: null }),
+      await api("/v1/nowhere"),
+      await api("/v1/avatars", { key: "av_test_nope" }),
+      await api("/v1/avatars"),
+    ]) {
       const list = entries(res);
       for (const entry of list) expect(entry).toMatch(ENTRY);
       expect(list.at(-2)).toMatch(/^app;/);
@@ -221,7 +227,12 @@ describe("CORS", () => {
     const sdk = "authorization,content-type,x-stainless-arch,x-stainless-lang,x-stainless-os,x-stainless-retry-count";
     const chat = await ask("/v1/ai/chat/completions", "POST", sdk);
     expect(chat.status).toBe(204);
-    expect(chat.headers.get("Access-Control-Allow-Headers")?.split(",").map((h) => h.trim())).toEqual(sdk.split(","));
+    expect(
+      chat.headers
+        .get("Access-Control-Allow-Headers")
+        ?.split(",")
+        .map((h) => h.trim()),
+    ).toEqual(sdk.split(","));
     const download = await ask("/v1/avatars/av_demo/model/file", "GET", "range,if-none-match");
     expect(download.headers.get("Access-Control-Allow-Headers")).toBe("range, if-none-match");
     // Nothing named, or a list that is not a list of header names: the default pair.
@@ -233,7 +244,16 @@ describe("CORS", () => {
     const res = await api("/v1/avatars", { headers: { Origin: "https://app.example" } });
     expect(res.headers.get("Access-Control-Allow-Origin")).toBe("*");
     const exposed = (res.headers.get("Access-Control-Expose-Headers") ?? "").split(",").map((h) => h.trim().toLowerCase());
-    for (const name of ["x-request-id", "server-timing", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "ratelimit", "ratelimit-policy", "retry-after"]) {
+    for (const name of [
+      "x-request-id",
+      "server-timing",
+      "x-ratelimit-limit",
+      "x-ratelimit-remaining",
+      "x-ratelimit-reset",
+      "ratelimit",
+      "ratelimit-policy",
+      "retry-after",
+    ]) {
       expect(exposed).toContain(name);
     }
   });

@@ -8,7 +8,7 @@ import type { AudioFormat, SpeechChunk, SpeechContext, SpeechRequest } from "../
 import { VOICES } from "../src/providers/tts/voices";
 import { parseWav, pcm16ToBytes, wavHeader } from "../src/providers/tts/wav";
 import { CallerGone } from "../src/providers/upstream";
-import { LEAKS, hostileCodes, leakyMessage } from "./helpers/leaks";
+import { hostileCodes, LEAKS, leakyMessage } from "./helpers/leaks";
 
 /**
  * Deepgram Aura over REST against a fake upstream that speaks its wire format
@@ -373,9 +373,13 @@ describe("cancelling", () => {
 describe("failures", () => {
   it("429 is provider.rate_limited with Retry-After", async () => {
     upstream(() =>
-      jsonAnswer({ err_code: "TOO_MANY_REQUESTS", err_msg: "Too many requests. Please try again later", request_id: "a1b2c3d4-e5f6-4a5b-8c7d-9e0f1a2b3c4d" }, 429, {
-        "retry-after": "3",
-      }),
+      jsonAnswer(
+        { err_code: "TOO_MANY_REQUESTS", err_msg: "Too many requests. Please try again later", request_id: "a1b2c3d4-e5f6-4a5b-8c7d-9e0f1a2b3c4d" },
+        429,
+        {
+          "retry-after": "3",
+        },
+      ),
     );
     const err = await apiErrorOf(deepgram.synthesize(speech(), context()), "provider.rate_limited");
     expect(err.status).toBe(429);
@@ -396,7 +400,10 @@ describe("failures", () => {
 
   it("400 in the err_code/err_msg shape is provider.rejected; an err_code with a space is no code to echo", async () => {
     upstream(() =>
-      jsonAnswer({ err_code: "Bad Request", err_msg: "No such model/version/tier combination found.", request_id: "0f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f" }, 400),
+      jsonAnswer(
+        { err_code: "Bad Request", err_msg: "No such model/version/tier combination found.", request_id: "0f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f" },
+        400,
+      ),
     );
     const err = await apiErrorOf(deepgram.synthesize(speech({ voice: "aura-2-nobody-en" }), context()), "provider.rejected");
     expect(err.message).toBe("deepgram refused the request as invalid.");
@@ -415,7 +422,10 @@ describe("failures", () => {
 
   it("500 is provider.unavailable (503); message goes to the log only", async () => {
     upstream(() =>
-      jsonAnswer({ category: "INTERNAL_SERVER_ERROR", message: "Something went wrong on our end.", details: "", request_id: "99999999-8888-4777-8666-555555555555" }, 500),
+      jsonAnswer(
+        { category: "INTERNAL_SERVER_ERROR", message: "Something went wrong on our end.", details: "", request_id: "99999999-8888-4777-8666-555555555555" },
+        500,
+      ),
     );
     const err = await apiErrorOf(deepgram.synthesize(speech(), context()), "provider.unavailable");
     expect(err.status).toBe(503);
@@ -493,7 +503,11 @@ const LEAKY_MESSAGE = leakyMessage(KEY);
 describe("the upstream's own words never reach the client", () => {
   it.each([
     ["err_code/err_msg", { err_code: "UNSUPPORTED_MODEL", err_msg: LEAKY_MESSAGE, request_id: "0f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f" }, "UNSUPPORTED_MODEL"],
-    ["category/message", { category: "UNSUPPORTED_MODEL", message: LEAKY_MESSAGE, details: LEAKY_MESSAGE, request_id: "0f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f" }, "UNSUPPORTED_MODEL"],
+    [
+      "category/message",
+      { category: "UNSUPPORTED_MODEL", message: LEAKY_MESSAGE, details: LEAKY_MESSAGE, request_id: "0f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f" },
+      "UNSUPPORTED_MODEL",
+    ],
   ])("a 400 (%s shape) naming an internal host, a private address, a URL and a credential is a fixed text with the code", async (_shape, body, code) => {
     upstream(() => jsonAnswer(body, 400));
     for (const call of [deepgram.synthesize(speech(), context()), deepgramProxy({ text: "Hi", query: { model: "aura-2-thalia-en" } }, context())]) {

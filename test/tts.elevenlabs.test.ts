@@ -8,7 +8,7 @@ import type { Alignment, AudioFormat, SpeechChunk, SpeechContext, SpeechRequest 
 import { VOICES } from "../src/providers/tts/voices";
 import { bytesToPcm16, parseWav } from "../src/providers/tts/wav";
 import { CallerGone } from "../src/providers/upstream";
-import { INTERNAL_HOST, LEAKS, hostileCodes, leakyMessage } from "./helpers/leaks";
+import { hostileCodes, INTERNAL_HOST, LEAKS, leakyMessage } from "./helpers/leaks";
 
 /**
  * The ElevenLabs provider against a fake upstream that speaks its documented wire format
@@ -537,7 +537,10 @@ describe("audio with timestamps", () => {
   it("reads characters cut in the middle of their UTF-8 bytes, blank lines and a last line without a newline", async () => {
     const audio = pcmTone(30);
     const line = (from: number) =>
-      JSON.stringify({ audio_base64: base64(audio), alignment: wire(["東", "京", "😀"], [from, from + 0.01, from + 0.02], [from + 0.01, from + 0.02, from + 0.03]) });
+      JSON.stringify({
+        audio_base64: base64(audio),
+        alignment: wire(["東", "京", "😀"], [from, from + 0.01, from + 0.02], [from + 0.01, from + 0.02, from + 0.03]),
+      });
     const bytes = encoder.encode(`\n${line(0)}\n\n${line(0.03)}`);
     // 東 starts after the JSON up to `"characters":["`; cut one byte into it.
     const at = encoder.encode(`\n${line(0).slice(0, line(0).indexOf("東"))}`).length + 1;
@@ -590,7 +593,9 @@ describe("cancelling", () => {
     ["mp3", false],
     ["pcm_24000", true],
   ] as const)("%s (timestamps: %s): return() before the first next() cancels the upstream body", async (format, timestamps) => {
-    const fake = timestamps ? ndjsonAnswer(awkwardly(PCM_LINES), { pauseMs: 30 }) : audioAnswer("audio/mpeg", [mp3Frames(1, 1), mp3Frames(1, 2)], { pauseMs: 30 });
+    const fake = timestamps
+      ? ndjsonAnswer(awkwardly(PCM_LINES), { pauseMs: 30 })
+      : audioAnswer("audio/mpeg", [mp3Frames(1, 1), mp3Frames(1, 2)], { pauseMs: 30 });
     upstream(() => fake.response);
     const iterator = (await elevenlabs.synthesize(speech(format, { timestamps }), context())).chunks;
     expect(fake.cancelled()).toBe(false);
@@ -657,7 +662,14 @@ describe("failures", () => {
   it("400 in the current shape (code, type and message inside detail) is read the same way", async () => {
     upstream(() =>
       jsonAnswer(
-        { detail: { type: "validation_error", code: "invalid_parameters", message: "Model 'eleven_flash_v2_5' does not support speed 3.", request_id: "req_9a8b" } },
+        {
+          detail: {
+            type: "validation_error",
+            code: "invalid_parameters",
+            message: "Model 'eleven_flash_v2_5' does not support speed 3.",
+            request_id: "req_9a8b",
+          },
+        },
         400,
       ),
     );
@@ -865,7 +877,10 @@ const LEAKY_MESSAGE = leakyMessage(KEY);
 describe("the upstream's own words never reach the client", () => {
   it.each([
     ["older shape (detail.status)", { detail: { status: "max_character_limit_exceeded", message: LEAKY_MESSAGE } }],
-    ["current shape (detail.code)", { detail: { type: "validation_error", code: "max_character_limit_exceeded", message: LEAKY_MESSAGE, request_id: "req_1" } }],
+    [
+      "current shape (detail.code)",
+      { detail: { type: "validation_error", code: "max_character_limit_exceeded", message: LEAKY_MESSAGE, request_id: "req_1" } },
+    ],
   ])("a 400 naming an internal host, a private address, a URL and a credential is a fixed text with the code, %s", async (_shape, body) => {
     upstream(() => jsonAnswer(body, 400));
     for (const call of [elevenlabs.synthesize(speech("mp3"), context()), elevenlabsProxy({ voiceId: RACHEL, query: {}, body: { text: "Hi" } }, context())]) {

@@ -3,14 +3,14 @@ import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } fr
 import { getConfig } from "../src/config";
 import { ApiError, type ErrorCode } from "../src/lib/errors";
 import { createLogger } from "../src/lib/logger";
-import { Resampler } from "../src/providers/tts/audio";
 import { openAiErrorMessage as errorMessageOf } from "../src/providers/openai-errors";
+import { Resampler } from "../src/providers/tts/audio";
 import { ARABIC_MODEL, ENGLISH_MODEL, groq, groqProxy, MAX_INPUT_CHARS, splitForGroq } from "../src/providers/tts/groq";
 import type { SpeechChunk, SpeechContext, SpeechRequest } from "../src/providers/tts/types";
 import { VOICES } from "../src/providers/tts/voices";
 import { bytesToPcm16, parseWav, pcm16ToBytes, wavHeader } from "../src/providers/tts/wav";
 import { CallerGone } from "../src/providers/upstream";
-import { LEAKS, hostileCodes, leakyMessage } from "./helpers/leaks";
+import { hostileCodes, LEAKS, leakyMessage } from "./helpers/leaks";
 
 /**
  * Groq's Orpheus speech against a fake upstream that speaks its wire format (reference/upstreams.md
@@ -200,27 +200,30 @@ function trickle(chunks: Uint8Array[], options: { pauseMs?: number; signal?: Abo
   let enqueued = 0;
   let closed = false;
   let cancelled = false;
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      options.signal?.addEventListener("abort", () => controller.error(options.signal?.reason));
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        options.signal?.addEventListener("abort", () => controller.error(options.signal?.reason));
+      },
+      async pull(controller) {
+        if (options.pauseMs) await sleep(options.pauseMs);
+        if (cancelled || options.signal?.aborted) return;
+        const chunk = chunks[enqueued];
+        if (chunk === undefined) {
+          closed = true;
+          controller.close();
+          return;
+        }
+        controller.enqueue(chunk.slice());
+        enqueued++;
+      },
+      cancel() {
+        cancelled = true;
+      },
+      // Nothing is produced before it is read, so a prefetched answer waits like a paused network read.
     },
-    async pull(controller) {
-      if (options.pauseMs) await sleep(options.pauseMs);
-      if (cancelled || options.signal?.aborted) return;
-      const chunk = chunks[enqueued];
-      if (chunk === undefined) {
-        closed = true;
-        controller.close();
-        return;
-      }
-      controller.enqueue(chunk.slice());
-      enqueued++;
-    },
-    cancel() {
-      cancelled = true;
-    },
-    // Nothing is produced before it is read, so a prefetched answer waits like a paused network read.
-  }, { highWaterMark: 0 });
+    { highWaterMark: 0 },
+  );
   return { body, enqueued: () => enqueued, closed: () => closed, cancelled: () => cancelled };
 }
 
@@ -246,8 +249,7 @@ const never = (sent: Sent) =>
   });
 
 /** Answers each part with the WAV of PART_PCM(its index among `parts`), cut awkwardly. */
-const partsUpstream = (parts: readonly string[]) =>
-  upstream((sent) => wavAnswer(trickle(awkward(wavFile(PART_PCM(parts.indexOf(String(sent.body.input))))))));
+const partsUpstream = (parts: readonly string[]) => upstream((sent) => wavAnswer(trickle(awkward(wavFile(PART_PCM(parts.indexOf(String(sent.body.input))))))));
 
 // ---------------------------------------------------------------------------------------------
 // Consumers
@@ -291,7 +293,20 @@ describe("catalogue", () => {
     expect(groq.formats).not.toContain("mp3");
     expect(groq.timings).toBe(false);
     expect(groq.voices).toEqual(VOICES.filter((v) => v.provider === "groq"));
-    expect(groq.voices.map((v) => v.voice)).toEqual(["autumn", "diana", "hannah", "austin", "daniel", "troy", "abdullah", "fahad", "sultan", "lulwa", "noura", "aisha"]);
+    expect(groq.voices.map((v) => v.voice)).toEqual([
+      "autumn",
+      "diana",
+      "hannah",
+      "austin",
+      "daniel",
+      "troy",
+      "abdullah",
+      "fahad",
+      "sultan",
+      "lulwa",
+      "noura",
+      "aisha",
+    ]);
   });
 
   it("is configured exactly when its key is set, and never calls out without one", async () => {
@@ -550,9 +565,17 @@ describe("a part that fails", () => {
     upstream((_req, i) =>
       i === 0
         ? wavAnswer(wavFile(PART_PCM(0)))
-        : jsonAnswer(openAiError("Rate limit reached for model `canopylabs/orpheus-v1-english` on requests per minute (RPM): Limit 10, Used 10, Requested 1.", "requests", "rate_limit_exceeded"), 429, {
-            "retry-after": "7",
-          }),
+        : jsonAnswer(
+            openAiError(
+              "Rate limit reached for model `canopylabs/orpheus-v1-english` on requests per minute (RPM): Limit 10, Used 10, Requested 1.",
+              "requests",
+              "rate_limit_exceeded",
+            ),
+            429,
+            {
+              "retry-after": "7",
+            },
+          ),
     );
     const { chunks } = await groq.synthesize(speech({ text: THREE_TEXT, format: "pcm_24000" }), context());
     expect((await chunks.next()).done).toBe(false);
@@ -625,7 +648,9 @@ describe("cancelling", () => {
 
   it("aborting the caller's signal aborts the current and the prefetched request and ends the iterator with CallerGone", async () => {
     const caller = new AbortController();
-    const sent = upstream((req, i) => (i === 0 ? wavAnswer(trickle(cut(wavFile(PART_PCM(0)), 44, 1500, 3000), { pauseMs: 20, signal: req.signal })) : never(req)));
+    const sent = upstream((req, i) =>
+      i === 0 ? wavAnswer(trickle(cut(wavFile(PART_PCM(0)), 44, 1500, 3000), { pauseMs: 20, signal: req.signal })) : never(req),
+    );
     const { chunks } = await groq.synthesize(speech({ text: THREE_TEXT }), context(caller.signal));
     expect((await chunks.next()).done).toBe(false);
     expect(sent.map((s) => s.signal?.aborted)).toEqual([false, false]);
@@ -641,7 +666,11 @@ describe("errors", () => {
   it("429 with retry-after is provider.rate_limited with Retry-After", async () => {
     upstream(() =>
       jsonAnswer(
-        openAiError("Rate limit reached for model `canopylabs/orpheus-v1-english` on audio seconds per hour (ASH): Limit 3600. Please try again in 6.2s.", "audio_seconds", "rate_limit_exceeded"),
+        openAiError(
+          "Rate limit reached for model `canopylabs/orpheus-v1-english` on audio seconds per hour (ASH): Limit 3600. Please try again in 6.2s.",
+          "audio_seconds",
+          "rate_limit_exceeded",
+        ),
         429,
         { "retry-after": "7" },
       ),
@@ -666,7 +695,11 @@ describe("errors", () => {
       openAiError("Invalid API Key", "invalid_request_error", "invalid_api_key"),
       "groq did not accept this deployment's credentials (HTTP 401, upstream code: invalid_api_key); the operator of this deployment must check its account there.",
     ],
-    [500, openAiError("Internal server error", "internal_server_error", null), "groq failed with a server error (HTTP 500, upstream code: internal_server_error); try again shortly."],
+    [
+      500,
+      openAiError("Internal server error", "internal_server_error", null),
+      "groq failed with a server error (HTTP 500, upstream code: internal_server_error); try again shortly.",
+    ],
   ])("%i is provider.unavailable (503)", async (status, body, expected) => {
     upstream(() => jsonAnswer(body, status));
     const err = await apiErrorOf(groq.synthesize(speech(), context()), "provider.unavailable");

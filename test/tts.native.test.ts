@@ -40,7 +40,11 @@ function upstream(answer: () => Response): Sent[] {
 async function call(path: string, body: unknown, key: string = KEYS.demo) {
   const ctx = createExecutionContext();
   const res = await app.fetch(
-    new Request(`${BASE}${path}`, { method: "POST", headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" }, body: JSON.stringify(body) }),
+    new Request(`${BASE}${path}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    }),
     configured,
     ctx,
   );
@@ -103,7 +107,12 @@ describe("POST /v1/tts/elevenlabs", () => {
     ["a voice id with a slash", { voice_id: "../x", text: "Hi" }, "parameter.invalid", "voice_id"],
     ["stability above 1", { voice_id: "abc", text: "Hi", voice_settings: { stability: 2 } }, "parameter.invalid", "voice_settings.stability"],
     ["an unknown output format", { voice_id: "abc", text: "Hi", output_format: "wav_99" }, "parameter.invalid", "output_format"],
-    ["four dictionaries", { voice_id: "abc", text: "Hi", pronunciation_dictionary_locators: [1, 2, 3, 4].map((n) => ({ pronunciation_dictionary_id: `d${n}` })) }, "parameter.invalid", "pronunciation_dictionary_locators"],
+    [
+      "four dictionaries",
+      { voice_id: "abc", text: "Hi", pronunciation_dictionary_locators: [1, 2, 3, 4].map((n) => ({ pronunciation_dictionary_id: `d${n}` })) },
+      "parameter.invalid",
+      "pronunciation_dictionary_locators",
+    ],
     ["an unknown field", { voice_id: "abc", text: "Hi", stream: true }, "parameter.unknown", "stream"],
   ];
   for (const [what, body, code, param] of invalid) {
@@ -117,12 +126,23 @@ describe("POST /v1/tts/elevenlabs", () => {
 describe("POST /v1/tts/deepgram", () => {
   it("sends Deepgram's own request with `Token` auth and always an encoding", async () => {
     const sent = upstream(audio("audio/wav"));
-    const { res } = await call("/v1/tts/deepgram", { text: "Native Deepgram.", model: "aura-2-helena-en", encoding: "linear16", container: "wav", sample_rate: 16000 });
+    const { res } = await call("/v1/tts/deepgram", {
+      text: "Native Deepgram.",
+      model: "aura-2-helena-en",
+      encoding: "linear16",
+      container: "wav",
+      sample_rate: 16000,
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("Content-Type")).toBe("audio/wav");
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(audioBytes);
     expect(sent[0]?.url.pathname).toBe("/v1/speak");
-    expect(Object.fromEntries(sent[0]?.url.searchParams ?? [])).toEqual({ model: "aura-2-helena-en", encoding: "linear16", container: "wav", sample_rate: "16000" });
+    expect(Object.fromEntries(sent[0]?.url.searchParams ?? [])).toEqual({
+      model: "aura-2-helena-en",
+      encoding: "linear16",
+      container: "wav",
+      sample_rate: "16000",
+    });
     expect(sent[0]?.headers.get("Authorization")).toBe(`Token ${SECRETS.DEEPGRAM_API_KEY}`);
     expect(sent[0]?.body).toEqual({ text: "Native Deepgram." });
 
@@ -133,13 +153,30 @@ describe("POST /v1/tts/deepgram", () => {
 
   it("refuses combinations Deepgram does not allow, and asynchronous callbacks", async () => {
     upstream(audio("audio/mpeg"));
-    await expectError((await call("/v1/tts/deepgram", { text: "x", encoding: "mp3", container: "wav" })).res, 400, { type: "invalid_request", code: "parameter.invalid", param: "container" });
-    await expectError((await call("/v1/tts/deepgram", { text: "x", model: "nova-3" })).res, 400, { type: "invalid_request", code: "parameter.invalid", param: "model" });
-    await expectError((await call("/v1/tts/deepgram", { text: "x", callback: "https://me.example/hook" })).res, 400, { type: "invalid_request", code: "parameter.unknown", param: "callback" });
+    await expectError((await call("/v1/tts/deepgram", { text: "x", encoding: "mp3", container: "wav" })).res, 400, {
+      type: "invalid_request",
+      code: "parameter.invalid",
+      param: "container",
+    });
+    await expectError((await call("/v1/tts/deepgram", { text: "x", model: "nova-3" })).res, 400, {
+      type: "invalid_request",
+      code: "parameter.invalid",
+      param: "model",
+    });
+    await expectError((await call("/v1/tts/deepgram", { text: "x", callback: "https://me.example/hook" })).res, 400, {
+      type: "invalid_request",
+      code: "parameter.unknown",
+      param: "callback",
+    });
   });
 
   it("maps Deepgram's errors, without its key", async () => {
-    upstream(() => new Response(JSON.stringify({ err_code: "INVALID_AUTH", err_msg: `Invalid credentials ${SECRETS.DEEPGRAM_API_KEY}`, request_id: "r" }), { status: 401 }));
+    upstream(
+      () =>
+        new Response(JSON.stringify({ err_code: "INVALID_AUTH", err_msg: `Invalid credentials ${SECRETS.DEEPGRAM_API_KEY}`, request_id: "r" }), {
+          status: 401,
+        }),
+    );
     const { res } = await call("/v1/tts/deepgram", { text: "x" });
     expect(await res.clone().text()).not.toContain(SECRETS.DEEPGRAM_API_KEY);
     await expectError(res, 503, { type: "service_unavailable", code: "provider.unavailable" });
@@ -159,7 +196,11 @@ describe("POST /v1/tts/groq", () => {
 
   it("a voice of another model, or a format Orpheus does not give, is refused", async () => {
     upstream(audio("audio/wav"));
-    await expectError((await call("/v1/tts/groq", { model: "canopylabs/orpheus-v1-english", input: "Hi", voice: "noura" })).res, 400, { type: "invalid_request", code: "parameter.invalid", param: "voice" });
+    await expectError((await call("/v1/tts/groq", { model: "canopylabs/orpheus-v1-english", input: "Hi", voice: "noura" })).res, 400, {
+      type: "invalid_request",
+      code: "parameter.invalid",
+      param: "voice",
+    });
     await expectError((await call("/v1/tts/groq", { model: "canopylabs/orpheus-v1-english", input: "Hi", voice: "troy", response_format: "mp3" })).res, 400, {
       type: "invalid_request",
       code: "parameter.invalid",
@@ -168,7 +209,13 @@ describe("POST /v1/tts/groq", () => {
   });
 
   it("an upstream 429 is 429 provider.rate_limited with Retry-After", async () => {
-    upstream(() => new Response(JSON.stringify({ error: { message: "Rate limit reached", type: "tokens", code: "rate_limit_exceeded" } }), { status: 429, headers: { "retry-after": "3" } }));
+    upstream(
+      () =>
+        new Response(JSON.stringify({ error: { message: "Rate limit reached", type: "tokens", code: "rate_limit_exceeded" } }), {
+          status: 429,
+          headers: { "retry-after": "3" },
+        }),
+    );
     const { res } = await call("/v1/tts/groq", { model: "canopylabs/orpheus-v1-english", input: "Hi", voice: "troy" });
     expect(res.headers.get("Retry-After")).toBe("3");
     await expectError(res, 429, { type: "rate_limit", code: "provider.rate_limited" });

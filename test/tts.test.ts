@@ -26,13 +26,22 @@ interface Line {
 const decode64 = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 
 // A deployment with Deepgram pointed at a fake, for the streaming-discipline tests.
-const UPSTREAM = { DEEPGRAM_API_KEY: "dg-tts-test-secret-0001", DEEPGRAM_BASE_URL: "https://fake-deepgram.test", TTS_FIRST_BYTE_TIMEOUT_MS: "300", TTS_STREAM_IDLE_TIMEOUT_MS: "300" };
+const UPSTREAM = {
+  DEEPGRAM_API_KEY: "dg-tts-test-secret-0001",
+  DEEPGRAM_BASE_URL: "https://fake-deepgram.test",
+  TTS_FIRST_BYTE_TIMEOUT_MS: "300",
+  TTS_STREAM_IDLE_TIMEOUT_MS: "300",
+};
 const configured = { ...env, ...UPSTREAM };
 const app = createApp();
 async function viaConfigured(path: string, body: unknown, key: string = KEYS.demo) {
   const ctx = createExecutionContext();
   const res = await app.fetch(
-    new Request(`${BASE}${path}`, { method: "POST", headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" }, body: JSON.stringify(body) }),
+    new Request(`${BASE}${path}`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    }),
     configured,
     ctx,
   );
@@ -246,10 +255,17 @@ describe("streaming discipline, through an upstream", () => {
   it("an upstream error never shows the key or the host", async () => {
     vi.spyOn(globalThis, "fetch").mockImplementation(
       async () =>
-        new Response(JSON.stringify({ err_code: "INVALID_AUTH", err_msg: `Invalid credentials ${UPSTREAM.DEEPGRAM_API_KEY} at https://fake-deepgram.test`, request_id: "x" }), {
-          status: 401,
-          headers: { "Content-Type": "application/json" },
-        }),
+        new Response(
+          JSON.stringify({
+            err_code: "INVALID_AUTH",
+            err_msg: `Invalid credentials ${UPSTREAM.DEEPGRAM_API_KEY} at https://fake-deepgram.test`,
+            request_id: "x",
+          }),
+          {
+            status: 401,
+            headers: { "Content-Type": "application/json" },
+          },
+        ),
     );
     const { res } = await viaConfigured("/v1/tts", { text: "Hello", voice_id: "deepgram:aura-2-thalia-en" });
     const text = await res.clone().text();
@@ -259,11 +275,22 @@ describe("streaming discipline, through an upstream", () => {
   });
 
   it("an upstream 400 is an envelope with a fixed message and the upstream's code, never its words", async () => {
-    const leaks = ["db-primary.corp.lan", "10.12.0.7", "http://10.12.0.7:8080/internal/debug", "AKIAIOSFODNN7EXAMPLE", UPSTREAM.DEEPGRAM_API_KEY, "fake-deepgram"];
+    const leaks = [
+      "db-primary.corp.lan",
+      "10.12.0.7",
+      "http://10.12.0.7:8080/internal/debug",
+      "AKIAIOSFODNN7EXAMPLE",
+      UPSTREAM.DEEPGRAM_API_KEY,
+      "fake-deepgram",
+    ];
     const errMsg = `Upstream db-primary.corp.lan (10.12.0.7) could not route this request; see http://10.12.0.7:8080/internal/debug. Signed with AKIAIOSFODNN7EXAMPLE and key ${UPSTREAM.DEEPGRAM_API_KEY}.`;
     vi.spyOn(console, "warn").mockImplementation(() => {});
     vi.spyOn(globalThis, "fetch").mockImplementation(
-      async () => new Response(JSON.stringify({ err_code: "UNSUPPORTED_MODEL", err_msg: errMsg, request_id: "x" }), { status: 400, headers: { "Content-Type": "application/json" } }),
+      async () =>
+        new Response(JSON.stringify({ err_code: "UNSUPPORTED_MODEL", err_msg: errMsg, request_id: "x" }), {
+          status: 400,
+          headers: { "Content-Type": "application/json" },
+        }),
     );
     for (const [path, body] of [
       ["/v1/tts", { text: "Hello", voice_id: "deepgram:aura-2-thalia-en" }],
@@ -308,7 +335,11 @@ describe("GET /v1/tts/voices", () => {
       cursor = page.next_cursor;
     } while (cursor);
     expect(walked).toEqual(all);
-    await expectError(await api("/v1/tts/voices?starting_after=mock:nope", { key: null }), 400, { type: "invalid_request", code: "parameter.invalid", param: "starting_after" });
+    await expectError(await api("/v1/tts/voices?starting_after=mock:nope", { key: null }), 400, {
+      type: "invalid_request",
+      code: "parameter.invalid",
+      param: "starting_after",
+    });
   });
 
   it("a configured ElevenLabs account adds its own voices, fetched once and then cached", async () => {
@@ -317,7 +348,14 @@ describe("GET /v1/tts/voices", () => {
       calls.push(String(input instanceof Request ? input.url : input));
       return Response.json({
         voices: [
-          { voice_id: "CloneVoice0000000001", name: "My clone", category: "cloned", labels: { accent: "british", gender: "female" }, description: "Our brand voice", preview_url: "https://storage.example/clone.mp3" },
+          {
+            voice_id: "CloneVoice0000000001",
+            name: "My clone",
+            category: "cloned",
+            labels: { accent: "british", gender: "female" },
+            description: "Our brand voice",
+            preview_url: "https://storage.example/clone.mp3",
+          },
           { voice_id: "21m00Tcm4TlvDq8ikWAM", name: "Rachel", category: "premade", labels: {} },
         ],
       });
@@ -447,7 +485,11 @@ describe("POST /v1/tts/preview", () => {
 
   it("validates the voice and the text", async () => {
     await expectError(await post("/v1/tts/preview", { voice_id: "mock:nope" }), 422, { type: "unprocessable", code: "voice.unknown", param: "voice_id" });
-    await expectError(await post("/v1/tts/preview", { voice_id: "mock:warm", text: "x".repeat(201) }), 400, { type: "invalid_request", code: "parameter.invalid", param: "text" });
+    await expectError(await post("/v1/tts/preview", { voice_id: "mock:warm", text: "x".repeat(201) }), 400, {
+      type: "invalid_request",
+      code: "parameter.invalid",
+      param: "text",
+    });
     await expectError(await post("/v1/tts/preview", {}), 400, { type: "invalid_request", code: "parameter.missing", param: "voice_id" });
   });
 });

@@ -10,7 +10,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { freshOrg } from "./helpers/auth";
 import type { List } from "./helpers/fixtures";
 import { api, expectError, KEYS } from "./helpers/http";
-import { createEndpoint, type Received, Receivers, uniqueName, waitFor, type Delivery } from "./helpers/webhooks";
+import { createEndpoint, type Delivery, type Received, Receivers, uniqueName, waitFor } from "./helpers/webhooks";
 
 interface Endpoint {
   id: string;
@@ -211,7 +211,12 @@ describe("validation", () => {
   });
 
   it("a body that is not JSON is 400 request.invalid_json", async () => {
-    const res = await api("/v1/webhook-endpoints", { method: "POST", key, headers: { "Content-Type": "application/json" }, body: '{"url": "https://hooks.example.com/x",' });
+    const res = await api("/v1/webhook-endpoints", {
+      method: "POST",
+      key,
+      headers: { "Content-Type": "application/json" },
+      body: '{"url": "https://hooks.example.com/x",',
+    });
     await expectError(res, 400, { type: "invalid_request", code: "request.invalid_json" });
   });
 
@@ -273,7 +278,7 @@ describe("GET /v1/webhook-endpoints", () => {
     expect(whole.data).toEqual(created.map(withoutSecret));
     for (const item of whole.data) expect(Object.keys(item)).toEqual(FIELDS);
     const dump = JSON.stringify(whole);
-    expect(dump).not.toContain("secret\"");
+    expect(dump).not.toContain('secret"');
     for (const e of created) expect(dump).not.toContain((e.secret ?? "").slice(6));
 
     const first = await list(key, "?limit=2");
@@ -295,7 +300,11 @@ describe("GET /v1/webhook-endpoints", () => {
     await expectError(await call("GET", "/v1/webhook-endpoints?starting_after=we_01JD0000000000000000000000", key), 400, cursorError);
     await expectError(await call("GET", `/v1/webhook-endpoints?starting_after=${foreign.id}`, key), 400, cursorError);
     for (const limit of ["0", "101", "two"]) {
-      await expectError(await call("GET", `/v1/webhook-endpoints?limit=${limit}`, key), 400, { type: "invalid_request", code: "parameter.invalid", param: "limit" });
+      await expectError(await call("GET", `/v1/webhook-endpoints?limit=${limit}`, key), 400, {
+        type: "invalid_request",
+        code: "parameter.invalid",
+        param: "limit",
+      });
     }
   });
 });
@@ -400,7 +409,9 @@ describe("POST /v1/webhook-endpoints/{id}/rotate-secret", () => {
     expect([verifies(newSecret, during, second), verifies(oldSecret, during, second)]).toEqual([false, true]);
 
     // The overlap over: one entry, and only the new secret verifies it.
-    await env.DB.prepare("UPDATE webhook_endpoints SET previous_secret_expires_at = ? WHERE id = ?").bind(Date.now() - 1000, created.id).run();
+    await env.DB.prepare("UPDATE webhook_endpoints SET previous_secret_expires_at = ? WHERE id = ?")
+      .bind(Date.now() - 1000, created.id)
+      .run();
     expect((await get(created.id, key)).secret_rotation_ends_at).toBeNull();
     await sendTest(created.id, key);
     await waitFor(() => receiver.requests.length === 2);
@@ -498,7 +509,10 @@ describe("GET /v1/webhook-endpoints/{id}/deliveries", () => {
     const { event } = await sendTest(created.id, key);
     await waitFor(() => receiver.requests.length === 1);
     let page: List<Delivery> = { object: "list", data: [], has_more: false, next_cursor: null };
-    await waitFor(async () => (page = await deliveries(created.id, key)).data.length === 1);
+    await waitFor(async () => {
+      page = await deliveries(created.id, key);
+      return page.data.length === 1;
+    });
     expect(page).toMatchObject({ object: "list", has_more: false, next_cursor: null });
     const row = page.data[0] as Delivery;
     expect(Object.keys(row)).toEqual(DELIVERY_FIELDS);
@@ -715,7 +729,11 @@ describe("URLs are stored and answered in normal form", () => {
     const { key } = await org();
     // 600 'é' are 600 characters sent, 3,600 once percent-encoded.
     const url = `https://hooks.example.com/${"é".repeat(600)}`;
-    const error = await expectError(await create({ url, enabled_events: ["*"] }, key), 400, { type: "invalid_request", code: "parameter.invalid", param: "url" });
+    const error = await expectError(await create({ url, enabled_events: ["*"] }, key), 400, {
+      type: "invalid_request",
+      code: "parameter.invalid",
+      param: "url",
+    });
     expect(error.message).toMatch(/2048/);
     expect((await list(key)).data).toEqual([]);
   });
@@ -748,7 +766,11 @@ describe("PATCH re-checks the stored url", () => {
     const disabled = await patch(id, { disabled: true }, key);
     expect(disabled).toMatchObject({ disabled: true, disabled_reason: "manual", url: "https://192.168.0.10/hook" });
     // Left disabled: nothing is delivered, so the stored URL may stay while other fields change.
-    expect(await patch(id, { description: "parked", enabled_events: ["*"] }, key)).toMatchObject({ description: "parked", enabled_events: ["*"], disabled: true });
+    expect(await patch(id, { description: "parked", enabled_events: ["*"] }, key)).toMatchObject({
+      description: "parked",
+      enabled_events: ["*"],
+      disabled: true,
+    });
     // Enabling it again with the refused URL is not.
     await expectError(await call("PATCH", ep(id), key, { disabled: false }), 400, { type: "invalid_request", code: "parameter.invalid", param: "url" });
     expect((await get(id, key)).disabled).toBe(true);

@@ -10,7 +10,7 @@ import { buildEvent, insertEvents } from "../src/webhooks/events";
 import { RETRY_DELAYS_S } from "../src/webhooks/schedule";
 import { freshOrg } from "./helpers/auth";
 import { api } from "./helpers/http";
-import { createEndpoint, Receivers, storedEvents, uniqueName, waitFor, type Answer, type Delivery, ok } from "./helpers/webhooks";
+import { type Answer, createEndpoint, type Delivery, ok, Receivers, storedEvents, uniqueName, waitFor } from "./helpers/webhooks";
 
 /**
  * The webhook queue consumer, driven directly (a retry in the simulated queue would wait its real
@@ -91,7 +91,6 @@ async function endpointJson(endpointId: string, key: string) {
 const failingSince = async (endpointId: string) =>
   (await env.DB.prepare("SELECT failing_since FROM webhook_endpoints WHERE id = ?").bind(endpointId).first<{ failing_since: number | null }>())?.failing_since;
 
-
 /** An org with one endpoint (all events) at a fresh fake receiver answering `script` (default: 200). */
 async function setup(prefix: string, ...script: Answer[]) {
   const org = await freshOrg("pro");
@@ -107,7 +106,12 @@ const within = (value: number, base: number) => {
 
 describe("retries", () => {
   it("500, 500, then 200: retried after ≈5 s then ≈300 s, then acked; three attempts logged, same id and bytes, a timestamp per attempt", async () => {
-    const { org, receiver, endpoint } = await setup("retry", () => new Response("boom 1", { status: 500 }), () => new Response("boom 2", { status: 500 }), () => new Response("thanks"));
+    const { org, receiver, endpoint } = await setup(
+      "retry",
+      () => new Response("boom 1", { status: 500 }),
+      () => new Response("boom 2", { status: 500 }),
+      () => new Response("thanks"),
+    );
     const event = await storeEvent(org.id);
     const [stored] = await storedEvents(org.id);
     expect(stored?.payload).toBe(event.payload);
@@ -165,7 +169,8 @@ describe("retries", () => {
     const { org, endpoint } = await setup("sched", () => new Response(null, { status: 500 }));
     const event = await storeEvent(org.id);
     const delays: number[] = [];
-    for (let attempt = 1; attempt <= RETRY_DELAYS_S.length; attempt++) delays.push(retried(await consume({ event_id: event.id, endpoint_id: endpoint.id }, attempt)));
+    for (let attempt = 1; attempt <= RETRY_DELAYS_S.length; attempt++)
+      delays.push(retried(await consume({ event_id: event.id, endpoint_id: endpoint.id }, attempt)));
     expect(delays).toHaveLength(9);
     for (const [i, delay] of delays.entries()) within(delay, Math.min(RETRY_DELAYS_S[i] as number, 86_400));
     for (const delay of delays) expect(delay).toBeLessThanOrEqual(86_400);
@@ -289,7 +294,13 @@ describe("failures", () => {
     expect(data).toHaveLength(1);
     const disabled = data[0];
     expect(disabled).toMatchObject({ object: "event", type: "webhook_endpoint.disabled", data: { reason: "gone" } });
-    expect(disabled?.data.webhook_endpoint).toMatchObject({ id: endpoint.id, object: "webhook_endpoint", url: endpoint.url, disabled: true, disabled_reason: "gone" });
+    expect(disabled?.data.webhook_endpoint).toMatchObject({
+      id: endpoint.id,
+      object: "webhook_endpoint",
+      url: endpoint.url,
+      disabled: true,
+      disabled_reason: "gone",
+    });
     expect(disabled?.data.webhook_endpoint).not.toHaveProperty("secret");
     expect(JSON.stringify(disabled)).not.toContain(endpoint.secret);
 
@@ -298,7 +309,9 @@ describe("failures", () => {
     expect(watcher.requests[0]?.headers["webhook-id"]).toBe(disabled?.id);
     expect(JSON.parse(watcher.requests[0]?.body ?? "null")).toEqual(disabled);
     await waitFor(async () => (await deliveries(watching.id, org.key)).length === 1);
-    expect(await deliveries(watching.id, org.key)).toMatchObject([{ event_id: disabled?.id, event_type: "webhook_endpoint.disabled", attempt: 1, success: true, status_code: 200 }]);
+    expect(await deliveries(watching.id, org.key)).toMatchObject([
+      { event_id: disabled?.id, event_type: "webhook_endpoint.disabled", attempt: 1, success: true, status_code: 200 },
+    ]);
     expect(receiver.requests).toHaveLength(1);
     expect(bystander.requests).toHaveLength(0);
   });
@@ -310,7 +323,9 @@ describe("failures", () => {
     const body = { event_id: event.id, endpoint_id: endpoint.id };
 
     // Just short of three days: retried, still enabled.
-    await env.DB.prepare("UPDATE webhook_endpoints SET failing_since = ? WHERE id = ?").bind(Date.now() - threeDays + 60_000, endpoint.id).run();
+    await env.DB.prepare("UPDATE webhook_endpoints SET failing_since = ? WHERE id = ?")
+      .bind(Date.now() - threeDays + 60_000, endpoint.id)
+      .run();
     retried(await consume(body, 4));
     expect(await endpointJson(endpoint.id, org.key)).toMatchObject({ disabled: false });
 
@@ -324,8 +339,14 @@ describe("failures", () => {
 
     const stored = await storedEvents(org.id, "webhook_endpoint.disabled");
     expect(stored).toHaveLength(1);
-    const payload = JSON.parse(stored[0]?.payload ?? "null") as { type: string; data: { reason: string; webhook_endpoint: { id: string; disabled_reason: string } } };
-    expect(payload).toMatchObject({ type: "webhook_endpoint.disabled", data: { reason: "failing", webhook_endpoint: { id: endpoint.id, disabled_reason: "failing" } } });
+    const payload = JSON.parse(stored[0]?.payload ?? "null") as {
+      type: string;
+      data: { reason: string; webhook_endpoint: { id: string; disabled_reason: string } };
+    };
+    expect(payload).toMatchObject({
+      type: "webhook_endpoint.disabled",
+      data: { reason: "failing", webhook_endpoint: { id: endpoint.id, disabled_reason: "failing" } },
+    });
 
     // Once disabled, further messages for it are acked without a request.
     expectAcked(await consume(body, 6));
@@ -335,7 +356,9 @@ describe("failures", () => {
   it("a success clears failing_since", async () => {
     const { org, endpoint } = await setup("recover");
     const event = await storeEvent(org.id);
-    await env.DB.prepare("UPDATE webhook_endpoints SET failing_since = ? WHERE id = ?").bind(Date.now() - 3_600_000, endpoint.id).run();
+    await env.DB.prepare("UPDATE webhook_endpoints SET failing_since = ? WHERE id = ?")
+      .bind(Date.now() - 3_600_000, endpoint.id)
+      .run();
     expectAcked(await consume({ event_id: event.id, endpoint_id: endpoint.id }, 2));
     expect(await failingSince(endpoint.id)).toBeNull();
     expect(await endpointJson(endpoint.id, org.key)).toMatchObject({ disabled: false });
@@ -401,7 +424,6 @@ describe("no leaks", () => {
   });
 });
 
-
 describe("the URL policy, again at delivery", () => {
   const REFUSED = /^refused by the URL policy: the URL must .+\. No request was made; PATCH the endpoint with a new url\.$/;
 
@@ -452,7 +474,15 @@ describe("the URL policy, again at delivery", () => {
 
     const log = await deliveries(endpoint.id, org.key);
     expect(log).toHaveLength(1);
-    expect(log[0]).toMatchObject({ event_id: event.id, attempt: 1, success: false, status_code: null, response_body: null, latency_ms: 0, next_retry_at: null });
+    expect(log[0]).toMatchObject({
+      event_id: event.id,
+      attempt: 1,
+      success: false,
+      status_code: null,
+      response_body: null,
+      latency_ms: 0,
+      next_retry_at: null,
+    });
     expect(log[0]?.error).toMatch(REFUSED);
     expect(log[0]?.error).toMatch(reason);
 
@@ -504,7 +534,9 @@ describe("the URL policy, again at delivery", () => {
     const host = new URL(receiver.url).host;
     const event = await storeEvent(org.id);
     const run = async (allowInsecureUrls: boolean) => {
-      const batch = createMessageBatch<DeliveryMessage>("avatar-api-webhooks", [{ id: "m1", timestamp: new Date(), attempts: 1, body: { event_id: event.id, endpoint_id: endpoint.id } }]);
+      const batch = createMessageBatch<DeliveryMessage>("avatar-api-webhooks", [
+        { id: "m1", timestamp: new Date(), attempts: 1, body: { event_id: event.id, endpoint_id: endpoint.id } },
+      ]);
       const message = batch.messages[0] as Message<DeliveryMessage>;
       const ack = vi.spyOn(message, "ack");
       const retry = vi.spyOn(message, "retry");

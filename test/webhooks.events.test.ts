@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import { freshOrg, userJwt } from "./helpers/auth";
 import { api, BASE, expectError } from "./helpers/http";
-import { createEndpoint, type Received, Receivers, storedEvents, uniqueName, waitFor, ok } from "./helpers/webhooks";
+import { createEndpoint, ok, type Received, Receivers, storedEvents, uniqueName, waitFor } from "./helpers/webhooks";
 import { connect, createConversation, type Socket } from "./helpers/ws";
 
 /**
@@ -54,6 +54,7 @@ const JSON_HEADERS = { "Content-Type": "application/json" };
 const post = (path: string, body: unknown, key: string) => api(path, { method: "POST", key, headers: JSON_HEADERS, body: JSON.stringify(body) });
 
 /** What a receiver got, as events; each checked against the envelope and its webhook-id. */
+// biome-ignore lint/suspicious/noExplicitAny: each caller reads the data of the event type it asked for
 function eventsOf(requests: Received[], type?: string): Event<any>[] {
   const list = requests.map((r) => {
     const event = JSON.parse(r.body) as Event;
@@ -232,7 +233,12 @@ describe("conversation events", () => {
     expect((await post(`/v1/conversations/${conv.id}/end`, {}, org.key)).status).toBe(200);
     await waitFor(() => r.requests.length === 1);
     const [event] = eventsOf(r.requests, "conversation.transcript.ready");
-    expect(event?.data).toEqual({ conversation_id: conv.id, message_count: 10, messages: null, transcript_url: `${BASE}/v1/conversations/${conv.id}/messages` });
+    expect(event?.data).toEqual({
+      conversation_id: conv.id,
+      message_count: 10,
+      messages: null,
+      transcript_url: `${BASE}/v1/conversations/${conv.id}/messages`,
+    });
     expect(r.requests[0]?.body.length).toBeLessThan(2_000);
 
     // The URL, fetched with the org's key, gives the transcript newest first in pages.
@@ -274,7 +280,7 @@ describe("conversation events", () => {
 });
 
 describe("endpoint filtering", () => {
-  it("a typed subscription gets only its type, a disabled endpoint nothing, [\"*\"] everything; other orgs nothing", async () => {
+  it('a typed subscription gets only its type, a disabled endpoint nothing, ["*"] everything; other orgs nothing', async () => {
     const { org, receiver: all } = await orgWithReceiver("all");
     const endedOnly = receiver("endedonly");
     await createEndpoint({ url: endedOnly.url, enabled_events: ["conversation.ended"] }, org.key);
@@ -292,7 +298,11 @@ describe("endpoint filtering", () => {
     await waitFor(() => all.requests.length === 3);
     await settle();
 
-    expect(eventsOf(all.requests).map((e) => e.type).sort()).toEqual(["conversation.ended", "conversation.started", "conversation.transcript.ready"]);
+    expect(
+      eventsOf(all.requests)
+        .map((e) => e.type)
+        .sort(),
+    ).toEqual(["conversation.ended", "conversation.started", "conversation.transcript.ready"]);
     const [ended] = eventsOf(endedOnly.requests);
     expect(eventsOf(endedOnly.requests).map((e) => e.type)).toEqual(["conversation.ended"]);
     expect(ended?.data).toMatchObject({ reason: "client_ended", message_count: 0, conversation: { id: conv.id, status: "ended", end_reason: "client_ended" } });
@@ -309,7 +319,10 @@ describe("endpoint filtering", () => {
     await settle();
     expect(r.requests).toHaveLength(1);
     const [ended] = eventsOf(r.requests);
-    expect(ended).toMatchObject({ type: "conversation.ended", data: { reason: "api_ended", duration_s: 0, message_count: 0, conversation: { id: conv.id, started_at: null } } });
+    expect(ended).toMatchObject({
+      type: "conversation.ended",
+      data: { reason: "api_ended", duration_s: 0, message_count: 0, conversation: { id: conv.id, started_at: null } },
+    });
     // Not subscribed to it, but stored all the same.
     expect((await storedEvents(org.id)).map((e) => e.type)).toEqual(["conversation.ended", "conversation.transcript.ready"]);
   });
@@ -349,7 +362,11 @@ describe("the events API", () => {
     expect(onlyRevoked).toEqual({ object: "list", data: [newestFirst[0]], has_more: false, next_cursor: null });
     const none = (await (await api("/v1/events?type=conversation.ended", { key: org.key })).json()) as List<Event>;
     expect(none).toEqual({ object: "list", data: [], has_more: false, next_cursor: null });
-    await expectError(await api("/v1/events?type=conversation.exploded", { key: org.key }), 400, { type: "invalid_request", code: "parameter.invalid", param: "type" });
+    await expectError(await api("/v1/events?type=conversation.exploded", { key: org.key }), 400, {
+      type: "invalid_request",
+      code: "parameter.invalid",
+      param: "type",
+    });
     await expectError(await api("/v1/events?starting_after=evt_01JD0000000000000000000000", { key: org.key }), 400, {
       type: "invalid_request",
       code: "parameter.invalid",
@@ -368,7 +385,11 @@ describe("the events API", () => {
     await expectError(await api("/v1/events/evt_01JD0000000000000000000000", { key: org.key }), 404, { type: "not_found", code: "event.not_found" });
     const theirs = (await (await api("/v1/events", { key: other.key })).json()) as List<Event>;
     expect(theirs.data).toEqual([]);
-    await expectError(await api(`/v1/events?starting_after=${one?.id}`, { key: other.key }), 400, { type: "invalid_request", code: "parameter.invalid", param: "starting_after" });
+    await expectError(await api(`/v1/events?starting_after=${one?.id}`, { key: other.key }), 400, {
+      type: "invalid_request",
+      code: "parameter.invalid",
+      param: "starting_after",
+    });
 
     for (const [method, path] of [
       ["GET", "/v1/events"],
@@ -404,7 +425,11 @@ describe("the events API", () => {
     expect(elsewhere.requests).toHaveLength(0);
     expect(off.requests).toHaveLength(0);
 
-    const log = (await (await api(`/v1/webhook-endpoints/${endpoint.id}/deliveries`, { key: org.key })).json()) as List<{ event_id: string; attempt: number; success: boolean }>;
+    const log = (await (await api(`/v1/webhook-endpoints/${endpoint.id}/deliveries`, { key: org.key })).json()) as List<{
+      event_id: string;
+      attempt: number;
+      success: boolean;
+    }>;
     expect(log.data.map((d) => [d.event_id, d.attempt, d.success])).toEqual([
       [event?.id, 1, true],
       [event?.id, 1, true],
@@ -453,4 +478,3 @@ describe("nothing is lost when the enqueue fails", () => {
     await expectDelivered(endpoint.id, org.key, 1);
   });
 });
-

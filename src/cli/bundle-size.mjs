@@ -26,9 +26,10 @@ export function measureBundle() {
   const gzip = files.reduce((sum, f) => sum + gzipSync(readFileSync(join(outdir, f)), { level: 9 }).length, 0);
   // Binary data modules (the gzipped Swagger UI of /docs) are already compressed and never parsed as
   // code: reported beside the budget, not in it.
-  const dataKib = readdirSync(outdir)
-    .filter((f) => f.endsWith(".gz"))
-    .reduce((sum, f) => sum + statSync(join(outdir, f)).size, 0) / 1024;
+  const dataKib =
+    readdirSync(outdir)
+      .filter((f) => f.endsWith(".gz"))
+      .reduce((sum, f) => sum + statSync(join(outdir, f)).size, 0) / 1024;
   checkLocaleAlias(JSON.parse(readFileSync(join(outdir, "meta.json"), "utf8")));
   const wranglerLine = run.stdout.split("\n").find((l) => l.includes("Total Upload")) ?? "";
   return { kib: bytes / 1024, gzipKib: gzip / 1024, dataKib, wranglerLine: wranglerLine.trim(), script: join(outdir, "index.js") };
@@ -55,7 +56,9 @@ function checkLocaleAlias(meta) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { kib, gzipKib, dataKib, wranglerLine } = measureBundle();
-  console.log(`code: ${kib.toFixed(1)} KiB, gzipped ${gzipKib.toFixed(1)} KiB (budget ${BUDGET_KIB} KiB); data modules (gzipped docs assets): ${dataKib.toFixed(1)} KiB`);
+  console.log(
+    `code: ${kib.toFixed(1)} KiB, gzipped ${gzipKib.toFixed(1)} KiB (budget ${BUDGET_KIB} KiB); data modules (gzipped docs assets): ${dataKib.toFixed(1)} KiB`,
+  );
   if (wranglerLine) console.log(`wrangler: ${wranglerLine}`);
   if (gzipKib > BUDGET_KIB) {
     console.error(`bundle over budget by ${(gzipKib - BUDGET_KIB).toFixed(1)} KiB`);

@@ -66,7 +66,17 @@ export function sqlInteger(value) {
  * @returns {StatementResult[]}
  */
 export function execute(target, statements) {
-  const args = ["d1", "execute", "DB", "--config", `${ROOT}wrangler.toml`, target.remote ? "--remote" : "--local", "--json", "--command", statements.join(";\n")];
+  const args = [
+    "d1",
+    "execute",
+    "DB",
+    "--config",
+    `${ROOT}wrangler.toml`,
+    target.remote ? "--remote" : "--local",
+    "--json",
+    "--command",
+    statements.join(";\n"),
+  ];
   if (target.persistTo !== undefined) args.push("--persist-to", target.persistTo);
   const run = spawnSync(`${ROOT}node_modules/.bin/wrangler`, args, {
     cwd: ROOT,
@@ -96,4 +106,3 @@ export function execute(target, statements) {
   }
   process.exit(run.status || 1);
 }
-

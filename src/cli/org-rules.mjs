@@ -61,7 +61,8 @@ export function checkMode(value) {
 /** @param {string} value */
 export function checkLimit(value) {
   const n = /^\d{1,10}$/.test(value) ? Number(value) : Number.NaN;
-  if (!(n >= 1 && n <= LIMIT_MAX)) throw new UsageError(`--limit ${JSON.stringify(value)} is not a number of requests a minute: a whole number from 1 to ${LIMIT_MAX}`);
+  if (!(n >= 1 && n <= LIMIT_MAX))
+    throw new UsageError(`--limit ${JSON.stringify(value)} is not a number of requests a minute: a whole number from 1 to ${LIMIT_MAX}`);
   return n;
 }
 

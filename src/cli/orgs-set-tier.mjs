@@ -9,8 +9,7 @@ import { checkLimit, checkOrgId, checkTier, limitFor } from "./org-rules.mjs";
 import { parseOptions, refuse, UsageError } from "./usage.mjs";
 
 const USAGE =
-  "npm run orgs:set-tier -- --org <id> --tier free|creator|pro|enterprise [--limit <requests a minute, enterprise only>]" +
-  " [--remote | --persist-to <dir>]";
+  "npm run orgs:set-tier -- --org <id> --tier free|creator|pro|enterprise [--limit <requests a minute, enterprise only>]" + " [--remote | --persist-to <dir>]";
 
 const values = parseOptions({ org: { type: "string" }, tier: { type: "string" }, limit: { type: "string" }, ...TARGET_OPTIONS }, USAGE);
 

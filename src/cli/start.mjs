@@ -28,7 +28,9 @@ if (listen.error) {
   const withHost = process.env.HOST === undefined ? "" : `HOST=${host} `;
   if (listen.error === "EADDRINUSE" || listen.error === "EACCES") {
     const other = (await nextFreePort(port, host)) ?? port + 1;
-    console.error(`Port ${port} on ${host} is ${listen.error === "EACCES" ? "not open to this user" : "in use"}; choose another: ${withHost}PORT=${other} npm start`);
+    console.error(
+      `Port ${port} on ${host} is ${listen.error === "EACCES" ? "not open to this user" : "in use"}; choose another: ${withHost}PORT=${other} npm start`,
+    );
   } else {
     console.error(`Cannot listen on ${host} port ${port} (${listen.error}); set HOST to an address of this machine, e.g. HOST=127.0.0.1 npm start`);
   }

@@ -53,7 +53,4 @@ export const markStarted = (db: Db, id: string, startedAt: number) =>
 
 /** A statement: await it or batch it. */
 export const markEnded = (db: Db, id: string, end: { endedAt: number; endReason: EndReason; startedAt: number | null }) =>
-  db
-    .update(conversations)
-    .set({ status: "ended", endedAt: end.endedAt, endReason: end.endReason, startedAt: end.startedAt })
-    .where(eq(conversations.id, id));
+  db.update(conversations).set({ status: "ended", endedAt: end.endedAt, endReason: end.endReason, startedAt: end.startedAt }).where(eq(conversations.id, id));

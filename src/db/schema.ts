@@ -1,18 +1,8 @@
 import { sql } from "drizzle-orm";
-import {
-  type AnySQLiteColumn,
-  check,
-  index,
-  integer,
-  primaryKey,
-  type SQLiteColumn,
-  sqliteTable,
-  text,
-} from "drizzle-orm/sqlite-core";
+import { type AnySQLiteColumn, check, index, integer, primaryKey, type SQLiteColumn, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /** A CHECK constraint that keeps an enum column to its values even for writes that bypass drizzle. */
-const oneOf = (column: SQLiteColumn, values: readonly string[]) =>
-  sql`${column} IN (${sql.raw(values.map((v) => `'${v}'`).join(", "))})`;
+const oneOf = (column: SQLiteColumn, values: readonly string[]) => sql`${column} IN (${sql.raw(values.map((v) => `'${v}'`).join(", "))})`;
 
 // Timestamps are integer milliseconds since the epoch: they sort and compare cheaply, and the wire
 // format (ISO-8601, second precision) is produced in one place (lib/time.ts).
@@ -54,10 +44,7 @@ export const apiKeys = sqliteTable(
     lastUsedAt: timestamp("last_used_at"),
     revokedAt: timestamp("revoked_at"),
   },
-  (t) => [
-    index("api_keys_org_created_idx").on(t.orgId, t.createdAt, t.id),
-    check("api_keys_mode_check", oneOf(t.mode, API_KEY_MODES)),
-  ],
+  (t) => [index("api_keys_org_created_idx").on(t.orgId, t.createdAt, t.id), check("api_keys_mode_check", oneOf(t.mode, API_KEY_MODES))],
 );
 
 export const AVATAR_STATUSES = ["ready", "processing", "failed"] as const;
@@ -108,9 +95,7 @@ export const avatarFavorites = sqliteTable(
     avatarId: text("avatar_id")
       .notNull()
       .references(() => avatars.id, { onDelete: "cascade" }),
-    createdAt: timestamp("created_at")
-      .notNull()
-      .default(sql`(unixepoch() * 1000)`),
+    createdAt: timestamp("created_at").notNull().default(sql`(unixepoch() * 1000)`),
   },
   (t) => [primaryKey({ columns: [t.orgId, t.avatarId] })],
 );
@@ -274,9 +259,7 @@ export const events = sqliteTable(
   (t) => [
     index("events_org_created_idx").on(t.orgId, t.createdAt, t.id),
     index("events_org_type_created_idx").on(t.orgId, t.type, t.createdAt, t.id),
-    index("events_undispatched_idx")
-      .on(t.createdAt)
-      .where(sql`${t.dispatchedAt} IS NULL`),
+    index("events_undispatched_idx").on(t.createdAt).where(sql`${t.dispatchedAt} IS NULL`),
   ],
 );
 

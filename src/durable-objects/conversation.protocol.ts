@@ -3,8 +3,8 @@ import type { ConversationRecord } from "../db/conversations";
 import type { ClientPermission, EndReason, OutputAudioFormat } from "../db/schema";
 import { ApiError, type ErrorCode } from "../lib/errors";
 import { textField } from "../lib/text";
-import { validationError } from "../lib/validation";
 import { isoSeconds } from "../lib/time";
+import { validationError } from "../lib/validation";
 import type { Alignment } from "../providers/tts/alignment";
 
 export type { EndReason, OutputAudioFormat } from "../db/schema";
@@ -159,7 +159,14 @@ export type ServerEventBody =
   | { type: "avatar.audio.delta"; turn_id: string; audio: string; format: OutputAudioFormat; alignment: Alignment | null }
   | { type: "avatar.speech.stopped"; turn_id: string }
   | { type: "avatar.interrupted"; turn_id: string; spoken_text: string }
-  | { type: "metrics.turn"; turn_id: string; llm_first_token_ms: number | null; tts_first_byte_ms: number | null; first_audio_ms: number | null; total_ms: number }
+  | {
+      type: "metrics.turn";
+      turn_id: string;
+      llm_first_token_ms: number | null;
+      tts_first_byte_ms: number | null;
+      first_audio_ms: number | null;
+      total_ms: number;
+    }
   | { type: "session.expiring"; seconds_left: number; reason: "max_duration" | "idle_timeout" }
   | { type: "session.ended"; reason: EndReason }
   | { type: "error"; code: ErrorCode; message: string; reply_to?: string; param?: string };

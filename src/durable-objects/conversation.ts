@@ -9,12 +9,19 @@ import { encodeBase64 } from "../lib/crypto";
 import { ApiError, type ErrorCode } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { createLogger, type Logger } from "../lib/logger";
-import { dispatchEvents } from "../webhooks/dispatch";
-import { buildEvent, insertEvents, type StoredEvent } from "../webhooks/events";
 import { sseEvent } from "../lib/sse";
 import { llmProvider } from "../providers/llm";
 import { ttsProvider } from "../providers/tts";
 import type { SpeechChunk } from "../providers/tts/types";
+import { dispatchEvents } from "../webhooks/dispatch";
+import { buildEvent, insertEvents, type StoredEvent } from "../webhooks/events";
+import { admitTurn, turnsOfKeyRevoked } from "./conversation/admission";
+import { EventStream, FrameLimiter, type Listener } from "./conversation/events";
+import { chatHistory } from "./conversation/history";
+import { EVENT_RETENTION_MS, planNext, warningLeadMs } from "./conversation/limits";
+import { runTurn, type TurnInput, type TurnOutcome, type TurnUsage } from "./conversation/pipeline";
+import { decodeIdentity, identityOf, mayClientSend, SOCKET_IDENTITY_HEADER, type SocketIdentity } from "./conversation/sockets";
+import { type ConversationSetup, ConversationStore, type TurnInFlight } from "./conversation/store";
 import {
   type ConversationJson,
   conversationJson,
@@ -26,13 +33,6 @@ import {
   type ServerEventBody,
   type TurnJson,
 } from "./conversation.protocol";
-import { admitTurn, turnsOfKeyRevoked } from "./conversation/admission";
-import { EventStream, FrameLimiter, type Listener } from "./conversation/events";
-import { chatHistory } from "./conversation/history";
-import { EVENT_RETENTION_MS, planNext, warningLeadMs } from "./conversation/limits";
-import { runTurn, type TurnInput, type TurnOutcome, type TurnUsage } from "./conversation/pipeline";
-import { decodeIdentity, identityOf, mayClientSend, SOCKET_IDENTITY_HEADER, type SocketIdentity } from "./conversation/sockets";
-import { type ConversationSetup, ConversationStore, type TurnInFlight } from "./conversation/store";
 
 /** An error as it crosses RPC: ApiError's class does not survive the trip, its fields do. */
 export interface RpcError {
@@ -188,7 +188,10 @@ export class Conversation extends DurableObject<Env> {
     if (full) {
       // Accepted only to say why: a browser cannot read the body of a refused upgrade.
       const limit = this.config.conversationMaxSockets;
-      this.events.sendError(server, new ApiError("conversation.too_many_sockets", `This conversation already has ${limit} sockets open, its limit; close one first.`));
+      this.events.sendError(
+        server,
+        new ApiError("conversation.too_many_sockets", `This conversation already has ${limit} sockets open, its limit; close one first.`),
+      );
       server.close(POLICY_VIOLATION, "Too many sockets");
       return new Response(null, { status: 101, webSocket: client });
     }
@@ -203,7 +206,10 @@ export class Conversation extends DurableObject<Env> {
     this.events.sendTo(server, {
       type: "session.ready",
       conversation: socketView(record, identity),
-      replay: lastSeq === null ? null : { after_seq: lastSeq, events: replay.length, complete: lastSeq >= this.events.lastSeq || lastSeq + 1 >= this.store.firstSeq() },
+      replay:
+        lastSeq === null
+          ? null
+          : { after_seq: lastSeq, events: replay.length, complete: lastSeq >= this.events.lastSeq || lastSeq + 1 >= this.store.firstSeq() },
     });
     for (const frame of replay) EventStream.resend(server, frame);
     if (record.status === "ended") server.close(1000, ENDED_MESSAGE);
@@ -215,7 +221,10 @@ export class Conversation extends DurableObject<Env> {
     const allowed = this.frames.check(ws);
     if (allowed !== "allow") {
       if (allowed === "warn") {
-        this.events.sendError(ws, new ApiError("rate_limit.exceeded", `More than ${MAX_FRAMES_PER_SECOND} frames in a second: frames are dropped until the second is over.`));
+        this.events.sendError(
+          ws,
+          new ApiError("rate_limit.exceeded", `More than ${MAX_FRAMES_PER_SECOND} frames in a second: frames are dropped until the second is over.`),
+        );
       }
       return;
     }
@@ -232,7 +241,14 @@ export class Conversation extends DurableObject<Env> {
     const replyTo = event.event_id ?? null;
     const identity = identityOf(ws);
     if (!mayClientSend(identity, event.type, this.store.record()?.clientPermissions ?? [])) {
-      this.events.sendError(ws, new ApiError("scope.denied", `A client secret may not send '${event.type}' in this conversation; create it with client_permissions naming it, or send it from your backend.`), replyTo);
+      this.events.sendError(
+        ws,
+        new ApiError(
+          "scope.denied",
+          `A client secret may not send '${event.type}' in this conversation; create it with client_permissions naming it, or send it from your backend.`,
+        ),
+        replyTo,
+      );
       return;
     }
     switch (event.type) {
@@ -333,7 +349,8 @@ export class Conversation extends DurableObject<Env> {
   /** The first socket has joined: the index learns the start, and the greeting is spoken. */
   private begin(): void {
     const record = this.store.record();
-    if (record) this.store.addToOutbox([buildEvent(record.orgId, "conversation.started", { conversation: conversationJson(record) }, record.startedAt ?? Date.now())]);
+    if (record)
+      this.store.addToOutbox([buildEvent(record.orgId, "conversation.started", { conversation: conversationJson(record) }, record.startedAt ?? Date.now())]);
     this.ctx.waitUntil(this.syncIndex());
     const greeting = this.store.setup()?.greeting;
     if (greeting) this.ctx.waitUntil(this.startTurn({ kind: "speak", text: greeting, replyTo: null }));
@@ -360,7 +377,11 @@ export class Conversation extends DurableObject<Env> {
     return run;
   }
 
-  private async runOne(request: { kind: "reply" | "speak"; text: string; replyTo: string | null }, abort: AbortController, listener?: Listener): Promise<TurnResult> {
+  private async runOne(
+    request: { kind: "reply" | "speak"; text: string; replyTo: string | null },
+    abort: AbortController,
+    listener?: Listener,
+  ): Promise<TurnResult> {
     const record = this.store.record();
     const setup = this.store.setup();
     if (!record || !setup) throw new Error("conversation not initialised");
@@ -400,7 +421,11 @@ export class Conversation extends DurableObject<Env> {
     let outcome: Promise<TurnOutcome> | undefined;
     if (!cancelled && request.kind === "reply" && llm) {
       const transcript = [...this.store.messages(), { role: "user" as const, content: request.text }];
-      outcome = run({ kind: "reply", llm, request: { model: setup.llm.model, messages: chatHistory(setup.systemPrompt, transcript, setup.llm.contextWindow) } });
+      outcome = run({
+        kind: "reply",
+        llm,
+        request: { model: setup.llm.model, messages: chatHistory(setup.systemPrompt, transcript, setup.llm.contextWindow) },
+      });
     }
 
     let input: MessageJson | null = null;
@@ -494,18 +519,28 @@ export class Conversation extends DurableObject<Env> {
     // The socket URL is the one address of this conversation the object knows; its messages live beside it.
     const transcriptUrl = record.transportUrl.replace(/^ws(s?):/, "http$1:").replace(/\/ws$/, "/messages");
     return [
-      buildEvent(record.orgId, "conversation.ended", {
-        conversation,
-        reason: record.endReason,
-        duration_s: talkedSeconds(record.startedAt, endedAt),
-        message_count: messages.length,
-      }, endedAt),
-      buildEvent(record.orgId, "conversation.transcript.ready", {
-        conversation_id: record.id,
-        message_count: messages.length,
-        messages: inline ? messages : null,
-        transcript_url: inline ? null : transcriptUrl,
-      }, endedAt),
+      buildEvent(
+        record.orgId,
+        "conversation.ended",
+        {
+          conversation,
+          reason: record.endReason,
+          duration_s: talkedSeconds(record.startedAt, endedAt),
+          message_count: messages.length,
+        },
+        endedAt,
+      ),
+      buildEvent(
+        record.orgId,
+        "conversation.transcript.ready",
+        {
+          conversation_id: record.id,
+          message_count: messages.length,
+          messages: inline ? messages : null,
+          transcript_url: inline ? null : transcriptUrl,
+        },
+        endedAt,
+      ),
     ];
   }
 

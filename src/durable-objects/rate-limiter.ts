@@ -8,7 +8,6 @@ const windowStart = (now: number) => now - (now % WINDOW_MS);
 /** How long before a window ends a holder may be granted the next window's tokens. */
 export const NEXT_WINDOW_AHEAD_MS = 5_000;
 
-
 /**
  * One object per organisation (`org:<id>`) or per client address (`ip:<addr>`): it counts requests in
  * fixed one-minute windows aligned to the minute. A Durable Object runs one call at a time, so the
@@ -152,10 +151,7 @@ export class RateLimiter extends DurableObject<Env> {
     const now = Date.now();
     const current = windowStart(now);
     this.sql.exec("DELETE FROM windows WHERE start < ?", current);
-    for (const row of this.sql.exec<{ key_id: string }>(
-      "DELETE FROM revoked_keys WHERE revoked_at <= ? RETURNING key_id",
-      now - REVOCATION_MEMORY_MS,
-    )) {
+    for (const row of this.sql.exec<{ key_id: string }>("DELETE FROM revoked_keys WHERE revoked_at <= ? RETURNING key_id", now - REVOCATION_MEMORY_MS)) {
       this.revoked.delete(row.key_id);
     }
     const left = this.sql

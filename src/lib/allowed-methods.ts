@@ -1,5 +1,5 @@
-import type { RouterRoute } from "hono/types";
 import { TrieRouter } from "hono/router/trie-router";
+import type { RouterRoute } from "hono/types";
 
 const ANY = "ANY";
 

@@ -2,11 +2,9 @@ import { base64url } from "jose";
 
 const encoder = new TextEncoder();
 
-const toHex = (buffer: ArrayBuffer): string =>
-  Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
+const toHex = (buffer: ArrayBuffer): string => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
 
-export const sha256Hex = async (value: string): Promise<string> =>
-  toHex(await crypto.subtle.digest("SHA-256", encoder.encode(value)));
+export const sha256Hex = async (value: string): Promise<string> => toHex(await crypto.subtle.digest("SHA-256", encoder.encode(value)));
 
 /** base64url without padding; undefined for anything that is not (a caller's input is never trusted). */
 export const decodeBase64Url = (value: string): Uint8Array | undefined => {

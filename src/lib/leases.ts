@@ -120,7 +120,14 @@ export class LeaseHolder {
   }
 
   /** The cold path: one ask for this request's token and a lease. */
-  private async blocking(org: string, holder: string, holderKey: string, limit: number, keyId: string | undefined, previous: Lease | undefined): Promise<HitResult> {
+  private async blocking(
+    org: string,
+    holder: string,
+    holderKey: string,
+    limit: number,
+    keyId: string | undefined,
+    previous: Lease | undefined,
+  ): Promise<HitResult> {
     const sentAt = Date.now();
     const rate = previous && sentAt - previous.recentSince < 2 * RATE_WINDOW_MS ? Math.max(previous.rate, previous.recent) : 0;
     this.counters.blocking += 1;

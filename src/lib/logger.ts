@@ -14,8 +14,7 @@ const SINKS: Record<LogLevel, (line: string) => void> = {
 };
 
 /** Errors are not enumerable; log what helps (name, message, stack) instead of `{}`. */
-const serialise = (value: unknown): unknown =>
-  value instanceof Error ? { name: value.name, message: value.message, stack: value.stack } : value;
+const serialise = (value: unknown): unknown => (value instanceof Error ? { name: value.name, message: value.message, stack: value.stack } : value);
 
 // A class, not a bag of closures: one is made per request, so it should cost one allocation.
 export class Logger {

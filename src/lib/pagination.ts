@@ -19,11 +19,7 @@ export const paginationQuery = {
   limit: decimalQuery(1, 100, "must be an integer from 1 to 100")
     .default(20)
     .openapi({ type: "integer", minimum: 1, maximum: 100, default: 20, description: "Page size." }),
-  starting_after: z
-    .string()
-    .min(1)
-    .optional()
-    .openapi({ description: "Cursor: the `next_cursor` (an item id) of the previous page." }),
+  starting_after: z.string().min(1).optional().openapi({ description: "Cursor: the `next_cursor` (an item id) of the previous page." }),
 };
 
 export const listSchema = <T extends z.ZodType>(item: T, name: string) =>

@@ -41,6 +41,9 @@ export function delayedNamespace<N extends object>(namespace: N, rttMs: number):
 /** Queries and batches wait as on a far primary; a session opened replica-first, as on a near replica. */
 export function delayedD1(d1: D1Database, primaryMs: number, replicaMs: number): D1Database {
   if (primaryMs <= 0 && replicaMs <= 0) return d1;
-  const after = (ms: number): Around => (call) => delayed(ms, call);
+  const after =
+    (ms: number): Around =>
+    (call) =>
+      delayed(ms, call);
   return wrapDatabase(d1, after(primaryMs), (constraint) => after(constraint === "first-primary" ? primaryMs : replicaMs));
 }

@@ -18,7 +18,6 @@ export const WEBHOOK_URL_MAX_CHARS = 2048;
 
 const INTERNAL_NAMES = /(^|\.)(localhost|local|internal|localdomain|home\.arpa)$/i;
 
-
 function ipv4Internal(host: string): boolean | undefined {
   const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(host);
   if (!m) return undefined;
@@ -36,7 +35,6 @@ function ipv4Internal(host: string): boolean | undefined {
     a >= 224 // multicast, reserved, broadcast
   );
 }
-
 
 function ipv6Internal(host: string): boolean | undefined {
   if (!host.startsWith("[")) return undefined;

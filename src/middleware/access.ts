@@ -30,7 +30,14 @@ export interface AccessRule {
   codes: ErrorCode[];
 }
 
-const API_KEY_CODES: ErrorCode[] = ["api_key.missing", "api_key.invalid", "api_key.revoked", "api_key.wrong_kind", "rate_limit.exceeded", "rate_limit.unavailable"];
+const API_KEY_CODES: ErrorCode[] = [
+  "api_key.missing",
+  "api_key.invalid",
+  "api_key.revoked",
+  "api_key.wrong_kind",
+  "rate_limit.exceeded",
+  "rate_limit.unavailable",
+];
 
 /** A key, when one is sent, makes it an API-key request; otherwise a public one. */
 const optionalApiKey = createMiddleware<AppEnv>(async (c, next) => {
@@ -55,7 +62,16 @@ export const ACCESS: Record<Access, AccessRule> = {
   jwt: {
     middleware: [jwtAuth, orgRateLimit],
     security: [{ userJwt: [] }],
-    codes: ["jwt.missing", "jwt.invalid", "jwt.expired", "jwt.jwks_unavailable", "api_key.wrong_kind", "rate_limit.exceeded", "rate_limit.unavailable", "config.secret_missing"],
+    codes: [
+      "jwt.missing",
+      "jwt.invalid",
+      "jwt.expired",
+      "jwt.jwks_unavailable",
+      "api_key.wrong_kind",
+      "rate_limit.exceeded",
+      "rate_limit.unavailable",
+      "config.secret_missing",
+    ],
   },
   public: { middleware: [ipRateLimit], security: [], codes: ["rate_limit.exceeded"] },
   public_or_api_key: {

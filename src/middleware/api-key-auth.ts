@@ -4,10 +4,10 @@ import type { AppEnv } from "../env";
 import { sha256Hex } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import { TtlCache } from "../lib/ttl-cache";
-import { readDb } from "./context";
 import { findKeyByHash, type KeyLookup } from "../services/api-keys";
 import { authenticationFailed, refuseIfOverFailureLimit } from "./auth-failures";
 import { API_KEY_PATTERN, bearerToken, keyRevoked, looksLikeJwt, wrongKind } from "./bearer";
+import { readDb } from "./context";
 
 /**
  * Key lookups are cached per isolate so an authenticated request costs no D1 round trip of its own,
@@ -37,7 +37,11 @@ export async function authenticateApiKey(c: Context<AppEnv>, header: string | un
     // A key this isolate has verified is never refused for its address's failures; anything else is.
     refuseIfOverFailureLimit(c);
     if (hash === undefined || unknownKeys.get(hash)) return authenticationFailed(c, invalid());
-    const found = await c.get("timing").measure("auth", async () => (await findKeyByHash(readDb(c), hash)) ?? findKeyByHash(c.get("db"), hash), () => "db");
+    const found = await c.get("timing").measure(
+      "auth",
+      async () => (await findKeyByHash(readDb(c), hash)) ?? findKeyByHash(c.get("db"), hash),
+      () => "db",
+    );
     if (!found) {
       unknownKeys.set(hash, true);
       return authenticationFailed(c, invalid());

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../env";
 import { clientAddress } from "../lib/client-address";
 import { ApiError } from "../lib/errors";
+import type { HitResult } from "../lib/rate-limits";
 import { secondsUntil } from "../lib/time";
 import { TtlCache } from "../lib/ttl-cache";
 
@@ -19,7 +20,9 @@ const refused = new TtlCache<string, number>(60_000, 10_000);
 
 const tooMany = (resetAt: number, now = Date.now()) => {
   const retryAfter = String(secondsUntil(resetAt, now));
-  return new ApiError("rate_limit.exceeded", `Too many failed authentications from this address; retry in ${retryAfter} s.`, { headers: { "Retry-After": retryAfter } });
+  return new ApiError("rate_limit.exceeded", `Too many failed authentications from this address; retry in ${retryAfter} s.`, {
+    headers: { "Retry-After": retryAfter },
+  });
 };
 
 const addressOf = (c: Context<AppEnv>) => clientAddress(c.req.header("CF-Connecting-IP"));
@@ -38,7 +41,7 @@ export async function authenticationFailed(c: Context<AppEnv>, error: ApiError):
   const limiter = c.get("limiter");
   if (!limiter.enabled) throw error;
   const address = addressOf(c);
-  let result;
+  let result: HitResult;
   try {
     result = await limiter.hit({ authFailures: address }, c.get("config").authFailuresPerMinute);
   } catch (err) {

@@ -30,7 +30,5 @@ export const keyRevoked = () => new ApiError("api_key.revoked", "This API key ha
 export const wrongKind = (expected: Kind) =>
   new ApiError(
     "api_key.wrong_kind",
-    expected === "jwt"
-      ? "This endpoint is for signed-in users: it takes a user JWT, not an API key."
-      : "This endpoint takes an API key, not a user JWT.",
+    expected === "jwt" ? "This endpoint is for signed-in users: it takes a user JWT, not an API key." : "This endpoint takes an API key, not a user JWT.",
   );

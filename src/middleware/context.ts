@@ -3,9 +3,9 @@ import { createMiddleware } from "hono/factory";
 import { type Config, getConfig } from "../config";
 import { createDb, createReadDb, type Db } from "../db/client";
 import type { AppEnv } from "../env";
+import { timedD1 } from "../lib/d1-wrap";
 import { createLogger } from "../lib/logger";
 import type { Limiter } from "../lib/rate-limits";
-import { timedD1 } from "../lib/d1-wrap";
 import { delayedD1, delayedNamespace } from "../lib/simulated-latency";
 import { durableObjectLimiter, noLimiter } from "../services/limiter";
 import type { DispatchDeps } from "../webhooks/dispatch";
@@ -16,7 +16,8 @@ const limiterFor = (namespace: AppEnv["Bindings"]["RATE_LIMITER"], config: Confi
   let limiter = limiters.get(namespace);
   if (!limiter) {
     const reached = delayedNamespace(namespace, config.simulatedRtt.durableObjectMs);
-    limiters.set(namespace, (limiter = durableObjectLimiter(reached, createLogger({ component: "rate-limit" }))));
+    limiter = durableObjectLimiter(reached, createLogger({ component: "rate-limit" }));
+    limiters.set(namespace, limiter);
   }
   return limiter;
 };
@@ -25,7 +26,10 @@ const limiterFor = (namespace: AppEnv["Bindings"]["RATE_LIMITER"], config: Confi
 const databases = new WeakMap<D1Database, D1Database>();
 const databaseFor = (d1: D1Database, config: Config) => {
   let reached = databases.get(d1);
-  if (!reached) databases.set(d1, (reached = delayedD1(d1, config.simulatedRtt.d1PrimaryMs, config.simulatedRtt.d1ReplicaMs)));
+  if (!reached) {
+    reached = delayedD1(d1, config.simulatedRtt.d1PrimaryMs, config.simulatedRtt.d1ReplicaMs);
+    databases.set(d1, reached);
+  }
   return reached;
 };
 
@@ -52,7 +56,10 @@ export function readDb(c: Context<AppEnv>): Db {
   let db = c.get("readDb");
   if (!db) {
     const timing = c.get("timing");
-    db = createReadDb(timedD1(c.get("d1"), (ms) => timing.addDb(ms)), c.get("limiter").readBookmark());
+    db = createReadDb(
+      timedD1(c.get("d1"), (ms) => timing.addDb(ms)),
+      c.get("limiter").readBookmark(),
+    );
     c.set("readDb", db);
   }
   return db;

@@ -24,7 +24,10 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
  * and `If-None-Match` on model downloads.
  */
 function allowHeaders(requested: string | undefined): string {
-  const names = (requested ?? "").split(",").map((name) => name.trim()).filter((name) => name !== "");
+  const names = (requested ?? "")
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "");
   return names.length > 0 && names.every((name) => HEADER_NAME.test(name)) ? names.join(", ") : DEFAULT_ALLOW_HEADERS;
 }
 const MAX_AGE_SECONDS = "600";

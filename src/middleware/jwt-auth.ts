@@ -67,7 +67,8 @@ export const jwtAuth = createMiddleware<AppEnv>(async (c, next) => {
   } catch (err) {
     // An expired token is a user to send back to sign-in, not a guess: only forgeries count as failures.
     if (err instanceof errors.JWTExpired) throw new ApiError("jwt.expired", "The token has expired; sign in again.");
-    if (err instanceof errors.JWTClaimValidationFailed) throw invalid(`claim ${quote(err.claim)} ${err.reason === "missing" ? "is missing" : "is not accepted"}`);
+    if (err instanceof errors.JWTClaimValidationFailed)
+      throw invalid(`claim ${quote(err.claim)} ${err.reason === "missing" ? "is missing" : "is not accepted"}`);
     if (err instanceof errors.JOSEError) return authenticationFailed(c, invalid("signature or format not accepted"));
     throw err;
   }

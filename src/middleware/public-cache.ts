@@ -35,6 +35,10 @@ export async function publicCached(c: Context<AppEnv>, produce: () => Promise<Re
   const res = await produce();
   if (res.status !== 200) return res;
   res.headers.set("Cache-Control", `public, max-age=${PUBLIC_LIST_TTL_S}`);
-  if (cache) inBackground(c, cache.put(key, res.clone()).catch(() => undefined));
+  if (cache)
+    inBackground(
+      c,
+      cache.put(key, res.clone()).catch(() => undefined),
+    );
   return res;
 }

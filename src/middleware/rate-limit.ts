@@ -3,12 +3,11 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { clientAddress } from "../lib/client-address";
 import { ApiError } from "../lib/errors";
+import { LimiterUnavailable } from "../lib/leases";
 import type { HitContext, HitResult, LimitBucket } from "../lib/rate-limits";
 import { secondsUntil } from "../lib/time";
-import { LimiterUnavailable } from "../lib/leases";
-import { inBackground } from "./context";
 import { keyRevoked } from "./bearer";
-
+import { inBackground } from "./context";
 
 /** The de-facto X-RateLimit-* trio (Reset in Unix seconds, as the seed shows) and the IETF draft pair. */
 export function rateLimitHeaders(r: HitResult): Record<string, string> {
@@ -38,7 +37,11 @@ async function admit(c: Context<AppEnv>, bucket: LimitBucket, max: number, keyId
   if (!limiter.enabled) return;
   let result: HitResult;
   try {
-    result = await c.get("timing").measure("limit", () => limiter.hit(bucket, max, keyId, hitContext(c)), (r) => (r.blocking === false ? "lease" : "ask"));
+    result = await c.get("timing").measure(
+      "limit",
+      () => limiter.hit(bucket, max, keyId, hitContext(c)),
+      (r) => (r.blocking === false ? "lease" : "ask"),
+    );
   } catch (err) {
     if (!(err instanceof LimiterUnavailable)) throw err;
     // Fail closed: without the org's object and without a lease, nobody can say the limit holds.

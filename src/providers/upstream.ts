@@ -100,7 +100,12 @@ const statusNote = (status: number, code: string | undefined) => ` (HTTP ${statu
  * What a client is told when an upstream answered `status`: a fixed text per status, the provider's
  * short name, and the upstream's code when it is a safe token. Never the upstream's own words.
  */
-export function clientMessage(provider: string, status: number, code: string | undefined, options: { subject?: string | undefined; retryAfter?: number | undefined } = {}): string {
+export function clientMessage(
+  provider: string,
+  status: number,
+  code: string | undefined,
+  options: { subject?: string | undefined; retryAfter?: number | undefined } = {},
+): string {
   const later = "; try again shortly.";
   const operator = "; the operator of this deployment must check its account there.";
   switch (status) {

@@ -1,18 +1,18 @@
 import { and, desc, eq, isNull, lte, or, sql } from "drizzle-orm";
 import { createPrimarySession, type Db } from "../db/client";
 import { type ApiKeyMode, type ApiKeyRow, apiKeys, orgs } from "../db/schema";
+import type { Conversation } from "../durable-objects/conversation";
 import type { AuthOrg } from "../env";
 import { sha256Hex } from "../lib/crypto";
 import { newId } from "../lib/ids";
 import { afterCursor, checkCursor, ownedBy } from "../lib/pagination";
+import type { Limiter } from "../lib/rate-limits";
 import { randomBase62 } from "../lib/secrets";
 import { limitFor } from "../lib/tiers";
-import type { Limiter } from "../lib/rate-limits";
 import { isoOrNull, isoSeconds } from "../lib/time";
 import { type DispatchDeps, dispatchEvents } from "../webhooks/dispatch";
-import type { Conversation } from "../durable-objects/conversation";
-import { closeSocketsOfKey } from "./conversations";
 import { buildEvent, insertEvents } from "../webhooks/events";
+import { closeSocketsOfKey } from "./conversations";
 
 /** A key on the wire (the routes and the `api_key.*` events alike); never its secret. */
 export const apiKeyJson = (k: ApiKeyRow) => ({

@@ -12,8 +12,7 @@ const visibleTo = (orgId: string, table = "avatars") => {
   return sql`(${t}.owner_org_id IS NULL OR ${t}.is_public = 1 OR ${t}.owner_org_id = ${orgId})`;
 };
 
-const isFavorite = (orgId: string) =>
-  sql`EXISTS (SELECT 1 FROM avatar_favorites f WHERE f.org_id = ${orgId} AND f.avatar_id = avatars.id)`;
+const isFavorite = (orgId: string) => sql`EXISTS (SELECT 1 FROM avatar_favorites f WHERE f.org_id = ${orgId} AND f.avatar_id = avatars.id)`;
 
 /**
  * The avatar columns plus `looks_count` and `is_favorite` as correlated subqueries, so a page of any
@@ -66,8 +65,7 @@ async function isVisible(db: Db, orgId: string, id: string): Promise<boolean> {
   return row !== undefined;
 }
 
-const getQuery = (db: Db, orgId: string, id: string) =>
-  selectAvatars(db, orgId).where(and(eq(avatars.id, id), visibleTo(orgId)));
+const getQuery = (db: Db, orgId: string, id: string) => selectAvatars(db, orgId).where(and(eq(avatars.id, id), visibleTo(orgId)));
 
 export async function getAvatar(db: Db, orgId: string, id: string): Promise<AvatarView | undefined> {
   return getQuery(db, orgId, id).get();
@@ -95,9 +93,5 @@ export async function setFavorite(db: Db, orgId: string, id: string, favorite: b
 
 /** Where a signed download finds the model: no org check, the signature is the authorisation. */
 export async function getModelAsset(db: Db, id: string) {
-  return db
-    .select({ key: avatars.modelAssetKey, format: avatars.modelFormat })
-    .from(avatars)
-    .where(eq(avatars.id, id))
-    .get();
+  return db.select({ key: avatars.modelAssetKey, format: avatars.modelFormat }).from(avatars).where(eq(avatars.id, id)).get();
 }

@@ -30,7 +30,10 @@ interface Deps {
 function route(model: string, config: Config): { provider: LlmProvider; model: ModelInfo } {
   const found = requireModel(model);
   if (!found.provider.configured(config)) {
-    throw new ApiError("provider.not_configured", `${found.provider.name} is not configured on this deployment; use another model (the mock:* models always work).`);
+    throw new ApiError(
+      "provider.not_configured",
+      `${found.provider.name} is not configured on this deployment; use another model (the mock:* models always work).`,
+    );
   }
   return found;
 }
@@ -71,7 +74,13 @@ export async function streamCompletion(request: GatewayRequest, deps: Deps): Pro
   const events = await provider.stream({ ...request, model: model.name }, { signal: abort.signal, config: deps.config, log: deps.log });
   const iterator = events[Symbol.asyncIterator]();
 
-  const base = { id: completionId(deps.requestId), object: "chat.completion.chunk" as const, created: unixSeconds(), model: model.id, system_fingerprint: null };
+  const base = {
+    id: completionId(deps.requestId),
+    object: "chat.completion.chunk" as const,
+    created: unixSeconds(),
+    model: model.id,
+    system_fingerprint: null,
+  };
   // With include_usage, OpenAI sends `usage: null` on every chunk and the totals in a last one.
   const usageField = request.include_usage ? { usage: null } : {};
   const chunk = (delta: Record<string, unknown>, finishReason: string | null = null) =>

@@ -4,12 +4,12 @@ import type { Db } from "../db/client";
 import { activeConversationIds, type ConversationRecord, findConversation, insertConversation, toRecord } from "../db/conversations";
 import { type ClientPermission, type ConversationStatus, conversations, type OutputAudioFormat } from "../db/schema";
 import type { Conversation, Outcome, RpcError } from "../durable-objects/conversation";
-import type { MessageJson } from "../durable-objects/conversation.protocol";
 import { encodeIdentity, SOCKET_IDENTITY_HEADER } from "../durable-objects/conversation/sockets";
 import type { ConversationSetup } from "../durable-objects/conversation/store";
+import type { MessageJson } from "../durable-objects/conversation.protocol";
 import type { AuthContext } from "../env";
-import { ApiError, notFound, quote } from "../lib/errors";
 import { doNames } from "../lib/do-names";
+import { ApiError, notFound, quote } from "../lib/errors";
 import { newId } from "../lib/ids";
 import type { Logger } from "../lib/logger";
 import { afterCursor, checkCursor, ownedBy } from "../lib/pagination";
@@ -59,7 +59,9 @@ async function resolveSetup(deps: Deps, orgId: string, input: CreateInput) {
     if (RESERVED_TRANSPORTS.includes(input.transport.type)) {
       throw new ApiError("transport.unsupported", `transport.type=${input.transport.type} is reserved and not yet available`, { param: "transport.type" });
     }
-    throw new ApiError("parameter.invalid", `'transport.type' must be 'websocket' ('pipecat', 'livekit' and 'daily' are reserved).`, { param: "transport.type" });
+    throw new ApiError("parameter.invalid", `'transport.type' must be 'websocket' ('pipecat', 'livekit' and 'daily' are reserved).`, {
+      param: "transport.type",
+    });
   }
   const avatar = await getAvatar(deps.db, orgId, input.avatar_id);
   if (!avatar) throw new ApiError("avatar.not_found", `No avatar with id ${quote(input.avatar_id)}.`, { param: "avatar_id" });
@@ -67,22 +69,29 @@ async function resolveSetup(deps: Deps, orgId: string, input: CreateInput) {
     throw new ApiError("avatar.not_a_look", `${avatar.id} is a character with looks; start the conversation with one of its looks.`, { param: "avatar_id" });
   }
   if (avatar.status !== "ready" || !avatar.active) {
-    throw new ApiError("avatar.not_ready", `${avatar.id} cannot hold a conversation yet (status: ${avatar.status}${avatar.active ? "" : ", inactive"}).`, { param: "avatar_id" });
+    throw new ApiError("avatar.not_ready", `${avatar.id} cannot hold a conversation yet (status: ${avatar.status}${avatar.active ? "" : ", inactive"}).`, {
+      param: "avatar_id",
+    });
   }
   const persona = input.persona_id === undefined ? undefined : await getPersona(deps.db, orgId, input.persona_id);
-  if (input.persona_id !== undefined && !persona) throw new ApiError("persona.not_found", `No persona with id ${quote(input.persona_id)}.`, { param: "persona_id" });
+  if (input.persona_id !== undefined && !persona)
+    throw new ApiError("persona.not_found", `No persona with id ${quote(input.persona_id)}.`, { param: "persona_id" });
 
   const modelId = input.model ?? persona?.model ?? "mock:echo";
   const modelParam = input.model === undefined && persona ? "persona_id" : "model";
   const { provider: llm, model } = requireModel(modelId, modelParam);
   if (!llm.configured(deps.config)) {
-    throw new ApiError("provider.not_configured", `${llm.name} is not configured on this deployment; use another model (mock:echo always works).`, { param: modelParam });
+    throw new ApiError("provider.not_configured", `${llm.name} is not configured on this deployment; use another model (mock:echo always works).`, {
+      param: modelParam,
+    });
   }
   const voiceParam = input.voice_id === undefined && persona ? "persona_id" : "voice_id";
   const voice = await resolveVoice(input.voice_id ?? persona?.defaultVoiceId ?? deps.config.tts.defaultVoiceId, deps, voiceParam);
   const tts = requireFormat(voice, input.output_audio_format, "output_audio_format");
   if (!tts.configured(deps.config)) {
-    throw new ApiError("provider.not_configured", `${tts.name} is not configured on this deployment; use another voice (the mock:* voices always work).`, { param: voiceParam });
+    throw new ApiError("provider.not_configured", `${tts.name} is not configured on this deployment; use another voice (the mock:* voices always work).`, {
+      param: voiceParam,
+    });
   }
   const setup: ConversationSetup = {
     systemPrompt: input.system_prompt ?? persona?.systemPrompt ?? null,
@@ -170,7 +179,8 @@ export async function listMessages(deps: Deps, orgId: string, id: string, page: 
   await owned(deps, orgId, id);
   const result = await stub(deps, id).messagePage(page.limit, page.startingAfter);
   if (result === null) return { object: "list" as const, data: [], has_more: false, next_cursor: null };
-  if (result === undefined) throw new ApiError("parameter.invalid", `No message with id ${quote(page.startingAfter)} to start after.`, { param: "starting_after" });
+  if (result === undefined)
+    throw new ApiError("parameter.invalid", `No message with id ${quote(page.startingAfter)} to start after.`, { param: "starting_after" });
   const last = result.data[result.data.length - 1];
   return { object: "list" as const, data: result.data, has_more: result.hasMore, next_cursor: result.hasMore && last ? last.id : null };
 }

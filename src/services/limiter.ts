@@ -1,8 +1,8 @@
 import type { RateLimiter } from "../durable-objects/rate-limiter";
 import { doNames } from "../lib/do-names";
+import { LeaseHolder } from "../lib/leases";
 import type { Logger } from "../lib/logger";
 import type { LimitBucket, Limiter } from "../lib/rate-limits";
-import { LeaseHolder } from "../lib/leases";
 
 /**
  * The real limiter: one Durable Object per org or client address, the only authority on counts.

@@ -49,7 +49,13 @@ export async function openSpeech(input: Omit<SpeakInput, "timestamps"> & { times
     throw new ApiError("provider.not_configured", `${provider.name} is not configured on this deployment; use another voice (the mock:* voices always work).`);
   }
   const speech = await provider.synthesize(
-    { text: input.text, voice: voice.voice, format: input.format, ...(input.speed === undefined ? {} : { speed: input.speed }), timestamps: input.timestamps === true },
+    {
+      text: input.text,
+      voice: voice.voice,
+      format: input.format,
+      ...(input.speed === undefined ? {} : { speed: input.speed }),
+      timestamps: input.timestamps === true,
+    },
     { signal, config: deps.config, log: deps.log },
   );
   return { voice, provider, speech };

@@ -3,7 +3,7 @@ import { ApiError, quote } from "../lib/errors";
 import type { Logger } from "../lib/logger";
 import { TtlCache } from "../lib/ttl-cache";
 import { TTS_PROVIDERS } from "../providers/tts";
-import { findVoice, type VoiceInfo, VOICES } from "../providers/tts/voices";
+import { findVoice, VOICES, type VoiceInfo } from "../providers/tts/voices";
 
 /**
  * Every voice this deployment knows: the built-in catalogue, plus the voices of the configured

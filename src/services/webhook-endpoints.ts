@@ -55,7 +55,12 @@ export async function listEndpoints(db: Db, orgId: string, page: { limit: number
   const rows = await db
     .select()
     .from(webhookEndpoints)
-    .where(and(eq(webhookEndpoints.orgId, orgId), page.startingAfter === undefined ? undefined : afterCursor("webhook_endpoints", page.startingAfter, ownedBy(orgId))))
+    .where(
+      and(
+        eq(webhookEndpoints.orgId, orgId),
+        page.startingAfter === undefined ? undefined : afterCursor("webhook_endpoints", page.startingAfter, ownedBy(orgId)),
+      ),
+    )
     .orderBy(desc(webhookEndpoints.createdAt), desc(webhookEndpoints.id))
     .limit(page.limit + 1)
     .all();

@@ -1,6 +1,6 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
-import { events, webhookDeliveries, type WebhookDisabledReason, type WebhookEndpointRow, webhookEndpoints } from "../db/schema";
+import { events, type WebhookDisabledReason, type WebhookEndpointRow, webhookDeliveries, webhookEndpoints } from "../db/schema";
 import { newId } from "../lib/ids";
 import { unixSeconds } from "../lib/time";
 import { signatureHeader } from "../lib/webhook-signature";
@@ -113,7 +113,13 @@ async function attempt(endpoint: WebhookEndpointRow, event: { id: string; payloa
  * Deliveries to one endpoint run side by side (a conversation's end and its transcript share a
  * batch): only the one whose update finds the endpoint still enabled records the event.
  */
-async function disable(deps: DeliveryDeps, endpoint: WebhookEndpointRow, reason: WebhookDisabledReason, now: number, logRow: BatchItem<"sqlite">): Promise<void> {
+async function disable(
+  deps: DeliveryDeps,
+  endpoint: WebhookEndpointRow,
+  reason: WebhookDisabledReason,
+  now: number,
+  logRow: BatchItem<"sqlite">,
+): Promise<void> {
   const disabled = { ...endpoint, disabledAt: now, disabledReason: reason, updatedAt: now };
   const event = buildEvent(endpoint.orgId, "webhook_endpoint.disabled", { webhook_endpoint: webhookEndpointJson(disabled), reason }, now);
   // One transaction: the update, then the event only if the update changed the row (`changes()`).
@@ -123,11 +129,7 @@ async function disable(deps: DeliveryDeps, endpoint: WebhookEndpointRow, reason:
       .set({ disabledAt: now, disabledReason: reason, updatedAt: now })
       .where(and(eq(webhookEndpoints.id, endpoint.id), isNull(webhookEndpoints.disabledAt)))
       .returning({ id: webhookEndpoints.id }),
-    deps.db
-      .insert(events)
-      .select(
-        sql`SELECT ${event.id}, ${event.orgId}, ${event.type}, ${event.payload}, ${event.createdAt}, NULL WHERE changes() = 1`,
-      ),
+    deps.db.insert(events).select(sql`SELECT ${event.id}, ${event.orgId}, ${event.type}, ${event.payload}, ${event.createdAt}, NULL WHERE changes() = 1`),
     logRow,
   ]);
   if (updated.length === 0) return;
@@ -157,7 +159,13 @@ async function deliver(deps: DeliveryDeps, message: Message<DeliveryMessage>): P
   // turned back. The deliveries log and the PATCH error say what to do.
   const refusal = webhookUrlProblem(endpoint.url, deps.allowInsecureUrls);
   const result: AttemptResult = refusal
-    ? { statusCode: null, latencyMs: 0, responseBody: null, error: `refused by the URL policy: the URL ${refusal}. No request was made; PATCH the endpoint with a new url.`, retryAfterS: undefined }
+    ? {
+        statusCode: null,
+        latencyMs: 0,
+        responseBody: null,
+        error: `refused by the URL policy: the URL ${refusal}. No request was made; PATCH the endpoint with a new url.`,
+        retryAfterS: undefined,
+      }
     : await attempt(endpoint, event, deps.timeoutMs);
   const now = Date.now();
   const success = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
@@ -229,10 +237,13 @@ export async function deliverBatch(deps: DeliveryDeps, batch: MessageBatch<Deliv
       try {
         await deliver(deps, message);
       } catch (err) {
-        deps.log.error("webhook delivery failed before an answer was recorded", { event_id: message.body.event_id, endpoint_id: message.body.endpoint_id, error: err });
+        deps.log.error("webhook delivery failed before an answer was recorded", {
+          event_id: message.body.event_id,
+          endpoint_id: message.body.endpoint_id,
+          error: err,
+        });
         message.retry({ delaySeconds: 30 });
       }
     }),
   );
 }
-

@@ -61,7 +61,12 @@ export async function dispatchEvents(deps: DispatchDeps, list: StoredEvent[], no
     await deps.db
       .update(events)
       .set({ dispatchedAt: now })
-      .where(inArray(events.id, list.map((e) => e.id)));
+      .where(
+        inArray(
+          events.id,
+          list.map((e) => e.id),
+        ),
+      );
   } catch (err) {
     deps.log.warn("event dispatch failed; the sweep sends it again", { event_ids: list.map((e) => e.id), error: err });
   }

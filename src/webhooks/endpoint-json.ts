@@ -3,7 +3,10 @@ import { isoOrNull, isoSeconds } from "../lib/time";
 import { parseEnabledEvents } from "./events";
 
 /** The previous secret still signs: a rotation's 24-hour overlap has not ended. */
-export const previousSecretActive = (row: WebhookEndpointRow, now = Date.now()): row is WebhookEndpointRow & { previousSecret: string; previousSecretExpiresAt: number } =>
+export const previousSecretActive = (
+  row: WebhookEndpointRow,
+  now = Date.now(),
+): row is WebhookEndpointRow & { previousSecret: string; previousSecretExpiresAt: number } =>
   row.previousSecret !== null && row.previousSecretExpiresAt !== null && row.previousSecretExpiresAt > now;
 
 /** An endpoint on the wire (routes and the `webhook_endpoint.disabled` event alike); never its secrets. */

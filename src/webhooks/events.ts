@@ -44,8 +44,7 @@ export const insertEvents = (db: Db, list: StoredEvent[], dispatchedAt: number |
     .onConflictDoNothing({ target: events.id });
 
 /** Endpoint subscriptions: a list of types, or `["*"]`. */
-export const subscribes = (enabledEvents: readonly string[], type: string): boolean =>
-  enabledEvents.includes("*") || enabledEvents.includes(type);
+export const subscribes = (enabledEvents: readonly string[], type: string): boolean => enabledEvents.includes("*") || enabledEvents.includes(type);
 
 export const parseEnabledEvents = (json: string): string[] => JSON.parse(json) as string[];
 

@@ -2,9 +2,9 @@ import { getConfig } from "../config";
 import { createDb } from "../db/client";
 import type { Bindings } from "../env";
 import { createLogger } from "../lib/logger";
+import { type DeliveryDeps, deliverBatch } from "./delivery";
 import type { DeliveryMessage } from "./dispatch";
 import { sweepUndispatched } from "./dispatch";
-import { type DeliveryDeps, deliverBatch } from "./delivery";
 
 const log = createLogger({ component: "webhooks" });
 

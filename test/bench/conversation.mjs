@@ -16,8 +16,13 @@ export const FIRST_SENTENCE_MS = REPLY.words * REPLY.intervalMs;
 const PROMPT = `pace ${REPLY.sentences} ${REPLY.words} ${REPLY.intervalMs}`;
 const LLM_MS = (REPLY.sentences * REPLY.words - 1) * REPLY.intervalMs;
 
-const percentile = (/** @type {number[]} */ sorted, /** @type {number} */ p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-const median = (/** @type {number[]} */ xs) => percentile([...xs].sort((a, b) => a - b), 50);
+const percentile = (/** @type {number[]} */ sorted, /** @type {number} */ p) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const median = (/** @type {number[]} */ xs) =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 
 /**
@@ -28,7 +33,14 @@ async function createConversation(apiUrl, headers) {
   const res = await fetch(`${apiUrl}/v1/conversations`, {
     method: "POST",
     headers: { ...headers, "Content-Type": "application/json" },
-    body: JSON.stringify({ avatar_id: "av_demo", model: "openai:gpt-4o-mini", voice_id: "mock:warm", greeting: null, max_duration_s: 3600, idle_timeout_s: 600 }),
+    body: JSON.stringify({
+      avatar_id: "av_demo",
+      model: "openai:gpt-4o-mini",
+      voice_id: "mock:warm",
+      greeting: null,
+      max_duration_s: 3600,
+      idle_timeout_s: 600,
+    }),
   });
   if (res.status !== 201) throw new Error(`create: ${res.status} ${await res.text()}`);
   return /** @type {{ id: string, transport: { url: string } }} */ (await res.json());
@@ -138,12 +150,24 @@ export async function turnLatency({ apiUrl, echoUrl, llmUrl, headers, turns }) {
       turns: runs.length,
       reply: { ...REPLY, llm_ms: LLM_MS, first_sentence_scheduled_ms: FIRST_SENTENCE_MS },
       first_sentence_direct_ms: { p50: direct.p50, p99: direct.p99 },
-      first_audio_ms: { p50: median(runs.map((r) => r.firstAudio)), p99: percentile(runs.map((r) => r.firstAudio).sort((a, b) => a - b), 99) },
+      first_audio_ms: {
+        p50: median(runs.map((r) => r.firstAudio)),
+        p99: percentile(
+          runs.map((r) => r.firstAudio).sort((a, b) => a - b),
+          99,
+        ),
+      },
       done_ms: { p50: median(runs.map((r) => r.done)) },
       tts_first_byte_ms: { p50: median(runs.map((r) => r.ttsFirstByte)) },
       ratio_p50: median(ratios),
       ratio_max: Math.max(...ratios),
-      added_ms: { p50: median(added), p99: percentile([...added].sort((a, b) => a - b), 99) },
+      added_ms: {
+        p50: median(added),
+        p99: percentile(
+          [...added].sort((a, b) => a - b),
+          99,
+        ),
+      },
     };
   } finally {
     talk.close();

@@ -3,7 +3,8 @@
 // `match`, over a kept-alive connection, one request at a time (pure latency, no queueing).
 import { Agent, request } from "node:http";
 
-const percentile = (/** @type {number[]} */ sorted, /** @type {number} */ p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const percentile = (/** @type {number[]} */ sorted, /** @type {number} */ p) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 /**
  * @param {{ url: string, body: unknown, headers?: Record<string, string>, match: string, requests: number, warmup?: number }} opts

@@ -11,10 +11,10 @@ import { parseArgs } from "node:util";
 import { BUDGET_KIB, measureBundle } from "../../src/cli/bundle-size.mjs";
 import { capacity, FIRST_SENTENCE_MS, REPLY, turnLatency } from "./conversation.mjs";
 import { firstChunk } from "./first-chunk.mjs";
-import { load } from "./load.mjs";
-import { streamedMemory } from "./stream-memory.mjs";
 import { addedLatency, mostPerWindow, revokeToRefusal } from "./limits.mjs";
+import { load } from "./load.mjs";
 import { BENCH_JWT_SECRET, BENCH_KEY, INJECTED_MS, startRuntime, WINDOW_KEY, WINDOW_LIMIT } from "./runtime.mjs";
+import { streamedMemory } from "./stream-memory.mjs";
 import { deliveryRate, endToReceiver } from "./webhooks.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -34,7 +34,7 @@ const HELLO = [{ role: "user", content: "Hello there, how are you today?" }];
 
 /** Each target: which worker and path, and which baseline its ratio is taken against. */
 const TARGETS = [
-  { id: "a", route: "(a) bare `new Response(\"ok\")`", worker: "bare", path: "/" },
+  { id: "a", route: '(a) bare `new Response("ok")`', worker: "bare", path: "/" },
   { id: "b", route: "(b) bare + one D1 primary-key select", worker: "d1", path: "/" },
   { id: "c", route: "(c) bare + one Durable Object RPC", worker: "durableObject", path: "/" },
   { id: "limiter", route: "bare + RateLimiter.hit (one org's limiter)", worker: "limiter", path: "/", baseline: "c" },
@@ -70,8 +70,7 @@ const TARGETS = [
 const PROBES = [
   {
     id: "limit-latency",
-    title:
-      `Rate limits: GET /v1/avatars/av_demo, leased limits against the limiter off, with a round trip injected into every call of the org's object and the D1 primary (replica 5 ms), open loop at ${quick ? 50 : 150} req/s for ${quick ? "2 s" : "a minute (one window boundary)"}`,
+    title: `Rate limits: GET /v1/avatars/av_demo, leased limits against the limiter off, with a round trip injected into every call of the org's object and the D1 primary (replica 5 ms), open loop at ${quick ? 50 : 150} req/s for ${quick ? "2 s" : "a minute (one window boundary)"}`,
     async run(urls) {
       const rows = await addedLatency({ urls, headers: auth, delays: quick ? [0, 80] : INJECTED_MS, rate: quick ? 50 : 150, seconds: quick ? 2 : 60 });
       const at80 = rows.find((r) => r.injected_ms === 80);
@@ -81,7 +80,10 @@ const PROBES = [
         goal: "added p50 ≤ 2 ms at 80 ms injected; ≥ 99 % of warm requests wait on no remote call",
         met: (at80?.added_p50 ?? Infinity) <= 2 && zeroBlocking >= 0.99,
         summary: rows
-          .map((r) => `${r.injected_ms} ms injected: p50 ${fmt(r.with.p50, 1)} vs ${fmt(r.without.p50, 1)} ms (added ${fmt(r.added_p50, 1)}), p99 ${fmt(r.with.p99, 1)} vs ${fmt(r.without.p99, 1)} (added ${fmt(r.added_p99, 1)}), ${fmt(r.with.zero_blocking * 100, 1)} % with no blocking call (${r.with.blocked} of ${r.with.n} waited, ${r.with.windows} windows)`)
+          .map(
+            (r) =>
+              `${r.injected_ms} ms injected: p50 ${fmt(r.with.p50, 1)} vs ${fmt(r.without.p50, 1)} ms (added ${fmt(r.added_p50, 1)}), p99 ${fmt(r.with.p99, 1)} vs ${fmt(r.without.p99, 1)} (added ${fmt(r.added_p99, 1)}), ${fmt(r.with.zero_blocking * 100, 1)} % with no blocking call (${r.with.blocked} of ${r.with.n} waited, ${r.with.windows} windows)`,
+          )
           .join("; "),
       };
     },
@@ -91,7 +93,12 @@ const PROBES = [
     title: `Rate limits: the most admitted in one window, eight simulated isolates offering twice the limit (${WINDOW_LIMIT} a minute)`,
     async run(urls) {
       const r = await mostPerWindow({ url: urls.api, key: WINDOW_KEY, limit: WINDOW_LIMIT, seconds: quick ? 5 : 20 });
-      return { ...r, goal: "≤ the limit", met: r.most <= r.limit, summary: `most admitted in a window ${r.most} of ${r.limit} (${r.offered} offered over ${r.windows} window(s))` };
+      return {
+        ...r,
+        goal: "≤ the limit",
+        met: r.most <= r.limit,
+        summary: `most admitted in a window ${r.most} of ${r.limit} (${r.offered} offered over ${r.windows} window(s))`,
+      };
     },
   },
   {
@@ -99,7 +106,12 @@ const PROBES = [
     title: "Rate limits: a key revoked through one isolate, until another isolate refuses it (lease lifetime 10 s)",
     async run(urls) {
       const r = await revokeToRefusal({ revokeUrl: urls.api, useUrl: urls.api_d0, orgId: "org_bench", jwtSecret: BENCH_JWT_SECRET });
-      return { ...r, goal: "≤ 10 s", met: r.refused_after_ms <= 10_000, summary: `refused ${fmt(r.refused_after_ms / 1000, 2)} s after the revocation answered (last admitted at ${fmt(r.last_accepted_after_ms / 1000, 2)} s)` };
+      return {
+        ...r,
+        goal: "≤ 10 s",
+        met: r.refused_after_ms <= 10_000,
+        summary: `refused ${fmt(r.refused_after_ms / 1000, 2)} s after the revocation answered (last admitted at ${fmt(r.last_accepted_after_ms / 1000, 2)} s)`,
+      };
     },
   },
   {
@@ -126,7 +138,12 @@ const PROBES = [
     id: "tts-first-byte",
     title: "TTS gateway: time to the first audio byte, a Deepgram voice against a fake upstream",
     async run(urls, n) {
-      const direct = await firstChunk({ url: `${urls.fakeDeepgram}/v1/speak?model=aura-2-thalia-en&encoding=mp3`, body: { text: "Hello there." }, match: "AUDIO", requests: n });
+      const direct = await firstChunk({
+        url: `${urls.fakeDeepgram}/v1/speak?model=aura-2-thalia-en&encoding=mp3`,
+        body: { text: "Hello there." },
+        match: "AUDIO",
+        requests: n,
+      });
       const gateway = await firstChunk({
         url: `${urls.api}/v1/tts`,
         headers: auth,
@@ -152,7 +169,12 @@ const PROBES = [
     async run(urls, _n, runtime) {
       if (!runtime.workerdPid) throw new Error("workerd's process was not found");
       const through = (mib) =>
-        streamedMemory({ pid: runtime.workerdPid, url: `${urls.api}/v1/tts/deepgram`, headers: auth, body: { text: "Bulk audio.", tag: `bytes-${mib * 2 ** 20}` } });
+        streamedMemory({
+          pid: runtime.workerdPid,
+          url: `${urls.api}/v1/tts/deepgram`,
+          headers: auth,
+          body: { text: "Bulk audio.", tag: `bytes-${mib * 2 ** 20}` },
+        });
       // The first streams grow the heap to its working size (GC high-water mark, not a buffer);
       // they are reported, then the same sizes are measured on the warm process.
       const cold = [];
@@ -179,7 +201,11 @@ const PROBES = [
       const runs = [];
       for (let i = 0; i < Math.max(3, Math.min(n, 10)); i++) {
         const started = process.hrtime.bigint();
-        const res = await fetch(`${urls.api}/v1/tts`, { method: "POST", headers: { ...auth, "Content-Type": "application/json" }, body: JSON.stringify({ text, format: "pcm_24000" }) });
+        const res = await fetch(`${urls.api}/v1/tts`, {
+          method: "POST",
+          headers: { ...auth, "Content-Type": "application/json" },
+          body: JSON.stringify({ text, format: "pcm_24000" }),
+        });
         const bytes = (await res.arrayBuffer()).byteLength;
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         runs.push({ audio_s: bytes / 2 / 24000, wall_s: seconds, rtf: bytes / 2 / 24000 / seconds });
@@ -252,7 +278,9 @@ const GOALS = [
 const version = (pkg) => JSON.parse(readFileSync(join(root, "node_modules", pkg, "package.json"), "utf8")).version;
 const workerdVersion = () => {
   try {
-    return execFileSync(join(root, "node_modules/.bin/workerd"), ["--version"], { encoding: "utf8" }).trim().replace(/^workerd /, "");
+    return execFileSync(join(root, "node_modules/.bin/workerd"), ["--version"], { encoding: "utf8" })
+      .trim()
+      .replace(/^workerd /, "");
   } catch {
     return version("workerd");
   }
@@ -278,10 +306,13 @@ async function main() {
           const request = { url, connections, headers: t.headers, method: t.method, body: t.body };
           await load({ ...request, seconds: warmup });
           const r = await load({ ...request, seconds });
-          if (r.non2xx > 0 || r.errors > 0) throw new Error(`${t.route} c=${connections}: ${r.non2xx} non-2xx and ${r.errors} errors; numbers would be meaningless`);
+          if (r.non2xx > 0 || r.errors > 0)
+            throw new Error(`${t.route} c=${connections}: ${r.non2xx} non-2xx and ${r.errors} errors; numbers would be meaningless`);
           const key = `${t.id}@${connections}`;
           samples.set(key, [...(samples.get(key) ?? []), { target: t.id, route: t.route, baseline: t.baseline ?? null, connections, ...r }]);
-          console.log(`  ${t.route.padEnd(58)} c=${String(connections).padStart(2)}  ${fmt(r.rps, 0).padStart(7)} req/s  p50 ${fmt(r.p50)} ms  p99 ${fmt(r.p99)} ms`);
+          console.log(
+            `  ${t.route.padEnd(58)} c=${String(connections).padStart(2)}  ${fmt(r.rps, 0).padStart(7)} req/s  p50 ${fmt(r.p50)} ms  p99 ${fmt(r.p99)} ms`,
+          );
         }
       }
     }

@@ -37,8 +37,7 @@ const freePort = () =>
     });
   });
 
-const sha256Hex = async (s) =>
-  Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s))).toString("hex");
+const sha256Hex = async (s) => Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s))).toString("hex");
 
 /** The workerd process Miniflare started (a child of this process), whose memory the bench watches. */
 function workerdPid() {
@@ -139,7 +138,10 @@ export async function startRuntime({ root, bundle }) {
   // Migrations, the local seed, and the bench org, exactly as the tests and `npm start` load them.
   const db = await mf.getD1Database("DB", "api");
   await db.batch(readMigrations().map((s) => db.prepare(s)));
-  await applySeed({ db, bucket: await mf.getR2Bucket("MODELS", "api") }, readSeed([BENCH_SEED.replace("__HASH__", await sha256Hex(BENCH_KEY)).replace("__WINDOW_HASH__", await sha256Hex(WINDOW_KEY))]));
+  await applySeed(
+    { db, bucket: await mf.getR2Bucket("MODELS", "api") },
+    readSeed([BENCH_SEED.replace("__HASH__", await sha256Hex(BENCH_KEY)).replace("__WINDOW_HASH__", await sha256Hex(WINDOW_KEY))]),
+  );
 
   const urls = Object.fromEntries(names.map((n) => [n, `http://127.0.0.1:${ports[n]}`]));
   return { urls, dispose: () => mf.dispose(), workerdPid: workerdPid() };

@@ -21,16 +21,19 @@ export function streamedMemory({ pid, url, body, headers = {} }) {
   const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), 5);
   const started = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
-    const req = request({ host: target.hostname, port: target.port, path: target.pathname, method: "POST", headers: { "Content-Type": "application/json", ...headers } }, (res) => {
-      let bytes = 0;
-      res.on("data", (/** @type {Buffer} */ chunk) => (bytes += chunk.length));
-      res.on("end", () => {
-        clearInterval(sampler);
-        peak = Math.max(peak, rssMiB(pid));
-        if (res.statusCode !== 200) return reject(new Error(`${url}: ${res.statusCode}`));
-        resolve({ bytes, seconds: Number(process.hrtime.bigint() - started) / 1e9, baseline_mib: baseline, peak_mib: peak, grew_mib: peak - baseline });
-      });
-    });
+    const req = request(
+      { host: target.hostname, port: target.port, path: target.pathname, method: "POST", headers: { "Content-Type": "application/json", ...headers } },
+      (res) => {
+        let bytes = 0;
+        res.on("data", (/** @type {Buffer} */ chunk) => (bytes += chunk.length));
+        res.on("end", () => {
+          clearInterval(sampler);
+          peak = Math.max(peak, rssMiB(pid));
+          if (res.statusCode !== 200) return reject(new Error(`${url}: ${res.statusCode}`));
+          resolve({ bytes, seconds: Number(process.hrtime.bigint() - started) / 1e9, baseline_mib: baseline, peak_mib: peak, grew_mib: peak - baseline });
+        });
+      },
+    );
     req.on("error", (err) => {
       clearInterval(sampler);
       reject(err);

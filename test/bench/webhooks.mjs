@@ -3,7 +3,8 @@
 // pointed at it (the bench runtime allows http: receivers), and events caused through the API.
 import { createServer } from "node:http";
 
-const percentile = (/** @type {number[]} */ sorted, /** @type {number} */ p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const percentile = (/** @type {number[]} */ sorted, /** @type {number} */ p) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 /** A receiver that calls `onEvent` with each delivered event and the time it arrived. */
 async function startReceiver(/** @type {(event: any, at: number) => void} */ onEvent) {
@@ -33,8 +34,17 @@ async function withTimeout(/** @type {Promise<any>} */ promise, /** @type {numbe
   }
 }
 
-async function call(/** @type {string} */ url, /** @type {Record<string, string>} */ headers, /** @type {string} */ method = "GET", /** @type {unknown} */ body = undefined) {
-  const res = await fetch(url, { method, headers: { ...headers, "Content-Type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+async function call(
+  /** @type {string} */ url,
+  /** @type {Record<string, string>} */ headers,
+  /** @type {string} */ method = "GET",
+  /** @type {unknown} */ body = undefined,
+) {
+  const res = await fetch(url, {
+    method,
+    headers: { ...headers, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   if (!res.ok) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
   return res.json();
 }

@@ -11,9 +11,7 @@ export async function userJwt(claims: Record<string, unknown> = {}, opts: { expi
 }
 
 export const sha256Hex = async (value: string) =>
-  Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value))), (b) =>
-    b.toString(16).padStart(2, "0"),
-  ).join("");
+  Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value))), (b) => b.toString(16).padStart(2, "0")).join("");
 
 /** Another API key for an existing org, written straight to D1. */
 export async function addKey(orgId: string, name: string) {

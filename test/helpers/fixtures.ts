@@ -11,15 +11,7 @@ export const AV = {
 } as const;
 
 /** What org_demo sees, newest first (looks created together are ordered by id, descending). */
-export const VISIBLE_TO_DEMO = [
-  AV.demoFailed,
-  AV.demoProcessing,
-  AV.miraStudio,
-  AV.miraStreet,
-  AV.miraEvening,
-  AV.mira,
-  AV.demo,
-];
+export const VISIBLE_TO_DEMO = [AV.demoFailed, AV.demoProcessing, AV.miraStudio, AV.miraStreet, AV.miraEvening, AV.mira, AV.demo];
 
 /** What org_other sees: its own private avatar instead of org_demo's. */
 export const VISIBLE_TO_OTHER = [AV.otherPrivate, AV.miraStudio, AV.miraStreet, AV.miraEvening, AV.mira, AV.demo];

@@ -119,7 +119,12 @@ export interface CreatedConversation {
 
 /** Creates a conversation (201 asserted); the body defaults to the demo avatar and no greeting. */
 export async function createConversation(body: Record<string, unknown> = {}, key: string = KEYS.demo): Promise<CreatedConversation> {
-  const res = await api("/v1/conversations", { method: "POST", key, headers: { "Content-Type": "application/json" }, body: JSON.stringify({ avatar_id: "av_demo", greeting: null, ...body }) });
+  const res = await api("/v1/conversations", {
+    method: "POST",
+    key,
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ avatar_id: "av_demo", greeting: null, ...body }),
+  });
   if (res.status !== 201) throw new Error(`create failed: ${res.status} ${await res.text()}`);
   return (await res.json()) as CreatedConversation;
 }

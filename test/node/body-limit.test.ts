@@ -79,7 +79,7 @@ async function oversizedThenNext(base: URL, path: string) {
       send(base, "GET", "/v1/avatars/av_demo", { agent: false, headers: auth }),
       send(base, "GET", "/v1/avatars", { agent: false, headers: auth }),
     ]);
-    parallel.forEach((a, i) => expectOk(a, `parallel request ${i + 1}`));
+    for (const [i, a] of parallel.entries()) expectOk(a, `parallel request ${i + 1}`);
     expect(json(parallel[1] as Answer)).toMatchObject({ id: "av_demo", object: "avatar" });
   } finally {
     keepAlive.destroy();
@@ -131,7 +131,7 @@ describe("wrangler dev, as `npm start` runs it", () => {
       expect(tooLarge.status).toBe(413);
       expect(json(tooLarge)).toMatchObject({ error: { code: "request.too_large", request_id: tooLarge.headers["x-request-id"] } });
       const next = await Promise.all([send(base, "GET", "/health", { agent: false }), send(base, "GET", "/health", { agent: false })]);
-      next.forEach((a, i) => expectOk(a, `request ${i + 1} after it`));
+      for (const [i, a] of next.entries()) expectOk(a, `request ${i + 1} after it`);
     });
   }, 30_000);
 });

@@ -30,8 +30,11 @@ interface Run {
 
 const run = (script: "keys-create" | "orgs-set-tier", args: string[]) =>
   new Promise<Run>((resolve) => {
-    execFile(process.execPath, [join(ROOT, `src/cli/${script}.mjs`), ...args], { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false" } }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [join(ROOT, `src/cli/${script}.mjs`), ...args],
+      { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
     );
   });
 
@@ -79,7 +82,12 @@ describe("the rules the commands copy from the API", () => {
 
 describe("bad input is refused before the database is touched", () => {
   const refusals: [string, "keys-create" | "orgs-set-tier", string[], RegExp][] = [
-    ["an org id with a quote", "keys-create", ["--org", "org_x'; DROP TABLE orgs; --"], /^--org "org_x'; DROP TABLE orgs; --" is not an org id: 1-64 letters, digits or _.:-$/m],
+    [
+      "an org id with a quote",
+      "keys-create",
+      ["--org", "org_x'; DROP TABLE orgs; --"],
+      /^--org "org_x'; DROP TABLE orgs; --" is not an org id: 1-64 letters, digits or _.:-$/m,
+    ],
     ["an org id too long", "keys-create", ["--org", "o".repeat(65)], /is not an org id/],
     ["no org", "keys-create", [], /^--org <id> is required$/m],
     ["an unknown tier", "keys-create", ["--org", "org_x", "--tier", "gold"], /^--tier "gold" is not a tier: free, creator, pro, enterprise$/m],
@@ -90,39 +98,57 @@ describe("bad input is refused before the database is touched", () => {
     ["set-tier: an unknown tier", "orgs-set-tier", ["--org", "org_demo", "--tier", "platinum"], /^--tier "platinum" is not a tier/m],
     ["set-tier: no tier", "orgs-set-tier", ["--org", "org_demo"], /^--tier <tier> is required$/m],
     ["set-tier: a bad org id", "orgs-set-tier", ["--org", "org demo", "--tier", "pro"], /^--org "org demo" is not an org id/m],
-    ["set-tier: a limit on a fixed tier", "orgs-set-tier", ["--org", "org_demo", "--tier", "pro", "--limit", "5"], /^--limit is an enterprise org's own limit; the pro tier's is fixed$/m],
-    ["set-tier: a limit that is not a whole number", "orgs-set-tier", ["--org", "org_demo", "--tier", "enterprise", "--limit", "1e3"], /^--limit "1e3" is not a number of requests a minute/m],
+    [
+      "set-tier: a limit on a fixed tier",
+      "orgs-set-tier",
+      ["--org", "org_demo", "--tier", "pro", "--limit", "5"],
+      /^--limit is an enterprise org's own limit; the pro tier's is fixed$/m,
+    ],
+    [
+      "set-tier: a limit that is not a whole number",
+      "orgs-set-tier",
+      ["--org", "org_demo", "--tier", "enterprise", "--limit", "1e3"],
+      /^--limit "1e3" is not a number of requests a minute/m,
+    ],
     ["set-tier: a zero limit", "orgs-set-tier", ["--org", "org_demo", "--tier", "enterprise", "--limit", "0"], /is not a number of requests a minute/],
   ];
 
-  it("each with one clear line, the usage and exit code 1", async () => {
-    const before = fingerprint(persist);
-    const runs = await Promise.all(refusals.map(([, script, args]) => run(script, [...args, "--persist-to", persist])));
-    for (const [i, [what, , , message]] of refusals.entries()) {
-      const r = runs[i] as Run;
-      expect(r.code, `${what}: ${r.stdout}${r.stderr}`).toBe(1);
-      expect(r.stdout, what).toBe("");
-      expect(r.stderr, what).toMatch(message);
-      expect(r.stderr, what).toMatch(/^usage: npm run (keys:create|orgs:set-tier) -- /m);
-    }
-    expect(fingerprint(persist)).toBe(before);
-  }, COMMAND_MS);
+  it(
+    "each with one clear line, the usage and exit code 1",
+    async () => {
+      const before = fingerprint(persist);
+      const runs = await Promise.all(refusals.map(([, script, args]) => run(script, [...args, "--persist-to", persist])));
+      for (const [i, [what, , , message]] of refusals.entries()) {
+        const r = runs[i] as Run;
+        expect(r.code, `${what}: ${r.stdout}${r.stderr}`).toBe(1);
+        expect(r.stdout, what).toBe("");
+        expect(r.stderr, what).toMatch(message);
+        expect(r.stderr, what).toMatch(/^usage: npm run (keys:create|orgs:set-tier) -- /m);
+      }
+      expect(fingerprint(persist)).toBe(before);
+    },
+    COMMAND_MS,
+  );
 });
 
 describe("keys:create, then the key at work, then orgs:set-tier", () => {
   let secret: string;
 
-  it("creates the org on the tier asked for and a key, whose secret it prints once", async () => {
-    const r = await run("keys-create", ["--org", ORG, "--tier", "pro", "--name", NAME, "--mode", "test", "--persist-to", persist]);
-    expect(r.code, r.stdout + r.stderr).toBe(0);
-    const secrets = (r.stdout + r.stderr).match(/av_test_[A-Za-z0-9]+/g) ?? [];
-    expect(secrets).toHaveLength(1);
-    secret = secrets[0] as string;
-    expect(secret).toMatch(new RegExp(`^av_test_[A-Za-z0-9]{${SECRET_LENGTH}}$`));
-    expect(r.stdout).toContain(`Created org ${ORG} (pro, 60 requests a minute)`);
-    expect(r.stdout).toContain(`  KEY=${secret}\n  curl -H "Authorization: Bearer $KEY" http://127.0.0.1:8787/v1/avatars\n`);
-    expect(r.stdout).toMatch(/No api_key.created webhook/);
-  }, COMMAND_MS);
+  it(
+    "creates the org on the tier asked for and a key, whose secret it prints once",
+    async () => {
+      const r = await run("keys-create", ["--org", ORG, "--tier", "pro", "--name", NAME, "--mode", "test", "--persist-to", persist]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const secrets = (r.stdout + r.stderr).match(/av_test_[A-Za-z0-9]+/g) ?? [];
+      expect(secrets).toHaveLength(1);
+      secret = secrets[0] as string;
+      expect(secret).toMatch(new RegExp(`^av_test_[A-Za-z0-9]{${SECRET_LENGTH}}$`));
+      expect(r.stdout).toContain(`Created org ${ORG} (pro, 60 requests a minute)`);
+      expect(r.stdout).toContain(`  KEY=${secret}\n  curl -H "Authorization: Bearer $KEY" http://127.0.0.1:8787/v1/avatars\n`);
+      expect(r.stdout).toMatch(/No api_key.created webhook/);
+    },
+    COMMAND_MS,
+  );
 
   it("the key authenticates a real request with the pro tier's limit", async () => {
     // A lease of 1 s: running Workers see a tier change that soon (10 s by default).
@@ -156,25 +182,33 @@ describe("keys:create, then the key at work, then orgs:set-tier", () => {
     expect(apiKey.id).toMatch(/^key_[0-9A-HJKMNP-TV-Z]{26}$/);
   }, 15_000);
 
-  it("orgs:set-tier makes it an enterprise org with its own limit, which requests then get", async () => {
-    if (!dev) throw new Error("wrangler dev did not start");
-    const r = await run("orgs-set-tier", ["--org", ORG, "--tier", "enterprise", "--limit", "1234", "--persist-to", persist]);
-    expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toContain(`Org ${ORG}: pro, 60 requests a minute before, enterprise, 1234 requests a minute now`);
-    let limit: string | null = null;
-    for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((w) => setTimeout(w, 250))) {
-      const res = await fetch(new URL("/v1/avatars", dev.url), { headers: { Authorization: `Bearer ${secret}` } });
-      await res.arrayBuffer();
-      limit = res.headers.get("X-RateLimit-Limit");
-      if (limit === "1234") break;
-    }
-    expect(limit).toBe("1234");
-  }, COMMAND_MS);
+  it(
+    "orgs:set-tier makes it an enterprise org with its own limit, which requests then get",
+    async () => {
+      if (!dev) throw new Error("wrangler dev did not start");
+      const r = await run("orgs-set-tier", ["--org", ORG, "--tier", "enterprise", "--limit", "1234", "--persist-to", persist]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toContain(`Org ${ORG}: pro, 60 requests a minute before, enterprise, 1234 requests a minute now`);
+      let limit: string | null = null;
+      for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((w) => setTimeout(w, 250))) {
+        const res = await fetch(new URL("/v1/avatars", dev.url), { headers: { Authorization: `Bearer ${secret}` } });
+        await res.arrayBuffer();
+        limit = res.headers.get("X-RateLimit-Limit");
+        if (limit === "1234") break;
+      }
+      expect(limit).toBe("1234");
+    },
+    COMMAND_MS,
+  );
 
-  it("keys:create on an existing org leaves its tier, and says so", async () => {
-    const r = await run("keys-create", ["--org", ORG, "--tier", "free", "--persist-to", persist]);
-    expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toContain(`Org ${ORG} exists (enterprise, 1234 requests a minute); --tier free left it as it is (npm run orgs:set-tier changes it).`);
-    expect(r.stdout).toMatch(/^ {2}KEY=av_live_[A-Za-z0-9]{40}$/m);
-  }, COMMAND_MS);
+  it(
+    "keys:create on an existing org leaves its tier, and says so",
+    async () => {
+      const r = await run("keys-create", ["--org", ORG, "--tier", "free", "--persist-to", persist]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toContain(`Org ${ORG} exists (enterprise, 1234 requests a minute); --tier free left it as it is (npm run orgs:set-tier changes it).`);
+      expect(r.stdout).toMatch(/^ {2}KEY=av_live_[A-Za-z0-9]{40}$/m);
+    },
+    COMMAND_MS,
+  );
 });

@@ -9,12 +9,15 @@ const KEY = "av_test_demo00000000000000000000000000000000";
 function raw(method: string, path: string, headers: Record<string, string>, chunks: string[]) {
   return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
     // A connection per exchange: a server may close one whose request body it did not read.
-    const req = request({ host: base.hostname, port: base.port, method, path, agent: false, headers: { "Transfer-Encoding": "chunked", ...headers } }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (d: string) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
+    const req = request(
+      { host: base.hostname, port: base.port, method, path, agent: false, headers: { "Transfer-Encoding": "chunked", ...headers } },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (body += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
     req.on("error", reject);
     for (const chunk of chunks) req.write(chunk);
     req.end();
@@ -43,7 +46,12 @@ describe("a GET with a chunked body (curl -X GET -H 'Transfer-Encoding: chunked'
   });
 
   it("a chunked POST over 1 MiB is 413 request.too_large", async () => {
-    const res = await raw("POST", "/v1/avatars", { "Content-Type": "application/json" }, Array.from({ length: 20 }, () => "x".repeat(64 * 1024)));
+    const res = await raw(
+      "POST",
+      "/v1/avatars",
+      { "Content-Type": "application/json" },
+      Array.from({ length: 20 }, () => "x".repeat(64 * 1024)),
+    );
     expect(res.status).toBe(413);
     expect(JSON.parse(res.body)).toMatchObject({ error: { type: "invalid_request", code: "request.too_large" } });
   });

@@ -60,12 +60,16 @@ describe("the official openai client", () => {
     expect(error.message).toContain("openai:gpt-9");
     expect(error.requestID).toMatch(/^req_/);
 
-    const unconfigured = await client.chat.completions.create({ model: "openai:gpt-4o-mini", messages: [{ role: "user", content: "Hi" }] }).catch((err: unknown) => err);
+    const unconfigured = await client.chat.completions
+      .create({ model: "openai:gpt-4o-mini", messages: [{ role: "user", content: "Hi" }] })
+      .catch((err: unknown) => err);
     expect(unconfigured).toBeInstanceOf(OpenAI.InternalServerError);
     expect((unconfigured as InstanceType<typeof OpenAI.InternalServerError>).code).toBe("provider.not_configured");
 
     const badKey = new OpenAI({ apiKey: "not-a-key", baseURL: `${inject("apiUrl")}/v1/ai`, maxRetries: 0 });
-    await expect(badKey.chat.completions.create({ model: "mock:echo", messages: [{ role: "user", content: "Hi" }] })).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+    await expect(badKey.chat.completions.create({ model: "mock:echo", messages: [{ role: "user", content: "Hi" }] })).rejects.toBeInstanceOf(
+      OpenAI.AuthenticationError,
+    );
   });
 
   it("gets tool calls back", async () => {
@@ -134,7 +138,9 @@ describe("retries: the client obeys X-Should-Retry", () => {
     const { seen, fetch } = recorder();
     const defaults = new OpenAI({ apiKey: KEY, baseURL: `${inject("apiUrl")}/v1/ai`, fetch });
     expect(defaults.maxRetries).toBe(2);
-    const failure = await defaults.chat.completions.create({ model: "openai:gpt-4o-mini", messages: [{ role: "user", content: "Hi" }] }).catch((err: unknown) => err);
+    const failure = await defaults.chat.completions
+      .create({ model: "openai:gpt-4o-mini", messages: [{ role: "user", content: "Hi" }] })
+      .catch((err: unknown) => err);
     expect(failure).toBeInstanceOf(OpenAI.InternalServerError);
     expect((failure as InstanceType<typeof OpenAI.InternalServerError>).code).toBe("provider.not_configured");
     expect(seen).toEqual([{ url: expect.stringMatching(/\/v1\/ai\/chat\/completions$/), status: 503, shouldRetry: "false" }]);
@@ -155,7 +161,8 @@ describe("retries: the client obeys X-Should-Retry", () => {
     expect(created.status).toBe(201);
     const { secret } = (await created.json()) as { secret: string };
     let status = 0;
-    for (let i = 0; i < 30 && status !== 429; i++) status = (await fetch(`${inject("apiUrl")}/v1/ai/models`, { headers: { Authorization: `Bearer ${secret}` } })).status;
+    for (let i = 0; i < 30 && status !== 429; i++)
+      status = (await fetch(`${inject("apiUrl")}/v1/ai/models`, { headers: { Authorization: `Bearer ${secret}` } })).status;
     expect(status).toBe(429);
 
     // The wait is shortened (Retry-After can say up to 60 s; the client reads retry-after-ms first);

@@ -42,7 +42,15 @@ describe("a client generated from /v1/openapi.json (openapi-typescript + openapi
     expect(compiled, "TypeScript 5 errors in the generated client program").toBe("");
 
     const { stdout } = await run(process.execPath, [join(dir, "main.js")], { cwd: dir, env: { ...process.env, API_URL: apiUrl, API_KEY: KEY } });
-    const out = JSON.parse(stdout) as { avatarIds: string[]; conversationId: string; websocketUrl: string; status: string; reply: string | null; interrupted: null; audioBytes: number };
+    const out = JSON.parse(stdout) as {
+      avatarIds: string[];
+      conversationId: string;
+      websocketUrl: string;
+      status: string;
+      reply: string | null;
+      interrupted: null;
+      audioBytes: number;
+    };
     expect(out.avatarIds.length).toBeGreaterThan(0);
     for (const id of out.avatarIds) expect(id).toMatch(/^av_/);
     expect(out.conversationId).toMatch(/^conv_/);

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { Miniflare } from "miniflare";
 import { applySeed } from "../../src/cli/apply-seed.mjs";
 import { localBindings } from "../../src/cli/local-bindings.mjs";
-import { readMigrations, readSeed, ROOT } from "../../src/cli/seed.mjs";
+import { ROOT, readMigrations, readSeed } from "../../src/cli/seed.mjs";
 import { hermeticSettings, WRANGLER_TOML } from "./settings.ts";
 
 export interface WranglerDev {
@@ -71,7 +71,12 @@ export async function startWranglerDev(options: WranglerDevOptions = {}): Promis
   const dir = mkdtempSync(join(tmpdir(), "avatar-api-wrangler-dev-"));
   const persist = options.persistTo ?? join(dir, "state");
   const envFile = join(dir, "settings.env");
-  writeFileSync(envFile, Object.entries(hermeticSettings(options.settings)).map(([k, v]) => `${k}=${v}\n`).join(""));
+  writeFileSync(
+    envFile,
+    Object.entries(hermeticSettings(options.settings))
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join(""),
+  );
 
   const port = await freePort();
   const env: NodeJS.ProcessEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };

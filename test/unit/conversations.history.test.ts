@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { MessageJson } from "../../src/durable-objects/conversation.protocol";
 import { chatHistory, estimateTokens } from "../../src/durable-objects/conversation/history";
+import type { MessageJson } from "../../src/durable-objects/conversation.protocol";
 
 /** What the model is sent for a reply: the stored transcript, newest kept, within its context. */
 

@@ -36,8 +36,18 @@ const HOSTILE: [string, unknown, string[]?][] = [
   ["nine levels requiring 'a' eight times", nested(9, 8)],
   // Kept small enough that a filler without de-duplication fails (a million fills) rather than hangs.
   ["three levels requiring 'a' a hundred times", nested(3, 100)],
-  ["5,000 required properties", { type: "object", properties: Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`p${i}`, { type: "integer" }])), required: Array.from({ length: 5_000 }, (_, i) => `p${i}`) }],
-  ["50,000 required names, none described, with non-strings among them", { type: "object", required: [...Array.from({ length: 50_000 }, (_, i) => `n${i}`), 1, null, {}, ["x"]] }],
+  [
+    "5,000 required properties",
+    {
+      type: "object",
+      properties: Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`p${i}`, { type: "integer" }])),
+      required: Array.from({ length: 5_000 }, (_, i) => `p${i}`),
+    },
+  ],
+  [
+    "50,000 required names, none described, with non-strings among them",
+    { type: "object", required: [...Array.from({ length: 50_000 }, (_, i) => `n${i}`), 1, null, {}, ["x"]] },
+  ],
   ["arrays nested eight deep asking for a billion items each", arrays(8, { type: "integer" })],
   ["arrays of objects requiring 'a' eight times", arrays(4, nested(5, 8), 5)],
   ["an anyOf chain 10,000 deep in nested arrays", arrays(4, anyOfChain(10_000), 5)],
@@ -48,13 +58,22 @@ const HOSTILE: [string, unknown, string[]?][] = [
   ["a const string of 1 MB in nested arrays", arrays(4, { const: "x".repeat(1_000_000) }, 5)],
   ["a const nested 100,000 deep", arrays(3, { const: deepArray(100_000) }, 5)],
   ["an enum whose first value is an object of 100,000 keys", { enum: [Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, i]))] }],
-  ["required names of 10,000 characters in nested arrays", arrays(3, { type: "object", properties: {}, required: ["a", "b", "c"].map((c) => c.repeat(10_000)) }, 5)],
+  [
+    "required names of 10,000 characters in nested arrays",
+    arrays(3, { type: "object", properties: {}, required: ["a", "b", "c"].map((c) => c.repeat(10_000)) }, 5),
+  ],
   ["a required name of 1 MB", { type: "object", properties: {}, required: ["k".repeat(1_000_000)] }],
-  ["numbers under a 50,000-character property name, in nested arrays", { type: "object", required: ["k".repeat(50_000)], properties: { ["k".repeat(50_000)]: arrays(6, { type: "integer" }, 5) } }],
+  [
+    "numbers under a 50,000-character property name, in nested arrays",
+    { type: "object", required: ["k".repeat(50_000)], properties: { ["k".repeat(50_000)]: arrays(6, { type: "integer" }, 5) } },
+  ],
   ["strings from a word of 1 MB, in nested arrays", arrays(4, { type: "string" }, 5), ["x".repeat(1_000_000)]],
   ["strings from words of 5,000 characters, in nested arrays", arrays(4, { type: "string" }, 5), ["x".repeat(5_000), "y".repeat(5_000)]],
   ["tuple items in nested arrays", arrays(4, { type: "array", minItems: 3, items: Array.from({ length: 100_000 }, () => ({ type: "integer" })) }, 5)],
-  ["a recursive $ref in nested arrays", arrays(5, { type: "object", properties: { next: { $ref: "#" } }, required: ["next"], $defs: { loop: { $ref: "#/$defs/loop" } } }, 5)],
+  [
+    "a recursive $ref in nested arrays",
+    arrays(5, { type: "object", properties: { next: { $ref: "#" } }, required: ["next"], $defs: { loop: { $ref: "#/$defs/loop" } } }, 5),
+  ],
 ];
 
 describe("mock provider: every schema costs bounded work", () => {
@@ -81,7 +100,12 @@ describe("mock provider: every schema costs bounded work", () => {
     const point = { x: 1, y: [2, 3], label: "origin" };
     const schema = {
       type: "object",
-      properties: { b: { type: "integer", minimum: 7, maximum: 7 }, p: { const: point }, e: { enum: [point, "other"] }, f: { type: "array", minItems: 2, items: { const: "fixed" } } },
+      properties: {
+        b: { type: "integer", minimum: 7, maximum: 7 },
+        p: { const: point },
+        e: { enum: [point, "other"] },
+        f: { type: "array", minItems: 2, items: { const: "fixed" } },
+      },
       required: ["a", 3, "b", "a", null, "b", "c", "p", "e", "f", "p"],
     };
     const { value, visits } = fillSchema(schema, ["Alice", "Lisbon"]);

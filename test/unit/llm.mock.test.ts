@@ -43,13 +43,15 @@ async function collect(iterable: AsyncIterable<ChatEvent>): Promise<ChatEvent[]>
 }
 
 const deltas = (events: readonly ChatEvent[]) => events.filter((e) => e.type === "delta");
-const streamedText = (events: readonly ChatEvent[]) => deltas(events).map((e) => e.content ?? "").join("");
+const streamedText = (events: readonly ChatEvent[]) =>
+  deltas(events)
+    .map((e) => e.content ?? "")
+    .join("");
 const streamedArguments = (events: readonly ChatEvent[]) =>
   deltas(events)
     .flatMap((e) => e.tool_calls ?? [])
     .map((c) => c.function?.arguments ?? "")
     .join("");
-
 
 const WEATHER: ToolDefinition = {
   type: "function",
@@ -205,7 +207,15 @@ describe("mock provider: replies", () => {
   it("reads text parts of a multi-part message", async () => {
     const result = await complete({
       model: "echo",
-      messages: [{ role: "user", content: [{ type: "text", text: "Tell me about" }, { type: "text", text: "submarines" }] }],
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "Tell me about" },
+            { type: "text", text: "submarines" },
+          ],
+        },
+      ],
     });
     expect(result.message.content).toMatch(/submarines/);
   });
@@ -345,9 +355,7 @@ describe("mock provider: tools", () => {
   });
 
   it("calls the tool tool_choice names, even if the message names another", async () => {
-    const result = await complete(
-      request("Call get_weather for Tokyo", { tools: TOOLS, tool_choice: { type: "function", function: { name: "get_time" } } }),
-    );
+    const result = await complete(request("Call get_weather for Tokyo", { tools: TOOLS, tool_choice: { type: "function", function: { name: "get_time" } } }));
     const call = onlyCall(result);
     expect(call.function.name).toBe("get_time");
     expect(JSON.parse(call.function.arguments)).toEqual({ timezone: "Tokyo" });
@@ -401,9 +409,9 @@ describe("mock provider: tools", () => {
   });
 
   it("refuses a tool_choice that names no given tool", async () => {
-    const error = await complete(
-      request("Hi", { tools: [WEATHER], tool_choice: { type: "function", function: { name: "launch_rocket" } } }),
-    ).catch((e: unknown) => e);
+    const error = await complete(request("Hi", { tools: [WEATHER], tool_choice: { type: "function", function: { name: "launch_rocket" } } })).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ApiError);
     expect((error as ApiError).code).toBe("parameter.invalid");
   });
@@ -416,7 +424,14 @@ describe("mock provider: tools", () => {
         parameters: {
           type: "object",
           properties: {
-            travellers: { type: "array", items: { type: "object", properties: { name: { type: "string" }, age: { type: "integer", minimum: 18, maximum: 20 } }, required: ["name", "age"] } },
+            travellers: {
+              type: "array",
+              items: {
+                type: "object",
+                properties: { name: { type: "string" }, age: { type: "integer", minimum: 18, maximum: 20 } },
+                required: ["name", "age"],
+              },
+            },
             budget: { type: "number", minimum: 500, maximum: 900 },
             refundable: { type: "boolean" },
             class: { enum: ["economy", "business"] },
@@ -436,7 +451,11 @@ describe("mock provider: tools", () => {
   it("answers a tool result in sentences that mention it", async () => {
     const messages: ChatMessage[] = [
       user("What's the weather in Paris? Call get_weather."),
-      { role: "assistant", content: null, tool_calls: [{ id: "call_abc", type: "function", function: { name: "get_weather", arguments: '{"location":"Paris"}' } }] },
+      {
+        role: "assistant",
+        content: null,
+        tool_calls: [{ id: "call_abc", type: "function", function: { name: "get_weather", arguments: '{"location":"Paris"}' } }],
+      },
       { role: "tool", tool_call_id: "call_abc", content: "Sunny and 21 degrees in Paris" },
     ];
     // The user's text still names the tool; after a result the model answers instead of calling again.
@@ -476,7 +495,12 @@ describe("mock provider: formats and usage", () => {
   it("counts words as tokens", async () => {
     const result = await complete({
       model: "echo",
-      messages: [{ role: "system", content: "You are terse." }, user("Hello there friend"), { role: "assistant", content: "Hi." }, user("Reply with 3 sentences about owls")],
+      messages: [
+        { role: "system", content: "You are terse." },
+        user("Hello there friend"),
+        { role: "assistant", content: "Hi." },
+        user("Reply with 3 sentences about owls"),
+      ],
     });
     expect(result.usage.prompt_tokens).toBe(3 + 3 + 1 + 6);
     expect(result.usage.completion_tokens).toBe(words(result.message.content ?? "").length);
@@ -515,7 +539,7 @@ describe("mock provider: streaming", () => {
       const events = await collect(await mock.stream(req, ctx()));
       expect(streamedText(events)).toBe(whole.message.content);
       const pieces = deltas(events).map((e) => e.content ?? "");
-      pieces.forEach((piece, i) => expect(piece).toMatch(i === 0 ? /^\S+$/ : /^\s\S+$/));
+      for (const [i, piece] of pieces.entries()) expect(piece).toMatch(i === 0 ? /^\S+$/ : /^\s\S+$/);
       expect(pieces).toHaveLength(whole.usage.completion_tokens);
     }
   });

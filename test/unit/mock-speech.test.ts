@@ -265,7 +265,7 @@ describe("sound", () => {
     expect(peakDb).toBeGreaterThan(-6);
     expect(peakDb).toBeLessThan(-3);
     for (const v of MOCK_VOICES) {
-      const p = peak(speak(SENTENCE + " " + PARAGRAPH, v, { speed: 0.5 }));
+      const p = peak(speak(`${SENTENCE} ${PARAGRAPH}`, v, { speed: 0.5 }));
       expect(p).toBeLessThan(32767 * 0.8);
     }
   });
@@ -389,7 +389,7 @@ describe("determinism and streaming", () => {
 
   it(`synthesizes well above real time`, () => {
     const started = performance.now();
-    const samples = speak(PARAGRAPH + " " + PARAGRAPH, WARM);
+    const samples = speak(`${PARAGRAPH} ${PARAGRAPH}`, WARM);
     const elapsedMs = performance.now() - started;
     const audioMs = samples.length / (MOCK_SAMPLE_RATE / 1000);
     console.log(`mock TTS: ${audioMs.toFixed(0)} ms of audio in ${elapsedMs.toFixed(1)} ms = ${(audioMs / elapsedMs).toFixed(0)}x real time`);
@@ -448,8 +448,8 @@ describe("alignment", () => {
 
   it("per-chunk alignments, offset by each chunk's start, reconstruct the plan", () => {
     for (const chunkMs of [20, 100, 333.3, 5000]) {
-      const plan = planSpeech(UNICODE + " " + SENTENCE, WARM, { speed: 1.5 });
-      const chunks = chunksOf(UNICODE + " " + SENTENCE, WARM, { speed: 1.5, chunkMs });
+      const plan = planSpeech(`${UNICODE} ${SENTENCE}`, WARM, { speed: 1.5 });
+      const chunks = chunksOf(`${UNICODE} ${SENTENCE}`, WARM, { speed: 1.5, chunkMs });
       const merged: Alignment = { chars: [], start_ms: [], duration_ms: [] };
       let chunkStart = 0;
       for (const c of chunks) {
@@ -465,7 +465,7 @@ describe("alignment", () => {
       }
       expect(merged.chars).toEqual(plan.alignment.chars);
       expect(merged.duration_ms).toEqual(plan.alignment.duration_ms);
-      merged.start_ms.forEach((s, i) => expect(Math.abs(s - (plan.alignment.start_ms[i] ?? Infinity))).toBeLessThanOrEqual(1));
+      for (const [i, s] of merged.start_ms.entries()) expect(Math.abs(s - (plan.alignment.start_ms[i] ?? Infinity))).toBeLessThanOrEqual(1);
     }
   });
 });

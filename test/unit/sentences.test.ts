@@ -141,7 +141,10 @@ describe("streaming latency", () => {
 describe("not an end", () => {
   it("the mock model's abbreviated sentences each come out whole", () => {
     const text = MOCK_ABBREVIATED.join(" ");
-    expectSplit(text, MOCK_ABBREVIATED.map((s, i) => (i === 0 ? s : ` ${s}`)));
+    expectSplit(
+      text,
+      MOCK_ABBREVIATED.map((s, i) => (i === 0 ? s : ` ${s}`)),
+    );
   });
 
   it("every listed abbreviation, in either case", () => {

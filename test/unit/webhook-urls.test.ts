@@ -11,9 +11,21 @@ const INTERNAL = /must not point at a loopback, private, link-local or internal 
 
 describe("IPv6 ranges refused as a whole, whatever they carry, and their edges", () => {
   it.each([
-    ["::ffff:0:0:0/96 (IPv4-translated)", ["[::ffff:0:0:0]", "[::ffff:0:ffff:ffff]", "[::ffff:0:1.1.1.1]", "[0:0:0:0:ffff:0:0808:0808]"], ["[::fffe:0:808:808]", "[::ffff:1:808:808]", "[1::ffff:0:808:808]"]],
-    ["64:ff9b:1::/48 (local-use NAT64)", ["[64:ff9b:1::]", "[64:ff9b:1:ffff:ffff:ffff:ffff:ffff]", "[64:ff9b:1::8.8.8.8]"], ["[64:ff9b:2::]", "[64:ff9a:1::1]", "[64:ff9b::808:808]"]],
-    ["2001::/32 (Teredo)", ["[2001::]", "[2001:0:ffff:ffff:ffff:ffff:ffff:ffff]", "[2001:0000:4136:e378:8000:63bf:3fff:fdd2]"], ["[2001:1::]", "[2000:ffff::1]", "[2001:4860:4860::8888]"]],
+    [
+      "::ffff:0:0:0/96 (IPv4-translated)",
+      ["[::ffff:0:0:0]", "[::ffff:0:ffff:ffff]", "[::ffff:0:1.1.1.1]", "[0:0:0:0:ffff:0:0808:0808]"],
+      ["[::fffe:0:808:808]", "[::ffff:1:808:808]", "[1::ffff:0:808:808]"],
+    ],
+    [
+      "64:ff9b:1::/48 (local-use NAT64)",
+      ["[64:ff9b:1::]", "[64:ff9b:1:ffff:ffff:ffff:ffff:ffff]", "[64:ff9b:1::8.8.8.8]"],
+      ["[64:ff9b:2::]", "[64:ff9a:1::1]", "[64:ff9b::808:808]"],
+    ],
+    [
+      "2001::/32 (Teredo)",
+      ["[2001::]", "[2001:0:ffff:ffff:ffff:ffff:ffff:ffff]", "[2001:0000:4136:e378:8000:63bf:3fff:fdd2]"],
+      ["[2001:1::]", "[2000:ffff::1]", "[2001:4860:4860::8888]"],
+    ],
     ["fec0::/10 (site-local)", ["[fec0::]", "[feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]", "[FEC0::1]"], ["[fbff::1]"]],
   ])("%s: refused from its first to its last address; its neighbours outside are not", (_range, inside, outside) => {
     for (const host of inside) expect(webhookUrlProblem(`https://${host}/`, false), host).toMatch(INTERNAL);

@@ -39,7 +39,7 @@ describe("Standard Webhooks signatures", () => {
     expect(await signV1(VECTOR.secret, "msg_other", VECTOR.timestamp, VECTOR.body)).not.toBe(base);
     expect(await signV1(VECTOR.secret, VECTOR.id, VECTOR.timestamp + 1, VECTOR.body)).not.toBe(base);
     expect(await signV1(VECTOR.secret, VECTOR.id, VECTOR.timestamp, '{"test":2432232314}')).not.toBe(base);
-    expect(await signV1("whsec_" + btoa("another secret, 24 bytes"), VECTOR.id, VECTOR.timestamp, VECTOR.body)).not.toBe(base);
+    expect(await signV1(`whsec_${btoa("another secret, 24 bytes")}`, VECTOR.id, VECTOR.timestamp, VECTOR.body)).not.toBe(base);
   });
 
   it("take the secret with or without base64 padding, as the reference libraries do", async () => {
@@ -58,7 +58,7 @@ describe("Standard Webhooks signatures", () => {
     expect(header).toMatch(ENTRY);
 
     expect(new Webhook(secret).verify(body, headersFor(id, timestamp, header))).toEqual(JSON.parse(body));
-    expect(() => new Webhook(secret).verify(body + " ", headersFor(id, timestamp, header))).toThrow(/No matching signature/);
+    expect(() => new Webhook(secret).verify(`${body} `, headersFor(id, timestamp, header))).toThrow(/No matching signature/);
     expect(() => new Webhook(newWebhookSecret()).verify(body, headersFor(id, timestamp, header))).toThrow(/No matching signature/);
     expect(() => new Webhook(secret).verify(body, headersFor("evt_other", timestamp, header))).toThrow(/No matching signature/);
   });

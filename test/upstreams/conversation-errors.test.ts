@@ -1,14 +1,13 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { api, expectError } from "../helpers/http";
 import { INTERNAL_URL, LEAKS, leakyMessage } from "../helpers/leaks";
-import { closeTalks, DEEPGRAM_VOICE, installFakes, LLM_HOST, sentences, talk, TTS_HOST } from "./fakes";
+import { closeTalks, DEEPGRAM_VOICE, installFakes, LLM_HOST, sentences, TTS_HOST, talk } from "./fakes";
 
 /**
  * What a conversation's client is told when an upstream refuses: the socket's `error` event and the
  * REST envelope carry the providers' fixed texts (and the upstream's code when it is a plain
  * token), never the upstream's own words.
  */
-
 
 // The fakes' hosts and keys must not reach a client either.
 const CONVERSATION_LEAKS = [...LEAKS, LLM_HOST, TTS_HOST, "sk-fake", "dg-fake"];

@@ -50,7 +50,10 @@ export async function admitTurn(
     return {
       ok: false,
       revoked: false,
-      error: new ApiError("rate_limit.exceeded", `Rate limit of ${result.limit} requests per minute exceeded (each turn counts as one); retry in ${secondsUntil(result.resetAt)} s.`),
+      error: new ApiError(
+        "rate_limit.exceeded",
+        `Rate limit of ${result.limit} requests per minute exceeded (each turn counts as one); retry in ${secondsUntil(result.resetAt)} s.`,
+      ),
     };
   }
   return { ok: true };

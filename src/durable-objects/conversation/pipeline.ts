@@ -4,7 +4,7 @@ import type { ChatRequest, LlmProvider, Usage } from "../../providers/llm/types"
 import type { SpeechChunk } from "../../providers/tts/types";
 import { estimateTokens } from "./history";
 import { SentenceSplitter, splitSentences } from "./sentences";
-import { type SpeechSettings, SpeechQueue } from "./speech-queue";
+import { SpeechQueue, type SpeechSettings } from "./speech-queue";
 
 /**
  * One turn of the avatar: the LLM's answer streamed as text, cut into sentences as it arrives, each

@@ -312,7 +312,7 @@ export class SentenceSplitter {
     if (isBreak(code) && i - 1 >= this.start && !isBlank(this.prev1)) {
       this.lastSpace = i;
       const prev = this.prev1;
-      const spacedDash = (prev === 0x2014 /* — */ || prev === 0x2013 /* – */) && i - 2 >= this.start && isBreak(this.prev2);
+      const spacedDash = (prev === 0x2014 /* — */ || prev === 0x2013) /* – */ && i - 2 >= this.start && isBreak(this.prev2);
       if (prev === 0x2c /* , */ || prev === 0x3b /* ; */ || prev === 0x3a /* : */ || spacedDash) this.lastClause = i;
     }
     this.prev2 = this.prev1;

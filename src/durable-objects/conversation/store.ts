@@ -156,7 +156,10 @@ export class ConversationStore {
   }
 
   removeFromOutbox(ids: string[]): void {
-    this.put("outbox", this.outbox().filter((e) => !ids.includes(e.id)));
+    this.put(
+      "outbox",
+      this.outbox().filter((e) => !ids.includes(e.id)),
+    );
   }
 
   /**

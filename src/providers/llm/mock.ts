@@ -47,7 +47,6 @@ const MODEL: ModelInfo = {
 // ---------------------------------------------------------------------------------------------
 // Deterministic choice
 
-
 /** A seeded generator (mulberry32): a sequence of choices that depends only on its seed. */
 class Dice {
   private state: number;
@@ -74,8 +73,7 @@ class Dice {
 const cycle = <T>(list: readonly [T, ...T[]], i: number): T => list[i % list.length] ?? list[0];
 
 /** The conversation's fingerprint: system and developer messages count too, but are never echoed. */
-const fingerprint = (request: ChatRequest) =>
-  fnv1a(JSON.stringify([request.model, request.seed ?? null, request.messages]));
+const fingerprint = (request: ChatRequest) => fnv1a(JSON.stringify([request.model, request.seed ?? null, request.messages]));
 
 // ---------------------------------------------------------------------------------------------
 // Reading the conversation
@@ -118,8 +116,27 @@ const STOPWORDS = new Set(
 
 /** Numbers spelled out, by value: how directives may say how many sentences. */
 const NUMBER_WORDS = [
-  "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-  "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
+  "zero",
+  "one",
+  "two",
+  "three",
+  "four",
+  "five",
+  "six",
+  "seven",
+  "eight",
+  "nine",
+  "ten",
+  "eleven",
+  "twelve",
+  "thirteen",
+  "fourteen",
+  "fifteen",
+  "sixteen",
+  "seventeen",
+  "eighteen",
+  "nineteen",
+  "twenty",
 ] as const;
 
 /** Letters, digits, `_` (tool names), apostrophes and hyphens inside a word; never `.`, `!` or `?`. */
@@ -168,9 +185,7 @@ function readPrompt(text: string): Prompt {
   };
 }
 
-type LastTurn =
-  | { kind: "user"; prompt: Prompt }
-  | { kind: "tool"; prompt: Prompt; toolName: string | undefined; result: string };
+type LastTurn = { kind: "user"; prompt: Prompt } | { kind: "tool"; prompt: Prompt; toolName: string | undefined; result: string };
 
 /** What the reply answers: the last user message, or a tool result when that came last. */
 function readLastTurn(messages: readonly ChatMessage[]): LastTurn {
@@ -178,9 +193,7 @@ function readLastTurn(messages: readonly ChatMessage[]): LastTurn {
   const prompt = readPrompt(lastUser ? textOf(lastUser.content) : "");
   const last = messages.at(-1);
   if (last?.role !== "tool") return { kind: "user", prompt };
-  const call = messages
-    .flatMap((m) => (m.role === "assistant" ? (m.tool_calls ?? []) : []))
-    .find((c) => c.id === last.tool_call_id);
+  const call = messages.flatMap((m) => (m.role === "assistant" ? (m.tool_calls ?? []) : [])).find((c) => c.id === last.tool_call_id);
   return { kind: "tool", prompt, toolName: call?.function.name, result: textOf(last.content) };
 }
 
@@ -194,10 +207,7 @@ const MIN_SENTENCES = 1;
 const MAX_SENTENCES = 50;
 
 const ONE_WORD = /\b(?:one|1|a single)\s+word\b/i;
-const N_SENTENCES = new RegExp(
-  `\\b(\\d+|${NUMBER_WORDS.slice(1).join("|")})\\s+(?:(?:short|full|complete|simple|long)\\s+)?sentences?\\b`,
-  "i",
-);
+const N_SENTENCES = new RegExp(`\\b(\\d+|${NUMBER_WORDS.slice(1).join("|")})\\s+(?:(?:short|full|complete|simple|long)\\s+)?sentences?\\b`, "i");
 const STORY = /\b(?:tell me a story|long story)\b/i;
 
 function sentenceCount(text: string): number | undefined {
@@ -320,12 +330,7 @@ function withAbbreviations(sentences: readonly string[], prompt: Prompt, dice: D
 }
 
 const HEROES = ["Mira", "Tomas", "Ada", "Leo", "Nina", "Omar", "Ines", "Felix"] as const;
-const PLACES = [
-  "a small harbour town",
-  "a quiet mountain village",
-  "a busy city by a wide river",
-  "a windy island far from the coast",
-] as const;
+const PLACES = ["a small harbour town", "a quiet mountain village", "a busy city by a wide river", "a windy island far from the coast"] as const;
 
 interface Cast {
   hero: string;
@@ -393,7 +398,11 @@ function replySentences(prompt: Prompt, dice: Dice): string[] {
 const MAX_RESULT_WORDS = 40;
 
 function inline(text: string): string {
-  const words = text.replace(/[.!?]+\s+/g, ", ").replace(/[.!?]+$/, "").split(/\s+/).filter(Boolean);
+  const words = text
+    .replace(/[.!?]+\s+/g, ", ")
+    .replace(/[.!?]+$/, "")
+    .split(/\s+/)
+    .filter(Boolean);
   return words.slice(0, MAX_RESULT_WORDS).join(" ");
 }
 
@@ -422,8 +431,7 @@ function toolResultSentences(turn: Extract<LastTurn, { kind: "tool" }>, dice: Di
 // ---------------------------------------------------------------------------------------------
 // Tool calls
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
@@ -595,7 +603,9 @@ class SchemaFiller {
         return null;
       default:
         // Own formats only: "constructor" or "toString" must not find Object.prototype's.
-        return (typeof schema.format === "string" && Object.hasOwn(FORMAT_EXAMPLES, schema.format) ? FORMAT_EXAMPLES[schema.format] : undefined) ?? this.string();
+        return (
+          (typeof schema.format === "string" && Object.hasOwn(FORMAT_EXAMPLES, schema.format) ? FORMAT_EXAMPLES[schema.format] : undefined) ?? this.string()
+        );
     }
   }
 
@@ -774,10 +784,7 @@ function deltasOf(result: ChatResult): ChatEvent[] {
     for (let at = 0; at < args.length; at += size) {
       fragments.push({ type: "delta", tool_calls: [{ index, function: { arguments: args.slice(at, at + size) } }] });
     }
-    return [
-      { type: "delta", tool_calls: [{ index, id: call.id, type: "function", function: { name: call.function.name, arguments: "" } }] },
-      ...fragments,
-    ];
+    return [{ type: "delta", tool_calls: [{ index, id: call.id, type: "function", function: { name: call.function.name, arguments: "" } }] }, ...fragments];
   });
 }
 
@@ -817,11 +824,7 @@ export const mock: LlmProvider = {
   complete: async (request: ChatRequest, _ctx: CallContext) => answer(request),
   stream: async (request: ChatRequest, ctx: CallContext) => {
     const result = answer(request);
-    const events: ChatEvent[] = [
-      ...deltasOf(result),
-      { type: "finish", finish_reason: result.finish_reason },
-      { type: "usage", usage: result.usage },
-    ];
+    const events: ChatEvent[] = [...deltasOf(result), { type: "finish", finish_reason: result.finish_reason }, { type: "usage", usage: result.usage }];
     return paced(events, ctx.config.llm.mockWordIntervalMs, ctx.signal);
   },
 };

@@ -2,18 +2,7 @@ import type { Config, UpstreamSettings } from "../../config";
 import { ApiError } from "../../lib/errors";
 import { openAiErrorCode, openAiErrorCodeOf, openAiErrorMessage } from "../openai-errors";
 import { callUpstream, codeNote, redact, releasingEarly, type UpstreamResponse, unavailable, upstreamCode } from "../upstream";
-import type {
-  CallContext,
-  ChatEvent,
-  ChatRequest,
-  ChatResult,
-  FinishReason,
-  LlmProvider,
-  ModelInfo,
-  ToolCall,
-  ToolCallDelta,
-  Usage,
-} from "./types";
+import type { CallContext, ChatEvent, ChatRequest, ChatResult, FinishReason, LlmProvider, ModelInfo, ToolCall, ToolCallDelta, Usage } from "./types";
 
 /**
  * OpenAI's chat completions, and Groq's copy of them: one implementation, two dialects. The

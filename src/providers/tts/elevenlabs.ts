@@ -208,7 +208,13 @@ function parseLine(line: string): TimedLine {
   const characters = field(alignment, "characters");
   const starts = field(alignment, "character_start_times_seconds");
   const ends = field(alignment, "character_end_times_seconds");
-  if (!isStringArray(characters) || !isNumberArray(starts) || !isNumberArray(ends) || starts.length !== characters.length || ends.length !== characters.length) {
+  if (
+    !isStringArray(characters) ||
+    !isNumberArray(starts) ||
+    !isNumberArray(ends) ||
+    starts.length !== characters.length ||
+    ends.length !== characters.length
+  ) {
     throw unavailable(PROVIDER, "broke off the stream");
   }
   return { audio: decodeBase64(audio), alignment: { characters, starts, ends } };
@@ -237,11 +243,7 @@ function durationMs(format: AudioFormat, bytes: number): number {
  * One chunk per NDJSON line, its timings moved to the start of its own audio. The running total
  * counts upstream audio only: a WAV header, at the front of the first chunk, plays for no time.
  */
-async function* timedChunks(
-  source: AsyncIterableIterator<Uint8Array>,
-  format: AudioFormat,
-  header: Uint8Array | undefined,
-): AsyncGenerator<SpeechChunk, void> {
+async function* timedChunks(source: AsyncIterableIterator<Uint8Array>, format: AudioFormat, header: Uint8Array | undefined): AsyncGenerator<SpeechChunk, void> {
   let bytesBefore = 0;
   let pendingHeader = header;
   try {
@@ -298,7 +300,14 @@ function voiceInfoOf(voice: unknown): VoiceInfo | undefined {
   if (!isObject(voice)) return undefined;
   const id = nonEmpty(voice.voice_id);
   if (id === undefined) return undefined;
-  return { id: `${PROVIDER}:${id}`, provider: PROVIDER, voice: id, name: nonEmpty(voice.name) ?? id, language: languageOf(voice), description: descriptionOf(voice) };
+  return {
+    id: `${PROVIDER}:${id}`,
+    provider: PROVIDER,
+    voice: id,
+    name: nonEmpty(voice.name) ?? id,
+    language: languageOf(voice),
+    description: descriptionOf(voice),
+  };
 }
 
 /** The account's voices that are not built in, each once. */

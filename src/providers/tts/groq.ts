@@ -1,7 +1,7 @@
 import type { Config } from "../../config";
 import { ApiError } from "../../lib/errors";
 import { openAiErrorCode, openAiErrorMessage } from "../openai-errors";
-import { callUpstream, releasingEarly, unavailable, type UpstreamResponse } from "../upstream";
+import { callUpstream, releasingEarly, type UpstreamResponse, unavailable } from "../upstream";
 import { contentTypeOf, Resampler, sampleRateOf, WavReader } from "./audio";
 import type { AudioFormat, SpeechChunk, SpeechContext, SpeechRequest, TtsProvider } from "./types";
 import { VOICES } from "./voices";
@@ -214,7 +214,7 @@ async function* partAudio(upstream: UpstreamResponse, output: JoinedAudio): Asyn
     }
     if (pcm.length === 0) continue;
     const format = wav.format;
-    if (!format || format.channels !== 1 || format.bitsPerSample !== 16) throw unreadable();
+    if (format?.channels !== 1 || format.bitsPerSample !== 16) throw unreadable();
     const audio = output.push(pcm, format.sampleRate);
     if (audio.length > 0) yield audio;
   }
@@ -260,7 +260,11 @@ async function* joinedChunks(
     throw err;
   } finally {
     stop();
-    for (const request of ahead) void request.then((upstream) => upstream.cancel(), () => {});
+    for (const request of ahead)
+      void request.then(
+        (upstream) => upstream.cancel(),
+        () => {},
+      );
   }
 }
 
@@ -332,7 +336,8 @@ export const groq: TtsProvider = {
   async synthesize(request, ctx) {
     if (!settingsOf(ctx.config).apiKey) throw new ApiError("provider.not_configured", "Groq is not configured on this deployment.");
     const format = request.format;
-    if (!isGroqFormat(format)) throw new ApiError("format.unsupported", `Groq voices cannot give ${format}; they give ${FORMATS.join(", ")}.`, { param: "format" });
+    if (!isGroqFormat(format))
+      throw new ApiError("format.unsupported", `Groq voices cannot give ${format}; they give ${FORMATS.join(", ")}.`, { param: "format" });
     // A text with nothing to say still goes out as it is, so that Groq's own answer decides.
     const [firstPart = request.text, ...rest] = splitForGroq(request.text);
     const { signal, stop } = followingSignal(ctx.signal);

@@ -428,7 +428,7 @@ export function planSpeech(text: string, voice: MockVoice, opts: { speed?: numbe
   const plan = layout(text, voice, opts.speed ?? 1);
   // Whitespace-only text still gets its (zero-length) entries, so the alignment always spells the input.
   const alignment = emptyAlignment();
-  plan.chars.forEach((ch, i) => pushAlignment(alignment, ch, plan.starts[i] ?? 0, plan.ends[i] ?? 0, 0));
+  for (const [i, ch] of plan.chars.entries()) pushAlignment(alignment, ch, plan.starts[i] ?? 0, plan.ends[i] ?? 0, 0);
   return { sampleRate: MOCK_SAMPLE_RATE, totalSamples: plan.totalSamples, durationMs: samplesToMs(plan.totalSamples), alignment };
 }
 
@@ -485,7 +485,6 @@ function samplesToMs(samples: number): number {
 function clampSpeed(speed: number): number {
   return Number.isFinite(speed) ? Math.min(MAX_SPEED, Math.max(MIN_SPEED, speed)) : 1;
 }
-
 
 /** A hash as a number in [0, 1). */
 function unit(h: number): number {

@@ -1,14 +1,14 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../../env";
+import { ApiError, quote } from "../../lib/errors";
 import { SSE_HEADERS } from "../../lib/sse";
 import { PUBLIC_LIST_TTL_S } from "../../middleware/public-cache";
-import { ApiError, quote } from "../../lib/errors";
 import { findModel, LLM_PROVIDERS } from "../../providers/llm";
 import type { ChatRequest, LlmProvider, ModelInfo } from "../../providers/llm/types";
 import { createCompletion, type GatewayRequest, streamCompletion } from "../../services/chat";
 import type { HandlerOf } from "../define-route";
-import type { ChatCompletionInput } from "./ai.schemas";
 import type * as routes from "./ai.routes";
+import type { ChatCompletionInput } from "./ai.schemas";
 
 type Handler<R extends keyof typeof routes> = HandlerOf<typeof routes, R>;
 
@@ -17,7 +17,15 @@ const done = { has_more: false as const, next_cursor: null };
 export const listModels: Handler<"listModels"> = (c) => {
   const { provider } = c.req.valid("query");
   const data = LLM_PROVIDERS.filter((p) => provider === undefined || p.id === provider).flatMap((p) =>
-    p.models.map((m) => ({ id: m.id, object: "model" as const, provider: p.id, name: m.name, context_window: m.context_window, max_output_tokens: m.max_output_tokens, capabilities: m.capabilities })),
+    p.models.map((m) => ({
+      id: m.id,
+      object: "model" as const,
+      provider: p.id,
+      name: m.name,
+      context_window: m.context_window,
+      max_output_tokens: m.max_output_tokens,
+      capabilities: m.capabilities,
+    })),
   );
   // The same for everyone until the next deploy: browsers and CDNs may keep it a while.
   return c.json({ object: "list" as const, data, ...done }, 200, { "Cache-Control": `public, max-age=${PUBLIC_LIST_TTL_S}` });
@@ -69,7 +77,8 @@ export const listProviders: Handler<"listProviders"> = (c) => {
 function toGatewayRequest(input: ChatCompletionInput): GatewayRequest {
   const stop = input.stop === null || input.stop === undefined ? undefined : typeof input.stop === "string" ? [input.stop] : input.stop;
   const maxTokens = input.max_completion_tokens ?? input.max_tokens ?? undefined;
-  const optional = <K extends keyof ChatRequest>(key: K, value: ChatRequest[K] | null | undefined) => (value === null || value === undefined ? {} : { [key]: value });
+  const optional = <K extends keyof ChatRequest>(key: K, value: ChatRequest[K] | null | undefined) =>
+    value === null || value === undefined ? {} : { [key]: value };
   return {
     model: input.model,
     messages: input.messages as ChatRequest["messages"],

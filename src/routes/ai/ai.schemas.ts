@@ -21,10 +21,17 @@ const ToolCall = z.object({
 const Message = z.discriminatedUnion("role", [
   z.object({ role: z.literal("system"), content: z.union([z.string(), z.array(TextPart)]), name: z.string().optional() }),
   z.object({ role: z.literal("developer"), content: z.union([z.string(), z.array(TextPart)]), name: z.string().optional() }),
-  z.object({ role: z.literal("user"), content: z.union([z.string(), z.array(z.discriminatedUnion("type", [TextPart, ImagePart]))]), name: z.string().optional() }),
+  z.object({
+    role: z.literal("user"),
+    content: z.union([z.string(), z.array(z.discriminatedUnion("type", [TextPart, ImagePart]))]),
+    name: z.string().optional(),
+  }),
   z.object({
     role: z.literal("assistant"),
-    content: z.union([z.string(), z.array(TextPart)]).nullable().default(null),
+    content: z
+      .union([z.string(), z.array(TextPart)])
+      .nullable()
+      .default(null),
     tool_calls: z.array(ToolCall).optional(),
     name: z.string().optional(),
   }),
@@ -43,10 +50,7 @@ const Tool = z.object({
   }),
 });
 
-const ToolChoice = z.union([
-  z.enum(["none", "auto", "required"]),
-  z.object({ type: z.literal("function"), function: z.object({ name: z.string().min(1) }) }),
-]);
+const ToolChoice = z.union([z.enum(["none", "auto", "required"]), z.object({ type: z.literal("function"), function: z.object({ name: z.string().min(1) }) })]);
 
 const ResponseFormat = z.discriminatedUnion("type", [
   z.object({ type: z.literal("text") }),
@@ -68,9 +72,18 @@ export const ChatCompletionRequest = z
     messages: z.array(Message).min(1),
     temperature: z.number().min(0).max(2).nullable().optional(),
     top_p: z.number().min(0).max(1).nullable().optional(),
-    max_tokens: z.number().int().min(1).nullable().optional().openapi({ description: "Deprecated by OpenAI in favour of max_completion_tokens; either works." }),
+    max_tokens: z
+      .number()
+      .int()
+      .min(1)
+      .nullable()
+      .optional()
+      .openapi({ description: "Deprecated by OpenAI in favour of max_completion_tokens; either works." }),
     max_completion_tokens: z.number().int().min(1).nullable().optional(),
-    stop: z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional(),
+    stop: z
+      .union([z.string(), z.array(z.string()).max(4)])
+      .nullable()
+      .optional(),
     stream: z.boolean().nullable().optional(),
     stream_options: z.object({ include_usage: z.boolean().optional(), include_obfuscation: z.boolean().optional() }).nullable().optional(),
     tools: z.array(Tool).max(128).optional(),
@@ -153,10 +166,13 @@ export const ProviderListSchema = z
  */
 export const AiModelSchema = z
   .object({
-    id: z.string().openapi({ description: "`<provider>:<model>`, as `model` of a chat completion takes it.", example: "groq:meta-llama/llama-4-scout-17b-16e-instruct" }),
+    id: z
+      .string()
+      .openapi({ description: "`<provider>:<model>`, as `model` of a chat completion takes it.", example: "groq:meta-llama/llama-4-scout-17b-16e-instruct" }),
     object: z.literal("model"),
     created: z.number().int().openapi({
-      description: "Unix seconds. The gateway does not know when a provider made a model, so every model of the catalogue answers the same fixed 1767225600 (2026-01-01T00:00:00Z, the date of the platform's built-in records): stable across requests and deploys.",
+      description:
+        "Unix seconds. The gateway does not know when a provider made a model, so every model of the catalogue answers the same fixed 1767225600 (2026-01-01T00:00:00Z, the date of the platform's built-in records): stable across requests and deploys.",
       example: 1767225600,
     }),
     owned_by: z.string().openapi({ description: "The provider that serves it (the part of `id` before `:`).", example: "groq" }),
@@ -170,7 +186,8 @@ export const AiModelListSchema = z
 export const AiModelIdParams = z.object({
   model_id: z.string().openapi({
     param: { name: "model_id", in: "path" },
-    description: "A model id from `GET /v1/ai/models`, path-encoded: a `/` inside it is sent as `%2F` (the OpenAI Node client does this); `:` may be sent as it is or as `%3A`.",
+    description:
+      "A model id from `GET /v1/ai/models`, path-encoded: a `/` inside it is sent as `%2F` (the OpenAI Node client does this); `:` may be sent as it is or as `%3A`.",
     example: "groq:meta-llama/llama-4-scout-17b-16e-instruct",
   }),
 });

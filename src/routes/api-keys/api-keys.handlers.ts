@@ -1,13 +1,12 @@
 import { notFound } from "../../lib/errors";
-import type { HandlerOf } from "../define-route";
 import { toPage } from "../../lib/pagination";
 import { NO_STORE } from "../../lib/responses";
 import { dispatchDeps, inBackground } from "../../middleware/context";
 import * as keys from "../../services/api-keys";
+import type { HandlerOf } from "../define-route";
 import type * as routes from "./api-keys.routes";
 
 type Handler<R extends keyof typeof routes> = HandlerOf<typeof routes, R>;
-
 
 export const listApiKeys: Handler<"listApiKeys"> = async (c) => {
   const q = c.req.valid("query");
@@ -22,7 +21,13 @@ export const createApiKey: Handler<"createApiKey"> = async (c) => {
 
 export const revokeApiKey: Handler<"revokeApiKey"> = async (c) => {
   const { key_id } = c.req.valid("param");
-  const deps = { ...dispatchDeps(c), limiter: c.get("limiter"), d1: c.get("d1"), conversations: c.env.CONVERSATION, inBackground: (work: Promise<unknown>) => inBackground(c, work) };
+  const deps = {
+    ...dispatchDeps(c),
+    limiter: c.get("limiter"),
+    d1: c.get("d1"),
+    conversations: c.env.CONVERSATION,
+    inBackground: (work: Promise<unknown>) => inBackground(c, work),
+  };
   const row = await keys.revokeKey(deps, c.get("auth").org.id, key_id);
   if (!row) throw notFound("api_key", key_id);
   return c.json(keys.apiKeyJson(row), 200);

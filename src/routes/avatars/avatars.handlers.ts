@@ -1,5 +1,4 @@
 import { ApiError, notFound } from "../../lib/errors";
-import type { HandlerOf } from "../define-route";
 import { toPage } from "../../lib/pagination";
 import { NO_STORE } from "../../lib/responses";
 import { isoSeconds } from "../../lib/time";
@@ -7,6 +6,7 @@ import { readDb } from "../../middleware/context";
 import * as avatars from "../../services/avatars";
 import { readModelFile } from "../../services/model-files";
 import { signModelUrl, verifyModelUrl } from "../../services/model-urls";
+import type { HandlerOf } from "../define-route";
 import type * as routes from "./avatars.routes";
 
 type Handler<R extends keyof typeof routes> = HandlerOf<typeof routes, R>;

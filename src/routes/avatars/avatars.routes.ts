@@ -35,7 +35,10 @@ export const getAvatarModel = defineRoute("api_key", {
   summary: "Where to download the avatar's runtime model",
   request: { params: AvatarIdParams },
   responses: {
-    200: { ...jsonResponse(AvatarModelSchema, "A signed, expiring download URL (it downloads without a key until it expires)."), headers: cacheControl("no-store") },
+    200: {
+      ...jsonResponse(AvatarModelSchema, "A signed, expiring download URL (it downloads without a key until it expires)."),
+      headers: cacheControl("no-store"),
+    },
   },
   errors: ["avatar.not_found", "avatar.not_a_look", "avatar.not_ready", "config.secret_missing"],
 });
@@ -74,7 +77,10 @@ export const downloadAvatarModel = defineRoute("public", {
       headers: { ...MODEL_FILE_HEADERS, "Content-Range": header("`bytes <first>-<last>/<size>`.") },
       content: MODEL_FILE_CONTENT,
     },
-    304: { description: "Not modified: `If-None-Match` named the current ETag.", headers: { ETag: MODEL_FILE_HEADERS.ETag, "Cache-Control": MODEL_FILE_HEADERS["Cache-Control"] } },
+    304: {
+      description: "Not modified: `If-None-Match` named the current ETag.",
+      headers: { ETag: MODEL_FILE_HEADERS.ETag, "Cache-Control": MODEL_FILE_HEADERS["Cache-Control"] },
+    },
   },
   errors: ["signature.invalid", "signature.expired", "avatar.not_found", "range.not_satisfiable", "config.secret_missing"],
 });

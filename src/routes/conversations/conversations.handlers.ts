@@ -18,7 +18,12 @@ const deps = (c: Context<AppEnv>): conversations.Deps => ({ db: c.get("db"), con
 export const createConversation: Handler<"createConversation"> = async (c) => {
   const baseUrl = c.get("config").publicBaseUrl ?? new URL(c.req.url).origin;
   const auth = c.get("auth");
-  const { record, clientSecret } = await conversations.createConversation(deps(c), { orgId: auth.org.id, keyId: auth.key?.keyId }, c.req.valid("json"), baseUrl);
+  const { record, clientSecret } = await conversations.createConversation(
+    deps(c),
+    { orgId: auth.org.id, keyId: auth.key?.keyId },
+    c.req.valid("json"),
+    baseUrl,
+  );
   const body = { ...conversationJson(record), client_secret: { value: clientSecret.value, expires_at: isoSeconds(clientSecret.expiresAtMs) } };
   return c.json(body, 201, NO_STORE);
 };

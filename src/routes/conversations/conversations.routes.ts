@@ -18,7 +18,15 @@ import {
 
 const tags = ["Conversations"];
 const json = <T>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
-const TURN_ERRORS = ["conversation.not_found", "conversation.ended", "provider.not_configured", "provider.unavailable", "provider.timeout", "provider.rate_limited", "provider.rejected"] as const;
+const TURN_ERRORS = [
+  "conversation.not_found",
+  "conversation.ended",
+  "provider.not_configured",
+  "provider.unavailable",
+  "provider.timeout",
+  "provider.rate_limited",
+  "provider.rejected",
+] as const;
 
 export const createConversation = defineRoute("api_key", {
   method: "post",
@@ -104,7 +112,8 @@ export const endConversation = defineRoute("api_key", {
   operationId: "endConversation",
   tags,
   summary: "End a conversation",
-  description: "Idempotent: ending an ended conversation answers it unchanged (its first end and reason stay). Sockets get `session.ended` and are closed with 1000.",
+  description:
+    "Idempotent: ending an ended conversation answers it unchanged (its first end and reason stay). Sockets get `session.ended` and are closed with 1000.",
   request: { params: ConversationIdParams },
   responses: { 200: jsonResponse(ConversationSchema, "The ended conversation.") },
   errors: ["conversation.not_found"],

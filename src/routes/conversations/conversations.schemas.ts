@@ -90,16 +90,22 @@ const noProtoKey = (value: unknown, ctx: { issues: z.core.$ZodRawIssue[] }) => {
 };
 
 const metadata = z
-  .preprocess(noProtoKey, z.record(
-    z.string().regex(METADATA_KEY, { error: "keys must be 1 to 40 letters, digits, '_', '.', ':' or '-'" }),
-    z.string().max(500, { error: "must be at most 500 characters" }),
-  ))
+  .preprocess(
+    noProtoKey,
+    z.record(
+      z.string().regex(METADATA_KEY, { error: "keys must be 1 to 40 letters, digits, '_', '.', ':' or '-'" }),
+      z.string().max(500, { error: "must be at most 500 characters" }),
+    ),
+  )
   .refine((m) => Object.keys(m).length <= 20, { error: "must have at most 20 keys" })
   .openapi({ description: "Your own key-value pairs: at most 20 keys, string values of at most 500 characters.", example: { user_id: "u_123" } });
 
 export const CreateConversationBody = z
   .strictObject({
-    avatar_id: z.string().min(1).openapi({ description: "A session-ready avatar: a look, or a character without looks, `ready` and active.", example: "av_demo" }),
+    avatar_id: z
+      .string()
+      .min(1)
+      .openapi({ description: "A session-ready avatar: a look, or a character without looks, `ready` and active.", example: "av_demo" }),
     persona_id: z.string().min(1).optional().openapi({ description: "Its prompt, greeting, model and voice are the defaults.", example: "per_support_agent" }),
     model: personaFields.model.optional().openapi({ description: "Overrides the persona's (default `mock:echo`)." }),
     voice_id: personaFields.default_voice_id.optional().openapi({ description: "Overrides the persona's (default `DEFAULT_VOICE_ID`, `mock:warm`)." }),

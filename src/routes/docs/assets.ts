@@ -4,7 +4,6 @@ import bundle from "../../../dist/docs/swagger-ui-bundle.js.gz";
 import swaggerUi from "../../../node_modules/swagger-ui-dist/package.json";
 import { MEDIA_PLUGIN } from "./media-plugin";
 
-
 // Starts Swagger UI over the document named by the page, with the plugin that plays and downloads
 // binary answers (media-plugin.ts). A file of its own (not an inline script), so the page's
 // Content-Security-Policy can forbid inline scripts altogether.

@@ -20,13 +20,20 @@ export const TAGS = [
   { name: "Avatars", description: "Characters and their looks: list, retrieve, favourite, and download a look's runtime model through a signed URL." },
   { name: "Personas", description: "Preset behaviour by business vertical (prompt, greeting, model, voice), and your organisation's own." },
   { name: "AI", description: "An OpenAI-compatible chat gateway in front of every configured LLM provider, and its model catalogue." },
-  { name: "Text to speech", description: "Streaming speech from every configured TTS provider, voice catalogue and previews, and each provider's own request shape." },
+  {
+    name: "Text to speech",
+    description: "Streaming speech from every configured TTS provider, voice catalogue and previews, and each provider's own request shape.",
+  },
   {
     name: "Conversations",
-    description: "Real-time conversations with an avatar: create one, talk over its WebSocket (`x-websocket` describes the protocol) or REST, read its transcript.",
+    description:
+      "Real-time conversations with an avatar: create one, talk over its WebSocket (`x-websocket` describes the protocol) or REST, read its transcript.",
   },
   { name: "API keys", description: "Your organisation's API keys, managed with a signed-in user's JWT." },
-  { name: "Webhooks", description: "Endpoints that receive this API's events (`webhooks` describes each delivery), their delivery log, and the events themselves." },
+  {
+    name: "Webhooks",
+    description: "Endpoints that receive this API's events (`webhooks` describes each delivery), their delivery log, and the events themselves.",
+  },
 ] as const;
 
 const WEBHOOK_DESCRIPTIONS: Record<EventType, string> = {
@@ -41,7 +48,9 @@ const WEBHOOK_DESCRIPTIONS: Record<EventType, string> = {
 
 /** The Standard Webhooks headers of every delivery (webhooks/delivery.ts signs them). */
 const DeliveryHeaders = z.object({
-  "webhook-id": z.string().openapi({ description: "The event's id: the same on every retry of it; de-duplicate on it.", example: "evt_01JD0000000000000000000000" }),
+  "webhook-id": z
+    .string()
+    .openapi({ description: "The event's id: the same on every retry of it; de-duplicate on it.", example: "evt_01JD0000000000000000000000" }),
   "webhook-timestamp": z.string().openapi({ description: "Unix seconds of this attempt; refuse deliveries more than 5 minutes off.", example: "1767225600" }),
   "webhook-signature": z.string().openapi({
     description:

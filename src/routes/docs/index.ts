@@ -1,10 +1,10 @@
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../env";
 import { ApiError, quote } from "../../lib/errors";
+import { cacheControl, header } from "../../lib/openapi";
 import { defineRoute } from "../define-route";
 import { ASSET_VERSION, DOCS_ASSETS } from "./assets";
 import { buildDocument, registerDocumentComponents } from "./document";
-import { cacheControl, header } from "../../lib/openapi";
 
 const OPENAPI_PATH = "/v1/openapi.json";
 const ASSETS = "/docs/assets";
@@ -72,13 +72,17 @@ const assetRoute = defineRoute("public", {
   summary: "A file of the API reference page",
   request: {
     params: z.object({ file: z.string().openapi({ param: { name: "file", in: "path" }, example: "swagger-ui.css" }) }),
-    query: z.strictObject({ v: z.string().optional().openapi({ description: "Cache buster: the Swagger UI version and a fingerprint of this API's own script." }) }),
+    query: z.strictObject({
+      v: z.string().optional().openapi({ description: "Cache buster: the Swagger UI version and a fingerprint of this API's own script." }),
+    }),
   },
   responses: {
     200: {
       description: "The file, gzip-encoded where that helps.",
       headers: { ...cacheControl("public, max-age=86400"), "Content-Encoding": header("`gzip` for the stored-compressed files.") },
-      content: Object.fromEntries([...new Set(Object.values(DOCS_ASSETS).map((a) => a.type))].map((type) => [type, { schema: { type: "string" as const, format: "binary" } }])),
+      content: Object.fromEntries(
+        [...new Set(Object.values(DOCS_ASSETS).map((a) => a.type))].map((type) => [type, { schema: { type: "string" as const, format: "binary" } }]),
+      ),
     },
   },
   errors: ["route.not_found"],

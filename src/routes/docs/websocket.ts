@@ -29,9 +29,15 @@ const SERVER_EVENTS: Record<ServerEventType, ServerEventDoc> = {
     },
   },
   "session.keep_alive.ack": { description: "Answers a session.keep_alive that has an event_id (to that socket only).", fields: {} },
-  "message.created": { description: "A stored message: the user's input, or what the avatar said of an interrupted or failed reply.", fields: { message: "The Message object." } },
+  "message.created": {
+    description: "A stored message: the user's input, or what the avatar said of an interrupted or failed reply.",
+    fields: { message: "The Message object." },
+  },
   "agent.response.delta": { description: "Text of the reply as the model writes it.", fields: { turn_id: "turn_…", delta: "Text to append." } },
-  "agent.response.done": { description: "The reply is complete and spoken; its message is stored.", fields: { turn_id: "turn_…", message: "The assistant's Message." } },
+  "agent.response.done": {
+    description: "The reply is complete and spoken; its message is stored.",
+    fields: { turn_id: "turn_…", message: "The assistant's Message." },
+  },
   "avatar.speech.started": { description: "Before the first audio frame of a turn.", fields: { turn_id: "turn_…" } },
   "avatar.audio.delta": {
     description: "Audio of the reply, in order, sentence after sentence.",
@@ -49,14 +55,30 @@ const SERVER_EVENTS: Record<ServerEventType, ServerEventDoc> = {
   },
   "metrics.turn": {
     description: "Timings of the turn, from its start, in milliseconds (null when the step did not happen).",
-    fields: { turn_id: "turn_…", llm_first_token_ms: "First text from the model.", tts_first_byte_ms: "First audio of the first sentence, from its request.", first_audio_ms: "First audio frame sent.", total_ms: "The whole turn." },
+    fields: {
+      turn_id: "turn_…",
+      llm_first_token_ms: "First text from the model.",
+      tts_first_byte_ms: "First audio of the first sentence, from its request.",
+      first_audio_ms: "First audio frame sent.",
+      total_ms: "The whole turn.",
+    },
   },
-  "session.expiring": { description: "30 seconds before a limit (at half time for limits under a minute).", fields: { seconds_left: "Seconds until the end.", reason: "max_duration or idle_timeout." } },
-  "session.ended": { description: "The conversation has ended; sockets are then closed with code 1000.", fields: { reason: "api_ended, client_ended, max_duration, idle_timeout or error." } },
+  "session.expiring": {
+    description: "30 seconds before a limit (at half time for limits under a minute).",
+    fields: { seconds_left: "Seconds until the end.", reason: "max_duration or idle_timeout." },
+  },
+  "session.ended": {
+    description: "The conversation has ended; sockets are then closed with code 1000.",
+    fields: { reason: "api_ended, client_ended, max_duration, idle_timeout or error." },
+  },
   error: {
     description:
       "A refused frame (to that socket only) or a failed turn (to every socket). The socket stays open, except after api_key.revoked and conversation.too_many_sockets, which are followed by close code 1008. Codes of refused frames: request.invalid_json, request.too_large, parameter.missing / invalid / unknown (with param), rate_limit.exceeded (over the frame rate, or over the org's rate limit: each input.text and avatar.speak counts as one request), rate_limit.unavailable, scope.denied (a client secret sent avatar.speak or session.end the conversation's client_permissions do not grant), conversation.ended, api_key.revoked (the key behind the socket was revoked), conversation.too_many_sockets (the socket was one too many: nothing else is sent on it).",
-    fields: { code: "An error code of this document (e.g. parameter.invalid, rate_limit.exceeded, provider.timeout).", message: "For people.", param: "The offending field, when there is one." },
+    fields: {
+      code: "An error code of this document (e.g. parameter.invalid, rate_limit.exceeded, provider.timeout).",
+      message: "For people.",
+      param: "The offending field, when there is one.",
+    },
   },
 };
 
@@ -64,7 +86,8 @@ const SERVER_EVENTS: Record<ServerEventType, ServerEventDoc> = {
 export const websocketProtocol = () => ({
   path: "/v1/conversations/{conversation_id}/ws",
   auth: "Authorization: Bearer <API key>, or ?token=<client secret> (browsers). A socket has the rights of its credential: an API key may send every client event; a client secret may send input.text, avatar.interrupt and session.keep_alive, and avatar.speak and session.end only when the conversation's client_permissions name them (scope.denied otherwise). Revoking the API key (or the key that created the conversation, for its client secret) closes its sockets within 10 s.",
-  limits: "At most CONVERSATION_MAX_SOCKETS (8) sockets per conversation: one more gets an error conversation.too_many_sockets and close code 1008. Each input.text and avatar.speak costs one request of the organisation's rate limit (refused with an error rate_limit.exceeded, nothing stored or called).",
+  limits:
+    "At most CONVERSATION_MAX_SOCKETS (8) sockets per conversation: one more gets an error conversation.too_many_sockets and close code 1008. Each input.text and avatar.speak costs one request of the organisation's rate limit (refused with an error rate_limit.exceeded, nothing stored or called).",
   query: { token: "The conversation's client secret.", last_seq: "Resume: every stored event after this seq (at least the last 5 minutes), then live." },
   frames: `Text frames of JSON; at most ${MAX_FRAME_BYTES / 1024} KiB and ${MAX_FRAMES_PER_SECOND} a second per socket (beyond that, frames are dropped with one error rate_limit.exceeded). Binary frames are reserved for voice input.`,
   envelope:

@@ -1,8 +1,8 @@
 import type { Context } from "hono";
 import { PERSONA_VERTICALS, type PersonaRow, type PersonaVertical } from "../../db/schema";
+import type { AppEnv } from "../../env";
 import { ApiError, notFound, quote } from "../../lib/errors";
 import { toPage } from "../../lib/pagination";
-import type { AppEnv } from "../../env";
 import { isoSeconds } from "../../lib/time";
 import { publicCached } from "../../middleware/public-cache";
 import * as personas from "../../services/personas";

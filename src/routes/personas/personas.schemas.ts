@@ -25,9 +25,7 @@ export const PersonaSchema = z
 
 export const PersonaListSchema = listSchema(PersonaSchema, "PersonaList");
 
-export const DeletedPersonaSchema = z
-  .object({ id: z.string(), object: z.literal("persona"), deleted: z.literal(true) })
-  .openapi("DeletedPersona");
+export const DeletedPersonaSchema = z.object({ id: z.string(), object: z.literal("persona"), deleted: z.literal(true) }).openapi("DeletedPersona");
 
 const vertical = z.enum(PERSONA_VERTICALS).openapi({ description: "Business vertical." });
 

@@ -1,15 +1,15 @@
 import type { Context } from "hono";
+import { recordUsage } from "../../db/usage";
 import type { AppEnv } from "../../env";
-import { ApiError, quote } from "../../lib/errors";
 import { sha256Hex } from "../../lib/crypto";
+import { ApiError, quote } from "../../lib/errors";
+import { publicCached } from "../../middleware/public-cache";
 import { deepgramProxy } from "../../providers/tts/deepgram";
 import { elevenlabsProxy } from "../../providers/tts/elevenlabs";
 import { groqProxy } from "../../providers/tts/groq";
 import type { UpstreamResponse } from "../../providers/upstream";
 import { audioBody, type Spoken, speak } from "../../services/speech";
-import { recordUsage } from "../../db/usage";
-import { type ListedVoice, listVoices as allVoices, resolveVoice } from "../../services/voices";
-import { publicCached } from "../../middleware/public-cache";
+import { listVoices as allVoices, type ListedVoice, resolveVoice } from "../../services/voices";
 import type { HandlerOf } from "../define-route";
 import type * as routes from "./tts.routes";
 
@@ -18,11 +18,17 @@ type Handler<R extends keyof typeof routes> = HandlerOf<typeof routes, R>;
 const deps = (c: Context<AppEnv>) => ({ config: c.get("config"), log: c.get("log") });
 
 /** The audio response, with the usage counted once the stream has ended (off the response path). */
-function audio(c: Context<AppEnv>, spoken: Pick<Spoken, "body" | "contentType" | "characters" | "finished"> & { provider: { id: string } }, extra: Record<string, string> = {}): Response {
+function audio(
+  c: Context<AppEnv>,
+  spoken: Pick<Spoken, "body" | "contentType" | "characters" | "finished"> & { provider: { id: string } },
+  extra: Record<string, string> = {},
+): Response {
   const orgId = c.get("auth").org.id;
   const db = c.get("db");
   c.executionCtx.waitUntil(
-    spoken.finished.then(() => recordUsage(db, orgId, "tts_characters", spoken.characters)).catch((err: unknown) => c.get("log").warn("usage not recorded", { error: err })),
+    spoken.finished
+      .then(() => recordUsage(db, orgId, "tts_characters", spoken.characters))
+      .catch((err: unknown) => c.get("log").warn("usage not recorded", { error: err })),
   );
   return new Response(spoken.body, {
     headers: {
@@ -70,7 +76,12 @@ export const previewHandler: Handler<"preview"> = async (c) => {
   const hit = await caches.default.match(key);
   if (hit) {
     return new Response(hit.body, {
-      headers: { "Content-Type": hit.headers.get("Content-Type") ?? "audio/wav", "X-TTS-Provider": voice.provider, "X-TTS-Characters": "0", "X-TTS-Cache": "hit" },
+      headers: {
+        "Content-Type": hit.headers.get("Content-Type") ?? "audio/wav",
+        "X-TTS-Provider": voice.provider,
+        "X-TTS-Characters": "0",
+        "X-TTS-Cache": "hit",
+      },
     });
   }
   const spoken = await speak({ text: sample, voiceId: voice.id, format: "wav", timestamps: false }, deps(c));
@@ -101,7 +112,9 @@ export const listVoicesHandler: Handler<"listVoices"> = (c) => publicCached(c, (
 
 async function voicePage(c: Parameters<Handler<"listVoices">>[0]) {
   const q = c.req.valid("query");
-  const voices = (await allVoices(deps(c))).filter((v) => (q.provider === undefined || v.provider === q.provider) && (q.language === undefined || v.language === q.language));
+  const voices = (await allVoices(deps(c))).filter(
+    (v) => (q.provider === undefined || v.provider === q.provider) && (q.language === undefined || v.language === q.language),
+  );
   let start = 0;
   if (q.starting_after !== undefined) {
     const at = voices.findIndex((v) => v.id === q.starting_after);
@@ -114,11 +127,22 @@ async function voicePage(c: Parameters<Handler<"listVoices">>[0]) {
 }
 
 /** A provider's own request, sent with our credentials, its audio streamed back under the same rules. */
-async function proxied(c: Context<AppEnv>, provider: string, text: string, send: (ctx: { signal: AbortSignal; config: AppEnv["Variables"]["config"]; log: AppEnv["Variables"]["log"] }) => Promise<UpstreamResponse>) {
+async function proxied(
+  c: Context<AppEnv>,
+  provider: string,
+  text: string,
+  send: (ctx: { signal: AbortSignal; config: AppEnv["Variables"]["config"]; log: AppEnv["Variables"]["log"] }) => Promise<UpstreamResponse>,
+) {
   const abort = new AbortController();
   const upstream = await send({ signal: abort.signal, ...deps(c) });
   const { body, finished } = await audioBody(upstream.chunks(), (bytes) => bytes, abort, { log: c.get("log"), provider });
-  return audio(c, { body, finished, provider: { id: provider }, characters: [...text].length, contentType: upstream.headers.get("Content-Type") ?? "application/octet-stream" });
+  return audio(c, {
+    body,
+    finished,
+    provider: { id: provider },
+    characters: [...text].length,
+    contentType: upstream.headers.get("Content-Type") ?? "application/octet-stream",
+  });
 }
 
 const QUERY_FIELDS = ["output_format", "optimize_streaming_latency", "enable_logging"] as const;

@@ -5,7 +5,15 @@ import { defineRoute } from "../define-route";
 import { DeepgramBody, ElevenLabsBody, GroqBody, ListVoicesQuery, PreviewBody, SpeakBody, VoiceListSchema } from "./tts.schemas";
 
 const tags = ["Text to speech"];
-const PROVIDER_ERRORS = ["voice.unknown", "format.unsupported", "provider.not_configured", "provider.unavailable", "provider.timeout", "provider.rate_limited", "provider.rejected"] as const;
+const PROVIDER_ERRORS = [
+  "voice.unknown",
+  "format.unsupported",
+  "provider.not_configured",
+  "provider.unavailable",
+  "provider.timeout",
+  "provider.rate_limited",
+  "provider.rejected",
+] as const;
 
 const audioResponses = (description: string, headers: Record<string, ReturnType<typeof header>> = {}) => ({
   200: {
@@ -21,7 +29,8 @@ const audioResponses = (description: string, headers: Record<string, ReturnType<
       "audio/pcm": { schema: z.string().openapi({ format: "binary", description: "Raw PCM16 little-endian mono; the rate is in the media type." }) },
       "application/x-ndjson": {
         schema: z.string().openapi({
-          description: 'With `timestamps`: one JSON object per line, `{"audio":"<base64>","alignment":{"chars":[...],"start_ms":[...],"duration_ms":[...]}|null}`, timings relative to that line\'s audio.',
+          description:
+            'With `timestamps`: one JSON object per line, `{"audio":"<base64>","alignment":{"chars":[...],"start_ms":[...],"duration_ms":[...]}|null}`, timings relative to that line\'s audio.',
         }),
       },
     },

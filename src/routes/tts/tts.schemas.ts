@@ -21,7 +21,9 @@ export const SpeakBody = z
 export const PreviewBody = z
   .strictObject({
     voice_id: voiceId,
-    text: textField({ max: 200, multiline: true }).optional().openapi({ description: "Up to 200 characters; a sample sentence in the voice's language by default." }),
+    text: textField({ max: 200, multiline: true })
+      .optional()
+      .openapi({ description: "Up to 200 characters; a sample sentence in the voice's language by default." }),
   })
   .openapi("PreviewRequest");
 
@@ -33,7 +35,10 @@ export const VoiceSchema = z
     name: z.string(),
     language: z.string().openapi({ example: "en" }),
     description: z.string(),
-    preview_url: z.string().nullable().openapi({ description: "A sample recording, when the provider publishes one; POST /v1/tts/preview makes one for any voice." }),
+    preview_url: z
+      .string()
+      .nullable()
+      .openapi({ description: "A sample recording, when the provider publishes one; POST /v1/tts/preview makes one for any voice." }),
     available: z.boolean().openapi({ description: "Whether this deployment can speak with it now." }),
   })
   .openapi("Voice");
@@ -89,12 +94,25 @@ const unit = z.number().min(0).max(1).nullable().optional();
 
 export const ElevenLabsBody = z
   .strictObject({
-    voice_id: z.string().regex(/^[A-Za-z0-9]{1,64}$/, { error: "must be an ElevenLabs voice id" }).openapi({ example: "21m00Tcm4TlvDq8ikWAM" }),
+    voice_id: z
+      .string()
+      .regex(/^[A-Za-z0-9]{1,64}$/, { error: "must be an ElevenLabs voice id" })
+      .openapi({ example: "21m00Tcm4TlvDq8ikWAM" }),
     text: z.string().min(1).max(40_000),
     model_id: z.enum(ELEVENLABS_MODELS).optional(),
-    language_code: z.string().regex(/^[a-z]{2}$/, { error: "must be an ISO 639-1 code" }).nullable().optional(),
+    language_code: z
+      .string()
+      .regex(/^[a-z]{2}$/, { error: "must be an ISO 639-1 code" })
+      .nullable()
+      .optional(),
     voice_settings: z
-      .strictObject({ stability: unit, similarity_boost: unit, style: unit, use_speaker_boost: z.boolean().nullable().optional(), speed: z.number().min(0.7).max(1.2).nullable().optional() })
+      .strictObject({
+        stability: unit,
+        similarity_boost: unit,
+        style: unit,
+        use_speaker_boost: z.boolean().nullable().optional(),
+        speed: z.number().min(0.7).max(1.2).nullable().optional(),
+      })
       .nullable()
       .optional(),
     pronunciation_dictionary_locators: z
@@ -135,7 +153,10 @@ export const DeepgramBody = z
       .string()
       .regex(/^aura(-2)?-[a-z]+-[a-z]{2}$/, { error: "must be an Aura voice model such as 'aura-2-thalia-en'" })
       .default("aura-2-thalia-en"),
-    encoding: z.enum(DEEPGRAM_ENCODINGS).default("mp3").openapi({ description: "Always sent (Deepgram's documented defaults contradict each other); mp3 unless given." }),
+    encoding: z
+      .enum(DEEPGRAM_ENCODINGS)
+      .default("mp3")
+      .openapi({ description: "Always sent (Deepgram's documented defaults contradict each other); mp3 unless given." }),
     container: z.enum(["none", "wav", "ogg"]).optional(),
     sample_rate: z.union([z.literal(8000), z.literal(16000), z.literal(22050), z.literal(24000), z.literal(32000), z.literal(48000)]).optional(),
     bit_rate: z.number().int().min(1).optional(),
@@ -157,7 +178,11 @@ const GROQ_VOICES = {
 export const GroqBody = z
   .strictObject({
     model: z.enum(["canopylabs/orpheus-v1-english", "canopylabs/orpheus-arabic-saudi"]),
-    input: z.string().min(1).max(10_000).openapi({ description: "Orpheus itself refuses much more than about 200 characters (POST /v1/tts splits long text)." }),
+    input: z
+      .string()
+      .min(1)
+      .max(10_000)
+      .openapi({ description: "Orpheus itself refuses much more than about 200 characters (POST /v1/tts splits long text)." }),
     voice: z.string().min(1),
     response_format: z.literal("wav").default("wav").openapi({ description: "Orpheus answers WAV only." }),
     sample_rate: z.number().int().optional(),

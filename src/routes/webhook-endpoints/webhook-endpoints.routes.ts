@@ -1,5 +1,6 @@
 import { jsonResponse, NO_STORE_HEADERS } from "../../lib/openapi";
 import { defineRoute } from "../define-route";
+import { EventSchema } from "../events/events.schemas";
 import {
   CreateWebhookEndpointBody,
   DeletedWebhookEndpointSchema,
@@ -11,7 +12,6 @@ import {
   WebhookEndpointSchema,
   WebhookEndpointWithSecretSchema,
 } from "./webhook-endpoints.schemas";
-import { EventSchema } from "../events/events.schemas";
 
 const tags = ["Webhooks"];
 const json = <T>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
@@ -25,7 +25,7 @@ export const createWebhookEndpoint = defineRoute("api_key", {
   tags,
   summary: "Create a webhook endpoint",
   description:
-    "`url` must be https: and must not point at a loopback, private, link-local or internal address, nor contain control characters or end its host name with a dot (`400 parameter.invalid`, `param: \"url\"`); it is stored and answered in normal form. An organisation has at most 16 endpoints: the 17th is `409 webhook_endpoint.limit_reached` (deleting one frees a slot). The answer carries the signing `secret` once (`Cache-Control: no-store`).",
+    '`url` must be https: and must not point at a loopback, private, link-local or internal address, nor contain control characters or end its host name with a dot (`400 parameter.invalid`, `param: "url"`); it is stored and answered in normal form. An organisation has at most 16 endpoints: the 17th is `409 webhook_endpoint.limit_reached` (deleting one frees a slot). The answer carries the signing `secret` once (`Cache-Control: no-store`).',
   request: { body: json(CreateWebhookEndpointBody) },
   responses: { 201: jsonResponse(WebhookEndpointWithSecretSchema, "The endpoint, with its signing secret.", NO_STORE_HEADERS) },
   errors: ["webhook_endpoint.limit_reached"],
@@ -60,7 +60,7 @@ export const updateWebhookEndpoint = defineRoute("api_key", {
   tags,
   summary: "Update a webhook endpoint",
   description:
-    "Changes only the fields sent. `disabled: false` enables an endpoint again, whatever disabled it. A new `url` is checked and normalised as on create. A PATCH that leaves the endpoint enabled also re-checks the stored `url`: one the URL policy no longer accepts makes it `400 parameter.invalid`, `param: \"url\"`, until a new `url` is sent; `{\"disabled\": true}` is always accepted.",
+    'Changes only the fields sent. `disabled: false` enables an endpoint again, whatever disabled it. A new `url` is checked and normalised as on create. A PATCH that leaves the endpoint enabled also re-checks the stored `url`: one the URL policy no longer accepts makes it `400 parameter.invalid`, `param: "url"`, until a new `url` is sent; `{"disabled": true}` is always accepted.',
   request: { ...params, body: json(UpdateWebhookEndpointBody) },
   responses: { 200: jsonResponse(WebhookEndpointSchema, "The endpoint.") },
   errors: NOT_FOUND,
@@ -109,7 +109,8 @@ export const listWebhookDeliveries = defineRoute("api_key", {
   operationId: "listWebhookEndpointDeliveries",
   tags,
   summary: "List an endpoint's delivery attempts",
-  description: "Newest first: every attempt, with the receiver's status, latency, the first 1 KiB of its answer or the error, and when the next attempt is due.",
+  description:
+    "Newest first: every attempt, with the receiver's status, latency, the first 1 KiB of its answer or the error, and when the next attempt is due.",
   request: { ...params, query: ListWebhookEndpointsQuery },
   responses: { 200: jsonResponse(WebhookDeliveryListSchema, "A page of attempts.") },
   errors: NOT_FOUND,

@@ -64,9 +64,10 @@ const enabledEvents = z
   .array(EVENT_TYPE_OR_ALL)
   .min(1)
   .max(EVENT_TYPES.length + 1)
-  .openapi({ description: "Event types to receive, or `[\"*\"]` for all." });
+  .openapi({ description: 'Event types to receive, or `["*"]` for all.' });
 const url = z.string().max(WEBHOOK_URL_MAX_CHARS).openapi({
-  description: "An https: URL of a public host, without control characters or a trailing dot after the host name. Stored and answered in normal form (`HTTPS://Example.COM:443/a/../b` is `https://example.com/b`).",
+  description:
+    "An https: URL of a public host, without control characters or a trailing dot after the host name. Stored and answered in normal form (`HTTPS://Example.COM:443/a/../b` is `https://example.com/b`).",
   example: "https://example.com/webhooks/avatar",
 });
 const description = textField({ max: 500 }).nullable();
