@@ -13,7 +13,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { mintApiKey } from "./api-key-secret.mjs";
 import { describeTarget, execute, sqlInteger, sqlText, TARGET_OPTIONS, targetFrom } from "./d1.mjs";
-import { checkKeyName, checkMode, checkOrgId, checkTier, limitFor } from "./org-rules.mjs";
+import { checkKeyName, checkMode, checkOrgId, checkTier, describeOrg, selectOrg } from "./org-rules.mjs";
 import { parseOptions, refuse, UsageError } from "./usage.mjs";
 
 const USAGE =
@@ -58,12 +58,12 @@ const [, created, , org] = execute(target, [
   `INSERT INTO orgs (id, name, tier, rate_limit_per_minute, created_at) VALUES (${orgValues.join(", ")}) ON CONFLICT (id) DO NOTHING`,
   "SELECT changes() AS created",
   `INSERT INTO api_keys (id, org_id, name, mode, key_hash, prefix, last4, created_at) VALUES (${keyValues.join(", ")})`,
-  `SELECT tier, rate_limit_per_minute FROM orgs WHERE id = ${sqlText(orgId)}`,
+  selectOrg(sqlText(orgId)),
 ]);
 
-const row = /** @type {{ tier: import("./org-rules.mjs").Tier, rate_limit_per_minute: number | null } | undefined} */ (org?.results[0]);
+const row = /** @type {import("./org-rules.mjs").OrgRow | undefined} */ (org?.results[0]);
 if (!row) throw new Error(`org ${orgId} is missing right after the key was created`);
-const orgTier = `${row.tier}, ${limitFor(row.tier, row.rate_limit_per_minute)} requests a minute`;
+const orgTier = describeOrg(row);
 if (created?.results[0]?.created === 1) {
   console.log(`Created org ${orgId} (${orgTier}) in ${describeTarget(target)}.`);
 } else {

@@ -3,6 +3,8 @@
 // (start.mjs, the tests' wrangler-dev.ts): Miniflare files them under the database id and the bucket
 // name. They come from wrangler.toml, as wrangler takes them, so the seed lands in the files
 // `wrangler dev` reads even after production setup replaced the placeholder database_id.
+import { join } from "node:path";
+import { Miniflare } from "miniflare";
 import { unstable_readConfig } from "wrangler";
 import { WRANGLER_TOML } from "./settings.mjs";
 
@@ -17,4 +19,26 @@ export function localBindings() {
     throw new Error(`${WRANGLER_TOML} lacks the D1 binding DB (with a database_id) or the R2 binding MODELS`);
   }
   return { d1Databases: { DB: d1Id }, r2Buckets: { MODELS: bucket } };
+}
+
+/**
+ * Runs `work` on the local D1 and R2 kept under `persistTo` (as `wrangler dev --persist-to` keeps
+ * them; `.wrangler/state` by default), through a bare Miniflare disposed afterwards.
+ * @template T
+ * @param {string} persistTo
+ * @param {(state: { db: Awaited<ReturnType<Miniflare["getD1Database"]>>, bucket: Awaited<ReturnType<Miniflare["getR2Bucket"]>> }) => Promise<T>} work
+ */
+export async function withLocalState(persistTo, work) {
+  const mf = new Miniflare({
+    modules: true,
+    script: "export default { fetch: () => new Response(null, { status: 404 }) }",
+    ...localBindings(),
+    d1Persist: join(persistTo, "v3", "d1"),
+    r2Persist: join(persistTo, "v3", "r2"),
+  });
+  try {
+    return await work({ db: await mf.getD1Database("DB"), bucket: await mf.getR2Bucket("MODELS") });
+  } finally {
+    await mf.dispose();
+  }
 }

@@ -31,6 +31,14 @@ export const LIMIT_MAX = 1_000_000_000;
  */
 export const limitFor = (tier, customLimit) => (tier === "enterprise" ? (customLimit ?? ENTERPRISE_DEFAULT_LIMIT) : TIER_LIMITS[tier]);
 
+/** @typedef {{ tier: Tier, rate_limit_per_minute: number | null }} OrgRow */
+
+/** The statement that reads an org's OrgRow; `orgId` as a SQL literal (d1.mjs sqlText). */
+export const selectOrg = (/** @type {string} */ orgIdLiteral) => `SELECT tier, rate_limit_per_minute FROM orgs WHERE id = ${orgIdLiteral}`;
+
+/** An org's tier and the limit it gets, as the commands print them. */
+export const describeOrg = (/** @type {OrgRow} */ row) => `${row.tier}, ${limitFor(row.tier, row.rate_limit_per_minute)} requests a minute`;
+
 /** @param {string | undefined} value */
 export function checkOrgId(value) {
   if (value === undefined) throw new UsageError("--org <id> is required");

@@ -5,7 +5,7 @@
 // or in production with --remote. Running Workers pick the change up when their cached key records
 // and org rows expire (a rate-limit lease lifetime, 10 s, for API keys; a minute for user JWTs).
 import { describeTarget, execute, sqlInteger, sqlText, TARGET_OPTIONS, targetFrom } from "./d1.mjs";
-import { checkLimit, checkOrgId, checkTier, limitFor } from "./org-rules.mjs";
+import { checkLimit, checkOrgId, checkTier, describeOrg, selectOrg } from "./org-rules.mjs";
 import { parseOptions, refuse, UsageError } from "./usage.mjs";
 
 const USAGE =
@@ -35,20 +35,15 @@ const { orgId, tier, limit, target } = input;
 // Without --limit an enterprise org keeps the limit it has stored (ENTERPRISE_DEFAULT_LIMIT when
 // none); other tiers ignore the column, which is left alone so a later enterprise tier finds it.
 const set = [`tier = ${sqlText(tier)}`, ...(limit === undefined ? [] : [`rate_limit_per_minute = ${sqlInteger(limit)}`])];
-const [before, , after] = execute(target, [
-  `SELECT tier, rate_limit_per_minute FROM orgs WHERE id = ${sqlText(orgId)}`,
-  `UPDATE orgs SET ${set.join(", ")} WHERE id = ${sqlText(orgId)}`,
-  `SELECT tier, rate_limit_per_minute FROM orgs WHERE id = ${sqlText(orgId)}`,
-]);
+const id = sqlText(orgId);
+const [before, , after] = execute(target, [selectOrg(id), `UPDATE orgs SET ${set.join(", ")} WHERE id = ${id}`, selectOrg(id)]);
 
-/** @typedef {{ tier: import("./org-rules.mjs").Tier, rate_limit_per_minute: number | null }} OrgRow */
+/** @typedef {import("./org-rules.mjs").OrgRow} OrgRow */
 const was = /** @type {OrgRow | undefined} */ (before?.results[0]);
 const now = /** @type {OrgRow | undefined} */ (after?.results[0]);
 if (!was || !now) {
   console.error(`There is no org ${orgId} in ${describeTarget(target)}; npm run keys:create -- --org ${orgId} creates it.`);
   process.exit(1);
 }
-/** @param {OrgRow} row */
-const describe = (row) => `${row.tier}, ${limitFor(row.tier, row.rate_limit_per_minute)} requests a minute`;
-console.log(`Org ${orgId}: ${describe(was)} before, ${describe(now)} now, in ${describeTarget(target)}.
+console.log(`Org ${orgId}: ${describeOrg(was)} before, ${describeOrg(now)} now, in ${describeTarget(target)}.
 Running Workers apply it as their cached records expire: for API keys within a lease lifetime (LIMITER_LEASE_MS, 10 s), for user JWTs within a minute.`);

@@ -39,12 +39,7 @@ if (listen.error) {
 
 // Only now the heavy modules (Miniflare, wrangler's API: seconds on a cold disk), so that a busy
 // port is reported at once.
-const [{ Miniflare }, { applySeed }, { readSeed }, { localBindings }] = await Promise.all([
-  import("miniflare"),
-  import("./apply-seed.mjs"),
-  import("./seed.mjs"),
-  import("./local-bindings.mjs"),
-]);
+const [{ applySeed }, { readSeed }, { withLocalState }] = await Promise.all([import("./apply-seed.mjs"), import("./seed.mjs"), import("./local-bindings.mjs")]);
 
 process.chdir(root);
 
@@ -74,18 +69,9 @@ if (migrate.status !== 0) {
 }
 const applied = Number(/About to apply (\d+) migration/.exec(migrate.stdout)?.[1] ?? 0);
 
-// A bare Miniflare with just D1 and R2, persisted where `wrangler dev` keeps them (.wrangler/state/v3),
-// under the database id and bucket name of wrangler.toml.
-const mf = new Miniflare({
-  modules: true,
-  script: "export default { fetch: () => new Response(null, { status: 404 }) }",
-  ...localBindings(),
-  d1Persist: ".wrangler/state/v3/d1",
-  r2Persist: ".wrangler/state/v3/r2",
-});
+// Where `wrangler dev` keeps them, under the database id and bucket name of wrangler.toml.
 const seed = readSeed();
-await applySeed({ db: await mf.getD1Database("DB"), bucket: await mf.getR2Bucket("MODELS") }, seed);
-await mf.dispose();
+await withLocalState(".wrangler/state", (state) => applySeed(state, seed));
 const seeded = `the local seed loaded (${seed.statements.length} statements, ${seed.models.length} model files)`;
 console.log(applied > 0 ? `Applied ${applied} migration${applied === 1 ? "" : "s"}; ${seeded}.` : `Database up to date; ${seeded}.`);
 

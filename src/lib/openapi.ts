@@ -1,5 +1,6 @@
 import { type RouteConfig, z } from "@hono/zod-openapi";
 import { ERROR_CODES, ERROR_TYPES, type ErrorCode, statusOf } from "./errors";
+import { NO_STORE } from "./responses";
 
 /**
  * Documentation helpers for the OpenAPI document: shared schemas, response shapes and the security
@@ -124,8 +125,8 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
   content: { "application/json": { schema } },
 });
 
-/** What a secret-bearing answer says: shown once, never stored by a cache. */
-export const NO_STORE_HEADERS = cacheControl("no-store");
+/** What a secret-bearing answer says: shown once, never stored by a cache (lib/responses.ts NO_STORE). */
+export const NO_STORE_HEADERS = cacheControl(NO_STORE["Cache-Control"]);
 
 export const SECURITY_SCHEMES = {
   apiKey: {

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import pkg from "../../package.json";
 import type { AppEnv } from "../env";
+import { header } from "../lib/openapi";
 import { inBackground } from "./context";
 
 /** How long an anonymous list may be served from a location's cache (and by browsers and CDNs). */
@@ -8,10 +9,7 @@ export const PUBLIC_LIST_TTL_S = 60;
 
 /** How the routes that use publicCached document it. */
 export const PUBLIC_CACHE_HEADERS = {
-  "Cache-Control": {
-    description: `\`public, max-age=${PUBLIC_LIST_TTL_S}\` on an anonymous request (the answer is the same for everyone); absent with an API key.`,
-    schema: { type: "string" as const },
-  },
+  "Cache-Control": header(`\`public, max-age=${PUBLIC_LIST_TTL_S}\` on an anonymous request (the answer is the same for everyone); absent with an API key.`),
 };
 
 /**

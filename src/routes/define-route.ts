@@ -7,6 +7,9 @@ import { requestShape } from "../middleware/request-shape";
 
 const VALIDATION_CODES: ErrorCode[] = ["parameter.missing", "parameter.invalid", "parameter.unknown"];
 
+/** What a route that calls an upstream provider can answer about it (providers/upstream.ts maps every failure to one). */
+export const PROVIDER_ERRORS = ["provider.not_configured", "provider.unavailable", "provider.timeout", "provider.rate_limited", "provider.rejected"] as const;
+
 /** The handler type of one route in a `<resource>.routes.ts` module. */
 export type HandlerOf<Routes, Name extends keyof Routes> = Routes[Name] extends RouteConfig ? RouteHandler<Routes[Name], AppEnv> : never;
 

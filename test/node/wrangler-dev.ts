@@ -1,11 +1,10 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Miniflare } from "miniflare";
 import { applySeed } from "../../src/cli/apply-seed.mjs";
-import { localBindings } from "../../src/cli/local-bindings.mjs";
+import { withLocalState } from "../../src/cli/local-bindings.mjs";
+import { tryListen } from "../../src/cli/port.mjs";
 import { ROOT, readMigrations, readSeed } from "../../src/cli/seed.mjs";
 import { hermeticSettings, WRANGLER_TOML } from "./settings.ts";
 
@@ -16,35 +15,15 @@ export interface WranglerDev {
   stop(): Promise<void>;
 }
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-
 /**
  * Migrations and the local seed, where `wrangler dev --persist-to <persist>` (and `wrangler d1
  * execute --local --persist-to <persist>`) keeps D1 and R2, as start.mjs seeds .wrangler/state/v3.
  */
 export async function migrateAndSeed(persist: string) {
-  const mf = new Miniflare({
-    modules: true,
-    script: "export default { fetch: () => new Response(null, { status: 404 }) }",
-    ...localBindings(),
-    d1Persist: join(persist, "v3", "d1"),
-    r2Persist: join(persist, "v3", "r2"),
-  });
-  try {
-    const db = await mf.getD1Database("DB");
+  await withLocalState(persist, async ({ db, bucket }) => {
     await db.batch(readMigrations().map((s) => db.prepare(s)));
-    await applySeed({ db, bucket: await mf.getR2Bucket("MODELS") }, readSeed());
-  } finally {
-    await mf.dispose();
-  }
+    await applySeed({ db, bucket }, readSeed());
+  });
 }
 
 export interface WranglerDevOptions {
@@ -78,7 +57,9 @@ export async function startWranglerDev(options: WranglerDevOptions = {}): Promis
       .join(""),
   );
 
-  const port = await freePort();
+  const free = await tryListen(0, "127.0.0.1");
+  if (free.error) throw new Error(`no free port: ${free.error}`);
+  const { port } = free;
   const env: NodeJS.ProcessEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
   delete env.CLOUDFLARE_INCLUDE_PROCESS_ENV;
   const args = ["dev", "--config", WRANGLER_TOML, "--port", String(port), "--ip", "127.0.0.1", "--show-interactive-dev-session=false", "--test-scheduled"];

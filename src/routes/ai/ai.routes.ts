@@ -1,5 +1,5 @@
 import { jsonResponse } from "../../lib/openapi";
-import { defineRoute } from "../define-route";
+import { defineRoute, PROVIDER_ERRORS } from "../define-route";
 import {
   AiModelIdParams,
   AiModelListSchema,
@@ -76,7 +76,7 @@ const chat = (path: string, operationId: string, summary: string) =>
       status: 200,
       description: `\`chat.completion.chunk\` events in OpenAI's shape, each a \`data:\` line, ending in \`data: [DONE]\`; a failure after the stream began is an \`event: error\` carrying the envelope, then \`[DONE]\`. Example: \`data: {"object":"chat.completion.chunk",...}\` … \`data: [DONE]\`.`,
     },
-    errors: ["model.unknown", "provider.not_configured", "provider.unavailable", "provider.timeout", "provider.rate_limited", "provider.rejected"],
+    errors: ["model.unknown", ...PROVIDER_ERRORS],
   });
 
 export const chatCompletions = chat("/v1/ai/chat/completions", "createChatCompletion", "Chat completion (OpenAI-compatible)");

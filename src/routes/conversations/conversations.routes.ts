@@ -1,6 +1,6 @@
 import { jsonResponse, NO_STORE_HEADERS } from "../../lib/openapi";
 import { SSE_HEADERS } from "../../lib/sse";
-import { defineRoute } from "../define-route";
+import { defineRoute, PROVIDER_ERRORS } from "../define-route";
 import {
   ConnectQuery,
   ConversationIdParams,
@@ -18,15 +18,7 @@ import {
 
 const tags = ["Conversations"];
 const json = <T>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
-const TURN_ERRORS = [
-  "conversation.not_found",
-  "conversation.ended",
-  "provider.not_configured",
-  "provider.unavailable",
-  "provider.timeout",
-  "provider.rate_limited",
-  "provider.rejected",
-] as const;
+const TURN_ERRORS = ["conversation.not_found", "conversation.ended", ...PROVIDER_ERRORS] as const;
 
 export const createConversation = defineRoute("api_key", {
   method: "post",

@@ -8,6 +8,8 @@ import { buildDocument, registerDocumentComponents } from "./document";
 
 const OPENAPI_PATH = "/v1/openapi.json";
 const ASSETS = "/docs/assets";
+/** Asset URLs change with their content (ASSET_VERSION), so a day of caching is safe. */
+const ASSET_CACHE_CONTROL = "public, max-age=86400";
 const asset = (name: string) => `${ASSETS}/${name}?v=${ASSET_VERSION}`;
 
 // Swagger UI styles its widgets inline, hence 'unsafe-inline' for styles only; every script is a
@@ -79,7 +81,7 @@ const assetRoute = defineRoute("public", {
   responses: {
     200: {
       description: "The file, gzip-encoded where that helps.",
-      headers: { ...cacheControl("public, max-age=86400"), "Content-Encoding": header("`gzip` for the stored-compressed files.") },
+      headers: { ...cacheControl(ASSET_CACHE_CONTROL), "Content-Encoding": header("`gzip` for the stored-compressed files.") },
       content: Object.fromEntries(
         [...new Set(Object.values(DOCS_ASSETS).map((a) => a.type))].map((type) => [type, { schema: { type: "string" as const, format: "binary" } }]),
       ),
@@ -110,7 +112,7 @@ export const registerDocs = (app: OpenAPIHono<AppEnv>) => {
       headers: {
         "Content-Type": found.type,
         ...(found.gzip ? { "Content-Encoding": "gzip" } : {}),
-        "Cache-Control": "public, max-age=86400",
+        "Cache-Control": ASSET_CACHE_CONTROL,
       },
       // Stored compressed: workerd sends the bytes as they are instead of encoding them again.
       ...(found.gzip ? { encodeBody: "manual" as const } : {}),

@@ -1,19 +1,11 @@
 import { z } from "@hono/zod-openapi";
 import { header, jsonResponse } from "../../lib/openapi";
 import { PUBLIC_CACHE_HEADERS } from "../../middleware/public-cache";
-import { defineRoute } from "../define-route";
+import { defineRoute, PROVIDER_ERRORS } from "../define-route";
 import { DeepgramBody, ElevenLabsBody, GroqBody, ListVoicesQuery, PreviewBody, SpeakBody, VoiceListSchema } from "./tts.schemas";
 
 const tags = ["Text to speech"];
-const PROVIDER_ERRORS = [
-  "voice.unknown",
-  "format.unsupported",
-  "provider.not_configured",
-  "provider.unavailable",
-  "provider.timeout",
-  "provider.rate_limited",
-  "provider.rejected",
-] as const;
+const SPEECH_ERRORS = ["voice.unknown", "format.unsupported", ...PROVIDER_ERRORS] as const;
 
 const audioResponses = (description: string, headers: Record<string, ReturnType<typeof header>> = {}) => ({
   200: {
@@ -47,7 +39,7 @@ export const speak = defineRoute("api_key", {
     "Streams the audio as the provider makes it (nothing is buffered whole). Nothing is sent before the first audio exists, so a provider that fails or stays silent (`TTS_FIRST_BYTE_TIMEOUT_MS`, 10 s) is a proper error; a failure later cuts the stream. A format the voice's provider cannot give is `422 format.unsupported`.",
   request: { body: { required: true, content: { "application/json": { schema: SpeakBody } } } },
   responses: audioResponses("The audio, or NDJSON with `timestamps`."),
-  errors: PROVIDER_ERRORS,
+  errors: SPEECH_ERRORS,
 });
 
 export const preview = defineRoute("api_key", {
@@ -62,7 +54,7 @@ export const preview = defineRoute("api_key", {
   responses: audioResponses("The sample, as WAV.", {
     "X-TTS-Cache": header("`hit` when answered from this location's cache (no provider call, `X-TTS-Characters: 0`), else `miss`."),
   }),
-  errors: PROVIDER_ERRORS,
+  errors: SPEECH_ERRORS,
 });
 
 export const listVoices = defineRoute("public", {
@@ -93,7 +85,7 @@ const native = <S extends z.ZodType>(provider: string, path: string, schema: S, 
         content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } },
       },
     },
-    errors: ["provider.not_configured", "provider.unavailable", "provider.timeout", "provider.rate_limited", "provider.rejected"],
+    errors: PROVIDER_ERRORS,
   });
 
 export const elevenlabsNative = native(
