@@ -49,6 +49,8 @@ const SCHEMA = z.object({
   AUTH_FAILURES_PER_MINUTE: intSetting(1, 1_000_000, 60),
   /** Sockets one conversation holds at once; the next one is refused. */
   CONVERSATION_MAX_SOCKETS: intSetting(1, 1_000, 8),
+  /** How far ahead of real time a conversation sends its audio (ms), unless it sets its own. */
+  CONVERSATION_AUDIO_LEAD_MS: intSetting(200, 600_000, 1500),
   /** `off` only for the benchmark's with/without comparison. */
   RATE_LIMITING: flag("on"),
   /**
@@ -116,6 +118,7 @@ export interface Config {
   publicRateLimitPerMinute: number;
   authFailuresPerMinute: number;
   conversationMaxSockets: number;
+  conversationAudioLeadMs: number;
   rateLimiting: boolean;
   limiter: { leaseMs: number; simulatedHolders: boolean };
   /** Benchmark only: added round trips (all 0 unless set). */
@@ -163,6 +166,7 @@ function build(p: Parsed): Config {
     publicRateLimitPerMinute: p.PUBLIC_RATE_LIMIT_PER_MINUTE,
     authFailuresPerMinute: p.AUTH_FAILURES_PER_MINUTE,
     conversationMaxSockets: p.CONVERSATION_MAX_SOCKETS,
+    conversationAudioLeadMs: p.CONVERSATION_AUDIO_LEAD_MS,
     rateLimiting: p.RATE_LIMITING,
     limiter: { leaseMs: p.LIMITER_LEASE_MS, simulatedHolders: p.LIMITER_SIMULATED_HOLDERS },
     simulatedRtt: { durableObjectMs: p.SIM_DO_RTT_MS, d1PrimaryMs: p.SIM_D1_PRIMARY_RTT_MS, d1ReplicaMs: p.SIM_D1_REPLICA_RTT_MS },

@@ -75,7 +75,7 @@ describe("idle_timeout_s", () => {
     socket.send({ type: "input.text", text: "I'm still here." });
     await socket.next("metrics.turn");
     await runDurableObjectAlarm(stubOf(conv.id));
-    const next = await socket.next();
+    const next = await socket.nextLogged();
     expect(next).toMatchObject({ type: "session.expiring", reason: "idle_timeout" });
     expect(socket.closed).toBeNull();
   });

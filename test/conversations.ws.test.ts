@@ -23,11 +23,11 @@ const post = (path: string, body: unknown, key: string = KEYS.demo) =>
 
 type Of<T extends ServerEvent["type"]> = Extract<ServerEvent, { type: T }>;
 
-/** The events of one turn, from the socket's current position to its metrics. */
+/** The logged events of one turn, from the socket's current position to its metrics. */
 async function turnEvents(socket: Socket): Promise<ServerEvent[]> {
   const from = socket.position;
   await socket.next("metrics.turn");
-  return socket.events.slice(from, socket.position);
+  return socket.events.slice(from, socket.position).filter((e) => e.seq !== undefined);
 }
 
 describe("a whole conversation", () => {
@@ -37,7 +37,10 @@ describe("a whole conversation", () => {
     const a = await open(conv.id);
 
     const ready = await a.next("session.ready");
-    expect(ready).toMatchObject({ seq: 0, replay: null, conversation: { id: conv.id, status: "active", transport: conv.transport } });
+    expect(ready).toMatchObject({ last_seq: 0, state: "idle", replay: null, conversation: { id: conv.id, status: "active", transport: conv.transport } });
+    // For this socket only, not logged: no seq a client could confuse with a logged event's.
+    expect(ready.seq).toBeUndefined();
+    expect(ready.socket_id).toMatch(/^sock_[0-9A-HJKMNP-TV-Z]{26}$/);
     expect(ready.event_id).toMatch(/^evt_[0-9A-HJKMNP-TV-Z]{26}$/);
     expect(ready.conversation.started_at).not.toBeNull();
     expect(ready.ts).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -55,7 +58,9 @@ describe("a whole conversation", () => {
 
     const b = await open(conv.id);
     const readyB = await b.next("session.ready");
-    expect(readyB.seq).toBe(greet.at(-1)?.seq);
+    expect(readyB.seq).toBeUndefined();
+    expect(readyB.last_seq).toBe(greet.at(-1)?.seq);
+    expect(readyB.socket_id).not.toBe(ready.socket_id);
 
     a.send({ type: "input.text", event_id: "q1", text: "Tell me about lighthouses in three sentences." });
     const turnA = await turnEvents(a);
@@ -75,7 +80,7 @@ describe("a whole conversation", () => {
     ]);
     for (const e of turnA) expect(e.reply_to).toBe("q1");
     const seqs = turnA.map((e) => e.seq);
-    expect(seqs).toEqual(seqs.map((_, i) => (readyB.seq ?? 0) + 1 + i));
+    expect(seqs).toEqual(seqs.map((_, i) => readyB.last_seq + 1 + i));
 
     const user = (turnA[0] as Of<"message.created">).message;
     expect(user).toMatchObject({ role: "user", content: "Tell me about lighthouses in three sentences.", interrupted: false });
@@ -101,7 +106,10 @@ describe("a whole conversation", () => {
     expect(sentences).toHaveLength(3);
     const expectedSamples = sentences.reduce((n, s) => n + planSpeech(s, voice).totalSamples, 0);
     expect(pcm.length).toBe(expectedSamples);
-    expect(audio.map((f) => f.alignment?.chars.join("") ?? "").join("")).toBe(sentences.join(""));
+    // Every frame has timings (empty where no character starts), and the frames' characters joined
+    // are the reply, spaces between sentences included.
+    expect(audio.every((f) => f.alignment !== null)).toBe(true);
+    expect(audio.map((f) => f.alignment?.chars.join("") ?? "").join("")).toBe(done.message.content);
     let offset = 0;
     for (const sentence of sentences) {
       const samples = planSpeech(sentence, voice).totalSamples;
@@ -156,7 +164,7 @@ describe("a whole conversation", () => {
       .filter((e): e is Of<"avatar.audio.delta"> => e.type === "avatar.audio.delta")
       .map((f) => f.alignment?.chars.join(""))
       .join("");
-    expect(said).toBe("Our store opens at 9.30 tomorrow.See you then!");
+    expect(said).toBe("Our store opens at 9.30 tomorrow. See you then!");
     expect((events.at(-1) as Of<"metrics.turn">).llm_first_token_ms).toBeNull();
   });
 
@@ -166,6 +174,8 @@ describe("a whole conversation", () => {
     s.send({ type: "avatar.speak", text: "Testing the rate." });
     const audio = (await turnEvents(s)).filter((e): e is Of<"avatar.audio.delta"> => e.type === "avatar.audio.delta");
     expect(audio.every((f) => f.format === "pcm_16000")).toBe(true);
+    // The voice gives timings: no frame (not even the resampler's last few samples) says it has none.
+    expect(audio.every((f) => f.alignment !== null)).toBe(true);
     const pcm = pcmOf(audio);
     expect(decodeSpeech(pcm, 16_000)).toBe("Testing the rate.");
   });
@@ -174,8 +184,9 @@ describe("a whole conversation", () => {
     const conv = await createConversation();
     const a = await open(conv.id);
     const b = await open(conv.id);
-    a.send({ type: "session.end" });
-    expect(await b.next("session.ended")).toMatchObject({ reason: "client_ended" });
+    a.send({ type: "session.end", event_id: "bye" });
+    // It answers the frame that caused it.
+    expect(await b.next("session.ended")).toMatchObject({ reason: "client_ended", reply_to: "bye" });
     expect((await a.closedBy())?.code).toBe(1000);
     const got = (await (await api(`/v1/conversations/${conv.id}`)).json()) as { status: string; end_reason: string };
     expect(got).toMatchObject({ status: "ended", end_reason: "client_ended" });
@@ -214,8 +225,8 @@ describe("frames", () => {
       if (!("reply_to" in expected)) expect(error.reply_to).toBeUndefined();
       if (!("param" in expected)) expect(error.param).toBeUndefined();
       expect(typeof error.message).toBe("string");
-      // Addressed to this socket only: not part of the conversation's sequence.
-      expect(error.seq).toBe(0);
+      // Addressed to this socket only: not logged, no seq.
+      expect(error.seq).toBeUndefined();
     }
     s.send({ type: "input.text", text: "Still there?" });
     expect((await s.next("agent.response.done")).message.role).toBe("assistant");
@@ -246,7 +257,9 @@ describe("frames", () => {
     await s.until(() => s.frames.includes(KEEP_ALIVE_ACK), "the automatic ack");
     s.position = s.events.length;
     s.send({ type: "session.keep_alive", event_id: "ping-1" });
-    expect(await s.next("session.keep_alive.ack")).toMatchObject({ reply_to: "ping-1", seq: 0 });
+    const ack = await s.next("session.keep_alive.ack");
+    expect(ack).toMatchObject({ reply_to: "ping-1" });
+    expect(ack.seq).toBeUndefined();
   });
 });
 
@@ -307,7 +320,7 @@ describe("resume", () => {
     const witness = await open(conv.id, { lastSeq: 0 });
     const everything = await witness.next("session.ready");
     await witness.until(() => witness.events.length - 1 === everything.replay?.events, "the full replay");
-    const missed = witness.events.slice(1).filter((e) => e.seq > seen);
+    const missed = witness.events.slice(1).filter((e) => (e.seq ?? 0) > seen);
     witness.close();
 
     // The object is restarted (its memory is gone, its storage stays).
@@ -317,7 +330,7 @@ describe("resume", () => {
     const ready = await back.next("session.ready");
     expect(ready.replay).toEqual({ after_seq: seen, events: missed.length, complete: true });
     await back.until(() => back.events.length === 1 + missed.length, "the replay");
-    expect(back.frames.slice(1)).toEqual(witness.frames.slice(1).filter((f) => (JSON.parse(f) as ServerEvent).seq > seen));
+    expect(back.frames.slice(1)).toEqual(witness.frames.slice(1).filter((f) => ((JSON.parse(f) as ServerEvent).seq ?? 0) > seen));
     expect(back.events.slice(1).map((e) => e.seq)).toEqual(missed.map((_, i) => seen + 1 + i));
 
     // Then live, continuing the same sequence.

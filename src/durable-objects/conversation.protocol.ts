@@ -25,6 +25,8 @@ export const MAX_FRAMES_PER_SECOND = 20;
 /** The exact frame the runtime answers itself (without waking the object), and its answer. */
 export const KEEP_ALIVE_FRAME = '{"type":"session.keep_alive"}';
 export const KEEP_ALIVE_ACK = '{"type":"session.keep_alive.ack"}';
+/** The largest `played_ms` of an `avatar.playback` report: a day. */
+export const MAX_PLAYED_MS = 86_400_000;
 /** The longest `input.text` / `avatar.speak` text (and REST message content), in characters. */
 export const MAX_TEXT_CHARS = 4000;
 
@@ -39,6 +41,18 @@ export const ClientEvent = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("avatar.speak"), event_id: eventId, text }),
   /** Stop the current turn now. */
   z.strictObject({ type: z.literal("avatar.interrupt"), event_id: eventId }),
+  /**
+   * How much of a turn's audio the client has played (ms from its first audio frame): sent just
+   * before an interrupt, or from time to time on its own. An interrupted turn's stored text is cut
+   * at the last character whose audio had started by then. A report for a turn that is not the
+   * current one is ignored (it may simply be late).
+   */
+  z.strictObject({
+    type: z.literal("avatar.playback"),
+    event_id: eventId,
+    turn_id: z.string().min(1).max(64),
+    played_ms: z.number().int().min(0).max(MAX_PLAYED_MS),
+  }),
   /** Connection liveness only; it does not count as activity for the idle timeout. */
   z.strictObject({ type: z.literal("session.keep_alive"), event_id: eventId }),
   /** End the conversation (`end_reason: client_ended`). */
@@ -131,17 +145,25 @@ export interface TurnJson {
   output: MessageJson | null;
 }
 
+/**
+ * What the avatar is doing: `idle` (nothing running), `thinking` (a turn running, no audio yet),
+ * `speaking` (its audio is going out). Voice input adds `listening`.
+ */
+export type TurnState = "idle" | "thinking" | "speaking";
+
 /** What every server event carries besides its own fields. */
 export interface Envelope {
   type: string;
   /** `evt_<ULID>` */
   event_id: string;
   /**
-   * The conversation's event sequence, 1, 2, 3... with no gaps, for events every socket receives.
-   * Events addressed to one socket (`session.ready`, an `error` answering its frame) carry the seq of
-   * the last conversation event at that moment and are not replayed on resume.
+   * The conversation's event sequence, 1, 2, 3... with no gaps, on the events written to its log
+   * (what every socket receives and a resume replays). Events that are not logged have no `seq`:
+   * those for one socket (`session.ready`, `session.keep_alive.ack`, an `error` answering its frame)
+   * and the ephemeral broadcasts (`avatar.state`). So "keep the highest seq, skip an event whose
+   * seq you have" is a correct de-duplication for every event.
    */
-  seq: number;
+  seq?: number;
   /** ISO-8601 UTC with milliseconds. */
   ts: string;
   /** The `event_id` of the client event this answers, when it answers one. */
@@ -150,7 +172,21 @@ export interface Envelope {
 
 export type ServerEventBody =
   /** `conversation.metadata` is left out for a socket opened with a client secret (a browser). */
-  | { type: "session.ready"; conversation: ConversationJson | Omit<ConversationJson, "metadata">; replay: ReplayInfo | null }
+  | {
+      type: "session.ready";
+      conversation: ConversationJson | Omit<ConversationJson, "metadata">;
+      /** This socket's id (`sock_…`). */
+      socket_id: string;
+      /** The seq of the newest logged event when this socket joined (0: none yet). */
+      last_seq: number;
+      /** What the avatar is doing when the socket joins. */
+      state: TurnState;
+      /** Audio is sent at most this far ahead of real time (ms). */
+      audio_lead_ms: number;
+      replay: ReplayInfo | null;
+    }
+  /** Ephemeral (not logged, no seq): what the avatar is doing, as it changes. */
+  | { type: "avatar.state"; state: TurnState }
   | { type: "session.keep_alive.ack" }
   | { type: "message.created"; message: MessageJson }
   | { type: "agent.response.delta"; turn_id: string; delta: string }

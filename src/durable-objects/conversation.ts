@@ -1,28 +1,21 @@
 import { DurableObject } from "cloudflare:workers";
-import type { BatchItem } from "drizzle-orm/batch";
 import { getConfig } from "../config";
-import { createDb } from "../db/client";
-import { type ConversationRecord, markEnded, markStarted } from "../db/conversations";
-import type { EndReason, UsageMetric } from "../db/schema";
-import { usageUpsert } from "../db/usage";
-import { encodeBase64 } from "../lib/crypto";
-import { ApiError, type ErrorCode } from "../lib/errors";
-import { newId } from "../lib/ids";
+import type { ConversationRecord } from "../db/conversations";
+import type { EndReason } from "../db/schema";
+import { ApiError } from "../lib/errors";
 import { createLogger, type Logger } from "../lib/logger";
 import { sseEvent } from "../lib/sse";
-import { llmProvider } from "../providers/llm";
-import { ttsProvider } from "../providers/tts";
-import type { SpeechChunk } from "../providers/tts/types";
-import { dispatchEvents } from "../webhooks/dispatch";
-import { buildEvent, insertEvents, type StoredEvent } from "../webhooks/events";
 import { admitTurn, turnsOfKeyRevoked } from "./conversation/admission";
+import { CALLER_HEADER, type Connection, closeSocket, connectionOf, decodeCaller, keyTag, newConnection, POLICY_VIOLATION } from "./conversation/connections";
+import { type ConversationSetup, ENDED_MESSAGE, endedError, errorResponse, failure, type Outcome } from "./conversation/contract";
 import { EventStream, FrameLimiter, type Listener } from "./conversation/events";
-import { chatHistory } from "./conversation/history";
+import { IndexSync } from "./conversation/index-sync";
 import { EVENT_RETENTION_MS, planNext, warningLeadMs } from "./conversation/limits";
-import { runTurn, type TurnInput, type TurnOutcome, type TurnUsage } from "./conversation/pipeline";
-import { decodeIdentity, identityOf, mayClientSend, SOCKET_IDENTITY_HEADER, type SocketIdentity } from "./conversation/sockets";
-import { type ConversationSetup, ConversationStore, type TurnInFlight } from "./conversation/store";
+import { ConversationStore } from "./conversation/store";
+import { type TurnRequest, type TurnResult, TurnRunner } from "./conversation/turn-runner";
+import { TurnQueue } from "./conversation/turns";
 import {
+  type ClientEvent,
   type ConversationJson,
   conversationJson,
   KEEP_ALIVE_ACK,
@@ -30,67 +23,58 @@ import {
   MAX_FRAMES_PER_SECOND,
   type MessageJson,
   parseClientFrame,
-  type ServerEventBody,
   type TurnJson,
 } from "./conversation.protocol";
 
-/** An error as it crosses RPC: ApiError's class does not survive the trip, its fields do. */
-export interface RpcError {
-  code: ErrorCode;
-  message: string;
-  param?: string;
-  headers?: Record<string, string>;
-}
-export type Outcome<T> = { ok: true; value: T } | { ok: false; error: RpcError };
-
-const rpcError = (err: ApiError): RpcError => ({
-  code: err.code,
-  message: err.message,
-  ...(err.param === undefined ? {} : { param: err.param }),
-  ...(Object.keys(err.headers).length === 0 ? {} : { headers: err.headers }),
-});
-
-const ENDED_MESSAGE = "The conversation has ended.";
-const ended = (): Outcome<never> => ({ ok: false, error: { code: "conversation.ended", message: `${ENDED_MESSAGE} Create a new one to talk again.` } });
-
-interface TurnResult {
-  id: string;
-  status: "completed" | "interrupted" | "failed";
-  input: MessageJson | null;
-  output: MessageJson | null;
-  error?: ApiError;
-}
-
 /**
- * One conversation: its messages and event log (SQLite), its sockets (hibernation API: an idle
- * conversation costs nothing while its clients stay connected), its turns and its limits (one
- * alarm). Everything a socket receives is written to the event log first, in the same synchronous
- * block as the send, so a socket resuming with `?last_seq=` gets exactly what it missed.
- *
- * Turns run one at a time: a new one (typed or spoken input, a REST message, `avatar.speak`)
- * interrupts the one in progress and starts when it has closed. The Worker's routes reach this
- * object by RPC, and by `fetch` only for the WebSocket upgrade.
+ * One conversation: the entry points of its Durable Object. The rooms behind them:
+ * - `conversation/store.ts` (+ `schema.ts`): its SQLite storage (settings, messages, event log,
+ *   turn in flight, outbox), migrated by version;
+ * - `conversation/events.ts`: what sockets receive (logged with a seq, ephemeral, or for one socket)
+ *   and resumes;
+ * - `conversation/connections.ts`: each socket's identity (id, credential, key, permissions);
+ * - `conversation/turns.ts`: turn taking (one at a time; interrupt and enqueue) and the avatar's state;
+ * - `conversation/turn-runner.ts` → `pipeline.ts` → `speech-queue.ts`: one turn, LLM to paced audio;
+ * - `conversation/limits.ts`: the one alarm (duration and idle limits, housekeeping);
+ * - `conversation/index-sync.ts`: what the rest of the system is owed (D1 index, usage, webhooks);
+ * - `conversation/contract.ts`: what the Worker's services and this object agree on.
+ * The Worker's routes reach it by RPC, and by `fetch` only for the WebSocket upgrade. Sockets use the
+ * hibernation API: an idle conversation costs nothing while its clients stay connected.
  */
 export class Conversation extends DurableObject<Env> {
   private readonly store: ConversationStore;
   private readonly events: EventStream;
   private readonly frames = new FrameLimiter(MAX_FRAMES_PER_SECOND);
-  /** Turns running or waiting for the one before them; aborting one interrupts it. */
-  private readonly turns = new Set<AbortController>();
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly turns: TurnQueue;
+  private readonly runner: TurnRunner;
+  private readonly index: IndexSync;
   private ending: Promise<void> | undefined;
-  /** Index writes run one after another, so two never flush the same outbox events. */
-  private syncing: Promise<void> = Promise.resolve();
   private log: Logger;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.store = new ConversationStore(ctx.storage.sql);
+    this.store = new ConversationStore(ctx.storage);
     this.events = new EventStream(this.store, () => ctx.getWebSockets());
     this.log = createLogger({ conversation_id: this.store.record()?.id });
+    this.turns = new TurnQueue((state) => this.events.broadcast({ type: "avatar.state", state }));
+    this.index = new IndexSync({ env, store: this.store, log: () => this.log, onBehind: () => this.arm() });
+    this.runner = new TurnRunner({
+      store: this.store,
+      events: this.events,
+      config: () => this.config,
+      log: () => this.log,
+      touch: () => this.touch(),
+      ending: () => this.ending !== undefined,
+      usage: (u) => {
+        if (this.index.usage({ tts_characters: u.ttsCharacters, llm_input_tokens: u.llmInputTokens, llm_output_tokens: u.llmOutputTokens })) {
+          this.ctx.waitUntil(this.index.sync());
+        }
+      },
+      defaultLeadMs: () => this.config.conversationAudioLeadMs,
+    });
     // Answered by the runtime itself, so a keep-alive never wakes a hibernating conversation.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEP_ALIVE_FRAME, KEEP_ALIVE_ACK));
-    this.closeLostTurn();
+    this.runner.closeLost();
   }
 
   private get config() {
@@ -121,16 +105,16 @@ export class Conversation extends DurableObject<Env> {
 
   /** A REST message: the whole turn, once it has been spoken. */
   async send(content: string): Promise<Outcome<TurnJson>> {
-    if (this.isEnding()) return ended();
+    if (this.isEnding()) return failure(endedError());
     const turn = await this.startTurn({ kind: "reply", text: content, replyTo: null });
-    if (turn.status === "failed") return { ok: false, error: rpcError(turn.error ?? new ApiError("internal", "The turn failed.")) };
-    if (!turn.input) return { ok: false, error: { code: "internal", message: "The turn has no input message." } };
+    if (turn.status === "failed") return failure(turn.error ?? new ApiError("internal", "The turn failed."));
+    if (!turn.input) return failure(new ApiError("internal", "The turn has no input message."));
     return { ok: true, value: { object: "turn", id: turn.id, status: turn.status, input: turn.input, output: turn.output } };
   }
 
   /** A REST message answered as server-sent events: the turn's events as the sockets get them. */
   async stream(content: string): Promise<Outcome<ReadableStream<Uint8Array>>> {
-    if (this.isEnding()) return ended();
+    if (this.isEnding()) return failure(endedError());
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const writer = writable.getWriter();
     // A reader that went away must not stop the turn: the sockets still get it.
@@ -141,9 +125,9 @@ export class Conversation extends DurableObject<Env> {
   }
 
   /** Ends it (idempotent: an ended conversation keeps its first end and reason). */
-  async end(reason: EndReason): Promise<ConversationRecord | null> {
+  async end(reason: EndReason, replyTo: string | null = null): Promise<ConversationRecord | null> {
     if (!this.store.record()) return null;
-    this.ending ??= this.finish(reason);
+    this.ending ??= this.finish(reason, replyTo);
     await this.ending;
     return this.store.record() ?? null;
   }
@@ -154,14 +138,12 @@ export class Conversation extends DurableObject<Env> {
    */
   keyRevoked(keyId: string): number {
     turnsOfKeyRevoked(this.env.RATE_LIMITER, keyId);
-    let closed = 0;
-    for (const ws of this.ctx.getWebSockets()) {
-      if (identityOf(ws).keyId !== keyId) continue;
+    const sockets = this.ctx.getWebSockets(keyTag(keyId));
+    for (const ws of sockets) {
       this.events.sendError(ws, new ApiError("api_key.revoked", "The API key behind this socket has been revoked."));
       closeSocket(ws, POLICY_VIOLATION, "API key revoked");
-      closed += 1;
     }
-    return closed;
+    return sockets.length;
   }
 
   // --- WebSocket ------------------------------------------------------------------------------
@@ -173,6 +155,7 @@ export class Conversation extends DurableObject<Env> {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
       return errorResponse(new ApiError("websocket.upgrade_required", "This endpoint speaks WebSocket only."));
     }
+    // The route checked the form (decimal digits only); the object knows where its log stands.
     const lastSeqParam = new URL(request.url).searchParams.get("last_seq");
     const lastSeq = lastSeqParam === null ? null : Number(lastSeqParam);
     if (lastSeq !== null && lastSeq > this.events.lastSeq) {
@@ -180,13 +163,12 @@ export class Conversation extends DurableObject<Env> {
         new ApiError("parameter.invalid", `'last_seq' is ahead of this conversation, whose last event is ${this.events.lastSeq}.`, { param: "last_seq" }),
       );
     }
-    const identity = decodeIdentity(request.headers.get(SOCKET_IDENTITY_HEADER), Date.now());
-    if (!identity) return errorResponse(new ApiError("internal", "The socket's credential was not passed on."));
+    const caller = decodeCaller(request.headers.get(CALLER_HEADER));
+    if (!caller) return errorResponse(new ApiError("internal", "The socket's credential was not passed on."));
     const { 0: client, 1: server } = new WebSocketPair();
-    const full = this.ctx.getWebSockets().length >= this.config.conversationMaxSockets;
-    this.ctx.acceptWebSocket(server);
-    if (full) {
+    if (this.ctx.getWebSockets().length >= this.config.conversationMaxSockets) {
       // Accepted only to say why: a browser cannot read the body of a refused upgrade.
+      this.ctx.acceptWebSocket(server);
       const limit = this.config.conversationMaxSockets;
       this.events.sendError(
         server,
@@ -195,25 +177,35 @@ export class Conversation extends DurableObject<Env> {
       server.close(POLICY_VIOLATION, "Too many sockets");
       return new Response(null, { status: 101, webSocket: client });
     }
-    server.serializeAttachment(identity);
+    const { connection, tags } = newConnection(caller, record.clientPermissions, Date.now());
+    this.ctx.acceptWebSocket(server, tags);
+    server.serializeAttachment(connection);
     const firstJoin = record.status === "active" && record.startedAt === null;
     if (firstJoin) record.startedAt = Date.now();
     if (record.status === "active") this.touch(firstJoin ? record : undefined);
 
-    // From here to the return nothing awaits, so no live event can fall between the replay and
-    // the live stream, or appear in both.
-    const replay = lastSeq === null ? [] : this.store.eventsAfter(lastSeq);
+    // session.ready, then the replay (in slices; live events reach this socket through the log
+    // until it has caught up), then live events.
     this.events.sendTo(server, {
       type: "session.ready",
-      conversation: socketView(record, identity),
+      conversation: socketView(record, connection),
+      socket_id: connection.id,
+      last_seq: this.events.lastSeq,
+      state: this.turns.state,
+      audio_lead_ms: this.store.setup()?.audioLeadMs ?? this.config.conversationAudioLeadMs,
       replay:
         lastSeq === null
           ? null
-          : { after_seq: lastSeq, events: replay.length, complete: lastSeq >= this.events.lastSeq || lastSeq + 1 >= this.store.firstSeq() },
+          : {
+              after_seq: lastSeq,
+              events: this.store.countEventsAfter(lastSeq),
+              complete: lastSeq >= this.events.lastSeq || lastSeq + 1 >= this.store.firstSeq(),
+            },
     });
-    for (const frame of replay) EventStream.resend(server, frame);
-    if (record.status === "ended") server.close(1000, ENDED_MESSAGE);
-    else if (firstJoin) this.begin();
+    const replayed = lastSeq === null ? Promise.resolve() : this.events.replay(server, lastSeq);
+    if (record.status === "ended") this.ctx.waitUntil(replayed.then(() => closeSocket(server, 1000, ENDED_MESSAGE)));
+    else this.ctx.waitUntil(replayed);
+    if (firstJoin) this.begin();
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -239,8 +231,8 @@ export class Conversation extends DurableObject<Env> {
     }
     const { event } = parsed;
     const replyTo = event.event_id ?? null;
-    const identity = identityOf(ws);
-    if (!mayClientSend(identity, event.type, this.store.record()?.clientPermissions ?? [])) {
+    const connection = connectionOf(ws);
+    if (!connection.permissions.includes(event.type)) {
       this.events.sendError(
         ws,
         new ApiError(
@@ -251,6 +243,10 @@ export class Conversation extends DurableObject<Env> {
       );
       return;
     }
+    await this.onClientEvent(ws, connection, event, replyTo);
+  }
+
+  private async onClientEvent(ws: WebSocket, connection: Connection, event: ClientEvent, replyTo: string | null): Promise<void> {
     switch (event.type) {
       case "input.text":
       case "avatar.speak": {
@@ -258,7 +254,7 @@ export class Conversation extends DurableObject<Env> {
           this.events.sendError(ws, new ApiError("conversation.ended", ENDED_MESSAGE), replyTo);
           return;
         }
-        const admission = await this.admit(identity);
+        const admission = await this.admit(connection);
         if (!admission.ok) {
           this.events.sendError(ws, admission.error, replyTo);
           if (admission.revoked) closeSocket(ws, POLICY_VIOLATION, "API key revoked");
@@ -269,14 +265,17 @@ export class Conversation extends DurableObject<Env> {
         await this.startTurn({ kind: event.type === "input.text" ? "reply" : "speak", text: event.text, replyTo });
         return;
       }
+      case "avatar.playback":
+        this.runner.playbackReported(event.turn_id, event.played_ms, Date.now());
+        return;
       case "avatar.interrupt":
-        this.interrupt();
+        this.turns.interrupt();
         return;
       case "session.keep_alive":
         this.events.sendTo(ws, { type: "session.keep_alive.ack" }, replyTo);
         return;
       case "session.end":
-        await this.end("client_ended");
+        await this.end("client_ended", replyTo);
         return;
     }
   }
@@ -294,7 +293,7 @@ export class Conversation extends DurableObject<Env> {
     const plan = this.store.plan();
     if (!record || !limits) return;
     if (plan?.kind === "expiring" && record.status === "active") {
-      if (plan.reason === "idle_timeout" && this.turns.size > 0) {
+      if (plan.reason === "idle_timeout" && this.turns.busy) {
         this.touch();
         return;
       }
@@ -306,7 +305,7 @@ export class Conversation extends DurableObject<Env> {
       this.events.emit({ type: "session.expiring", seconds_left: secondsLeft, reason: plan.reason });
     } else if (plan?.kind === "end" && record.status === "active") {
       // A reply in progress is activity: the idle clock starts again when it ends.
-      if (plan.reason === "idle_timeout" && this.turns.size > 0) {
+      if (plan.reason === "idle_timeout" && this.turns.busy) {
         this.touch();
         return;
       }
@@ -314,7 +313,7 @@ export class Conversation extends DurableObject<Env> {
       return;
     } else {
       this.store.pruneEvents(Date.now() - EVENT_RETENTION_MS);
-      if (limits.indexBehind) await this.syncIndex();
+      if (limits.indexBehind) await this.index.sync();
     }
     this.arm();
   }
@@ -349,272 +348,38 @@ export class Conversation extends DurableObject<Env> {
   /** The first socket has joined: the index learns the start, and the greeting is spoken. */
   private begin(): void {
     const record = this.store.record();
-    if (record)
-      this.store.addToOutbox([buildEvent(record.orgId, "conversation.started", { conversation: conversationJson(record) }, record.startedAt ?? Date.now())]);
-    this.ctx.waitUntil(this.syncIndex());
+    if (record) this.index.started(record);
+    this.ctx.waitUntil(this.index.sync());
     const greeting = this.store.setup()?.greeting;
     if (greeting) this.ctx.waitUntil(this.startTurn({ kind: "speak", text: greeting, replyTo: null }));
   }
 
   /** A turn a socket starts costs one unit of the org's rate limit (conversation/admission.ts). */
-  private admit(identity: SocketIdentity) {
+  private admit(connection: Connection) {
     const record = this.store.record();
     if (!record) return Promise.resolve({ ok: true as const });
-    return admitTurn(this.env.RATE_LIMITER, record.orgId, identity, { enabled: this.config.rateLimiting, waitUntil: (work) => this.ctx.waitUntil(work) });
+    return admitTurn(this.env.RATE_LIMITER, record.orgId, connection, { enabled: this.config.rateLimiting, waitUntil: (work) => this.ctx.waitUntil(work) });
   }
 
-  private interrupt(): void {
-    for (const turn of this.turns) turn.abort();
+  /** A new turn interrupts the one in progress and runs when it has closed. `listener` hears this turn's events. */
+  private startTurn(request: TurnRequest, listener?: Listener): Promise<TurnResult> {
+    this.turns.interrupt();
+    return this.turns.enqueue((handle) => this.runner.run(request, handle, listener));
   }
 
-  /** Queues a turn behind the current one, which it interrupts. `listener` hears this turn's events. */
-  private startTurn(request: { kind: "reply" | "speak"; text: string; replyTo: string | null }, listener?: Listener): Promise<TurnResult> {
-    this.interrupt();
-    const abort = new AbortController();
-    this.turns.add(abort);
-    const run = this.tail.then(() => this.runOne(request, abort, listener)).finally(() => this.turns.delete(abort));
-    this.tail = run.catch(() => {});
-    return run;
-  }
-
-  private async runOne(
-    request: { kind: "reply" | "speak"; text: string; replyTo: string | null },
-    abort: AbortController,
-    listener?: Listener,
-  ): Promise<TurnResult> {
-    const record = this.store.record();
-    const setup = this.store.setup();
-    if (!record || !setup) throw new Error("conversation not initialised");
-    const turnId = newId("turn");
-    const emit = (body: ServerEventBody) => this.events.emit(body, request.replyTo, listener);
-    const now = () => Date.now();
-
-    const inFlight: TurnInFlight = { id: turnId, replyTo: request.replyTo, speechStarted: false, spoken: "" };
-    const format = record.outputAudioFormat;
-    const sink = {
-      delta: (delta: string) => emit({ type: "agent.response.delta", turn_id: turnId, delta }),
-      speechStarted: () => {
-        inFlight.speechStarted = true;
-        this.store.saveTurn(inFlight);
-        emit({ type: "avatar.speech.started", turn_id: turnId });
-      },
-      audio: (chunk: SpeechChunk, spokenSoFar: string) => {
-        inFlight.spoken = spokenSoFar;
-        this.store.saveTurn(inFlight);
-        emit({ type: "avatar.audio.delta", turn_id: turnId, audio: encodeBase64(chunk.audio), format, alignment: chunk.alignment });
-      },
-    };
-    const run = (input: TurnInput) =>
-      runTurn(input, { provider: ttsProvider(setup.tts.provider), voice: setup.tts.voice, format }, sink, {
-        signal: abort.signal,
-        config: this.config,
-        log: this.log.with({ turn_id: turnId }),
-        now,
-      });
-    const cancelled = abort.signal.aborted || this.ending !== undefined;
-    const llm = llmProvider(setup.llm.provider);
-
-    // The model is asked before anything is written: a Durable Object holds back every outgoing
-    // request until its writes are durable, and the model's first token matters more than the
-    // user's message being stored a moment earlier. (Nothing the turn reports can come before
-    // the message.created below: the answer arrives in a later task.)
-    let outcome: Promise<TurnOutcome> | undefined;
-    if (!cancelled && request.kind === "reply" && llm) {
-      const transcript = [...this.store.messages(), { role: "user" as const, content: request.text }];
-      outcome = run({
-        kind: "reply",
-        llm,
-        request: { model: setup.llm.model, messages: chatHistory(setup.systemPrompt, transcript, setup.llm.contextWindow) },
-      });
-    }
-
-    let input: MessageJson | null = null;
-    if (request.kind === "reply") {
-      input = this.store.addMessage({ role: "user", content: request.text, turnId, interrupted: false }, now());
-      emit({ type: "message.created", message: input });
-    }
-    if (cancelled) {
-      emit({ type: "avatar.interrupted", turn_id: turnId, spoken_text: "" });
-      return { id: turnId, status: "interrupted", input, output: null };
-    }
-    this.store.saveTurn(inFlight);
-    this.touch();
-    const result = await (outcome ?? run({ kind: "speak", text: request.text }));
-
-    let output: MessageJson | null = null;
-    let error: ApiError | undefined;
-    if (result.status === "completed") {
-      if (result.speechStarted) emit({ type: "avatar.speech.stopped", turn_id: turnId });
-      output = this.store.addMessage({ role: "assistant", content: result.text.trim(), turnId, interrupted: false }, now());
-      emit({ type: "agent.response.done", turn_id: turnId, message: output });
-    } else {
-      const spoken = result.spoken.trim();
-      if (result.status === "interrupted") {
-        emit({ type: "avatar.interrupted", turn_id: turnId, spoken_text: spoken });
-      } else {
-        error = asApiError(result.error, this.log);
-        emit({ type: "error", code: error.code, message: error.message, ...(error.param === undefined ? {} : { param: error.param }) });
-      }
-      if (result.speechStarted) emit({ type: "avatar.speech.stopped", turn_id: turnId });
-      if (spoken !== "") {
-        output = this.store.addMessage({ role: "assistant", content: spoken, turnId, interrupted: true }, now());
-        emit({ type: "message.created", message: output });
-      }
-    }
-    emit({ type: "metrics.turn", turn_id: turnId, ...result.metrics });
-    this.countUsage(result.usage);
-    this.store.saveTurn(undefined);
-    this.store.pruneEvents(now() - EVENT_RETENTION_MS);
-    if (!this.ending) this.touch();
-    return { id: turnId, status: result.status, input, output, ...(error ? { error } : {}) };
-  }
-
-  /** A turn's speech and model tokens, for the org's usage: kept here, then written to D1 off the turn's path. */
-  private countUsage(usage: TurnUsage): void {
-    if (usage.ttsCharacters + usage.llmInputTokens + usage.llmOutputTokens === 0) return;
-    this.store.addUsage({ tts_characters: usage.ttsCharacters, llm_input_tokens: usage.llmInputTokens, llm_output_tokens: usage.llmOutputTokens });
-    this.ctx.waitUntil(this.syncIndex());
-  }
-
-  /**
-   * A turn the object was running when it stopped (a deploy, a crash) can never finish: it is
-   * closed as interrupted with what had been sent as audio, so no client waits for it forever.
-   */
-  private closeLostTurn(): void {
-    const lost = this.store.turn();
-    if (!lost) return;
-    const emit = (body: ServerEventBody) => this.events.emit(body, lost.replyTo);
-    const spoken = lost.spoken.trim();
-    emit({ type: "avatar.interrupted", turn_id: lost.id, spoken_text: spoken });
-    if (lost.speechStarted) emit({ type: "avatar.speech.stopped", turn_id: lost.id });
-    if (spoken !== "") {
-      const message = this.store.addMessage({ role: "assistant", content: spoken, turnId: lost.id, interrupted: true }, Date.now());
-      emit({ type: "message.created", message });
-    }
-    this.store.saveTurn(undefined);
-  }
-
-  private async finish(reason: EndReason): Promise<void> {
+  private async finish(reason: EndReason, replyTo: string | null): Promise<void> {
     if (this.store.record()?.status !== "active") return;
-    this.interrupt();
-    await this.tail;
+    this.turns.interrupt();
+    await this.turns.settled();
     const record = this.store.record();
     if (!record) return;
-    const endedAt = Date.now();
-    const ended: ConversationRecord = { ...record, status: "ended", endedAt, endReason: reason };
+    const ended: ConversationRecord = { ...record, status: "ended", endedAt: Date.now(), endReason: reason };
     this.store.saveRecord(ended);
-    this.store.addToOutbox(this.endEvents(ended));
-    this.events.emit({ type: "session.ended", reason });
+    this.index.ended(ended);
+    this.events.emit({ type: "session.ended", reason }, replyTo);
     for (const ws of this.ctx.getWebSockets()) closeSocket(ws, 1000, ENDED_MESSAGE);
-    await this.syncIndex();
+    await this.index.sync();
     this.arm();
-  }
-
-  /** `conversation.ended` and `conversation.transcript.ready`, decided when the conversation ends. */
-  private endEvents(record: ConversationRecord): StoredEvent[] {
-    const endedAt = record.endedAt ?? Date.now();
-    const messages = this.store.messages();
-    const conversation = conversationJson(record);
-    const inline = new TextEncoder().encode(JSON.stringify(messages)).byteLength <= TRANSCRIPT_INLINE_BYTES;
-    // The socket URL is the one address of this conversation the object knows; its messages live beside it.
-    const transcriptUrl = record.transportUrl.replace(/^ws(s?):/, "http$1:").replace(/\/ws$/, "/messages");
-    return [
-      buildEvent(
-        record.orgId,
-        "conversation.ended",
-        {
-          conversation,
-          reason: record.endReason,
-          duration_s: talkedSeconds(record.startedAt, endedAt),
-          message_count: messages.length,
-        },
-        endedAt,
-      ),
-      buildEvent(
-        record.orgId,
-        "conversation.transcript.ready",
-        {
-          conversation_id: record.id,
-          message_count: messages.length,
-          messages: inline ? messages : null,
-          transcript_url: inline ? null : transcriptUrl,
-        },
-        endedAt,
-      ),
-    ];
-  }
-
-  private syncIndex(): Promise<void> {
-    this.syncing = this.syncing.then(() => this.writeIndex());
-    return this.syncing;
-  }
-
-  /**
-   * Tells the index (D1) the start or the end, with the webhook events waiting in the outbox, and
-   * with the end counts the conversation's seconds for the org, all in one batch: a retry can never
-   * count them twice, and an event reaches D1 exactly when what caused it does. Then the events go
-   * to the queue (a failure there is the sweep's to repair).
-   */
-  private async writeIndex(): Promise<void> {
-    const record = this.store.record();
-    const limits = this.store.limits();
-    if (!record || !limits) return;
-    const db = createDb(this.env.DB);
-    const outbox = this.store.outbox();
-    const usage = this.store.usage();
-    const now = Date.now();
-    const statements: BatchItem<"sqlite">[] = [
-      ...(outbox.length > 0 ? [insertEvents(db, outbox)] : []),
-      ...Object.entries(usage)
-        .filter(([, quantity]) => quantity > 0)
-        .map(([metric, quantity]) => usageUpsert(db, record.orgId, metric as UsageMetric, quantity, now)),
-    ];
-    try {
-      if (record.status === "ended" && record.endedAt !== null && record.endReason !== null) {
-        const seconds = talkedSeconds(record.startedAt, record.endedAt);
-        const end = markEnded(db, record.id, { endedAt: record.endedAt, endReason: record.endReason, startedAt: record.startedAt });
-        await db.batch([end, ...statements, ...(seconds > 0 ? [usageUpsert(db, record.orgId, "conversation_seconds", seconds, record.endedAt)] : [])]);
-      } else if (record.startedAt !== null) {
-        // Idempotent (the first start only), so a write for usage alone may repeat it.
-        await db.batch([markStarted(db, record.id, record.startedAt), ...statements]);
-      } else {
-        const [first, ...rest] = statements;
-        if (first) await db.batch([first, ...rest]);
-      }
-      this.store.usageWritten(usage);
-      if (limits.indexBehind) this.store.saveLimits({ ...(this.store.limits() ?? limits), indexBehind: false });
-    } catch (err) {
-      this.log.warn("conversation index not updated; retrying later", { error: err });
-      this.store.saveLimits({ ...(this.store.limits() ?? limits), indexBehind: true });
-      this.arm();
-      return;
-    }
-    if (outbox.length === 0) return;
-    this.store.removeFromOutbox(outbox.map((e) => e.id));
-    await dispatchEvents({ db, queue: this.env.WEBHOOKS, log: this.log }, outbox);
-  }
-}
-
-/** Whole seconds from the first socket to the end (what `conversation.ended` reports and usage counts). */
-const talkedSeconds = (startedAt: number | null, endedAt: number): number => (startedAt === null ? 0 : Math.ceil((endedAt - startedAt) / 1000));
-
-/** A transcript up to this size rides in its event; a longer one is fetched from `transcript_url`. */
-const TRANSCRIPT_INLINE_BYTES = 16 * 1024;
-
-function asApiError(err: unknown, log: Logger): ApiError {
-  if (err instanceof ApiError) return err;
-  log.error("turn failed", { error: err });
-  return new ApiError("internal", "The reply failed; the conversation can continue.");
-}
-
-/** RFC 6455's "policy violation": the close code of a socket refused or closed for what it is allowed. */
-const POLICY_VIOLATION = 1008;
-
-function closeSocket(ws: WebSocket, code: number, reason: string): void {
-  try {
-    ws.close(code, reason);
-  } catch {
-    // Already closing or closed.
   }
 }
 
@@ -622,14 +387,9 @@ function closeSocket(ws: WebSocket, code: number, reason: string): void {
  * The conversation as a socket is shown it: a browser's client secret does not get `metadata`,
  * which is the backend's (user ids, CRM references) and not the browser's to read.
  */
-function socketView(record: ConversationRecord, identity: SocketIdentity): ConversationJson | Omit<ConversationJson, "metadata"> {
+function socketView(record: ConversationRecord, connection: Connection): ConversationJson | Omit<ConversationJson, "metadata"> {
   const json = conversationJson(record);
-  if (identity.credential === "api_key") return json;
+  if (connection.credential === "api_key") return json;
   const { metadata: _hidden, ...rest } = json;
   return rest;
-}
-
-/** An error the Worker's route turns back into the envelope (the object has no request id). */
-function errorResponse(error: ApiError): Response {
-  return Response.json({ error: rpcError(error) }, { status: error.status });
 }

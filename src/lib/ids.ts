@@ -17,6 +17,6 @@ const prng = () => {
 // which is what makes "newest first, ties broken by id" a stable order.
 const ulid = monotonicFactory(prng);
 
-export type IdPrefix = "av" | "per" | "conv" | "msg" | "turn" | "key" | "org" | "evt" | "req" | "we" | "wd";
+export type IdPrefix = "av" | "per" | "conv" | "msg" | "turn" | "key" | "org" | "evt" | "req" | "we" | "wd" | "sock";
 
 export const newId = (prefix: IdPrefix): string => `${prefix}_${ulid()}`;

@@ -3,9 +3,9 @@ import type { Config } from "../config";
 import type { Db } from "../db/client";
 import { activeConversationIds, type ConversationRecord, findConversation, insertConversation, toRecord } from "../db/conversations";
 import { type ClientPermission, type ConversationStatus, conversations, type OutputAudioFormat } from "../db/schema";
-import type { Conversation, Outcome, RpcError } from "../durable-objects/conversation";
-import { encodeIdentity, SOCKET_IDENTITY_HEADER } from "../durable-objects/conversation/sockets";
-import type { ConversationSetup } from "../durable-objects/conversation/store";
+import type { Conversation } from "../durable-objects/conversation";
+import { CALLER_HEADER, encodeCaller } from "../durable-objects/conversation/connections";
+import { type ConversationSetup, endedError, readErrorResponse, unwrap } from "../durable-objects/conversation/contract";
 import type { MessageJson } from "../durable-objects/conversation.protocol";
 import type { AuthContext } from "../env";
 import { doNames } from "../lib/do-names";
@@ -47,6 +47,7 @@ export interface CreateInput {
   output_audio_format: OutputAudioFormat;
   max_duration_s: number;
   idle_timeout_s: number;
+  audio_lead_ms?: number | undefined;
   metadata: Record<string, string>;
   client_permissions: ClientPermission[];
 }
@@ -98,6 +99,7 @@ async function resolveSetup(deps: Deps, orgId: string, input: CreateInput) {
     greeting: input.greeting !== undefined ? input.greeting : (persona?.greeting ?? null),
     llm: { provider: llm.id, model: model.name, contextWindow: model.context_window },
     tts: { provider: voice.provider, voice: voice.voice },
+    ...(input.audio_lead_ms === undefined ? {} : { audioLeadMs: input.audio_lead_ms }),
   };
   return { setup, modelId: model.id, voiceId: voice.id, personaId: persona?.id ?? null };
 }
@@ -185,12 +187,6 @@ export async function listMessages(deps: Deps, orgId: string, id: string, page: 
   return { object: "list" as const, data: result.data, has_more: result.hasMore, next_cursor: result.hasMore && last ? last.id : null };
 }
 
-const unwrap = <T>(outcome: Outcome<T>): T => {
-  if (outcome.ok) return outcome.value;
-  const { code, message, param, headers } = outcome.error;
-  throw new ApiError(code, message, { param, ...(headers ? { headers } : {}) });
-};
-
 /** A user message, answered once the whole reply has been spoken (also pushed to the sockets). */
 export async function sendMessage(deps: Deps, orgId: string, id: string, content: string) {
   const record = await owned(deps, orgId, id);
@@ -219,8 +215,8 @@ export async function connect(deps: Deps, auth: AuthContext, id: string, request
   await owned(deps, auth.org.id, id);
   const headers = new Headers(request.headers);
   headers.set(
-    SOCKET_IDENTITY_HEADER,
-    encodeIdentity({
+    CALLER_HEADER,
+    encodeCaller({
       credential: auth.conversationId === undefined ? "api_key" : "client_secret",
       keyId: auth.key?.keyId ?? auth.issuedBy ?? null,
       orgLimit: auth.org.limit,
@@ -228,11 +224,8 @@ export async function connect(deps: Deps, auth: AuthContext, id: string, request
   );
   const response = await stub(deps, id).fetch(new Request(request, { headers }));
   if (response.status === 101) return response;
-  const body = (await response.json()) as { error: RpcError };
-  return unwrap<Response>({ ok: false, error: body.error });
+  throw await readErrorResponse(response);
 }
-
-const endedError = () => new ApiError("conversation.ended", "The conversation has ended. Create a new one to talk again.");
 
 /**
  * A key of the org was revoked: each active conversation's object closes the sockets it opened or

@@ -67,6 +67,14 @@ export class Socket {
     return found as Extract<ServerEvent, { type: T }>;
   }
 
+  /** The next logged event (one with a seq), skipping ephemeral ones and those for this socket only. */
+  async nextLogged(timeoutMs?: number): Promise<ServerEvent> {
+    for (;;) {
+      const event = await this.next(undefined, timeoutMs);
+      if (event.seq !== undefined) return event;
+    }
+  }
+
   /** Waits for the socket to be closed by the server. */
   async closedBy(timeoutMs?: number) {
     await this.until(() => this.closed !== null, "the close", timeoutMs);

@@ -15,6 +15,9 @@ const TEST_SETTINGS: Record<string, string> = {
   MOCK_LLM_WORD_INTERVAL_MS: "0",
   // Receivers are fetch stubs at https://*.test hosts; a timeout test needs no 15 s wait.
   WEBHOOK_TIMEOUT_MS: "300",
+  // Audio as fast as it is made, so a test need not wait the length of the speech; the tests of
+  // pacing give their conversation its own audio_lead_ms.
+  CONVERSATION_AUDIO_LEAD_MS: "600000",
   // Rate-limit tests simulate several isolates, each with its own lease.
   LIMITER_SIMULATED_HOLDERS: "on",
 };

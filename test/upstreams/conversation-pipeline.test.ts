@@ -42,11 +42,8 @@ describe("pipelining", () => {
       .filter((e): e is Of<"avatar.audio.delta"> => e.type === "avatar.audio.delta")
       .map((e) => e.alignment?.chars.join(""))
       .join("");
-    expect(said).toBe(
-      sentences(5)
-        .map((s) => s.trim())
-        .join(""),
-    );
+    // The frames' characters joined are the reply, the spaces between sentences included.
+    expect(said).toBe(sentences(5).join(""));
     const metrics = await socket.next("metrics.turn");
     expect(metrics.first_audio_ms).toBeLessThan(metrics.total_ms * 0.5);
   });
@@ -85,17 +82,29 @@ describe("interrupt", () => {
     const fakes = installFakes({ parts: sentences(8), gapMs: 80 });
     const { conv, socket } = await talk();
     socket.send({ type: "input.text", event_id: "q", text: "Go on and on." });
+    const first = await socket.next("avatar.audio.delta");
     await socket.next("avatar.audio.delta");
     await socket.next("avatar.audio.delta");
+    // The client has played 300 ms of the audio it received, says so, and interrupts.
+    socket.send({ type: "avatar.playback", turn_id: first.turn_id, played_ms: 300 });
     socket.send({ type: "avatar.interrupt" });
     const interrupted = await socket.next("avatar.interrupted");
     await vi.waitFor(() => expect(fakes.llm[0]?.aborted()).toBe(true));
     expect(fakes.llm[0]?.sent()).toBeLessThan(8);
 
+    // What is kept is what was heard: every character whose audio started before the reported
+    // position (carried forward by the few milliseconds until the interrupt arrived), no more.
     const audio = socket.events.filter((e): e is Of<"avatar.audio.delta"> => e.type === "avatar.audio.delta");
-    const said = audio.map((f) => f.alignment?.chars.join("")).join("");
-    expect(interrupted.spoken_text.replaceAll(" ", "")).toBe(said.replaceAll(" ", ""));
-    expect(interrupted.spoken_text.length).toBeGreaterThan(0);
+    const timeline = charTimeline(audio);
+    const startedBefore = (ms: number) =>
+      timeline
+        .filter((c) => c.atMs < ms)
+        .map((c) => c.char)
+        .join("");
+    expect(startedBefore(300).length).toBeGreaterThan(0);
+    expect(interrupted.spoken_text.length).toBeGreaterThanOrEqual(startedBefore(300).trim().length);
+    expect(interrupted.spoken_text.length).toBeLessThanOrEqual(startedBefore(500).trim().length);
+    expect(startedBefore(500).startsWith(interrupted.spoken_text)).toBe(true);
     expect(sentences(8).join("").startsWith(interrupted.spoken_text)).toBe(true);
     expect(interrupted.reply_to).toBe("q");
 
@@ -133,7 +142,7 @@ describe("interrupt", () => {
     expect(next.message).toMatchObject({ role: "assistant", interrupted: true });
     const newTurn = await socket.next("message.created");
     expect(newTurn).toMatchObject({ reply_to: "second", message: { role: "user", content: "Actually, stop." } });
-    expect(newTurn.seq).toBeGreaterThan(interrupted.seq);
+    expect(newTurn.seq).toBeGreaterThan(interrupted.seq ?? Number.POSITIVE_INFINITY);
     await socket.next("agent.response.done");
   });
 });
@@ -247,3 +256,15 @@ describe("security of the fakes' settings", () => {
     expect(KEYS.demo).toBeTruthy();
   });
 });
+
+/** Each character of the turn's audio frames with its start in the turn's audio (PCM16 at 24 kHz). */
+function charTimeline(frames: Of<"avatar.audio.delta">[]): { char: string; atMs: number }[] {
+  const out: { char: string; atMs: number }[] = [];
+  let frameStart = 0;
+  for (const frame of frames) {
+    const chars = frame.alignment?.chars ?? [];
+    for (const [i, char] of chars.entries()) out.push({ char, atMs: frameStart + (frame.alignment?.start_ms[i] ?? 0) });
+    frameStart += atob(frame.audio).length / 48;
+  }
+  return out;
+}

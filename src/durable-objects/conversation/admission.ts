@@ -5,7 +5,7 @@ import { createLogger } from "../../lib/logger";
 import type { HitResult } from "../../lib/rate-limits";
 import { secondsUntil } from "../../lib/time";
 import type { RateLimiter } from "../rate-limiter";
-import type { SocketIdentity } from "./sockets";
+import type { Caller } from "./connections";
 
 /**
  * A turn a socket starts (`input.text`, `avatar.speak`) costs one unit of the org's rate limit, like
@@ -33,7 +33,7 @@ const holderFor = (limiter: DurableObjectNamespace<RateLimiter>) => {
 export async function admitTurn(
   limiter: DurableObjectNamespace<RateLimiter>,
   orgId: string,
-  identity: SocketIdentity,
+  identity: Caller,
   opts: { enabled: boolean; waitUntil: (work: Promise<unknown>) => void },
 ): Promise<Admission> {
   if (!opts.enabled) return { ok: true };

@@ -4,16 +4,33 @@ import type { ServerEvent, ServerEventBody } from "../conversation.protocol";
 import type { ConversationStore } from "./store";
 
 /**
- * The conversation's event stream: each event numbered, written to the log and only then sent to
- * every socket (and to the one REST stream listening, if any), in one synchronous step, so that a
- * socket replaying the log never misses or repeats one. Events for one socket are not logged.
+ * What the conversation's sockets receive, in three kinds:
+ * - `emit`: logged events. Numbered (`seq`), written to the log and only then sent to every socket
+ *   (and the REST stream listening, if any), in one synchronous step, so a socket replaying the log
+ *   never misses or repeats one.
+ * - `broadcast`: ephemeral events for every socket (a state change; later, interim transcripts).
+ *   Not logged, no `seq`: a socket that was away does not get them back.
+ * - `sendTo`: events for one socket (its `session.ready`, an error answering its frame). Not logged,
+ *   no `seq`.
+ * A resuming socket gets its replay in slices (`replay`) that yield to the event loop, so a long log
+ * does not hold up live listeners; live events skip it until its replay has caught up with the log,
+ * which it reads to the end in the same synchronous step that lets it join the live stream.
  */
 
 export type Listener = (frame: string, event: ServerEvent) => void;
 
+/** Rows read and sent per slice of a replay (audio frames are ~10 KB: a few hundred KB a slice). */
+const REPLAY_SLICE_ROWS = 32;
+
 /** `type` first, then the envelope, then the event's own fields (Object.assign keeps that order). */
-const envelope = (body: ServerEventBody, seq: number, now: number, replyTo: string | null): ServerEvent =>
-  Object.assign({ type: body.type, event_id: newId("evt"), seq, ts: new Date(now).toISOString() }, replyTo ? { reply_to: replyTo } : {}, body);
+const envelope = (body: ServerEventBody, seq: number | undefined, now: number, replyTo: string | null): ServerEvent =>
+  Object.assign(
+    { type: body.type, event_id: newId("evt") },
+    seq === undefined ? {} : { seq },
+    { ts: new Date(now).toISOString() },
+    replyTo ? { reply_to: replyTo } : {},
+    body,
+  ) as ServerEvent;
 
 function send(ws: WebSocket, frame: string): void {
   try {
@@ -24,8 +41,10 @@ function send(ws: WebSocket, frame: string): void {
 }
 
 export class EventStream {
-  /** The seq of the newest event. */
+  /** The seq of the newest logged event. */
   lastSeq: number;
+  /** Sockets still receiving their replay: live events wait for them in the log. */
+  private readonly replaying = new Set<WebSocket>();
 
   constructor(
     private readonly store: ConversationStore,
@@ -34,29 +53,57 @@ export class EventStream {
     this.lastSeq = store.lastSeq();
   }
 
+  /** A logged event, for every socket. */
   emit(body: ServerEventBody, replyTo: string | null = null, listener?: Listener): ServerEvent {
     const now = Date.now();
     const seq = ++this.lastSeq;
     const event = envelope(body, seq, now, replyTo);
     const frame = JSON.stringify(event);
     this.store.appendEvent(seq, now, frame);
-    for (const ws of this.sockets()) send(ws, frame);
+    this.toLive(frame);
     listener?.(frame, event);
     return event;
   }
 
-  /** An event for one socket only (not logged, not replayed): it carries the current seq. */
+  /** An ephemeral event for every socket: not logged, no seq. */
+  broadcast(body: ServerEventBody): void {
+    this.toLive(JSON.stringify(envelope(body, undefined, Date.now(), null)));
+  }
+
+  /** An event for one socket only: not logged, no seq. */
   sendTo(ws: WebSocket, body: ServerEventBody, replyTo: string | null = null): void {
-    send(ws, JSON.stringify(envelope(body, this.lastSeq, Date.now(), replyTo)));
+    send(ws, JSON.stringify(envelope(body, undefined, Date.now(), replyTo)));
   }
 
   sendError(ws: WebSocket, error: ApiError, replyTo: string | null = null): void {
     this.sendTo(ws, { type: "error", code: error.code, message: error.message, ...(error.param === undefined ? {} : { param: error.param }) }, replyTo);
   }
 
-  /** A stored event, sent again as it was (a resume). */
-  static resend(ws: WebSocket, frame: string): void {
-    send(ws, frame);
+  /**
+   * Sends `ws` every logged event after `afterSeq`, then lets it join the live stream. Live events
+   * logged meanwhile reach it through the log, in order, exactly once.
+   */
+  async replay(ws: WebSocket, afterSeq: number): Promise<void> {
+    this.replaying.add(ws);
+    try {
+      let cursor = afterSeq;
+      for (;;) {
+        for (const row of this.store.eventsAfter(cursor, REPLAY_SLICE_ROWS)) {
+          send(ws, row.frame);
+          cursor = row.seq;
+        }
+        // Caught up: nothing awaits between this check and joining the live stream (finally).
+        if (cursor >= this.lastSeq) return;
+        await new Promise<void>((resolve) => setTimeout(resolve, 0));
+        if (ws.readyState !== WebSocket.OPEN) return;
+      }
+    } finally {
+      this.replaying.delete(ws);
+    }
+  }
+
+  private toLive(frame: string): void {
+    for (const ws of this.sockets()) if (!this.replaying.has(ws)) send(ws, frame);
   }
 }
 

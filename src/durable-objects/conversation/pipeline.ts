@@ -3,6 +3,7 @@ import type { Logger } from "../../lib/logger";
 import type { ChatRequest, LlmProvider, Usage } from "../../providers/llm/types";
 import type { SpeechChunk } from "../../providers/tts/types";
 import { estimateTokens } from "./history";
+import type { Playback } from "./playback";
 import { SentenceSplitter, splitSentences } from "./sentences";
 import { SpeechQueue, type SpeechSettings } from "./speech-queue";
 
@@ -31,6 +32,8 @@ export interface TurnContext {
   config: Config;
   log: Logger;
   now: () => number;
+  /** Tracks the turn's audio against what the client reports having played. */
+  playback?: Playback;
 }
 
 export interface TurnMetrics {
@@ -51,7 +54,10 @@ export interface TurnOutcome {
   status: "completed" | "interrupted" | "failed";
   /** All the text of the reply that exists (the whole of it when completed). */
   text: string;
-  /** What was sent as audio. */
+  /**
+   * What was spoken: all of it when completed; when interrupted, what the client had heard (its
+   * report, or what it could have played by then); when failed, what was sent as audio.
+   */
   spoken: string;
   speechStarted: boolean;
   /** Why it failed (an ApiError from a provider, usually). */
@@ -81,7 +87,7 @@ export async function runTurn(input: TurnInput, speech: SpeechSettings, sink: Tu
   const outcome = (status: TurnOutcome["status"], error?: unknown): TurnOutcome => ({
     status,
     text,
-    spoken: status === "completed" ? text : queue.spoken,
+    spoken: status === "completed" ? text : status === "interrupted" ? queue.heardText() : queue.spoken,
     speechStarted: queue.speechStarted,
     ...(error === undefined ? {} : { error }),
     metrics: {

@@ -1,13 +1,16 @@
 import type { Config } from "../../config";
 import type { OutputAudioFormat } from "../../db/schema";
 import type { Logger } from "../../lib/logger";
-import type { SpeechChunk, TtsProvider } from "../../providers/tts/types";
+import type { Alignment, SpeechChunk, TtsProvider } from "../../providers/tts/types";
+import { Playback, pcmDurationMs } from "./playback";
 
 /**
- * Sentences in, audio out in order. Each sentence goes to the TTS provider as soon as it is added,
- * up to `MAX_IN_FLIGHT` at once, and its audio is buffered as it arrives; a player sends the
- * buffered audio strictly in sentence order, so sentence 2 can be synthesized while sentence 1
- * plays and its first frame goes out the moment sentence 1's last one has.
+ * Sentences in, audio out in order, paced. Each sentence goes to the TTS provider as soon as it is
+ * added, up to `MAX_IN_FLIGHT` at once, and its audio is buffered as it arrives; a player sends the
+ * buffered audio strictly in sentence order, so sentence 2 is synthesized while sentence 1 plays,
+ * and holds each frame until the client's buffer is within `leadMs` of real time (playback.ts):
+ * enough for smooth playback, little enough that an interrupt discards little and that what is
+ * stored as spoken is close to what was heard.
  */
 
 /** Sentences synthesized at once: enough to keep the player fed, few enough to be polite upstream. */
@@ -17,6 +20,8 @@ export interface SpeechSettings {
   provider: TtsProvider;
   voice: string;
   format: OutputAudioFormat;
+  /** Audio sent ahead of real time, at most (ms). */
+  leadMs: number;
 }
 
 export interface SpeechContext {
@@ -24,6 +29,8 @@ export interface SpeechContext {
   config: Config;
   log: Logger;
   now: () => number;
+  /** Where the turn's audio is tracked (the conversation passes one in to hear the client's reports). */
+  playback?: Playback;
 }
 
 export interface AudioSink {
@@ -33,8 +40,14 @@ export interface AudioSink {
   audio(chunk: SpeechChunk, spokenSoFar: string): void;
 }
 
-/** Lets the event loop run: storage commits, sends, other sockets' frames. */
-const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+const SAMPLE_RATE: Record<OutputAudioFormat, number> = { pcm_16000: 16_000, pcm_24000: 24_000 };
+
+/**
+ * Lets the event loop run between frames: a Durable Object holds every outgoing message until the
+ * storage writes before it are durable, which happens between tasks, so without this a provider
+ * that makes a sentence in one go (the mock) would hold the first frame until the last was made.
+ */
+const nextTask = (ms = 0) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Markdown the model may write but nobody should hear ("asterisk asterisk"). */
 const speakable = (text: string) =>
@@ -43,42 +56,47 @@ const speakable = (text: string) =>
     .replace(/[*_\x60#>~|]+/g, "")
     .trim();
 
+/** Wakes everyone waiting for a change. */
+class Changes {
+  private waiters: (() => void)[] = [];
+
+  notify(): void {
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const wake of waiting) wake();
+  }
+
+  next(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+}
+
 /** One sentence: its text as the LLM wrote it, and its audio as far as it has arrived. */
 class Utterance {
   readonly chunks: SpeechChunk[] = [];
+  readonly changes = new Changes();
   done = false;
   error: unknown;
-  private waiter: (() => void) | undefined;
 
   constructor(
     /** The raw slice of the reply, surrounding whitespace included. */
     readonly raw: string,
     readonly text: string,
   ) {}
-
-  changed(): void {
-    this.waiter?.();
-    this.waiter = undefined;
-  }
-
-  /** Resolves at the next change (a chunk, the end, an error). Only the player waits. */
-  next(): Promise<void> {
-    return new Promise((resolve) => {
-      this.waiter = resolve;
-    });
-  }
 }
 
 export class SpeechQueue {
   private readonly utterances: Utterance[] = [];
+  private readonly added = new Changes();
   private started = 0;
   private inFlight = 0;
   private closed = false;
-  private playerWaiter: (() => void) | undefined;
   /** Everything sent as audio, as the reply's text (whole sentences plus the current one's start). */
   spoken = "";
   /** The sentences played to the end. */
   private wholeSentences = "";
+  readonly playback: Playback;
+  private readonly aborted: Promise<void>;
   speechStarted = false;
   /** Unicode code points sent to the TTS provider: what its speech costs, heard or not. */
   synthesizedCharacters = 0;
@@ -93,11 +111,15 @@ export class SpeechQueue {
     private readonly sink: AudioSink,
     private readonly ctx: SpeechContext,
   ) {
-    // An abort must reach a player that is waiting for audio or for the next sentence.
-    ctx.signal.addEventListener("abort", () => {
-      this.wakePlayer();
-      for (const u of this.utterances) u.changed();
-    });
+    this.playback = ctx.playback ?? new Playback();
+    // An abort must reach a player that is waiting for audio, for the next sentence or for its pace.
+    this.aborted = new Promise((resolve) =>
+      ctx.signal.addEventListener("abort", () => {
+        this.added.notify();
+        for (const u of this.utterances) u.changes.notify();
+        resolve();
+      }),
+    );
     this.played = this.play();
     // Observed by the turn; this keeps an early failure from being reported as unhandled meanwhile.
     this.played.catch(() => {});
@@ -106,18 +128,18 @@ export class SpeechQueue {
   add(raw: string): void {
     this.utterances.push(new Utterance(raw, speakable(raw)));
     this.startMore();
-    this.wakePlayer();
+    this.added.notify();
   }
 
   /** No more sentences: `played` settles once the ones added have been sent. */
   close(): void {
     this.closed = true;
-    this.wakePlayer();
+    this.added.notify();
   }
 
-  private wakePlayer(): void {
-    this.playerWaiter?.();
-    this.playerWaiter = undefined;
+  /** What the client has heard by now, as text (what an interrupted turn stores as spoken). */
+  heardText(): string {
+    return this.playback.spokenAt(this.playback.heardMs(this.ctx.now()));
   }
 
   private startMore(): void {
@@ -141,17 +163,14 @@ export class SpeechQueue {
       for await (const chunk of speech.chunks) {
         if (this.ttsFirstByteMs === null) this.ttsFirstByteMs = this.ctx.now() - requestedAt;
         u.chunks.push(chunk);
-        u.changed();
-        // A provider that makes audio faster than the network brings it (the mock makes a whole
-        // sentence in one go) would otherwise hold the object until the sentence is done: the first
-        // frame could not be committed and sent before the last was made.
+        u.changes.notify();
         await nextTask();
       }
     } catch (err) {
       u.error = err;
     } finally {
       u.done = true;
-      u.changed();
+      u.changes.notify();
       this.inFlight--;
       this.startMore();
     }
@@ -162,41 +181,69 @@ export class SpeechQueue {
       while (i >= this.utterances.length) {
         this.ctx.signal.throwIfAborted();
         if (this.closed) return;
-        await new Promise<void>((resolve) => {
-          this.playerWaiter = resolve;
-        });
+        await this.added.next();
       }
       const u = this.utterances[i];
       if (!u) return;
-      await this.playOne(u);
+      await this.playOne(u, i > 0);
       this.wholeSentences += u.raw;
       this.spoken = this.wholeSentences;
     }
   }
 
-  private async playOne(u: Utterance): Promise<void> {
+  private async playOne(u: Utterance, afterAnother: boolean): Promise<void> {
     const leading = u.raw.slice(0, u.raw.length - u.raw.trimStart().length);
+    const timed = this.settings.provider.timings;
     let sent = 0;
     let said = "";
     for (;;) {
       this.ctx.signal.throwIfAborted();
-      while (sent < u.chunks.length) {
-        const chunk = u.chunks[sent++];
-        if (!chunk) continue;
+      const chunk = u.chunks[sent];
+      if (chunk) {
+        await this.pace();
+        sent += 1;
         if (!this.speechStarted) {
           this.speechStarted = true;
           this.firstAudioAt = this.ctx.now();
           this.sink.speechStarted();
         }
-        // With timings, what was said is exactly their characters; without, a sentence counts as
-        // said once its audio has started.
-        said = chunk.alignment ? said + chunk.alignment.chars.join("") : u.raw.trim();
+        // A voice with timings gives them on every frame, empty where no character starts, and the
+        // first frame of a sentence after another carries the space between them, so the frames'
+        // characters joined are the reply's text.
+        let alignment: Alignment | null = chunk.alignment ?? (timed ? { chars: [], start_ms: [], duration_ms: [] } : null);
+        if (alignment && sent === 1 && afterAnother && leading !== "") {
+          alignment = { chars: [" ", ...alignment.chars], start_ms: [0, ...alignment.start_ms], duration_ms: [0, ...alignment.duration_ms] };
+        }
+        // With timings, what was said is exactly their characters, each from its start; without, a
+        // sentence counts as said once its audio has started.
+        const marks: { atMs: number; spoken: string }[] = [];
+        if (chunk.alignment) {
+          chunk.alignment.chars.forEach((ch, k) => {
+            said += ch;
+            marks.push({ atMs: chunk.alignment?.start_ms[k] ?? 0, spoken: this.wholeSentences + leading + said });
+          });
+        } else if (sent === 1) {
+          said = u.raw.trim();
+          marks.push({ atMs: 0, spoken: this.wholeSentences + leading + said });
+        }
         this.spoken = this.wholeSentences + leading + said;
-        this.sink.audio(chunk, this.spoken);
+        this.playback.add(pcmDurationMs(chunk.audio.length, SAMPLE_RATE[this.settings.format]), marks, this.ctx.now());
+        this.sink.audio({ audio: chunk.audio, alignment }, this.spoken);
+        continue;
       }
       if (u.error !== undefined) throw u.error;
       if (u.done) return;
-      await u.next();
+      await u.changes.next();
+    }
+  }
+
+  /** Waits until the next frame may go without putting the client more than the lead ahead. */
+  private async pace(): Promise<void> {
+    for (;;) {
+      this.ctx.signal.throwIfAborted();
+      const wait = this.playback.waitMs(this.ctx.now(), this.settings.leadMs);
+      if (wait === 0) return;
+      await Promise.race([nextTask(wait), this.aborted]);
     }
   }
 }

@@ -1,27 +1,17 @@
 import type { ConversationRecord } from "../../db/conversations";
 import { newId } from "../../lib/ids";
 import { isoSeconds } from "../../lib/time";
-import type { LlmProviderId } from "../../providers/llm/types";
-import type { TtsProviderId } from "../../providers/tts/voices";
 import type { StoredEvent } from "../../webhooks/events";
 import type { MessageJson } from "../conversation.protocol";
+import type { ConversationSetup } from "./contract";
 import type { LimitState, PlannedAction } from "./limits";
+import { migrate } from "./schema";
 
 /**
  * A conversation object's own SQLite storage: its settings and state, its messages, the event log
  * that sockets resume from, and the turn in flight. Every call is synchronous (the object's SQLite
  * is local), so a write and the broadcast that follows it run with nothing in between.
  */
-
-/** What the object needs beyond the indexed record to run turns; fixed at creation. */
-export interface ConversationSetup {
-  systemPrompt: string | null;
-  greeting: string | null;
-  /** The provider and its own name for the model of `record.model`. */
-  llm: { provider: LlmProviderId; model: string; contextWindow: number };
-  /** The provider and its own voice id of `record.voiceId`. */
-  tts: { provider: TtsProviderId; voice: string };
-}
 
 /** Usage of the org the conversation's turns have consumed, by the `usage` table's metric. */
 export interface PendingUsage {
@@ -39,6 +29,8 @@ export interface TurnInFlight {
   speechStarted: boolean;
   /** What has been sent as audio so far. */
   spoken: string;
+  /** When it started (absent in turns stored before it was kept). */
+  startedAt?: number;
 }
 
 interface MessageRow {
@@ -69,13 +61,11 @@ export class ConversationStore {
   private readonly meta = new Map<string, unknown>();
   private transcript: MessageJson[] | undefined;
 
-  constructor(private readonly sql: SqlStorage) {
-    sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-    sql.exec(
-      "CREATE TABLE IF NOT EXISTS messages (id TEXT PRIMARY KEY, role TEXT NOT NULL, content TEXT NOT NULL, turn_id TEXT NOT NULL, interrupted INTEGER NOT NULL, created_at INTEGER NOT NULL)",
-    );
-    // `frame` is the exact text every socket received, replayed byte for byte on resume.
-    sql.exec("CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, frame TEXT NOT NULL)");
+  private readonly sql: SqlStorage;
+
+  constructor(storage: DurableObjectStorage) {
+    this.sql = storage.sql;
+    migrate(storage);
   }
 
   private get<T>(key: string): T | undefined {
@@ -148,18 +138,18 @@ export class ConversationStore {
    * the moment of their cause, removed once D1 has them, so a failure in between only delays them.
    */
   outbox(): StoredEvent[] {
-    return this.get<StoredEvent[]>("outbox") ?? [];
+    return this.sql
+      .exec<{ event: string }>("SELECT event FROM outbox ORDER BY rowid")
+      .toArray()
+      .map((r) => JSON.parse(r.event) as StoredEvent);
   }
 
   addToOutbox(list: StoredEvent[]): void {
-    this.put("outbox", [...this.outbox(), ...list]);
+    for (const event of list) this.sql.exec("INSERT OR IGNORE INTO outbox (id, event) VALUES (?, ?)", event.id, JSON.stringify(event));
   }
 
   removeFromOutbox(ids: string[]): void {
-    this.put(
-      "outbox",
-      this.outbox().filter((e) => !ids.includes(e.id)),
-    );
+    for (const id of ids) this.sql.exec("DELETE FROM outbox WHERE id = ?", id);
   }
 
   /**
@@ -227,12 +217,14 @@ export class ConversationStore {
     this.sql.exec("INSERT INTO events (seq, ts, frame) VALUES (?, ?, ?)", seq, ts, frame);
   }
 
-  /** Every stored event after `seq`, in order, as sent. */
-  eventsAfter(seq: number): string[] {
-    return this.sql
-      .exec<{ frame: string }>("SELECT frame FROM events WHERE seq > ? ORDER BY seq", seq)
-      .toArray()
-      .map((r) => r.frame);
+  /** The first `limit` stored events after `seq`, in order, as sent. */
+  eventsAfter(seq: number, limit: number): { seq: number; frame: string }[] {
+    return this.sql.exec<{ seq: number; frame: string }>("SELECT seq, frame FROM events WHERE seq > ? ORDER BY seq LIMIT ?", seq, limit).toArray();
+  }
+
+  /** How many stored events come after `seq`. */
+  countEventsAfter(seq: number): number {
+    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM events WHERE seq > ?", seq).one().n;
   }
 
   /** The oldest event still held (0 when none): a resume from before it has a gap. */

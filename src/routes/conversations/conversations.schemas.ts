@@ -117,6 +117,11 @@ export const CreateConversationBody = z
     output_audio_format: z.enum(OUTPUT_AUDIO_FORMATS).default("pcm_24000"),
     max_duration_s: z.number().int().min(30).max(3600).default(600).openapi({ description: "30..3600; the conversation ends then (`max_duration`)." }),
     idle_timeout_s: z.number().int().min(10).max(600).default(120).openapi({ description: "10..600; without user input that long, it ends (`idle_timeout`)." }),
+    audio_lead_ms: z.number().int().min(200).max(600_000).optional().openapi({
+      description:
+        "200..600000: how far ahead of real time the avatar's audio is sent (default `CONVERSATION_AUDIO_LEAD_MS`, 1500). More absorbs a slower network; less makes an interrupt discard less. Told to each socket in `session.ready`.",
+      example: 1500,
+    }),
     metadata: metadata.default({}),
     client_permissions: z
       .array(z.enum(CLIENT_PERMISSIONS))

@@ -22,13 +22,22 @@ interface ServerEventDoc {
 
 const SERVER_EVENTS: Record<ServerEventType, ServerEventDoc> = {
   "session.ready": {
-    description: "First frame on every socket (to that socket only; carries the seq of the last conversation event).",
+    description: "First frame on every socket (to that socket only, not logged: no seq).",
     fields: {
       conversation: "The Conversation object; without `metadata` on a socket opened with the client secret (the backend's data is not the browser's).",
-      replay: "With ?last_seq=N: {after_seq, events, complete}; `complete` is false when older events were pruned. Null otherwise.",
+      socket_id: "This socket's id (sock_…).",
+      last_seq: "The seq of the newest logged event when the socket joined (0: none yet). With ?last_seq, the replay runs up to at least this.",
+      state: "What the avatar is doing: idle, thinking or speaking.",
+      audio_lead_ms: "Audio is sent at most this far ahead of real time.",
+      replay:
+        "With ?last_seq=N: {after_seq, events, complete}; `events` logged events follow now; `complete` is false when older events were pruned. Null otherwise.",
     },
   },
-  "session.keep_alive.ack": { description: "Answers a session.keep_alive that has an event_id (to that socket only).", fields: {} },
+  "session.keep_alive.ack": { description: "Answers a session.keep_alive that has an event_id (to that socket only, no seq).", fields: {} },
+  "avatar.state": {
+    description: "Ephemeral (not logged, no seq, not replayed): what the avatar is doing, each time it changes.",
+    fields: { state: "idle (nothing running), thinking (a turn running, no audio yet) or speaking (its audio is going out)." },
+  },
   "message.created": {
     description: "A stored message: the user's input, or what the avatar said of an interrupted or failed reply.",
     fields: { message: "The Message object." },
@@ -45,13 +54,18 @@ const SERVER_EVENTS: Record<ServerEventType, ServerEventDoc> = {
       turn_id: "turn_…",
       audio: "Base64 PCM16 little-endian mono at the conversation's output_audio_format rate.",
       format: "pcm_24000 or pcm_16000.",
-      alignment: '{"chars":[…],"start_ms":[…],"duration_ms":[…]} relative to this frame\'s audio, or null when the voice gives no timings.',
+      alignment:
+        '{"chars":[…],"start_ms":[…],"duration_ms":[…]} relative to this frame\'s audio (empty arrays when no character starts in it; the first frame of a sentence after another starts with the space between them, so the frames\' chars joined are the reply), or null when the voice gives no timings.',
     },
   },
   "avatar.speech.stopped": { description: "After the last audio frame of a turn (completed, interrupted or failed).", fields: { turn_id: "turn_…" } },
   "avatar.interrupted": {
     description: "The turn was interrupted (avatar.interrupt, a newer input, the end); its upstream requests were aborted.",
-    fields: { turn_id: "turn_…", spoken_text: "What had been sent as audio; the stored message keeps only this, with interrupted: true." },
+    fields: {
+      turn_id: "turn_…",
+      spoken_text:
+        "What was heard: the text up to the last character whose audio had started at the client's reported playback position (avatar.playback), else at what a client playing each frame as it arrived had played. The stored message keeps only this, with interrupted: true.",
+    },
   },
   "metrics.turn": {
     description: "Timings of the turn, from its start, in milliseconds (null when the step did not happen).",
@@ -68,7 +82,8 @@ const SERVER_EVENTS: Record<ServerEventType, ServerEventDoc> = {
     fields: { seconds_left: "Seconds until the end.", reason: "max_duration or idle_timeout." },
   },
   "session.ended": {
-    description: "The conversation has ended; sockets are then closed with code 1000.",
+    description:
+      "The conversation has ended; sockets are then closed with code 1000. Caused by a session.end frame, it carries that frame's event_id as reply_to.",
     fields: { reason: "api_ended, client_ended, max_duration, idle_timeout or error." },
   },
   error: {
@@ -88,10 +103,15 @@ export const websocketProtocol = () => ({
   auth: "Authorization: Bearer <API key>, or ?token=<client secret> (browsers). A socket has the rights of its credential: an API key may send every client event; a client secret may send input.text, avatar.interrupt and session.keep_alive, and avatar.speak and session.end only when the conversation's client_permissions name them (scope.denied otherwise). Revoking the API key (or the key that created the conversation, for its client secret) closes its sockets within 10 s.",
   limits:
     "At most CONVERSATION_MAX_SOCKETS (8) sockets per conversation: one more gets an error conversation.too_many_sockets and close code 1008. Each input.text and avatar.speak costs one request of the organisation's rate limit (refused with an error rate_limit.exceeded, nothing stored or called).",
-  query: { token: "The conversation's client secret.", last_seq: "Resume: every stored event after this seq (at least the last 5 minutes), then live." },
+  query: {
+    token: "The conversation's client secret.",
+    last_seq: "Resume: every logged event after this seq (at least the last 5 minutes), sent after session.ready, then live events, without a gap or a repeat.",
+  },
+  pacing:
+    "A turn's audio is sent at most audio_lead_ms ahead of real time (the conversation's, else CONVERSATION_AUDIO_LEAD_MS, 1500 by default): a client's buffer stays full and an interrupt discards little. Send avatar.playback {turn_id, played_ms} (ms of the turn's audio played) just before avatar.interrupt, or from time to time, and an interrupted turn stores exactly what was heard.",
   frames: `Text frames of JSON; at most ${MAX_FRAME_BYTES / 1024} KiB and ${MAX_FRAMES_PER_SECOND} a second per socket (beyond that, frames are dropped with one error rate_limit.exceeded). Binary frames are reserved for voice input.`,
   envelope:
-    "Every server event has type, event_id (evt_…), seq (per conversation, 1, 2, 3… without gaps; events addressed to one socket carry the last seq and are not replayed), ts (ISO-8601 with milliseconds) and, when it answers or was caused by a client event with an event_id, reply_to.",
+    "Every server event has type, event_id (evt_…), ts (ISO-8601 with milliseconds) and, when it answers or was caused by a client event with an event_id, reply_to. Logged events (everything a turn, a limit or the end produces) also have seq: per conversation, 1, 2, 3… without gaps, replayed on resume. Events that are not logged have no seq: those for one socket (session.ready, session.keep_alive.ack, an error answering its frame) and ephemeral broadcasts (avatar.state). To de-duplicate, keep the highest seq seen and skip a logged event whose seq is not above it; handle every event without seq.",
   keep_alive: `The exact frame ${KEEP_ALIVE_FRAME} is answered ${KEEP_ALIVE_ACK} by the runtime without waking the conversation (no event_id, seq or ts); it does not count as activity.`,
   client_events: z.toJSONSchema(ClientEvent, { io: "input", unrepresentable: "any" }),
   server_events: SERVER_EVENTS,

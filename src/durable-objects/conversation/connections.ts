@@ -1,0 +1,99 @@
+import type { ClientPermission } from "../../db/schema";
+import { newId } from "../../lib/ids";
+import type { ClientEventType } from "../conversation.protocol";
+
+/**
+ * The sockets of a conversation, each with an identity kept with it (`serializeAttachment`, so it
+ * survives hibernation) and tags (so the runtime can find the sockets of one API key without
+ * reading every attachment): its id (`sock_…`, told to the client in `session.ready`, so a tool
+ * call or a voice stream can be addressed to one socket), which credential opened it, the API key
+ * behind that credential, what it may send, and the org's rate limit when it opened (each turn it
+ * starts counts against that limit, like a request). The Worker's route decides the credential
+ * part after authenticating and hands it over with the upgrade; the object adds the rest.
+ */
+
+/** What the route knows about the caller, passed with the upgrade. */
+export interface Caller {
+  /** An API key (a backend) or the conversation's client secret (a browser). */
+  credential: "api_key" | "client_secret";
+  /** The API key used, or the one that minted the client secret; null for an older secret. */
+  keyId: string | null;
+  /** Requests per minute of the org when the socket opened. */
+  orgLimit: number;
+}
+
+export interface Connection extends Caller {
+  id: string;
+  connectedAt: number;
+  /** The client frames this socket may send. */
+  permissions: ClientEventType[];
+}
+
+/**
+ * The header that carries the caller from the Worker's route to the object. Only the route reaches
+ * the object, and it always sets this header itself (replacing any a client sent).
+ */
+export const CALLER_HEADER = "X-Avatar-Socket-Caller";
+
+export const encodeCaller = (caller: Caller): string => JSON.stringify(caller);
+
+/** The caller the route sent, or undefined when the header is missing or not one (never from a client). */
+export function decodeCaller(header: string | null): Caller | undefined {
+  if (header === null) return undefined;
+  try {
+    const value = JSON.parse(header) as Partial<Caller>;
+    if ((value.credential !== "api_key" && value.credential !== "client_secret") || typeof value.orgLimit !== "number") return undefined;
+    return { credential: value.credential, keyId: typeof value.keyId === "string" ? value.keyId : null, orgLimit: value.orgLimit };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every client frame type; an API key may send all of them. */
+const ALL: readonly ClientEventType[] = ["input.text", "avatar.speak", "avatar.interrupt", "avatar.playback", "session.keep_alive", "session.end"];
+/** What a browser's client secret may send without being granted anything. */
+const CLIENT_SECRET_DEFAULTS: readonly ClientEventType[] = ["input.text", "avatar.interrupt", "avatar.playback", "session.keep_alive"];
+
+/**
+ * What a socket may send. An API key may send everything; a client secret, the defaults above plus
+ * what the conversation's `client_permissions` grant (`avatar.speak` puts words in the avatar's
+ * mouth and in its stored transcript; `session.end` ends it for everyone).
+ */
+export function permissionsOf(caller: Caller, granted: readonly ClientPermission[]): ClientEventType[] {
+  if (caller.credential === "api_key") return [...ALL];
+  return ALL.filter((type) => CLIENT_SECRET_DEFAULTS.includes(type) || (granted as readonly string[]).includes(type));
+}
+
+export const keyTag = (keyId: string) => `key:${keyId}`;
+
+/** A new connection: its identity and the tags to accept its socket with. */
+export function newConnection(caller: Caller, granted: readonly ClientPermission[], now: number): { connection: Connection; tags: string[] } {
+  const connection: Connection = { ...caller, id: newId("sock"), connectedAt: now, permissions: permissionsOf(caller, granted) };
+  const tags = [connection.id, `credential:${caller.credential}`, ...(caller.keyId ? [keyTag(caller.keyId)] : [])];
+  return { connection, tags };
+}
+
+/** A socket's identity; a socket without one (which no route opens) gets the least rights. */
+export function connectionOf(ws: WebSocket): Connection {
+  const stored = ws.deserializeAttachment() as Partial<Connection> | null;
+  return {
+    id: stored?.id ?? "sock_unknown",
+    credential: stored?.credential ?? "client_secret",
+    keyId: stored?.keyId ?? null,
+    orgLimit: stored?.orgLimit ?? 0,
+    connectedAt: stored?.connectedAt ?? 0,
+    // Sockets opened before identities carried permissions: what their credential allowed then.
+    permissions: stored?.permissions ?? (stored?.credential === "api_key" ? [...ALL] : [...CLIENT_SECRET_DEFAULTS]),
+  };
+}
+
+/** RFC 6455's "policy violation": the close code of a socket refused or closed for what it is allowed. */
+export const POLICY_VIOLATION = 1008;
+
+export function closeSocket(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(code, reason);
+  } catch {
+    // Already closing or closed.
+  }
+}

@@ -1,0 +1,196 @@
+import type { Config } from "../../config";
+import { encodeBase64 } from "../../lib/crypto";
+import { ApiError } from "../../lib/errors";
+import { newId } from "../../lib/ids";
+import type { Logger } from "../../lib/logger";
+import { llmProvider } from "../../providers/llm";
+import { ttsProvider } from "../../providers/tts";
+import type { SpeechChunk } from "../../providers/tts/types";
+import type { MessageJson, ServerEventBody } from "../conversation.protocol";
+import type { EventStream, Listener } from "./events";
+import { chatHistory } from "./history";
+import { EVENT_RETENTION_MS } from "./limits";
+import { runTurn, type TurnMetrics, type TurnOutcome } from "./pipeline";
+import { Playback } from "./playback";
+import type { ConversationStore, TurnInFlight } from "./store";
+import type { TurnHandle } from "./turns";
+
+/**
+ * One turn of the conversation, as its clients see it: the user's message stored and announced,
+ * the reply run (pipeline.ts) with its text and audio sent as events, and the turn closed in every
+ * case with the assistant's message (all of it, or what was heard of it) and `metrics.turn`. The
+ * turn in flight is kept in storage as it goes, so one cut off by a restart is still closed
+ * (`closeLost`).
+ */
+
+export interface TurnRequest {
+  /** `reply`: the model answers `text`; `speak`: the avatar says `text` as it is. */
+  kind: "reply" | "speak";
+  text: string;
+  /** The client frame's `event_id`, carried by every event of the turn. */
+  replyTo: string | null;
+}
+
+export interface TurnResult {
+  id: string;
+  status: "completed" | "interrupted" | "failed";
+  input: MessageJson | null;
+  output: MessageJson | null;
+  error?: ApiError;
+}
+
+export interface TurnRunnerDeps {
+  store: ConversationStore;
+  events: EventStream;
+  config: () => Config;
+  log: () => Logger;
+  /** Activity: the idle clock restarts. */
+  touch: () => void;
+  /** The conversation is ending: a turn that has not started yet does not start. */
+  ending: () => boolean;
+  /** What the turn consumed, for the org's usage. */
+  usage: (usage: { ttsCharacters: number; llmInputTokens: number; llmOutputTokens: number }) => void;
+  /** The deployment's lead when the conversation has none of its own. */
+  defaultLeadMs: () => number;
+}
+
+const NO_METRICS: TurnMetrics = { llm_first_token_ms: null, tts_first_byte_ms: null, first_audio_ms: null, total_ms: 0 };
+
+export class TurnRunner {
+  /** The turn whose audio is going out, to which a client's playback report applies. */
+  private current: { id: string; playback: Playback } | undefined;
+
+  constructor(private readonly deps: TurnRunnerDeps) {}
+
+  /** A client's `avatar.playback`: applies to the current turn only (a late one is ignored). */
+  playbackReported(turnId: string, playedMs: number, now: number): void {
+    if (this.current?.id === turnId) this.current.playback.reported(playedMs, now);
+  }
+
+  async run(request: TurnRequest, handle: TurnHandle, listener?: Listener): Promise<TurnResult> {
+    const { store, events } = this.deps;
+    const record = store.record();
+    const setup = store.setup();
+    if (!record || !setup) throw new Error("conversation not initialised");
+    const turnId = newId("turn");
+    const emit = (body: ServerEventBody) => events.emit(body, request.replyTo, listener);
+    const now = () => Date.now();
+    const log = this.deps.log().with({ turn_id: turnId });
+    const config = this.deps.config();
+    const cancelled = handle.signal.aborted || this.deps.ending();
+    const llm = request.kind === "reply" ? llmProvider(setup.llm.provider) : undefined;
+    const noModel =
+      request.kind === "reply" && !llm?.configured(config)
+        ? new ApiError(
+            "provider.not_configured",
+            `The model ${setup.llm.provider} is not configured on this deployment any more; create a conversation with another.`,
+          )
+        : undefined;
+
+    const inFlight: TurnInFlight = { id: turnId, replyTo: request.replyTo, speechStarted: false, spoken: "", startedAt: now() };
+    const playback = new Playback();
+    const format = record.outputAudioFormat;
+    const sink = {
+      delta: (delta: string) => emit({ type: "agent.response.delta", turn_id: turnId, delta }),
+      speechStarted: () => {
+        inFlight.speechStarted = true;
+        store.saveTurn(inFlight);
+        handle.setState("speaking");
+        emit({ type: "avatar.speech.started", turn_id: turnId });
+      },
+      audio: (chunk: SpeechChunk, spokenSoFar: string) => {
+        inFlight.spoken = spokenSoFar;
+        store.saveTurn(inFlight);
+        emit({ type: "avatar.audio.delta", turn_id: turnId, audio: encodeBase64(chunk.audio), format, alignment: chunk.alignment });
+      },
+    };
+    const speech = { provider: ttsProvider(setup.tts.provider), voice: setup.tts.voice, format, leadMs: setup.audioLeadMs ?? this.deps.defaultLeadMs() };
+    const context = { signal: handle.signal, config, log, now, playback };
+
+    // The model is asked before anything is written: a Durable Object holds back every outgoing
+    // request until its writes are durable, and the model's first token matters more than the
+    // user's message being stored a moment earlier. (Nothing the turn reports can come before
+    // the message.created below: the answer arrives in a later task.)
+    let outcome: Promise<TurnOutcome> | undefined;
+    if (!cancelled && llm && !noModel) {
+      const transcript = [...store.messages(), { role: "user" as const, content: request.text }];
+      const history = chatHistory(setup.systemPrompt, transcript, setup.llm.contextWindow);
+      outcome = runTurn({ kind: "reply", llm, request: { model: setup.llm.model, messages: history } }, speech, sink, context);
+    }
+
+    let input: MessageJson | null = null;
+    if (request.kind === "reply") {
+      input = store.addMessage({ role: "user", content: request.text, turnId, interrupted: false }, now());
+      emit({ type: "message.created", message: input });
+    }
+    if (cancelled) {
+      emit({ type: "avatar.interrupted", turn_id: turnId, spoken_text: "" });
+      emit({ type: "metrics.turn", turn_id: turnId, ...NO_METRICS });
+      return { id: turnId, status: "interrupted", input, output: null };
+    }
+    if (noModel) {
+      emit({ type: "error", code: noModel.code, message: noModel.message });
+      emit({ type: "metrics.turn", turn_id: turnId, ...NO_METRICS });
+      return { id: turnId, status: "failed", input, output: null, error: noModel };
+    }
+    store.saveTurn(inFlight);
+    this.deps.touch();
+    this.current = { id: turnId, playback };
+    const result = await (outcome ?? runTurn({ kind: "speak", text: request.text }, speech, sink, context));
+    this.current = undefined;
+
+    let output: MessageJson | null = null;
+    let error: ApiError | undefined;
+    if (result.status === "completed") {
+      if (result.speechStarted) emit({ type: "avatar.speech.stopped", turn_id: turnId });
+      output = store.addMessage({ role: "assistant", content: result.text.trim(), turnId, interrupted: false }, now());
+      emit({ type: "agent.response.done", turn_id: turnId, message: output });
+    } else {
+      const spoken = result.spoken.trim();
+      if (result.status === "interrupted") {
+        emit({ type: "avatar.interrupted", turn_id: turnId, spoken_text: spoken });
+      } else {
+        error = asApiError(result.error, log);
+        emit({ type: "error", code: error.code, message: error.message, ...(error.param === undefined ? {} : { param: error.param }) });
+      }
+      if (result.speechStarted) emit({ type: "avatar.speech.stopped", turn_id: turnId });
+      if (spoken !== "") {
+        output = store.addMessage({ role: "assistant", content: spoken, turnId, interrupted: true }, now());
+        emit({ type: "message.created", message: output });
+      }
+    }
+    emit({ type: "metrics.turn", turn_id: turnId, ...result.metrics });
+    this.deps.usage(result.usage);
+    store.saveTurn(undefined);
+    store.pruneEvents(now() - EVENT_RETENTION_MS);
+    if (!this.deps.ending()) this.deps.touch();
+    return { id: turnId, status: result.status, input, output, ...(error ? { error } : {}) };
+  }
+
+  /**
+   * A turn the object was running when it stopped (a deploy, a crash) can never finish: it is
+   * closed as interrupted with what had been sent as audio (nothing more can have been heard), so
+   * no client waits for it forever, and ends with its `metrics.turn` like every turn.
+   */
+  closeLost(): void {
+    const { store, events } = this.deps;
+    const lost = store.turn();
+    if (!lost) return;
+    const emit = (body: ServerEventBody) => events.emit(body, lost.replyTo);
+    const spoken = lost.spoken.trim();
+    emit({ type: "avatar.interrupted", turn_id: lost.id, spoken_text: spoken });
+    if (lost.speechStarted) emit({ type: "avatar.speech.stopped", turn_id: lost.id });
+    if (spoken !== "") {
+      const message = store.addMessage({ role: "assistant", content: spoken, turnId: lost.id, interrupted: true }, Date.now());
+      emit({ type: "message.created", message });
+    }
+    emit({ type: "metrics.turn", turn_id: lost.id, ...NO_METRICS, total_ms: lost.startedAt === undefined ? 0 : Date.now() - lost.startedAt });
+    store.saveTurn(undefined);
+  }
+}
+
+function asApiError(err: unknown, log: Logger): ApiError {
+  if (err instanceof ApiError) return err;
+  log.error("turn failed", { error: err });
+  return new ApiError("internal", "The reply failed; the conversation can continue.");
+}
