@@ -50,7 +50,8 @@ export function planNext(record: ConversationRecord, limits: LimitState, now: nu
     if (!limits.warnedMax) {
       candidates.push({ kind: "expiring", reason: "max_duration", at: maxEnd - warningLeadMs(record.maxDurationS), endsAt: maxEnd });
     }
-    if (limits.warnedIdleFor !== limits.lastActivityAt) {
+    // An idle end after the maximum duration's never comes: nothing to warn of.
+    if (limits.warnedIdleFor !== limits.lastActivityAt && idleEnd < maxEnd) {
       candidates.push({ kind: "expiring", reason: "idle_timeout", at: idleEnd - warningLeadMs(record.idleTimeoutS), endsAt: idleEnd });
     }
   } else if (prunableSince !== null) {

@@ -208,11 +208,13 @@ export class SpeechQueue {
           this.sink.speechStarted();
         }
         // A voice with timings gives them on every frame, empty where no character starts, and the
-        // first frame of a sentence after another carries the space between them, so the frames'
-        // characters joined are the reply's text.
+        // first frame of a sentence after another carries the whitespace between them, so the
+        // frames' characters joined are the reply's text.
         let alignment: Alignment | null = chunk.alignment ?? (timed ? { chars: [], start_ms: [], duration_ms: [] } : null);
         if (alignment && sent === 1 && afterAnother && leading !== "") {
-          alignment = { chars: [" ", ...alignment.chars], start_ms: [0, ...alignment.start_ms], duration_ms: [0, ...alignment.duration_ms] };
+          const gap = [...leading];
+          const zeros = gap.map(() => 0);
+          alignment = { chars: [...gap, ...alignment.chars], start_ms: [...zeros, ...alignment.start_ms], duration_ms: [...zeros, ...alignment.duration_ms] };
         }
         // With timings, what was said is exactly their characters, each from its start; without, a
         // sentence counts as said once its audio has started.
@@ -222,7 +224,7 @@ export class SpeechQueue {
             said += ch;
             marks.push({ atMs: chunk.alignment?.start_ms[k] ?? 0, spoken: this.wholeSentences + leading + said });
           });
-        } else if (sent === 1) {
+        } else if (!timed && sent === 1) {
           said = u.raw.trim();
           marks.push({ atMs: 0, spoken: this.wholeSentences + leading + said });
         }

@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { startWranglerDev, type WranglerDev } from "./wrangler-dev.ts";
+
+/**
+ * Conversation sockets against the real runtime (`wrangler dev`), for what the Workers test pool
+ * cannot show: a conversation object evicted while its sockets stay connected (hibernation), and
+ * when the TCP connection of a socket the server closed actually ends.
+ */
+
+const KEY = "av_test_demo00000000000000000000000000000000";
+const HEADERS = { Authorization: `Bearer ${KEY}`, "Content-Type": "application/json" };
+
+interface Event {
+  type: string;
+  seq?: number;
+  [field: string]: unknown;
+}
+
+/** A `ws` client that keeps every event and knows when its TCP connection ended. */
+class Client {
+  readonly events: Event[] = [];
+  tcpClosedAt: number | undefined;
+  private constructor(readonly ws: WebSocket) {
+    ws.on("message", (data) => this.events.push(JSON.parse(String(data)) as Event));
+  }
+
+  static async open(url: string, headers: Record<string, string> = {}): Promise<Client> {
+    const client = new Client(new WebSocket(url, { headers }));
+    await new Promise<void>((resolve, reject) => {
+      client.ws.once("open", () => resolve());
+      client.ws.once("error", reject);
+    });
+    // `close` fires once the TCP connection is gone, after the closing handshake.
+    client.ws.once("close", () => {
+      client.tcpClosedAt = Date.now();
+    });
+    return client;
+  }
+
+  async next(type: string, after = 0, timeoutMs = 10_000): Promise<Event> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.events.slice(after).find((e) => e.type === type);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no ${type}; got ${this.events.map((e) => e.type).join(", ")}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  async tcpClosed(timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.tcpClosedAt === undefined) {
+      if (Date.now() > deadline) throw new Error("the connection is still open");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return this.tcpClosedAt;
+  }
+}
+
+describe("conversation sockets in wrangler dev", () => {
+  let dev: WranglerDev | undefined;
+  beforeAll(async () => {
+    dev = await startWranglerDev();
+  }, 90_000);
+  afterAll(async () => {
+    await dev?.stop();
+  }, 15_000);
+
+  const base = () => {
+    if (!dev) throw new Error("wrangler dev did not start");
+    return dev.url;
+  };
+  /** How often an instance of this conversation's object started with open sockets (its log). */
+  const wakes = (id: string) =>
+    (dev?.output() ?? "").split("\n").filter((line) => line.includes('"message":"woke with open sockets"') && line.includes(id)).length;
+  const create = async (body: Record<string, unknown> = {}) => {
+    const res = await fetch(new URL("/v1/conversations", base()), {
+      method: "POST",
+      headers: HEADERS,
+      body: JSON.stringify({ avatar_id: "av_demo", greeting: null, ...body }),
+    });
+    expect(res.status).toBe(201);
+    return (await res.json()) as { id: string; transport: { url: string }; client_secret: { value: string } };
+  };
+
+  it("a conversation that ends closes every socket's connection at once, not when its object is evicted", async () => {
+    const conv = await create();
+    const a = await Client.open(conv.transport.url, HEADERS);
+    const b = await Client.open(`${conv.transport.url}?token=${conv.client_secret.value}`);
+    await a.next("session.ready");
+    await b.next("session.ready");
+    const endedAt = Date.now();
+    const res = await fetch(new URL(`/v1/conversations/${conv.id}/end`, base()), { method: "POST", headers: HEADERS });
+    expect(res.status).toBe(200);
+    await a.next("session.ended");
+    // The object is evicted after about 10 s idle; the connections must be gone well before.
+    expect((await a.tcpClosed(5_000)) - endedAt).toBeLessThan(5_000);
+    expect((await b.tcpClosed(5_000)) - endedAt).toBeLessThan(5_000);
+
+    // A socket opened on the ended conversation: ready, closed, and its connection gone too.
+    const openedAt = Date.now();
+    const late = await Client.open(conv.transport.url, HEADERS);
+    expect(await late.next("session.ready")).toMatchObject({ conversation: { status: "ended" } });
+    expect((await late.tcpClosed(5_000)) - openedAt).toBeLessThan(5_000);
+  }, 30_000);
+
+  it("after the object hibernates, its sockets keep their identity and rights, and the conversation goes on", async () => {
+    const conv = await create();
+    const backend = await Client.open(conv.transport.url, HEADERS);
+    const browser = await Client.open(`${conv.transport.url}?token=${conv.client_secret.value}`);
+    const readyBackend = await backend.next("session.ready");
+    const readyBrowser = await browser.next("session.ready");
+    backend.ws.send(JSON.stringify({ type: "input.text", event_id: "before", text: "Hello before the nap." }));
+    const first = await backend.next("metrics.turn");
+
+    // Idle for longer than the runtime keeps an idle object (about 10 s): only the exact keep-alive
+    // frame, which the runtime answers itself without waking the object.
+    const idleSince = Date.now();
+    while (Date.now() - idleSince < 13_000) {
+      backend.ws.send('{"type":"session.keep_alive"}');
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+    const wokeBefore = wakes(conv.id);
+    // The browser's socket still has a client secret's rights (from its attachment)...
+    const mark = browser.events.length;
+    browser.ws.send(JSON.stringify({ type: "avatar.speak", event_id: "not-mine", text: "I say so." }));
+    expect(await browser.next("error", mark)).toMatchObject({ code: "scope.denied", reply_to: "not-mine" });
+    // ...and the backend's still talks, its turn continuing the same sequence, on both sockets.
+    const from = backend.events.length;
+    backend.ws.send(JSON.stringify({ type: "input.text", event_id: "after", text: "Still there?" }));
+    const created = await backend.next("message.created", from);
+    expect(created).toMatchObject({ reply_to: "after", message: { content: "Still there?" } });
+    expect(created.seq).toBe((first.seq ?? 0) + 1);
+    const done = await backend.next("agent.response.done", from);
+    expect(await browser.next("agent.response.done", mark)).toEqual(done);
+    // The object had been evicted: a new instance woke for those frames, with the sockets open.
+    expect(wakes(conv.id)).toBeGreaterThan(wokeBefore);
+    expect(readyBackend.socket_id).not.toBe(readyBrowser.socket_id);
+    backend.ws.close(1000);
+    browser.ws.close(1000);
+  }, 45_000);
+});
