@@ -6,11 +6,12 @@ import { allowedMethods } from "./lib/allowed-methods";
 import { ApiError, quote, retryHeader } from "./lib/errors";
 import { createLogger } from "./lib/logger";
 import { validationHook } from "./lib/validation";
-import { declaredCodes, GLOBAL_CODES } from "./middleware/access";
+import { GLOBAL_CODES } from "./middleware/access";
 import { bodyLimit } from "./middleware/body";
 import { requestContext } from "./middleware/context";
-import { corsPreflight } from "./middleware/cors";
+import { corsFor } from "./middleware/cors";
 import { requestId } from "./middleware/request-id";
+import { RouteTable } from "./middleware/route-table";
 import { registerAi } from "./routes/ai";
 import { registerApiKeys } from "./routes/api-keys";
 import { registerAvatars } from "./routes/avatars";
@@ -18,6 +19,7 @@ import { registerConversations } from "./routes/conversations";
 import { registerDocs } from "./routes/docs";
 import { registerEvents } from "./routes/events";
 import { registerHealth } from "./routes/health";
+import { mountedRoutes } from "./routes/mounted-routes";
 import { registerPersonas } from "./routes/personas";
 import { registerTts } from "./routes/tts";
 import { registerWebhookEndpoints } from "./routes/webhook-endpoints";
@@ -37,22 +39,26 @@ const fallbackLog = createLogger();
 /**
  * Tests only (`STRICT_ERROR_CODES=on`): an error whose code its route did not declare is itself a
  * defect, answered 500 so the test that provoked it fails and the OpenAPI document cannot drift.
+ * A route mounted without a definition, like the global middleware, declared only the global codes.
  */
-function undeclared(c: Context<AppEnv>, e: ApiError): boolean {
+function undeclared(c: Context<AppEnv>, e: ApiError, routes: RouteTable): boolean {
   if (!c.get("config")?.strictErrorCodes) return false;
-  const declared = declaredCodes(c.req.method, c.req.routePath);
-  return declared !== undefined && !declared.has(e.code) && !GLOBAL_CODES.includes(e.code);
+  return !routes.mountedAs(c.req.method, c.req.routePath).codes.has(e.code) && !GLOBAL_CODES.includes(e.code);
 }
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  // What this app mounts, below or later (tests add routes): each route's access kind and codes
+  // come from its definition, never from which modules happen to be imported.
+  const routes = new RouteTable(() => mountedRoutes(app));
+  const cors = corsFor(routes);
 
   // Order matters: the request id decorates everything below it; settings before anything reads
   // them; CORS answers preflights before bodies, authentication and limits are looked at; an
   // oversized body is refused before anyone authenticates.
-  app.use(requestId);
+  app.use(requestId(cors));
   app.use(requestContext);
-  app.use(corsPreflight);
+  app.use(cors.preflight);
   app.use(bodyLimit);
 
   registerHealth(app);
@@ -83,7 +89,7 @@ export function createApp() {
   app.onError((err, c) => {
     const log = c.get("log") ?? fallbackLog;
     const apiError = err instanceof ApiError ? err : err instanceof HTTPException ? fromHttpException(err) : undefined;
-    if (apiError && undeclared(c, apiError)) {
+    if (apiError && undeclared(c, apiError, routes)) {
       log.error("undeclared error code", { code: apiError.code, route: `${c.req.method} ${c.req.routePath}` });
       return respond(c, new ApiError("internal", `Route ${c.req.method} ${c.req.routePath} answered the undeclared code ${apiError.code}.`));
     }

@@ -47,6 +47,7 @@ describe("GET /v1/openapi.json", () => {
     const variants = ws.client_events.oneOf ?? ws.client_events.anyOf ?? [];
     expect(variants.map((v) => v.properties.type.const).sort()).toEqual([
       "avatar.interrupt",
+      "avatar.playback",
       "avatar.speak",
       "input.text",
       "session.end",
@@ -60,6 +61,7 @@ describe("GET /v1/openapi.json", () => {
         "avatar.interrupted",
         "avatar.speech.started",
         "avatar.speech.stopped",
+        "avatar.state",
         "error",
         "message.created",
         "metrics.turn",

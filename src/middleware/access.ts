@@ -1,6 +1,5 @@
 import type { MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
-import { TrieRouter } from "hono/router/trie-router";
 import type { AppEnv } from "../env";
 import type { ErrorCode } from "../lib/errors";
 import { apiKeyAuth, authenticateApiKey } from "./api-key-auth";
@@ -10,8 +9,9 @@ import { ipRateLimit, orgRateLimit } from "./rate-limit";
 import { touchApiKey } from "./touch-api-key";
 
 /**
- * Who may call a route, and therefore which middleware runs before its validators: authentication,
- * then the rate limit (so a rejected request does no other work), then bookkeeping.
+ * Who may call a route, and therefore which middleware runs before its validators (authentication,
+ * then the rate limit, so a rejected request does no other work, then bookkeeping), which error codes
+ * it can answer and which origins CORS allows. Each route names its kind in its definition.
  * - `api_key`: a backend's API key.
  * - `client_secret`: an API key, or a conversation's client secret in `?token=` (browsers' WebSockets).
  * - `jwt`: a signed-in user's token (key management).
@@ -28,6 +28,11 @@ export interface AccessRule {
   security: Record<string, string[]>[];
   /** The error codes this access kind can answer, whatever the route. */
   codes: ErrorCode[];
+  /**
+   * Whether CORS allows any origin instead of the configured ones: anyone may call these routes
+   * anyway, and a browser page must be able to read what they answer.
+   */
+  anyOrigin: boolean;
 }
 
 const API_KEY_CODES: ErrorCode[] = [
@@ -53,11 +58,12 @@ const optionalApiKey = createMiddleware<AppEnv>(async (c, next) => {
 });
 
 export const ACCESS: Record<Access, AccessRule> = {
-  api_key: { middleware: [apiKeyAuth, orgRateLimit, touchApiKey], security: [{ apiKey: [] }], codes: API_KEY_CODES },
+  api_key: { middleware: [apiKeyAuth, orgRateLimit, touchApiKey], security: [{ apiKey: [] }], codes: API_KEY_CODES, anyOrigin: false },
   client_secret: {
     middleware: [clientSecretAuth, orgRateLimit, touchApiKey],
     security: [{ apiKey: [] }, { clientSecret: [] }],
     codes: [...API_KEY_CODES, "client_secret.invalid", "config.secret_missing"],
+    anyOrigin: false,
   },
   jwt: {
     middleware: [jwtAuth, orgRateLimit],
@@ -72,44 +78,17 @@ export const ACCESS: Record<Access, AccessRule> = {
       "rate_limit.unavailable",
       "config.secret_missing",
     ],
+    anyOrigin: false,
   },
-  public: { middleware: [ipRateLimit], security: [], codes: ["rate_limit.exceeded"] },
+  public: { middleware: [ipRateLimit], security: [], codes: ["rate_limit.exceeded"], anyOrigin: true },
   public_or_api_key: {
     middleware: [optionalApiKey],
     security: [{}, { apiKey: [] }],
     codes: ["api_key.invalid", "api_key.revoked", "api_key.wrong_kind", "rate_limit.exceeded", "rate_limit.unavailable"],
+    anyOrigin: true,
   },
-  unmetered: { middleware: [], security: [], codes: [] },
+  unmetered: { middleware: [], security: [], codes: [], anyOrigin: true },
 };
 
 /** Codes any route can answer: the global middleware's and the last-resort 500. */
 export const GLOBAL_CODES: ErrorCode[] = ["request.too_large", "request.unsupported_media_type", "config.invalid", "internal"];
-
-interface RouteEntry {
-  access: Access;
-  codes: ReadonlySet<ErrorCode>;
-}
-
-/**
- * Every route `defineRoute` declared, by method and Hono path: CORS asks whether a route is
- * public, and the strict error-code check asks which codes a route declared.
- */
-const routes = new TrieRouter<RouteEntry>();
-const byKey = new Map<string, RouteEntry>();
-
-export function declareRoute(method: string, honoPath: string, access: Access, codes: Iterable<ErrorCode>) {
-  const entry = { access, codes: new Set(codes) };
-  routes.add(method.toUpperCase(), honoPath, entry);
-  byKey.set(`${method.toUpperCase()} ${honoPath}`, entry);
-}
-
-/** The declared route a request to `path` reaches, if any (HEAD is answered by GET routes). */
-export function routeFor(method: string, path: string): RouteEntry | undefined {
-  const m = method === "HEAD" ? "GET" : method;
-  return routes.match(m, path)[0][0]?.[0];
-}
-
-/** The codes declared by the route registered as `honoPath` (what `c.req.routePath` gives). */
-export function declaredCodes(method: string, honoPath: string): ReadonlySet<ErrorCode> | undefined {
-  return byKey.get(`${method === "HEAD" ? "GET" : method} ${honoPath}`)?.codes;
-}

@@ -1,13 +1,14 @@
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
-import { routeFor } from "./access";
+import { ACCESS } from "./access";
+import type { RouteTable } from "./route-table";
 
 /**
  * CORS, by the Fetch standard's rules. Not Hono's `cors` middleware: it sets its headers on `c.res`
  * before the handler runs, which makes Hono copy every response the handler returns once more; that
- * copy cost 40% of /health's throughput here. Preflights are answered by `corsPreflight` before
- * bodies, authentication and limits; every other response gets `corsHeaders` in the one pass that
+ * copy cost 40% of /health's throughput here. Preflights are answered by `preflight` before
+ * bodies, authentication and limits; every other response gets `headers` in the one pass that
  * decorates it (request-id.ts).
  */
 
@@ -51,42 +52,52 @@ export const EXPOSED_HEADERS = [
   "ETag",
 ].join(", ");
 
-const isPublic = (method: string, path: string) => {
-  const access = routeFor(method, path)?.access;
-  return access === "public" || access === "public_or_api_key" || access === "unmetered";
-};
+export interface Cors {
+  /** Answers a preflight `204` at once; everything else goes on. */
+  preflight: MiddlewareHandler<AppEnv>;
+  /** The CORS headers of an ordinary (non-preflight) response to a cross-origin request. */
+  headers(c: Context<AppEnv>): [string, string][];
+}
 
 /**
- * The origin a response allows, or undefined: public routes and signed downloads any origin;
- * authenticated routes the configured origins (`*` by default: the API authenticates with bearer
+ * CORS for one app, by the access kind of the route a request reaches in that app's route table.
+ * Public routes and signed downloads allow any origin; authenticated routes, and routes mounted
+ * without a definition, the configured origins (`*` by default: the API authenticates with bearer
  * tokens, never cookies, so credentials are never allowed and any page may call it with its own key).
  */
-function allowedOrigin(c: Context<AppEnv>, method: string): string | undefined {
-  const allowed = c.get("config").corsAllowedOrigins;
-  if (allowed.includes("*") || isPublic(method, c.req.path)) return "*";
-  const origin = c.req.header("Origin");
-  return origin !== undefined && allowed.includes(origin) ? origin : undefined;
-}
+export function corsFor(routes: RouteTable): Cors {
+  const anyOrigin = (method: string, path: string) => {
+    const access = routes.reached(method, path).access;
+    return access !== undefined && ACCESS[access].anyOrigin;
+  };
 
-/** The CORS headers of an ordinary (non-preflight) response to a cross-origin request. */
-export function corsHeaders(c: Context<AppEnv>): [string, string][] {
-  if (c.req.header("Origin") === undefined || !c.get("config")) return [];
-  const origin = allowedOrigin(c, c.req.method);
-  const vary: [string, string][] = origin === "*" ? [] : [["Vary", "Origin"]];
-  return origin === undefined ? vary : [["Access-Control-Allow-Origin", origin], ["Access-Control-Expose-Headers", EXPOSED_HEADERS], ...vary];
-}
+  const allowedOrigin = (c: Context<AppEnv>, method: string): string | undefined => {
+    const allowed = c.get("config").corsAllowedOrigins;
+    if (allowed.includes("*") || anyOrigin(method, c.req.path)) return "*";
+    const origin = c.req.header("Origin");
+    return origin !== undefined && allowed.includes(origin) ? origin : undefined;
+  };
 
-/** Answers a preflight `204` at once; everything else goes on. */
-export const corsPreflight = createMiddleware<AppEnv>(async (c, next) => {
-  const requestedMethod = c.req.header("Access-Control-Request-Method");
-  if (c.req.method !== "OPTIONS" || requestedMethod === undefined) return next();
-  const origin = allowedOrigin(c, requestedMethod);
-  const headers = new Headers({ Vary: "Origin, Access-Control-Request-Headers" });
-  if (origin !== undefined) {
-    headers.set("Access-Control-Allow-Origin", origin);
-    headers.set("Access-Control-Allow-Methods", ALLOW_METHODS);
-    headers.set("Access-Control-Allow-Headers", allowHeaders(c.req.header("Access-Control-Request-Headers")));
-    headers.set("Access-Control-Max-Age", MAX_AGE_SECONDS);
-  }
-  return new Response(null, { status: 204, headers });
-});
+  const headers = (c: Context<AppEnv>): [string, string][] => {
+    if (c.req.header("Origin") === undefined || !c.get("config")) return [];
+    const origin = allowedOrigin(c, c.req.method);
+    const vary: [string, string][] = origin === "*" ? [] : [["Vary", "Origin"]];
+    return origin === undefined ? vary : [["Access-Control-Allow-Origin", origin], ["Access-Control-Expose-Headers", EXPOSED_HEADERS], ...vary];
+  };
+
+  const preflight = createMiddleware<AppEnv>(async (c, next) => {
+    const requestedMethod = c.req.header("Access-Control-Request-Method");
+    if (c.req.method !== "OPTIONS" || requestedMethod === undefined) return next();
+    const origin = allowedOrigin(c, requestedMethod);
+    const answer = new Headers({ Vary: "Origin, Access-Control-Request-Headers" });
+    if (origin !== undefined) {
+      answer.set("Access-Control-Allow-Origin", origin);
+      answer.set("Access-Control-Allow-Methods", ALLOW_METHODS);
+      answer.set("Access-Control-Allow-Headers", allowHeaders(c.req.header("Access-Control-Request-Headers")));
+      answer.set("Access-Control-Max-Age", MAX_AGE_SECONDS);
+    }
+    return new Response(null, { status: 204, headers: answer });
+  });
+
+  return { preflight, headers };
+}

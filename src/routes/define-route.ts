@@ -2,8 +2,9 @@ import { createRoute, type RouteConfig, type RouteHandler } from "@hono/zod-open
 import type { AppEnv } from "../env";
 import type { ErrorCode } from "../lib/errors";
 import { commonHeaders, errorResponses } from "../lib/openapi";
-import { ACCESS, type Access, declareRoute, GLOBAL_CODES } from "../middleware/access";
+import { ACCESS, type Access, GLOBAL_CODES } from "../middleware/access";
 import { requestShape } from "../middleware/request-shape";
+import type { RoutePolicy } from "../middleware/route-table";
 
 const VALIDATION_CODES: ErrorCode[] = ["parameter.missing", "parameter.invalid", "parameter.unknown"];
 
@@ -16,7 +17,18 @@ export type HandlerOf<Routes, Name extends keyof Routes> = Routes[Name] extends 
 /** `/v1/avatars/{avatar_id}` (OpenAPI) → `/v1/avatars/:avatar_id` (Hono). */
 export const toHonoPath = (path: string) => path.replaceAll(/\{(\w+)\}/g, ":$1");
 
-type Definition = Omit<RouteConfig, "middleware" | "security" | "operationId"> & {
+/**
+ * Where a route definition carries its policy (access kind and error codes) for `createApp()`'s
+ * route table. A symbol: it travels with the definition into the app's OpenAPI registry, the record
+ * of what was mounted, and never into the published document.
+ */
+const ROUTE_POLICY = Symbol("route policy");
+
+/** The policy a mounted definition carries, if it was made by `defineRoute`. */
+export const policyOf = (route: object): RoutePolicy | undefined => (route as { [ROUTE_POLICY]?: RoutePolicy })[ROUTE_POLICY];
+
+// No `hide`: a hidden route stays out of the OpenAPI registry, and with it out of the route table.
+type Definition = Omit<RouteConfig, "middleware" | "security" | "operationId" | "hide"> & {
   /** Stable camelCase name SDK generators turn into a method (`listAvatars`); never renamed once published. */
   operationId: string;
   /** The error codes this route itself can answer, beyond those of its access kind and the global ones. */
@@ -45,8 +57,9 @@ const streamExtension = (stream: StreamDoc) => ({
 
 /**
  * One route: its OpenAPI definition, the middleware of its access kind (auth, limits, bookkeeping),
- * the query-string and body media-type checks, and every error code it can answer, published per status in the document
- * and recorded for the test suite's strict error-code check.
+ * the query-string and body media-type checks, and every error code it can answer, published per
+ * status in the document and carried with the access kind as the route's policy (ROUTE_POLICY),
+ * which CORS and the test suite's strict error-code check read once the route is mounted.
  */
 export const defineRoute = <const R extends Definition>(access: Access, definition: R) => {
   const { errors = [], stream, ...config } = definition;
@@ -59,7 +72,7 @@ export const defineRoute = <const R extends Definition>(access: Access, definiti
     ...(config.request?.body ? (["request.invalid_json"] as const) : []),
     ...errors,
   ];
-  declareRoute(config.method, toHonoPath(config.path), access, codes);
+  const policy: RoutePolicy = Object.freeze({ access, codes: new Set(codes) });
   const bodyTypes = config.request?.body ? Object.keys(config.request.body.content) : ["application/json"];
   const rateLimited = access !== "unmetered";
   const responses: RouteConfig["responses"] = { ...errorResponses(codes), ...config.responses };
@@ -70,6 +83,7 @@ export const defineRoute = <const R extends Definition>(access: Access, definiti
   return createRoute({
     ...(config as Omit<R, "errors" | "stream">),
     ...(stream ? streamExtension(stream) : {}),
+    [ROUTE_POLICY]: policy,
     security: rule.security,
     middleware: [...rule.middleware, requestShape({ declaresQuery: hasQuery, bodyTypes })],
     responses,
