@@ -90,6 +90,27 @@ describe("turns count against the org's rate limit", () => {
     expect((await socket.next("message.created")).reply_to).toBe("later");
   });
 
+  it("a REST message past the limit is 429 rate_limit.exceeded, and the model is not asked", async () => {
+    const org = await freshOrg("free"); // 10 a minute
+    const conv = await createConversation({}, org.key);
+    const messages = () => post(`/v1/conversations/${conv.id}/messages`, { content: "Reply with one word." }, org.key);
+    const stored = async () =>
+      (await runInDurableObject(stubOf(conv.id), (_, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM messages").one())).n;
+    expect((await messages()).status).toBe(201);
+    await leaveOnly(org.id, 10, 0);
+    const before = await stored();
+    // This isolate may still hold a token or two of its lease; then the window is spent.
+    let res = await messages();
+    for (let i = 0; i < 10 && res.status === 201; i++) res = await messages();
+    await expectError(res, 429, { type: "rate_limit", code: "rate_limit.exceeded" });
+    expect(Number(res.headers.get("Retry-After"))).toBeGreaterThan(0);
+    const turnsLet = (await stored()) - before;
+    // Refused: nothing stored for it (two messages per turn that was let through, none more).
+    expect(turnsLet % 2).toBe(0);
+    await messages();
+    expect((await stored()) - before).toBe(turnsLet);
+  });
+
   it("a refused turn does not interrupt the one in progress", async () => {
     const org = await freshOrg("enterprise", 20);
     const conv = await createConversation({}, org.key);
