@@ -6,6 +6,7 @@ import { ERROR_CODES, type ErrorCode } from "../src/lib/errors";
 import { freshOrg, userJwt } from "./helpers/auth";
 import { api, BASE, expectError, KEYS } from "./helpers/http";
 import { INTERNAL_URL, LEAKS, leakyMessage } from "./helpers/leaks";
+import { fakeUpstream, noAnswer, trickle, watchLogs } from "./helpers/upstream-harness";
 
 /** The AI gateway through HTTP: OpenAI's request and response, whatever the provider. */
 
@@ -51,6 +52,8 @@ const UPSTREAM = {
   LLM_STREAM_IDLE_TIMEOUT_MS: "300",
 };
 const configuredEnv = { ...env, ...UPSTREAM };
+// Upstream failures are logged; the keys must not be, whatever happened.
+watchLogs([UPSTREAM.OPENAI_API_KEY, UPSTREAM.ANTHROPIC_API_KEY]);
 const app = createApp();
 
 async function viaConfigured(path: string, body: unknown) {
@@ -67,33 +70,17 @@ async function viaConfigured(path: string, body: unknown) {
   return { res, done: () => waitOnExecutionContext(ctx) };
 }
 
-const encoder = new TextEncoder();
-
-/** A fake OpenAI stream: one chunk per `parts` entry, `gapMs` apart; records whether it was cancelled. */
+/** An OpenAI stream: one chunk per `parts` entry, read by read, `gapMs` before each; then the finish, the usage and [DONE]. */
 function openAiStream(parts: string[], gapMs = 0) {
-  const state = { sent: 0, cancelled: false, finished: false };
-  const frame = (payload: unknown) => encoder.encode(`data: ${JSON.stringify(payload)}\n\n`);
+  const frame = (payload: unknown) => `data: ${JSON.stringify(payload)}\n\n`;
   const base = { id: "chatcmpl-upstream", object: "chat.completion.chunk", created: 1, model: "gpt-4o-mini" };
-  const stream = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (state.sent < parts.length) {
-        if (gapMs > 0 && state.sent > 0) await new Promise((r) => setTimeout(r, gapMs));
-        if (state.cancelled) return;
-        controller.enqueue(frame({ ...base, choices: [{ index: 0, delta: { content: parts[state.sent] }, finish_reason: null }] }));
-        state.sent += 1;
-        return;
-      }
-      controller.enqueue(frame({ ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }));
-      controller.enqueue(frame({ ...base, choices: [], usage: { prompt_tokens: 7, completion_tokens: parts.length, total_tokens: 7 + parts.length } }));
-      controller.enqueue(encoder.encode("data: [DONE]\n\n"));
-      state.finished = true;
-      controller.close();
-    },
-    cancel() {
-      state.cancelled = true;
-    },
-  });
-  return { stream, state };
+  const end = [
+    frame({ ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }),
+    frame({ ...base, choices: [], usage: { prompt_tokens: 7, completion_tokens: parts.length, total_tokens: 7 + parts.length } }),
+    "data: [DONE]\n\n",
+  ].join("");
+  const parted = parts.map((content) => frame({ ...base, choices: [{ index: 0, delta: { content }, finish_reason: null }] }));
+  return trickle([...parted, end], { pauseMs: gapMs, onRead: true });
 }
 
 const sseResponse = (stream: ReadableStream<Uint8Array>) => new Response(stream, { headers: { "Content-Type": "text/event-stream" } });
@@ -402,7 +389,7 @@ describe("X-Should-Retry: whether the official clients may retry an error", () =
 describe("through an upstream provider", () => {
   it("streams each upstream chunk as it arrives: the first reaches the client before the upstream finishes", async () => {
     const fake = openAiStream(["One. ", "Two. ", "Three. ", "Four. ", "Five."], 60);
-    vi.spyOn(globalThis, "fetch").mockImplementation(async () => sseResponse(fake.stream));
+    fakeUpstream(() => sseResponse(fake.body));
     const { res, done } = await viaConfigured("/v1/ai/chat/completions", { model: "openai:gpt-4o-mini", messages: hello, stream: true });
     expect(res.status).toBe(200);
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
@@ -414,8 +401,8 @@ describe("through an upstream provider", () => {
       seen += decoder.decode(value);
     }
     expect(seen).toContain('"content":"One. "');
-    expect(fake.state.finished).toBe(false);
-    expect(fake.state.sent).toBeLessThan(5);
+    expect(fake.closed()).toBe(false);
+    expect(fake.enqueued()).toBeLessThan(5);
     let rest = "";
     for (;;) {
       const { value, done: ended } = await reader.read();
@@ -423,7 +410,7 @@ describe("through an upstream provider", () => {
       rest += decoder.decode(value);
     }
     expect(rest.trim().endsWith("data: [DONE]")).toBe(true);
-    expect(fake.state.finished).toBe(true);
+    expect(fake.closed()).toBe(true);
     await done();
   });
 
@@ -432,23 +419,19 @@ describe("through an upstream provider", () => {
       Array.from({ length: 50 }, (_, i) => `word${i} `),
       20,
     );
-    let upstreamSignal: AbortSignal | undefined;
-    vi.spyOn(globalThis, "fetch").mockImplementation(async (_input, init) => {
-      upstreamSignal = init?.signal ?? undefined;
-      return sseResponse(fake.stream);
-    });
+    const sent = fakeUpstream(() => sseResponse(fake.body));
     const { res } = await viaConfigured("/v1/ai/chat/completions", { model: "openai:gpt-4o-mini", messages: hello, stream: true });
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     await reader.read();
     await reader.read();
     await reader.cancel();
-    await vi.waitFor(() => expect(fake.state.cancelled || upstreamSignal?.aborted).toBe(true), { timeout: 1000 });
-    expect(fake.state.sent).toBeLessThan(50);
+    await vi.waitFor(() => expect(fake.cancelled() || sent[0]?.signal?.aborted).toBe(true), { timeout: 1000 });
+    expect(fake.enqueued()).toBeLessThan(50);
   });
 
   it("an upstream 429 is 429 provider.rate_limited with its Retry-After", async () => {
-    vi.spyOn(globalThis, "fetch").mockImplementation(
-      async () =>
+    fakeUpstream(
+      () =>
         new Response(JSON.stringify({ error: { message: "Rate limit reached for gpt-4o-mini", type: "requests", code: "rate_limit_exceeded", param: null } }), {
           status: 429,
           headers: { "Content-Type": "application/json", "retry-after": "7" },
@@ -462,8 +445,8 @@ describe("through an upstream provider", () => {
 
   it("an upstream 401 or 500 is 503 provider.unavailable, and never shows the key or the host", async () => {
     for (const status of [401, 500]) {
-      vi.spyOn(globalThis, "fetch").mockImplementation(
-        async () =>
+      fakeUpstream(
+        () =>
           new Response(
             JSON.stringify({
               error: {
@@ -490,9 +473,7 @@ describe("through an upstream provider", () => {
   });
 
   it("no answer within the first-byte timeout is 503 provider.timeout", async () => {
-    vi.spyOn(globalThis, "fetch").mockImplementation(
-      (_input, init) => new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener("abort", () => reject(init.signal?.reason))),
-    );
+    fakeUpstream(noAnswer);
     const started = Date.now();
     const { res } = await viaConfigured("/v1/ai/chat/completions", { model: "openai:gpt-4o-mini", messages: hello, stream: true });
     expect(Date.now() - started).toBeLessThan(2000);
@@ -501,23 +482,15 @@ describe("through an upstream provider", () => {
   });
 
   it("a stream that breaks midway ends with an error event and [DONE], never a hang", async () => {
-    // The chunk is read before the connection fails (erroring at once would discard the queued chunk).
-    let pulls = 0;
-    const broken = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        pulls += 1;
-        if (pulls === 1) {
-          controller.enqueue(
-            encoder.encode(
-              `data: ${JSON.stringify({ id: "x", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { content: "Half" }, finish_reason: null }] })}\n\n`,
-            ),
-          );
-        } else {
-          controller.error(new Error("connection reset"));
-        }
-      },
-    });
-    vi.spyOn(globalThis, "fetch").mockImplementation(async () => sseResponse(broken));
+    // Read by read: the chunk is read before the connection fails (erroring at once would discard the queued chunk).
+    const broken = trickle(
+      [
+        `data: ${JSON.stringify({ id: "x", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { content: "Half" }, finish_reason: null }] })}\n\n`,
+        new Error("connection reset"),
+      ],
+      { onRead: true },
+    );
+    fakeUpstream(() => sseResponse(broken.body));
     const { res } = await viaConfigured("/v1/ai/chat/completions", { model: "openai:gpt-4o-mini", messages: hello, stream: true });
     const events = parseSse(await res.text());
     expect(events.at(-1)?.data).toBe("[DONE]");
@@ -528,16 +501,13 @@ describe("through an upstream provider", () => {
   });
 
   it("a stream that stalls is cut with a provider.timeout error event", async () => {
-    const stalled = new ReadableStream<Uint8Array>({
-      start(controller) {
-        controller.enqueue(
-          encoder.encode(
-            `data: ${JSON.stringify({ id: "x", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { content: "Hmm" }, finish_reason: null }] })}\n\n`,
-          ),
-        );
-      },
-    });
-    vi.spyOn(globalThis, "fetch").mockImplementation(async () => sseResponse(stalled));
+    const stalled = trickle(
+      [
+        `data: ${JSON.stringify({ id: "x", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { content: "Hmm" }, finish_reason: null }] })}\n\n`,
+      ],
+      { end: "hang" },
+    );
+    fakeUpstream(() => sseResponse(stalled.body));
     const { res } = await viaConfigured("/v1/ai/chat/completions", { model: "openai:gpt-4o-mini", messages: hello, stream: true });
     const events = parseSse(await res.text());
     expect(events.at(-1)?.data).toBe("[DONE]");
@@ -569,25 +539,14 @@ describe("through an upstream provider", () => {
       ["message_delta", { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: 4 } }],
       ["message_stop", { type: "message_stop" }],
     ] as const;
-    let sentBody: Record<string, unknown> = {};
-    vi.spyOn(globalThis, "fetch").mockImplementation(async (_input, init) => {
-      sentBody = JSON.parse(String(init?.body)) as Record<string, unknown>;
-      return sseResponse(
-        new ReadableStream({
-          start(controller) {
-            for (const [name, data] of events) controller.enqueue(encoder.encode(`event: ${name}\ndata: ${JSON.stringify(data)}   \n\n`));
-            controller.close();
-          },
-        }),
-      );
-    });
+    const sent = fakeUpstream(() => sseResponse(trickle(events.map(([name, data]) => `event: ${name}\ndata: ${JSON.stringify(data)}   \n\n`)).body));
     const { res } = await viaConfigured("/v1/ai/chat/completions", {
       model: "anthropic:claude-haiku-4-5",
       messages: [{ role: "system", content: "Be brief." }, ...hello],
       stream: true,
       stream_options: { include_usage: true },
     });
-    expect(sentBody).toMatchObject({ model: "claude-haiku-4-5", system: "Be brief.", stream: true });
+    expect(sent[0]?.body).toMatchObject({ model: "claude-haiku-4-5", system: "Be brief.", stream: true });
     const chunks = parseSse(await res.text())
       .filter((e) => e.data !== "[DONE]")
       .map((e) => JSON.parse(e.data) as Chunk);
@@ -616,8 +575,7 @@ describe("the upstream's own words never reach the client", () => {
       "anthropic refused the request as invalid (upstream code: invalid_request_error).",
     ],
   ])("%s: an upstream 400 is an envelope with a fixed message and the upstream's code, streamed or not", async (model, body, expected) => {
-    vi.spyOn(console, "warn").mockImplementation(() => {});
-    vi.spyOn(globalThis, "fetch").mockImplementation(async () => jsonError(400, body));
+    fakeUpstream(() => jsonError(400, body));
     for (const stream of [false, true]) {
       const { res } = await viaConfigured("/v1/ai/chat/completions", { model, messages: hello, stream });
       const text = await res.clone().text();
@@ -628,9 +586,8 @@ describe("the upstream's own words never reach the client", () => {
   });
 
   it("a hostile upstream code (spaces, a URL, 200 characters) is left out of the envelope", async () => {
-    vi.spyOn(console, "warn").mockImplementation(() => {});
     for (const code of ["please see the docs", INTERNAL_URL, "x".repeat(200)]) {
-      vi.spyOn(globalThis, "fetch").mockImplementation(async () => jsonError(400, { error: { message: "Bad request.", type: code, param: null, code } }));
+      fakeUpstream(() => jsonError(400, { error: { message: "Bad request.", type: code, param: null, code } }));
       const { res } = await viaConfigured("/v1/ai/chat/completions", { model: "openai:gpt-4o-mini", messages: hello });
       const error = await expectError(res, 400, { type: "invalid_request", code: "provider.rejected" });
       expect(error.message).toBe("openai refused the request as invalid.");
@@ -657,17 +614,7 @@ describe("the upstream's own words never reach the client", () => {
       "anthropic broke off the stream (upstream code: overloaded_error); try again shortly.",
     ],
   ])("%s: an error mid-stream is an `event: error` frame with a fixed message and the upstream's code", async (model, frames, expected) => {
-    vi.spyOn(console, "warn").mockImplementation(() => {});
-    vi.spyOn(globalThis, "fetch").mockImplementation(async () =>
-      sseResponse(
-        new ReadableStream({
-          start(controller) {
-            for (const frame of frames) controller.enqueue(encoder.encode(frame));
-            controller.close();
-          },
-        }),
-      ),
-    );
+    fakeUpstream(() => sseResponse(trickle(frames).body));
     const { res } = await viaConfigured("/v1/ai/chat/completions", { model, messages: hello, stream: true });
     expect(res.status).toBe(200);
     const text = await res.text();

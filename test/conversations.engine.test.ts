@@ -103,7 +103,8 @@ describe("heard, not sent", () => {
       const e = await s.next(undefined, 20_000);
       if (e.type === "avatar.audio.delta") {
         // What had arrived (this frame included) can be at most the lead ahead of real time.
-        received.push({ at: Date.now(), ms: (audioMs += atob(e.audio).length / 48) });
+        audioMs += atob(e.audio).length / 48;
+        received.push({ at: Date.now(), ms: audioMs });
       }
       if (e.type === "metrics.turn") break;
     }

@@ -1,17 +1,27 @@
-import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { type Config, getConfig } from "../src/config";
-import { ApiError, type ErrorCode } from "../src/lib/errors";
-import { createLogger } from "../src/lib/logger";
 import { anthropic } from "../src/providers/llm/anthropic";
-import type { CallContext, ChatEvent, ChatRequest } from "../src/providers/llm/types";
+import type { ChatEvent, ChatRequest } from "../src/providers/llm/types";
 import { CallerGone } from "../src/providers/upstream";
 import { hostileCodes, INTERNAL_URL, LEAKS, leakyMessage } from "./helpers/leaks";
+import {
+  deployment,
+  drain,
+  type FakeBody,
+  fakeUpstream,
+  noAnswer,
+  providerContext,
+  rejection,
+  type Step,
+  trickle,
+  typedErrors,
+  unreachable,
+  watchLogs,
+} from "./helpers/upstream-harness";
 
 /**
  * The Anthropic provider against a fake Messages API that speaks the real wire format (see
  * /work/shared/reference/upstreams.md §5): padded JSON in `event:`/`data:` frames, pings,
- * cumulative usage, Anthropic's error bodies and statuses. Outbound fetch is intercepted.
+ * cumulative usage, Anthropic's error bodies and statuses, played through the provider test harness.
  */
 
 afterEach(() => vi.restoreAllMocks());
@@ -20,56 +30,27 @@ const KEY = "sk-ant-test-secret-123456";
 const BASE_URL = "https://fake-anthropic.test";
 const HOST = "fake-anthropic.test";
 
-// getConfig parses once per env object, so each distinct settings object is built once.
-const deployments = new Map<string, Config>();
-function configFor(settings: Record<string, string>): Config {
-  const id = JSON.stringify(settings);
-  let config = deployments.get(id);
-  if (!config) {
-    config = getConfig({ ...env, ...settings });
-    deployments.set(id, config);
-  }
-  return config;
-}
+// Upstream failures are logged; the key must not be, whatever happened.
+const logs = watchLogs([KEY]);
+/** The error is the typed one, and says nothing of the key or the upstream's host. */
+const { expectApiError } = typedErrors([KEY, HOST]);
 
 /** Timeouts short enough that a hang fails fast, long enough never to fire by accident. */
-function context(settings: Record<string, string> = {}, signal = new AbortController().signal): CallContext {
-  const config = configFor({
+function context(settings: Record<string, string> = {}, signal = new AbortController().signal) {
+  const config = deployment({
     ANTHROPIC_API_KEY: KEY,
     ANTHROPIC_BASE_URL: BASE_URL,
     LLM_FIRST_BYTE_TIMEOUT_MS: "3000",
     LLM_STREAM_IDLE_TIMEOUT_MS: "3000",
     ...settings,
   });
-  return { signal, config, log: createLogger() };
+  return providerContext(config, signal);
 }
 
 // ---------------------------------------------------------------------------------------------
-// The fake upstream
+// Anthropic's answers
 
 type Json = Record<string, unknown>;
-const isRecord = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value);
-
-interface Sent {
-  url: string;
-  method: string | undefined;
-  headers: Headers;
-  body: Json;
-  signal: AbortSignal | undefined;
-}
-
-/** Intercepts fetch; `answer` plays Anthropic. Returns what was sent, request by request. */
-function fakeAnthropic(answer: (sent: Sent) => Response | Promise<Response>): Sent[] {
-  const sent: Sent[] = [];
-  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-    const body: unknown = JSON.parse(String(init?.body));
-    if (!isRecord(body)) throw new Error("the provider sent a body that is not a JSON object");
-    const call: Sent = { url: String(input), method: init?.method, headers: new Headers(init?.headers), body, signal: init?.signal ?? undefined };
-    sent.push(call);
-    return answer(call);
-  });
-  return sent;
-}
 
 const jsonResponse = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", "request-id": "req_011CYK5n67", ...headers } });
@@ -150,55 +131,25 @@ const RECORDED = [
   "",
 ].join("\n");
 
-/** Wire text to send, or a promise to wait for first (the upstream pausing). */
-type Step = string | Promise<unknown>;
-const encoder = new TextEncoder();
-
-/** An upstream event stream that records whether it was cancelled and whether it got to its end. */
-class FakeStream {
-  cancelled = false;
-  finished = false;
-
-  /** `end`: close after the last step (a complete answer) or stay open forever (a stalled one). */
-  constructor(
-    private readonly steps: Step[],
-    private readonly end: "close" | "hang" = "close",
-  ) {}
-
-  respond(signal: AbortSignal | undefined): Response {
-    const body = new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        // What fetch does: aborting the request's signal errors the body it already returned.
-        signal?.addEventListener("abort", () => controller.error(signal.reason));
-        void this.pump(controller);
-      },
-      cancel: () => {
-        this.cancelled = true;
-      },
-    });
-    return new Response(body, { status: 200, headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" } });
-  }
-
-  private async pump(controller: ReadableStreamDefaultController<Uint8Array>) {
-    try {
-      for (const step of this.steps) {
-        if (this.cancelled) return;
-        if (typeof step === "string") controller.enqueue(encoder.encode(step));
-        else await step;
-      }
-      if (this.end === "hang") return;
-      controller.close();
-      this.finished = true;
-    } catch {
-      // The reader errored or cancelled the stream: nobody is listening any more.
-    }
-  }
-}
-
-/** Streams `steps` as the answer to the next request. */
+/**
+ * Streams `steps` (wire text, or a promise to wait for: the upstream pausing) as the answer to the
+ * next requests. `end`: close after the last step (a complete answer) or stay open (a stalled one).
+ * The upstream's body records whether it was cancelled and whether it got to its end.
+ */
 function fakeStream(steps: Step[], end: "close" | "hang" = "close") {
-  const upstream = new FakeStream(steps, end);
-  const sent = fakeAnthropic((call) => upstream.respond(call.signal));
+  let body: FakeBody | undefined;
+  const sent = fakeUpstream((call) => {
+    body = trickle(steps, { signal: call.signal, end });
+    return new Response(body.body, { status: 200, headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" } });
+  });
+  const upstream = {
+    get cancelled() {
+      return body?.cancelled() ?? false;
+    },
+    get finished() {
+      return body?.closed() ?? false;
+    },
+  };
   return { upstream, sent };
 }
 
@@ -207,34 +158,6 @@ function fakeStream(steps: Step[], end: "close" | "hang" = "close") {
 
 const ask = (messages: ChatRequest["messages"], extra: Partial<ChatRequest> = {}): ChatRequest => ({ model: "claude-sonnet-4-5", messages, ...extra });
 const HELLO = ask([{ role: "user", content: "Hello" }]);
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error("expected a rejection");
-    },
-    (error: unknown) => error,
-  );
-}
-
-/** The error is the typed one, and says nothing of the key or the upstream's host. */
-function expectApiError(error: unknown, code: ErrorCode): ApiError {
-  if (!(error instanceof ApiError)) throw new Error(`expected an ApiError, got ${String(error)}`);
-  expect(error.code).toBe(code);
-  expect(error.message).not.toContain(KEY);
-  expect(error.message.toLowerCase()).not.toContain(HOST);
-  return error;
-}
-
-async function drain(iterable: AsyncIterable<ChatEvent>): Promise<{ events: ChatEvent[]; error: unknown }> {
-  const events: ChatEvent[] = [];
-  try {
-    for await (const event of iterable) events.push(event);
-  } catch (error) {
-    return { events, error };
-  }
-  return { events, error: undefined };
-}
 
 const within = <T>(promise: Promise<T>, ms: number) => Promise.race([promise, new Promise<"too slow">((resolve) => setTimeout(() => resolve("too slow"), ms))]);
 
@@ -265,7 +188,7 @@ describe("anthropic: the provider", () => {
 
 describe("anthropic: the request", () => {
   it("is a POST to {base}/v1/messages with the key and API version, base URL with or without a trailing slash", async () => {
-    const sent = fakeAnthropic(OK);
+    const sent = fakeUpstream(OK);
     await anthropic.complete(HELLO, context());
     await anthropic.complete(HELLO, context({ ANTHROPIC_BASE_URL: `${BASE_URL}/` }));
     await anthropic.complete(HELLO, context({ ANTHROPIC_BASE_URL: "https://gateway.example/v1/acct/anthropic/" }));
@@ -279,13 +202,13 @@ describe("anthropic: the request", () => {
   });
 
   it("a plain request: the model, a default max_tokens, string content kept, no stream flag", async () => {
-    const sent = fakeAnthropic(OK);
+    const sent = fakeUpstream(OK);
     await anthropic.complete(HELLO, context());
     expect(sent[0]?.body).toEqual({ model: "claude-sonnet-4-5", max_tokens: 4096, messages: [{ role: "user", content: "Hello" }] });
   });
 
   it("max_tokens defaults to 4096 for every model (within each one's output) and passes through when given", async () => {
-    const sent = fakeAnthropic(OK);
+    const sent = fakeUpstream(OK);
     for (const model of ["claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1", "claude-3-5-haiku-20241022"]) {
       await anthropic.complete({ ...HELLO, model }, context());
     }
@@ -303,7 +226,7 @@ describe("anthropic: the request", () => {
   });
 
   it("a whole conversation: system and developer hoisted and joined, tool calls and results, merged user turns, images, sampling, tools, user", async () => {
-    const sent = fakeAnthropic(OK);
+    const sent = fakeUpstream(OK);
     const weather = { type: "object", properties: { city: { type: "string" } }, required: ["city"] };
     await anthropic.complete(
       {
@@ -393,7 +316,7 @@ describe("anthropic: the request", () => {
   });
 
   it("consecutive user messages become one turn; assistant text stays a string, and tool calls without text carry no empty block", async () => {
-    const sent = fakeAnthropic(OK);
+    const sent = fakeUpstream(OK);
     const call = { id: "toolu_9", type: "function" as const, function: { name: "now", arguments: "" } };
     await anthropic.complete(
       ask([
@@ -422,7 +345,7 @@ describe("anthropic: the request", () => {
   });
 
   it("sends top_p when it is the only sampling setting, never both with temperature", async () => {
-    const sent = fakeAnthropic(OK);
+    const sent = fakeUpstream(OK);
     await anthropic.complete(ask([{ role: "user", content: "Hi" }], { top_p: 0.8 }), context());
     await anthropic.complete(ask([{ role: "user", content: "Hi" }], { top_p: 0.8, temperature: 0.3 }), context());
     expect(sent[0]?.body).toMatchObject({ top_p: 0.8 });
@@ -432,13 +355,13 @@ describe("anthropic: the request", () => {
   });
 
   it("temperature is clamped to Anthropic's 0..1, values within it unchanged", async () => {
-    const sent = fakeAnthropic(OK);
+    const sent = fakeUpstream(OK);
     for (const temperature of [0, 0.7, 1, 1.3, 2]) await anthropic.complete({ ...HELLO, temperature }, context());
     expect(sent.map((s) => s.body.temperature)).toEqual([0, 0.7, 1, 1, 1]);
   });
 
   it("tool_choice and parallel_tool_calls map to Anthropic's tool_choice", async () => {
-    const sent = fakeAnthropic(OK);
+    const sent = fakeUpstream(OK);
     const tools: ChatRequest["tools"] = [{ type: "function", function: { name: "now" } }];
     const named = { type: "function" as const, function: { name: "now" } };
     const cases: [ChatRequest["tool_choice"], boolean | undefined, unknown][] = [
@@ -463,7 +386,7 @@ describe("anthropic: the request", () => {
   });
 
   it("response_format json_object / json_schema become a JSON-only instruction in the system prompt", async () => {
-    const sent = fakeAnthropic(OK);
+    const sent = fakeUpstream(OK);
     const schema = { type: "object", properties: { answer: { type: "string" } }, required: ["answer"] };
     const withSystem = ask([
       { role: "system", content: "Be brief." },
@@ -498,7 +421,7 @@ describe("anthropic: the request", () => {
 
 describe("anthropic: the response", () => {
   it("text blocks become the content, with usage", async () => {
-    fakeAnthropic(() =>
+    fakeUpstream(() =>
       messageResponse([
         { type: "text", text: "Hello" },
         { type: "text", text: " there." },
@@ -513,7 +436,7 @@ describe("anthropic: the response", () => {
 
   it("tool_use blocks become tool_calls with the input as JSON text; thinking is left out", async () => {
     const input = { city: "Paris", days: 2, units: { temperature: "C" } };
-    fakeAnthropic(() =>
+    fakeUpstream(() =>
       messageResponse(
         [
           { type: "thinking", thinking: "The user wants weather.", signature: "EqQBCgIYAh" },
@@ -535,7 +458,7 @@ describe("anthropic: the response", () => {
   });
 
   it("only tool calls: content is null", async () => {
-    fakeAnthropic(() => messageResponse([{ type: "tool_use", id: "toolu_1", name: "now", input: {} }], "tool_use"));
+    fakeUpstream(() => messageResponse([{ type: "tool_use", id: "toolu_1", name: "now", input: {} }], "tool_use"));
     const result = await anthropic.complete(HELLO, context());
     expect(result.message).toEqual({
       role: "assistant",
@@ -555,19 +478,19 @@ describe("anthropic: the response", () => {
       ["refusal", "content_filter"],
     ];
     const reasons = cases.map(([stop]) => stop);
-    fakeAnthropic(() => messageResponse([{ type: "text", text: "x" }], reasons.shift()));
+    fakeUpstream(() => messageResponse([{ type: "text", text: "x" }], reasons.shift()));
     for (const [, finish] of cases) expect((await anthropic.complete(HELLO, context())).finish_reason).toBe(finish);
   });
 
   it("usage counts cache writes and reads as prompt tokens", async () => {
     const usage = { input_tokens: 10, cache_creation_input_tokens: 200, cache_read_input_tokens: 3000, output_tokens: 41 };
-    fakeAnthropic(() => messageResponse([{ type: "text", text: "x" }], "end_turn", usage));
+    fakeUpstream(() => messageResponse([{ type: "text", text: "x" }], "end_turn", usage));
     expect((await anthropic.complete(HELLO, context())).usage).toEqual({ prompt_tokens: 3210, completion_tokens: 41, total_tokens: 3251 });
   });
 
   it("a 200 that is not JSON, or not a message, is provider.unavailable", async () => {
     const bodies = [new Response("<html>gateway</html>", { status: 200 }), jsonResponse(200, { type: "message", content: "Hi" })];
-    fakeAnthropic(() => bodies.shift() ?? OK());
+    fakeUpstream(() => bodies.shift() ?? OK());
     expectApiError(await rejection(anthropic.complete(HELLO, context())), "provider.unavailable");
     expectApiError(await rejection(anthropic.complete(HELLO, context())), "provider.unavailable");
   });
@@ -758,7 +681,7 @@ describe("anthropic: streaming", () => {
 
 describe("anthropic: errors", () => {
   it("429 is provider.rate_limited with the upstream's Retry-After", async () => {
-    fakeAnthropic(() =>
+    fakeUpstream(() =>
       errorResponse(429, "rate_limit_error", "This request would exceed your organization's rate limit of 50 requests per minute.", {
         "retry-after": "7",
         "x-should-retry": "true",
@@ -771,19 +694,18 @@ describe("anthropic: errors", () => {
   });
 
   it("400 is provider.rejected with a fixed text and Anthropic's error type; its explanation goes to the log only", async () => {
-    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     const message = `messages.1.content: tool_use ids were found without tool_result blocks (key ${KEY}; see https://${HOST}/docs/errors or ask ${HOST})`;
-    fakeAnthropic(() => errorResponse(400, "invalid_request_error", message));
+    fakeUpstream(() => errorResponse(400, "invalid_request_error", message));
     const error = expectApiError(await rejection(anthropic.complete(HELLO, context())), "provider.rejected");
     expect(error.status).toBe(400);
     expect(error.message).toBe("anthropic refused the request as invalid (upstream code: invalid_request_error).");
-    const logged = warn.mock.calls.map((c) => String(c[0])).join("\n");
+    const logged = logs.lines().join("\n");
     expect(logged).toContain("messages.1.content: tool_use ids were found without tool_result blocks");
     expect(logged).not.toContain(KEY);
   });
 
   it("413 from the edge is provider.rejected too, as too large", async () => {
-    fakeAnthropic(() => errorResponse(413, "request_too_large", "Request exceeds the maximum allowed number of bytes."));
+    fakeUpstream(() => errorResponse(413, "request_too_large", "Request exceeds the maximum allowed number of bytes."));
     const error = expectApiError(await rejection(anthropic.complete(HELLO, context())), "provider.rejected");
     expect(error.message).toBe("anthropic refused the request as too large (upstream code: request_too_large).");
   });
@@ -797,7 +719,7 @@ describe("anthropic: errors", () => {
     ];
     for (const [status, type, detail] of answers) {
       vi.restoreAllMocks();
-      fakeAnthropic(() => errorResponse(status, type, detail, status === 529 ? { "retry-after": "3", "x-should-retry": "true" } : {}));
+      fakeUpstream(() => errorResponse(status, type, detail, status === 529 ? { "retry-after": "3", "x-should-retry": "true" } : {}));
       for (const call of [anthropic.complete(HELLO, context()), anthropic.stream(HELLO, context())]) {
         const error = expectApiError(await rejection(call), "provider.unavailable");
         expect(error.status).toBe(503);
@@ -808,18 +730,13 @@ describe("anthropic: errors", () => {
   });
 
   it("a network failure is provider.unavailable", async () => {
-    vi.spyOn(globalThis, "fetch").mockRejectedValue(new TypeError(`Network connection lost to ${HOST}`));
+    unreachable(new TypeError(`Network connection lost to ${HOST}`));
     const error = expectApiError(await rejection(anthropic.complete(HELLO, context())), "provider.unavailable");
     expect(error.message).toBe("anthropic could not be reached; try again shortly.");
   });
 
   it("an upstream that never answers is provider.timeout after the first-byte timeout", async () => {
-    const sent = fakeAnthropic(
-      (call) =>
-        new Promise<Response>((_, reject) => {
-          call.signal?.addEventListener("abort", () => reject(call.signal?.reason));
-        }),
-    );
+    const sent = fakeUpstream(noAnswer);
     const started = performance.now();
     const error = expectApiError(await rejection(anthropic.stream(HELLO, context({ LLM_FIRST_BYTE_TIMEOUT_MS: "100" }))), "provider.timeout");
     expect(performance.now() - started).toBeLessThan(2000);
@@ -836,7 +753,6 @@ describe("anthropic: errors", () => {
   });
 
   it("an error event mid-stream is provider.unavailable; its detail goes to the log only", async () => {
-    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     const { upstream } = fakeStream(
       [
         messageStart(),
@@ -851,7 +767,7 @@ describe("anthropic: errors", () => {
     expect(events).toEqual([{ type: "delta", content: "Hel" }]);
     expect(expectApiError(error, "provider.unavailable").message).toBe("anthropic broke off the stream (upstream code: overloaded_error); try again shortly.");
     expect(upstream.cancelled).toBe(true);
-    const logged = warn.mock.calls.map((c) => String(c[0])).join("\n");
+    const logged = logs.lines().join("\n");
     expect(logged).toContain("overloaded_error");
     expect(logged).not.toContain(KEY);
   });
@@ -884,8 +800,7 @@ const LEAKY_MESSAGE = leakyMessage(KEY);
 
 describe("anthropic: the upstream's own words never reach the client", () => {
   it("a 400 naming an internal host, a private address, a URL and a credential is a fixed text with the error type", async () => {
-    vi.spyOn(console, "warn").mockImplementation(() => {});
-    fakeAnthropic(() => errorResponse(400, "invalid_request_error", LEAKY_MESSAGE));
+    fakeUpstream(() => errorResponse(400, "invalid_request_error", LEAKY_MESSAGE));
     for (const call of [anthropic.complete(HELLO, context()), anthropic.stream(HELLO, context())]) {
       const error = expectApiError(await rejection(call), "provider.rejected");
       expect(error.message).toBe("anthropic refused the request as invalid (upstream code: invalid_request_error).");
@@ -894,33 +809,29 @@ describe("anthropic: the upstream's own words never reach the client", () => {
   });
 
   it("422 has its own fixed text", async () => {
-    vi.spyOn(console, "warn").mockImplementation(() => {});
-    fakeAnthropic(() => errorResponse(422, "invalid_request_error", LEAKY_MESSAGE));
+    fakeUpstream(() => errorResponse(422, "invalid_request_error", LEAKY_MESSAGE));
     const error = expectApiError(await rejection(anthropic.complete(HELLO, context())), "provider.rejected");
     expect(error.message).toBe("anthropic refused the request as unprocessable (upstream code: invalid_request_error).");
   });
 
   it.each(hostileCodes(KEY))("an error type that is not a plain token (%s) is not echoed", async (_what, type) => {
-    vi.spyOn(console, "warn").mockImplementation(() => {});
-    fakeAnthropic(() => errorResponse(400, type, "Bad request."));
+    fakeUpstream(() => errorResponse(400, type, "Bad request."));
     const error = expectApiError(await rejection(anthropic.complete(HELLO, context())), "provider.rejected");
     expect(error.message).toBe("anthropic refused the request as invalid.");
     expect(error.message).not.toContain(type);
   });
 
   it("a mid-stream error event: its type reaches the client, its words do not, and a hostile type does not either", async () => {
-    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     fakeStream([messageStart(), textStart(0), textDelta(0, "Hel"), sse("error", { type: "error", error: { type: "api_error", message: LEAKY_MESSAGE } })]);
     const first = await drain(await anthropic.stream(HELLO, context()));
     const error = expectApiError(first.error, "provider.unavailable");
     expect(error.message).toBe("anthropic broke off the stream (upstream code: api_error); try again shortly.");
     for (const leak of LEAKS) expect(error.message).not.toContain(leak);
-    const logged = warn.mock.calls.map((c) => String(c[0])).join("\n");
+    const logged = logs.lines().join("\n");
     expect(logged).toContain("could not route this request");
     expect(logged).not.toContain(KEY);
 
     vi.restoreAllMocks();
-    vi.spyOn(console, "warn").mockImplementation(() => {});
     fakeStream([messageStart(), textStart(0), textDelta(0, "Hel"), sse("error", { type: "error", error: { type: INTERNAL_URL, message: LEAKY_MESSAGE } })]);
     const second = await drain(await anthropic.stream(HELLO, context()));
     expect(expectApiError(second.error, "provider.unavailable").message).toBe("anthropic broke off the stream; try again shortly.");

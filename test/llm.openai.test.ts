@@ -1,17 +1,26 @@
-import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
-import { getConfig } from "../src/config";
-import { ApiError, type ErrorCode } from "../src/lib/errors";
-import { createLogger } from "../src/lib/logger";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { groq, openai } from "../src/providers/llm/openai";
-import type { CallContext, ChatEvent, ChatRequest, LlmProvider, ToolCall } from "../src/providers/llm/types";
+import type { ChatEvent, ChatRequest, LlmProvider, ToolCall } from "../src/providers/llm/types";
 import { CallerGone } from "../src/providers/upstream";
 import { hostileCodes, INTERNAL_URL, LEAKS, leakyMessage } from "./helpers/leaks";
+import {
+  collect,
+  deployment,
+  type FakeBody,
+  fakeUpstream,
+  noAnswer,
+  providerContext,
+  sleep,
+  type TrickleOptions,
+  trickle,
+  typedErrors,
+  unreachable,
+  watchLogs,
+} from "./helpers/upstream-harness";
 
 /**
  * The OpenAI-compatible providers against fake upstreams that speak the documented wire format
- * (reference/upstreams.md §3, §4): outbound fetch is intercepted, so every byte the provider sends
- * and every byte it reads is the test's.
+ * (reference/upstreams.md §3, §4), played through the provider test harness.
  */
 
 const OPENAI_KEY = "sk-test-secret-123456";
@@ -24,15 +33,13 @@ const SETTINGS = {
   LLM_FIRST_BYTE_TIMEOUT_MS: "200",
   LLM_STREAM_IDLE_TIMEOUT_MS: "300",
 };
-// getConfig caches per env object: each distinct deployment is built once.
-const CONFIG = getConfig({ ...env, ...SETTINGS });
-const SLASHED_CONFIG = getConfig({
-  ...env,
+const CONFIG = deployment(SETTINGS);
+const SLASHED_CONFIG = deployment({
   ...SETTINGS,
   OPENAI_BASE_URL: "https://fake-openai.test/v1/",
   GROQ_BASE_URL: "https://fake-groq.test/openai/v1/",
 });
-const UNCONFIGURED = getConfig({ ...env, ...SETTINGS, OPENAI_API_KEY: "", GROQ_API_KEY: "" });
+const UNCONFIGURED = deployment({ ...SETTINGS, OPENAI_API_KEY: "", GROQ_API_KEY: "" });
 
 const FIRST_BYTE_MS = 200;
 const IDLE_MS = 300;
@@ -68,17 +75,12 @@ const GROQ: Case = {
 };
 const CASES = [OPENAI, GROQ].map((c) => [c.provider.id, c] as const);
 
-let warnings: MockInstance<typeof console.warn>;
-beforeEach(() => {
-  warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
-});
-afterEach(() => {
-  // Upstream failures are logged; the key must not be, whatever happened.
-  for (const [line] of warnings.mock.calls) for (const key of [OPENAI_KEY, GROQ_KEY]) expect(String(line)).not.toContain(key);
-  vi.restoreAllMocks();
-});
+afterEach(() => vi.restoreAllMocks());
+// Upstream failures are logged; the keys must not be, whatever happened.
+const logs = watchLogs([OPENAI_KEY, GROQ_KEY]);
+const { apiErrorOf } = typedErrors(SECRETS);
 
-const context = (signal = new AbortController().signal, config = CONFIG): CallContext => ({ signal, config, log: createLogger() });
+const context = (signal?: AbortSignal, config = CONFIG) => providerContext(config, signal);
 
 const WEATHER_TOOL = {
   type: "function" as const,
@@ -99,32 +101,7 @@ const request = (c: Case, extra: Partial<ChatRequest> = {}): ChatRequest => ({
 });
 
 // ---------------------------------------------------------------------------------------------
-// Fake upstreams
-
-interface Sent {
-  url: string;
-  method: string;
-  headers: Headers;
-  body: Record<string, unknown>;
-  signal: AbortSignal | undefined;
-}
-
-/** Intercepts fetch; `answer` plays the upstream. Returns the requests as the upstream saw them. */
-function upstream(answer: (sent: Sent) => Response | Promise<Response>): Sent[] {
-  const sent: Sent[] = [];
-  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-    const seen: Sent = {
-      url: input instanceof Request ? input.url : String(input),
-      method: init?.method ?? "GET",
-      headers: new Headers(init?.headers),
-      body: JSON.parse(String(init?.body)) as Record<string, unknown>,
-      signal: init?.signal ?? undefined,
-    };
-    sent.push(seen);
-    return answer(seen);
-  });
-  return sent;
-}
+// The upstreams' answers
 
 const OPENAI_HEADERS = { "x-request-id": "req_8f1f2a", "openai-processing-ms": "212", "openai-version": "2020-10-01" };
 
@@ -136,53 +113,11 @@ const errorBody = (message: string, type: string, code: string | null) => ({ err
 const frame = (chunk: unknown) => `data: ${JSON.stringify(chunk)}\n\n`;
 const DONE = "data: [DONE]\n\n";
 
-interface FakeBody {
-  body: ReadableStream<Uint8Array>;
-  /** Chunks handed to the network so far. */
-  enqueued: () => number;
-  cancelled: () => boolean;
-}
-
-/**
- * A body written chunk by chunk, `pauseMs` apart, as a real upstream produces tokens. Like a real
- * fetch, aborting the request's signal errors the body. `hang` keeps it open after the last chunk
- * (an upstream that stalls).
- */
-function trickle(chunks: string[], options: { pauseMs?: number; signal?: AbortSignal | undefined; hang?: boolean } = {}): FakeBody {
-  const encoder = new TextEncoder();
-  let enqueued = 0;
-  let cancelled = false;
-  let errored = false;
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      options.signal?.addEventListener("abort", () => {
-        errored = true;
-        controller.error(options.signal?.reason);
-      });
-      void (async () => {
-        for (const chunk of chunks) {
-          if (options.pauseMs) await sleep(options.pauseMs);
-          if (cancelled || errored) return;
-          controller.enqueue(encoder.encode(chunk));
-          enqueued++;
-        }
-        if (!options.hang && !cancelled && !errored) controller.close();
-      })();
-    },
-    cancel() {
-      cancelled = true;
-    },
-  });
-  return { body, enqueued: () => enqueued, cancelled: () => cancelled };
-}
-
 /** A streamed answer: `text/event-stream` with `data: {...}` frames. */
-function sseStream(frames: string[], options: Parameters<typeof trickle>[1] = {}): FakeBody & { response: Response } {
+function sseStream(frames: string[], options: TrickleOptions = {}): FakeBody & { response: Response } {
   const fake = trickle(frames, options);
   return { ...fake, response: new Response(fake.body, { headers: { "content-type": "text/event-stream; charset=utf-8", ...OPENAI_HEADERS } }) };
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** OpenAI's chunk: every one repeats id, created and model, and carries `usage: null` when usage was asked for. */
 const openaiChunk = (choice: Record<string, unknown> | null, extra: Record<string, unknown> = {}) => ({
@@ -268,12 +203,6 @@ const TOOL_CALL_FRAMES = [
 // ---------------------------------------------------------------------------------------------
 // Consumers
 
-async function collect(events: AsyncIterable<ChatEvent>): Promise<ChatEvent[]> {
-  const out: ChatEvent[] = [];
-  for await (const event of events) out.push(event);
-  return out;
-}
-
 const textOf = (events: ChatEvent[]) => events.map((e) => (e.type === "delta" ? (e.content ?? "") : "")).join("");
 
 /** What a consumer does with tool-call fragments: concatenate them per index. */
@@ -290,28 +219,6 @@ function reassemble(events: ChatEvent[]): ToolCall[] {
     }
   }
   return calls;
-}
-
-/** The error a promise rejects with: an ApiError of `code`, naming neither credentials nor hosts. */
-async function apiErrorOf(promise: Promise<unknown>, code: ErrorCode): Promise<ApiError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ApiError);
-  const apiError = err as ApiError;
-  expect(apiError.code).toBe(code);
-  for (const secret of SECRETS) expect(apiError.message).not.toContain(secret);
-  return apiError;
-}
-
-/** The `detail` of the "upstream refused" log line: what errorMessage picked out of the body. */
-function loggedDetail(): unknown {
-  for (const [line] of warnings.mock.calls) {
-    const entry = JSON.parse(String(line)) as Record<string, unknown>;
-    if (entry.message === "upstream refused") return entry.detail;
-  }
-  return "no upstream refused line";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -340,7 +247,7 @@ describe("catalogue", () => {
   it.each(CASES)("%s is configured exactly when its key is set, and never calls out without one", async (_id, c) => {
     expect(c.provider.configured(CONFIG)).toBe(true);
     expect(c.provider.configured(UNCONFIGURED)).toBe(false);
-    const sent = upstream(() => jsonAnswer({}));
+    const sent = fakeUpstream(() => jsonAnswer({}));
     await apiErrorOf(c.provider.complete(request(c), context(undefined, UNCONFIGURED)), "provider.not_configured");
     expect(sent).toHaveLength(0);
   });
@@ -354,7 +261,7 @@ describe.each(CASES)("%s: the request", (_id, c) => {
     });
 
   it("POSTs JSON to {baseUrl}/chat/completions with the Bearer key and OpenAI's field names", async () => {
-    const sent = upstream(answer);
+    const sent = fakeUpstream(answer);
     const full = request(c, {
       temperature: 0.2,
       top_p: 0.9,
@@ -396,13 +303,13 @@ describe.each(CASES)("%s: the request", (_id, c) => {
   });
 
   it("leaves out what the request does not set, and asks for no stream when completing", async () => {
-    const sent = upstream(answer);
+    const sent = fakeUpstream(answer);
     await c.provider.complete(request(c, { temperature: undefined }), context());
     expect(Object.keys(sent[0]?.body ?? {}).sort()).toEqual(["messages", "model"]);
   });
 
   it("asks for a stream with usage included when streaming", async () => {
-    const sent = upstream(() => sseStream(TEXT_FRAMES(c)).response);
+    const sent = fakeUpstream(() => sseStream(TEXT_FRAMES(c)).response);
     await collect(await c.provider.stream(request(c, { max_tokens: 64 }), context()));
     expect(sent[0]?.body).toEqual({
       model: c.model,
@@ -414,7 +321,7 @@ describe.each(CASES)("%s: the request", (_id, c) => {
   });
 
   it("joins a base URL that ends with a slash without doubling it", async () => {
-    const sent = upstream(answer);
+    const sent = fakeUpstream(answer);
     await c.provider.complete(request(c), context(undefined, SLASHED_CONFIG));
     expect(sent[0]?.url).toBe(c.url);
   });
@@ -422,7 +329,7 @@ describe.each(CASES)("%s: the request", (_id, c) => {
 
 describe.each(CASES)("%s: complete()", (_id, c) => {
   it("returns the text, finish reason and usage", async () => {
-    upstream(() =>
+    fakeUpstream(() =>
       jsonAnswer({
         id: "chatcmpl-ABfvaueLEMLNYbT8YzpJxsmiQ6HSY",
         object: "chat.completion",
@@ -445,7 +352,7 @@ describe.each(CASES)("%s: complete()", (_id, c) => {
       { id: "call_Paris01", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } },
       { id: "call_Tokyo02", type: "function", function: { name: "get_weather", arguments: '{"city":"東京"}' } },
     ];
-    upstream(() =>
+    fakeUpstream(() =>
       jsonAnswer({
         object: "chat.completion",
         choices: [{ index: 0, message: { role: "assistant", content: null, tool_calls: toolCalls }, finish_reason: "tool_calls" }],
@@ -461,7 +368,7 @@ describe.each(CASES)("%s: complete()", (_id, c) => {
   });
 
   it("reports zero usage when the upstream reports none", async () => {
-    upstream(() => jsonAnswer({ choices: [{ index: 0, message: { role: "assistant", content: "ok" }, finish_reason: "stop" }] }));
+    fakeUpstream(() => jsonAnswer({ choices: [{ index: 0, message: { role: "assistant", content: "ok" }, finish_reason: "stop" }] }));
     expect((await c.provider.complete(request(c), context())).usage).toEqual({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
   });
 
@@ -473,7 +380,7 @@ describe.each(CASES)("%s: complete()", (_id, c) => {
       { choices: [{ index: 0, message: { role: "assistant", content: null, tool_calls: [{ id: "c", type: "function", function: {} }] } }] },
     ],
   ])("an answer with %s is provider.unavailable", async (_what, body) => {
-    upstream(() => jsonAnswer(body));
+    fakeUpstream(() => jsonAnswer(body));
     const err = await apiErrorOf(c.provider.complete(request(c), context()), "provider.unavailable");
     expect(err.message).toBe(`${c.provider.id} answered a body that could not be read; try again shortly.`);
   });
@@ -481,7 +388,7 @@ describe.each(CASES)("%s: complete()", (_id, c) => {
 
 describe.each(CASES)("%s: stream()", (_id, c) => {
   it("yields the deltas in order, then one finish, then usage", async () => {
-    upstream(() => sseStream(TEXT_FRAMES(c)).response);
+    fakeUpstream(() => sseStream(TEXT_FRAMES(c)).response);
     const events = await collect(await c.provider.stream(request(c), context()));
     expect(events).toEqual([
       { type: "delta", content: "Hel" },
@@ -494,7 +401,7 @@ describe.each(CASES)("%s: stream()", (_id, c) => {
   });
 
   it("passes tool-call fragments through so they reassemble into the calls", async () => {
-    upstream(() => sseStream(TOOL_CALL_FRAMES).response);
+    fakeUpstream(() => sseStream(TOOL_CALL_FRAMES).response);
     const events = await collect(await c.provider.stream(request(c, { tools: [WEATHER_TOOL] }), context()));
     expect(events[0]).toEqual({
       type: "delta",
@@ -515,7 +422,7 @@ describe.each(CASES)("%s: stream()", (_id, c) => {
   it("hands the first delta on before the upstream has written its last chunk", async () => {
     const frames = TEXT_FRAMES(c);
     const fake = sseStream(frames, { pauseMs: 40 });
-    upstream(() => fake.response);
+    fakeUpstream(() => fake.response);
     const events: ChatEvent[] = [];
     let enqueuedAtFirstDelta = -1;
     for await (const event of await c.provider.stream(request(c), context())) {
@@ -529,7 +436,7 @@ describe.each(CASES)("%s: stream()", (_id, c) => {
   });
 
   it("accepts an answer that ends after its finish reason without [DONE]", async () => {
-    upstream(() => sseStream(TEXT_FRAMES(c).slice(0, -1)).response);
+    fakeUpstream(() => sseStream(TEXT_FRAMES(c).slice(0, -1)).response);
     const events = await collect(await c.provider.stream(request(c), context()));
     expect(textOf(events)).toBe("Hello, world!");
     expect(events.slice(-2)).toEqual([
@@ -539,7 +446,7 @@ describe.each(CASES)("%s: stream()", (_id, c) => {
   });
 
   it("reads [DONE] without a finish reason as a stop, and reports no usage it was not given", async () => {
-    upstream(() => sseStream([frame(openaiChunk({ delta: { content: "Hi" } })), DONE]).response);
+    fakeUpstream(() => sseStream([frame(openaiChunk({ delta: { content: "Hi" } })), DONE]).response);
     expect(await collect(await c.provider.stream(request(c), context()))).toEqual([
       { type: "delta", content: "Hi" },
       { type: "finish", finish_reason: "stop" },
@@ -548,7 +455,7 @@ describe.each(CASES)("%s: stream()", (_id, c) => {
 
   it("cancels the upstream body when the consumer stops early", async () => {
     const fake = sseStream(TEXT_FRAMES(c), { pauseMs: 30 });
-    upstream(() => fake.response);
+    fakeUpstream(() => fake.response);
     for await (const event of await c.provider.stream(request(c), context())) {
       expect(event).toEqual({ type: "delta", content: "Hel" });
       expect(fake.cancelled()).toBe(false);
@@ -562,7 +469,7 @@ describe.each(CASES)("%s: stream()", (_id, c) => {
 
   it("cancels the upstream body when the consumer gives the iterator back before reading", async () => {
     const fake = sseStream(TEXT_FRAMES(c), { pauseMs: 30 });
-    upstream(() => fake.response);
+    fakeUpstream(() => fake.response);
     const iterator = (await c.provider.stream(request(c), context()))[Symbol.asyncIterator]();
     expect(fake.cancelled()).toBe(false);
     await iterator.return?.();
@@ -571,7 +478,7 @@ describe.each(CASES)("%s: stream()", (_id, c) => {
 
   it("aborting the caller's signal aborts the upstream request and ends the iterator", async () => {
     const caller = new AbortController();
-    const sent = upstream((req) => sseStream(TEXT_FRAMES(c), { pauseMs: 30, signal: req.signal }).response);
+    const sent = fakeUpstream((req) => sseStream(TEXT_FRAMES(c), { pauseMs: 30, signal: req.signal }).response);
     const iterator = (await c.provider.stream(request(c), context(caller.signal)))[Symbol.asyncIterator]();
     expect(await iterator.next()).toEqual({ done: false, value: { type: "delta", content: "Hel" } });
     expect(sent[0]?.signal?.aborted).toBe(false);
@@ -579,14 +486,14 @@ describe.each(CASES)("%s: stream()", (_id, c) => {
     expect(sent[0]?.signal?.aborted).toBe(true);
     await expect(iterator.next()).rejects.toBeInstanceOf(CallerGone);
     // The caller left: that is not the provider's failure, so nothing is logged as one.
-    expect(warnings).not.toHaveBeenCalled();
+    expect(logs.lines()).toEqual([]);
   });
 
   it("aborting the caller's signal while the answer is read rejects complete() with CallerGone, not a provider failure", async () => {
     const caller = new AbortController();
     // Headers and the start of the JSON arrive, then the upstream dawdles.
-    const sent = upstream((req) => {
-      const { body } = trickle(['{"id":"chatcmpl-1","object":"chat.completion","choices":['], { signal: req.signal, hang: true });
+    const sent = fakeUpstream((req) => {
+      const { body } = trickle(['{"id":"chatcmpl-1","object":"chat.completion","choices":['], { signal: req.signal, end: "hang" });
       return new Response(body, { headers: { "content-type": "application/json", ...OPENAI_HEADERS } });
     });
     const completion = c.provider.complete(request(c), context(caller.signal));
@@ -595,13 +502,13 @@ describe.each(CASES)("%s: stream()", (_id, c) => {
     caller.abort();
     await expect(completion).rejects.toBeInstanceOf(CallerGone);
     expect(sent[0]?.signal?.aborted).toBe(true);
-    expect(warnings).not.toHaveBeenCalled();
+    expect(logs.lines()).toEqual([]);
   });
 });
 
 describe.each(CASES)("%s: failures", (_id, c) => {
   it("429 with retry-after is provider.rate_limited with Retry-After", async () => {
-    upstream(() =>
+    fakeUpstream(() =>
       jsonAnswer(
         errorBody(
           `Rate limit reached for model ${c.model} on tokens per minute (TPM): Limit 15000, Used 11972, Requested 4351. Please try again in 5.289s.`,
@@ -619,11 +526,11 @@ describe.each(CASES)("%s: failures", (_id, c) => {
 
   it("400 is provider.rejected with a fixed text and the upstream's code; its reason goes to the log only", async () => {
     const message = `Invalid value for 'temperature': must be <= 2 (key ${c.key}). See https://${c.host}/v1/docs or ask ${c.host}.`;
-    upstream(() => jsonAnswer(errorBody(message, "invalid_request_error", "invalid_value"), 400));
+    fakeUpstream(() => jsonAnswer(errorBody(message, "invalid_request_error", "invalid_value"), 400));
     const err = await apiErrorOf(c.provider.complete(request(c, { temperature: 3 }), context()), "provider.rejected");
     expect(err.status).toBe(400);
     expect(err.message).toBe(`${c.provider.id} refused the request as invalid (upstream code: invalid_value).`);
-    expect(loggedDetail()).toContain("Invalid value for 'temperature': must be <= 2");
+    expect(logs.refusedDetail()).toContain("Invalid value for 'temperature': must be <= 2");
   });
 
   it.each([
@@ -652,7 +559,7 @@ describe.each(CASES)("%s: failures", (_id, c) => {
       "is temporarily unavailable (HTTP 503, upstream code: server_error); try again shortly.",
     ],
   ])("%i is provider.unavailable (503), for streams too", async (status, body, expected) => {
-    upstream(() => jsonAnswer(body, status));
+    fakeUpstream(() => jsonAnswer(body, status));
     const completeError = await apiErrorOf(c.provider.complete(request(c), context()), "provider.unavailable");
     expect(completeError.status).toBe(503);
     expect(completeError.message).toBe(`${c.provider.id} ${expected}`);
@@ -661,23 +568,18 @@ describe.each(CASES)("%s: failures", (_id, c) => {
   });
 
   it("a network failure is provider.unavailable", async () => {
-    vi.spyOn(globalThis, "fetch").mockRejectedValue(new TypeError(`connect ECONNREFUSED fake-openai.test:443 (${c.key})`));
+    unreachable(new TypeError(`connect ECONNREFUSED fake-openai.test:443 (${c.key})`));
     const err = await apiErrorOf(c.provider.complete(request(c), context()), "provider.unavailable");
     expect(err.message).toBe(`${c.provider.id} could not be reached; try again shortly.`);
   });
 
   it("a 200 whose body is not JSON is provider.unavailable", async () => {
-    upstream(() => new Response("<html>Bad gateway</html>", { headers: { "content-type": "text/html" } }));
+    fakeUpstream(() => new Response("<html>Bad gateway</html>", { headers: { "content-type": "text/html" } }));
     await apiErrorOf(c.provider.complete(request(c), context()), "provider.unavailable");
   });
 
   it("an upstream that never answers is provider.timeout after the first-byte timeout, and the request is aborted", async () => {
-    const sent = upstream(
-      (req) =>
-        new Promise<Response>((_resolve, reject) => {
-          req.signal?.addEventListener("abort", () => reject(req.signal?.reason));
-        }),
-    );
+    const sent = fakeUpstream(noAnswer);
     const started = Date.now();
     const err = await apiErrorOf(c.provider.stream(request(c), context()), "provider.timeout");
     const elapsed = Date.now() - started;
@@ -688,8 +590,8 @@ describe.each(CASES)("%s: failures", (_id, c) => {
   });
 
   it("a stream that stalls longer than the idle timeout throws provider.timeout and is cancelled", async () => {
-    const fake = sseStream(TEXT_FRAMES(c).slice(0, 2), { hang: true });
-    upstream(() => fake.response);
+    const fake = sseStream(TEXT_FRAMES(c).slice(0, 2), { end: "hang" });
+    fakeUpstream(() => fake.response);
     const iterator = (await c.provider.stream(request(c), context()))[Symbol.asyncIterator]();
     expect(await iterator.next()).toEqual({ done: false, value: { type: "delta", content: "Hel" } });
     const started = Date.now();
@@ -725,7 +627,7 @@ describe.each(CASES)("%s: failures", (_id, c) => {
       "broke off the stream",
     ],
   ])("%s makes the iterator throw provider.unavailable after the deltas before it", async (_what, frames, expected) => {
-    upstream(() => sseStream(frames).response);
+    fakeUpstream(() => sseStream(frames).response);
     const events: ChatEvent[] = [];
     const failure = (async () => {
       for await (const event of await c.provider.stream(request(c), context())) events.push(event);
@@ -734,46 +636,45 @@ describe.each(CASES)("%s: failures", (_id, c) => {
     expect(err.message).toBe(`${c.provider.id} ${expected}; try again shortly.`);
     expect(events[0]).toEqual({ type: "delta", content: "Hel" });
     expect(events.some((e) => e.type === "finish")).toBe(false);
-    expect(warnings).toHaveBeenCalled();
+    expect(logs.lines()).not.toEqual([]);
   });
 });
 
 describe.each(CASES)("%s: the upstream's own words never reach the client", (_id, c) => {
   it("a 400 naming an internal host, a private address, a URL and a credential is a fixed text with the upstream's code", async () => {
-    upstream(() => jsonAnswer(errorBody(leakyMessage(c.key), "invalid_request_error", "context_length_exceeded"), 400));
+    fakeUpstream(() => jsonAnswer(errorBody(leakyMessage(c.key), "invalid_request_error", "context_length_exceeded"), 400));
     for (const call of [c.provider.complete(request(c), context()), c.provider.stream(request(c), context())]) {
       const err = await apiErrorOf(call, "provider.rejected");
       expect(err.message).toBe(`${c.provider.id} refused the request as invalid (upstream code: context_length_exceeded).`);
       for (const leak of LEAKS) expect(err.message).not.toContain(leak);
     }
     // The words are the operator's: in the log, with the key taken out.
-    expect(loggedDetail()).toContain("could not route this request");
+    expect(logs.refusedDetail()).toContain("could not route this request");
   });
 
   it.each([
     [413, "refused the request as too large (upstream code: request_too_large)."],
     [422, "refused the request as unprocessable (upstream code: request_too_large)."],
   ])("%i has its own fixed text", async (status, expected) => {
-    upstream(() => jsonAnswer(errorBody(leakyMessage(c.key), "invalid_request_error", "request_too_large"), status));
+    fakeUpstream(() => jsonAnswer(errorBody(leakyMessage(c.key), "invalid_request_error", "request_too_large"), status));
     const err = await apiErrorOf(c.provider.complete(request(c), context()), "provider.rejected");
     expect(err.message).toBe(`${c.provider.id} ${expected}`);
   });
 
   it("without a code, the type stands in; with neither, the text is all", async () => {
-    upstream(() => jsonAnswer({ error: { message: leakyMessage(c.key), type: "invalid_request_error", param: null, code: null } }, 400));
+    fakeUpstream(() => jsonAnswer({ error: { message: leakyMessage(c.key), type: "invalid_request_error", param: null, code: null } }, 400));
     expect((await apiErrorOf(c.provider.complete(request(c), context()), "provider.rejected")).message).toBe(
       `${c.provider.id} refused the request as invalid (upstream code: invalid_request_error).`,
     );
     vi.restoreAllMocks();
-    warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
-    upstream(() => jsonAnswer({ error: { message: leakyMessage(c.key) } }, 400));
+    fakeUpstream(() => jsonAnswer({ error: { message: leakyMessage(c.key) } }, 400));
     expect((await apiErrorOf(c.provider.complete(request(c), context()), "provider.rejected")).message).toBe(
       `${c.provider.id} refused the request as invalid.`,
     );
   });
 
   it.each(hostileCodes(c.key))("a code that is not a plain token (%s) is not echoed", async (_what, code) => {
-    upstream(() => jsonAnswer(errorBody("Bad request.", code, code), 400));
+    fakeUpstream(() => jsonAnswer(errorBody("Bad request.", code, code), 400));
     const err = await apiErrorOf(c.provider.complete(request(c), context()), "provider.rejected");
     expect(err.message).toBe(`${c.provider.id} refused the request as invalid.`);
     expect(err.message).not.toContain(code);
@@ -781,13 +682,12 @@ describe.each(CASES)("%s: the upstream's own words never reach the client", (_id
 
   it("a mid-stream error: its code reaches the client, its words do not, and a hostile code does not either", async () => {
     const leaky = (code: string) => [frame(openaiChunk({ delta: { content: "Hel" } })), frame(errorBody(leakyMessage(c.key), "server_error", code))];
-    upstream(() => sseStream(leaky("server_overloaded")).response);
+    fakeUpstream(() => sseStream(leaky("server_overloaded")).response);
     const first = await apiErrorOf(collectEvents(c.provider.stream(request(c), context())), "provider.unavailable");
     expect(first.message).toBe(`${c.provider.id} broke off the stream (upstream code: server_overloaded); try again shortly.`);
     for (const leak of LEAKS) expect(first.message).not.toContain(leak);
     vi.restoreAllMocks();
-    warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
-    upstream(() => sseStream(leaky(INTERNAL_URL)).response);
+    fakeUpstream(() => sseStream(leaky(INTERNAL_URL)).response);
     const second = await apiErrorOf(collectEvents(c.provider.stream(request(c), context())), "provider.unavailable");
     expect(second.message).toBe(`${c.provider.id} broke off the stream; try again shortly.`);
   });

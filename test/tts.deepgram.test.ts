@@ -1,19 +1,28 @@
-import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
-import { getConfig } from "../src/config";
-import { ApiError, type ErrorCode } from "../src/lib/errors";
-import { createLogger } from "../src/lib/logger";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { concat } from "../src/lib/bytes";
 import { deepgram, deepgramProxy, errorCodeOf, errorMessageOf } from "../src/providers/tts/deepgram";
-import type { AudioFormat, SpeechChunk, SpeechContext, SpeechRequest } from "../src/providers/tts/types";
+import type { AudioFormat, SpeechChunk, SpeechRequest } from "../src/providers/tts/types";
 import { VOICES } from "../src/providers/tts/voices";
 import { parseWav, pcm16ToBytes, wavHeader } from "../src/providers/tts/wav";
 import { CallerGone } from "../src/providers/upstream";
 import { hostileCodes, LEAKS, leakyMessage } from "./helpers/leaks";
+import {
+  collect,
+  deployment,
+  type FakeBody,
+  fakeUpstream,
+  noAnswer,
+  providerContext,
+  sleep,
+  trickle,
+  typedErrors,
+  unreachable,
+  watchLogs,
+} from "./helpers/upstream-harness";
 
 /**
  * Deepgram Aura over REST against a fake upstream that speaks its wire format
- * (reference/upstreams.md §2): outbound fetch is intercepted, so every byte the provider sends and
- * every byte it reads is the test's.
+ * (reference/upstreams.md §2), played through the provider test harness.
  */
 
 const KEY = "dg-test-secret-0123456789";
@@ -26,96 +35,24 @@ const SETTINGS = {
   TTS_FIRST_BYTE_TIMEOUT_MS: "200",
   TTS_STREAM_IDLE_TIMEOUT_MS: "300",
 };
-// getConfig caches per env object: each distinct deployment is built once.
-const CONFIG = getConfig({ ...env, ...SETTINGS });
-const SLASHED_CONFIG = getConfig({ ...env, ...SETTINGS, DEEPGRAM_BASE_URL: `https://${HOST}/` });
-const UNCONFIGURED = getConfig({ ...env, ...SETTINGS, DEEPGRAM_API_KEY: "" });
+const CONFIG = deployment(SETTINGS);
+const SLASHED_CONFIG = deployment({ ...SETTINGS, DEEPGRAM_BASE_URL: `https://${HOST}/` });
+const UNCONFIGURED = deployment({ ...SETTINGS, DEEPGRAM_API_KEY: "" });
 
 const FIRST_BYTE_MS = 200;
 const IDLE_MS = 300;
 const SPEAK = `https://${HOST}/v1/speak`;
 
-let warnings: MockInstance<typeof console.warn>;
-beforeEach(() => {
-  warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
-});
-afterEach(() => {
-  // Upstream failures are logged; the key must not be, whatever happened.
-  for (const [line] of warnings.mock.calls) expect(String(line)).not.toContain(KEY);
-  vi.restoreAllMocks();
-});
+afterEach(() => vi.restoreAllMocks());
+// Upstream failures are logged; the key must not be, whatever happened.
+const logs = watchLogs([KEY]);
+const { apiErrorOf } = typedErrors([KEY, HOST]);
 
-const context = (signal = new AbortController().signal, config = CONFIG): SpeechContext => ({ signal, config, log: createLogger() });
+const context = (signal?: AbortSignal, config = CONFIG) => providerContext(config, signal);
 const speech = (extra: Partial<SpeechRequest> = {}): SpeechRequest => ({ text: "Hello from Deepgram.", voice: "aura-2-thalia-en", format: "mp3", ...extra });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------------------------------------
-// Fake upstream
-
-interface Sent {
-  url: string;
-  method: string;
-  headers: Headers;
-  body: unknown;
-  signal: AbortSignal | undefined;
-}
-
-/** Intercepts fetch; `answer` plays Deepgram. Returns the requests as Deepgram saw them. */
-function upstream(answer: (sent: Sent) => Response | Promise<Response>): Sent[] {
-  const sent: Sent[] = [];
-  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-    const seen: Sent = {
-      url: input instanceof Request ? input.url : String(input),
-      method: init?.method ?? "GET",
-      headers: new Headers(init?.headers),
-      body: JSON.parse(String(init?.body)) as unknown,
-      signal: init?.signal ?? undefined,
-    };
-    sent.push(seen);
-    return answer(seen);
-  });
-  return sent;
-}
-
-interface FakeBody {
-  body: ReadableStream<Uint8Array>;
-  /** Chunks handed to the network so far. */
-  enqueued: () => number;
-  cancelled: () => boolean;
-}
-
-/**
- * A body written chunk by chunk, `pauseMs` apart, as Deepgram streams audio while it synthesizes.
- * Like a real fetch, aborting the request's signal errors the body; `hang` keeps it open after the
- * last chunk (an upstream that stalls).
- */
-function trickle(chunks: Uint8Array[], options: { pauseMs?: number; signal?: AbortSignal | undefined; hang?: boolean } = {}): FakeBody {
-  let enqueued = 0;
-  let cancelled = false;
-  let errored = false;
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      options.signal?.addEventListener("abort", () => {
-        errored = true;
-        controller.error(options.signal?.reason);
-      });
-      void (async () => {
-        for (const chunk of chunks) {
-          if (options.pauseMs) await sleep(options.pauseMs);
-          if (cancelled || errored) return;
-          // A copy: the consumer must get bytes equal to these, not these very buffers.
-          controller.enqueue(chunk.slice());
-          enqueued++;
-        }
-        if (!options.hang && !cancelled && !errored) controller.close();
-      })();
-    },
-    cancel() {
-      cancelled = true;
-    },
-  });
-  return { body, enqueued: () => enqueued, cancelled: () => cancelled };
-}
+// Deepgram's answers
 
 const DEEPGRAM_HEADERS = {
   "dg-request-id": "5b3c7e4e-2f0a-4d5e-9c1b-8a7f6e5d4c3b",
@@ -155,51 +92,10 @@ const MP3_CHUNKS = [new Uint8Array([0xff, 0xf3, 0x64, 0xc4, ...bytes(140, 1)]), 
 /** 24 kHz linear16: a 440 Hz tone, 1,200 samples. */
 const TONE = Int16Array.from({ length: 1200 }, (_, i) => Math.round(9000 * Math.sin((2 * Math.PI * 440 * i) / 24_000)));
 
-function join(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** `bytes` cut at the given offsets. */
 function cut(whole: Uint8Array, ...at: number[]): Uint8Array[] {
   const edges = [0, ...at, whole.length];
   return edges.slice(1).map((end, i) => whole.slice(edges[i], end));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Consumers
-
-async function collect(chunks: AsyncIterable<SpeechChunk>): Promise<SpeechChunk[]> {
-  const out: SpeechChunk[] = [];
-  for await (const chunk of chunks) out.push(chunk);
-  return out;
-}
-
-/** The error a promise rejects with: an ApiError of `code`, naming neither the key nor the host. */
-async function apiErrorOf(promise: Promise<unknown>, code: ErrorCode): Promise<ApiError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ApiError);
-  const apiError = err as ApiError;
-  expect(apiError.code).toBe(code);
-  for (const secret of [KEY, HOST]) expect(apiError.message).not.toContain(secret);
-  return apiError;
-}
-
-/** The `detail` of the "upstream refused" log line: what errorMessage picked out of the body. */
-function loggedDetail(): unknown {
-  for (const [line] of warnings.mock.calls) {
-    const entry = JSON.parse(String(line)) as Record<string, unknown>;
-    if (entry.message === "upstream refused") return entry.detail;
-  }
-  return "no upstream refused line";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -218,7 +114,7 @@ describe("catalogue", () => {
   it("is configured exactly when its key is set, and never calls out without one", async () => {
     expect(deepgram.configured(CONFIG)).toBe(true);
     expect(deepgram.configured(UNCONFIGURED)).toBe(false);
-    const sent = upstream(() => audioAnswer(trickle(MP3_CHUNKS)));
+    const sent = fakeUpstream(() => audioAnswer(trickle(MP3_CHUNKS)));
     const err = await apiErrorOf(deepgram.synthesize(speech(), context(undefined, UNCONFIGURED)), "provider.not_configured");
     expect(err.status).toBe(503);
     expect(sent).toHaveLength(0);
@@ -232,7 +128,7 @@ describe("the request", () => {
     ["pcm_16000", `${SPEAK}?model=aura-2-thalia-en&encoding=linear16&container=none&sample_rate=16000`],
     ["pcm_24000", `${SPEAK}?model=aura-2-thalia-en&encoding=linear16&container=none&sample_rate=24000`],
   ] as const)("%s: POSTs {text} to /v1/speak with the model and an explicit encoding, with Token auth", async (format, url) => {
-    const sent = upstream(() => audioAnswer(trickle(MP3_CHUNKS), format));
+    const sent = fakeUpstream(() => audioAnswer(trickle(MP3_CHUNKS), format));
     await collect((await deepgram.synthesize(speech({ format }), context())).chunks);
     expect(sent).toHaveLength(1);
     const [req] = sent;
@@ -244,7 +140,7 @@ describe("the request", () => {
   });
 
   it("adds speed only when it is given, and sends another voice as the model", async () => {
-    const sent = upstream(() => audioAnswer(trickle(MP3_CHUNKS)));
+    const sent = fakeUpstream(() => audioAnswer(trickle(MP3_CHUNKS)));
     await collect((await deepgram.synthesize(speech({ voice: "aura-2-celeste-es", format: "pcm_16000", speed: 1.25 }), context())).chunks);
     expect(sent[0]?.url).toBe(`${SPEAK}?model=aura-2-celeste-es&encoding=linear16&container=none&sample_rate=16000&speed=1.25`);
     const params = new URL(sent[0]?.url ?? "").searchParams;
@@ -253,13 +149,13 @@ describe("the request", () => {
 
   it("sends the text as JSON whatever it holds", async () => {
     const text = 'Say "hi" & 東京 😀\nnew line';
-    const sent = upstream(() => audioAnswer(trickle(MP3_CHUNKS)));
+    const sent = fakeUpstream(() => audioAnswer(trickle(MP3_CHUNKS)));
     await collect((await deepgram.synthesize(speech({ text }), context())).chunks);
     expect(sent[0]?.body).toEqual({ text });
   });
 
   it("joins a base URL that ends with a slash without doubling it", async () => {
-    const sent = upstream(() => audioAnswer(trickle(MP3_CHUNKS)));
+    const sent = fakeUpstream(() => audioAnswer(trickle(MP3_CHUNKS)));
     await collect((await deepgram.synthesize(speech(), context(undefined, SLASHED_CONFIG))).chunks);
     expect(sent[0]?.url).toBe(`${SPEAK}?model=aura-2-thalia-en&encoding=mp3`);
   });
@@ -267,7 +163,7 @@ describe("the request", () => {
 
 describe("the audio", () => {
   it("mp3: hands the chunks on unchanged, in order, as audio/mpeg without timings", async () => {
-    upstream(() => audioAnswer(trickle(MP3_CHUNKS)));
+    fakeUpstream(() => audioAnswer(trickle(MP3_CHUNKS)));
     const stream = await deepgram.synthesize(speech(), context());
     expect(stream.contentType).toBe("audio/mpeg");
     const chunks = await collect(stream.chunks);
@@ -276,11 +172,11 @@ describe("the audio", () => {
   });
 
   it("wav: Deepgram's own WAV (header split across chunks) passes through byte for byte", async () => {
-    const wav = join([wavHeader({ sampleRate: 24_000 }), pcm16ToBytes(TONE)]);
-    upstream(() => audioAnswer(trickle(cut(wav, 10, 30, 47, 1001)), "wav"));
+    const wav = concat(wavHeader({ sampleRate: 24_000 }), pcm16ToBytes(TONE));
+    fakeUpstream(() => audioAnswer(trickle(cut(wav, 10, 30, 47, 1001)), "wav"));
     const stream = await deepgram.synthesize(speech({ format: "wav" }), context());
     expect(stream.contentType).toBe("audio/wav");
-    const audio = join((await collect(stream.chunks)).map((c) => c.audio));
+    const audio = concat(...(await collect(stream.chunks)).map((c) => c.audio));
     expect(audio).toEqual(wav);
     const parsed = parseWav(audio);
     expect(parsed.sampleRate).toBe(24_000);
@@ -293,17 +189,17 @@ describe("the audio", () => {
   ] as const)("%s: raw linear16 passes through unchanged, typed as PCM at %i Hz", async (format, rate) => {
     const pcm = pcm16ToBytes(TONE);
     // An odd cut splits a sample across chunks: bytes pass through, so it stays split and whole.
-    upstream(() => audioAnswer(trickle(cut(pcm, 1, 801, 1600)), format));
+    fakeUpstream(() => audioAnswer(trickle(cut(pcm, 1, 801, 1600)), format));
     const stream = await deepgram.synthesize(speech({ format }), context());
     expect(stream.contentType).toBe(`audio/pcm;rate=${rate};encoding=signed-int;bits=16;channels=1;endianness=little`);
     const chunks = await collect(stream.chunks);
     expect(chunks.map((c) => c.audio.length)).toEqual([1, 800, 799, 800]);
-    expect(join(chunks.map((c) => c.audio))).toEqual(pcm);
+    expect(concat(...chunks.map((c) => c.audio))).toEqual(pcm);
   });
 
   it("hands the first chunk on before the upstream has written its last", async () => {
     const fake = trickle(MP3_CHUNKS, { pauseMs: 40 });
-    upstream(() => audioAnswer(fake));
+    fakeUpstream(() => audioAnswer(fake));
     const chunks: SpeechChunk[] = [];
     let enqueuedAtFirst = -1;
     for await (const chunk of (await deepgram.synthesize(speech(), context())).chunks) {
@@ -317,7 +213,7 @@ describe("the audio", () => {
 
   it("synthesize resolves once Deepgram answered, before its audio is complete", async () => {
     const fake = trickle(MP3_CHUNKS, { pauseMs: 40 });
-    upstream(() => audioAnswer(fake));
+    fakeUpstream(() => audioAnswer(fake));
     const stream = await deepgram.synthesize(speech(), context());
     expect(fake.enqueued()).toBeLessThan(MP3_CHUNKS.length);
     await stream.chunks.return?.();
@@ -327,7 +223,7 @@ describe("the audio", () => {
 describe("cancelling", () => {
   it("cancels the upstream body when the consumer stops early", async () => {
     const fake = trickle(MP3_CHUNKS, { pauseMs: 30 });
-    upstream(() => audioAnswer(fake));
+    fakeUpstream(() => audioAnswer(fake));
     for await (const chunk of (await deepgram.synthesize(speech(), context())).chunks) {
       expect(chunk.audio).toEqual(MP3_CHUNKS[0]);
       expect(fake.cancelled()).toBe(false);
@@ -341,7 +237,7 @@ describe("cancelling", () => {
 
   it("cancels the upstream body when the consumer gives the iterator back before reading", async () => {
     const fake = trickle(MP3_CHUNKS, { pauseMs: 30 });
-    upstream(() => audioAnswer(fake));
+    fakeUpstream(() => audioAnswer(fake));
     const { chunks } = await deepgram.synthesize(speech(), context());
     expect(fake.cancelled()).toBe(false);
     await chunks.return?.();
@@ -350,7 +246,7 @@ describe("cancelling", () => {
 
   it("aborting the caller's signal aborts the upstream request and ends the iterator with CallerGone", async () => {
     const caller = new AbortController();
-    const sent = upstream((req) => audioAnswer(trickle(MP3_CHUNKS, { pauseMs: 30, signal: req.signal })));
+    const sent = fakeUpstream((req) => audioAnswer(trickle(MP3_CHUNKS, { pauseMs: 30, signal: req.signal })));
     const { chunks } = await deepgram.synthesize(speech(), context(caller.signal));
     expect((await chunks.next()).value?.audio).toEqual(MP3_CHUNKS[0]);
     expect(sent[0]?.signal?.aborted).toBe(false);
@@ -358,13 +254,13 @@ describe("cancelling", () => {
     expect(sent[0]?.signal?.aborted).toBe(true);
     await expect(chunks.next()).rejects.toBeInstanceOf(CallerGone);
     // The caller left: that is not Deepgram's failure, so nothing is logged as one.
-    expect(warnings).not.toHaveBeenCalled();
+    expect(logs.lines()).toEqual([]);
   });
 
   it("a caller already gone sends nothing", async () => {
     const caller = new AbortController();
     caller.abort();
-    const sent = upstream(() => audioAnswer(trickle(MP3_CHUNKS)));
+    const sent = fakeUpstream(() => audioAnswer(trickle(MP3_CHUNKS)));
     await expect(deepgram.synthesize(speech(), context(caller.signal))).rejects.toBeInstanceOf(CallerGone);
     expect(sent).toHaveLength(0);
   });
@@ -372,7 +268,7 @@ describe("cancelling", () => {
 
 describe("failures", () => {
   it("429 is provider.rate_limited with Retry-After", async () => {
-    upstream(() =>
+    fakeUpstream(() =>
       jsonAnswer(
         { err_code: "TOO_MANY_REQUESTS", err_msg: "Too many requests. Please try again later", request_id: "a1b2c3d4-e5f6-4a5b-8c7d-9e0f1a2b3c4d" },
         429,
@@ -389,17 +285,17 @@ describe("failures", () => {
 
   it("400 in the category/message shape is provider.rejected with a fixed text and the category; the message goes to the log", async () => {
     const message = `Invalid JSON submitted (token ${KEY}); see https://${HOST}/docs/errors or ask support at ${HOST}.`;
-    upstream(() =>
+    fakeUpstream(() =>
       jsonAnswer({ category: "INVALID_JSON", message, details: "expected value at line 1 column 1", request_id: "7d9f0c1e-2b3a-4c5d-8e6f-0a1b2c3d4e5f" }, 400),
     );
     const err = await apiErrorOf(deepgram.synthesize(speech(), context()), "provider.rejected");
     expect(err.status).toBe(400);
     expect(err.message).toBe("deepgram refused the request as invalid (upstream code: INVALID_JSON).");
-    expect(String(loggedDetail())).toContain("Invalid JSON submitted");
+    expect(String(logs.refusedDetail())).toContain("Invalid JSON submitted");
   });
 
   it("400 in the err_code/err_msg shape is provider.rejected; an err_code with a space is no code to echo", async () => {
-    upstream(() =>
+    fakeUpstream(() =>
       jsonAnswer(
         { err_code: "Bad Request", err_msg: "No such model/version/tier combination found.", request_id: "0f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f" },
         400,
@@ -407,21 +303,21 @@ describe("failures", () => {
     );
     const err = await apiErrorOf(deepgram.synthesize(speech({ voice: "aura-2-nobody-en" }), context()), "provider.rejected");
     expect(err.message).toBe("deepgram refused the request as invalid.");
-    expect(loggedDetail()).toBe("No such model/version/tier combination found.");
+    expect(logs.refusedDetail()).toBe("No such model/version/tier combination found.");
   });
 
   it("401 INVALID_AUTH is provider.unavailable (503); err_msg goes to the log only", async () => {
-    upstream(() => jsonAnswer({ err_code: "INVALID_AUTH", err_msg: "Invalid credentials.", request_id: "11111111-2222-4333-8444-555555555555" }, 401));
+    fakeUpstream(() => jsonAnswer({ err_code: "INVALID_AUTH", err_msg: "Invalid credentials.", request_id: "11111111-2222-4333-8444-555555555555" }, 401));
     const err = await apiErrorOf(deepgram.synthesize(speech(), context()), "provider.unavailable");
     expect(err.status).toBe(503);
     expect(err.message).toBe(
       "deepgram did not accept this deployment's credentials (HTTP 401, upstream code: INVALID_AUTH); the operator of this deployment must check its account there.",
     );
-    expect(loggedDetail()).toBe("Invalid credentials.");
+    expect(logs.refusedDetail()).toBe("Invalid credentials.");
   });
 
   it("500 is provider.unavailable (503); message goes to the log only", async () => {
-    upstream(() =>
+    fakeUpstream(() =>
       jsonAnswer(
         { category: "INTERNAL_SERVER_ERROR", message: "Something went wrong on our end.", details: "", request_id: "99999999-8888-4777-8666-555555555555" },
         500,
@@ -430,7 +326,7 @@ describe("failures", () => {
     const err = await apiErrorOf(deepgram.synthesize(speech(), context()), "provider.unavailable");
     expect(err.status).toBe(503);
     expect(err.message).toBe("deepgram failed with a server error (HTTP 500, upstream code: INTERNAL_SERVER_ERROR); try again shortly.");
-    expect(loggedDetail()).toBe("Something went wrong on our end.");
+    expect(logs.refusedDetail()).toBe("Something went wrong on our end.");
   });
 
   it("reads both error shapes, and nothing from anything else", () => {
@@ -446,18 +342,13 @@ describe("failures", () => {
   });
 
   it("a network failure is provider.unavailable", async () => {
-    vi.spyOn(globalThis, "fetch").mockRejectedValue(new TypeError(`connect ECONNREFUSED ${HOST}:443 (${KEY})`));
+    unreachable(new TypeError(`connect ECONNREFUSED ${HOST}:443 (${KEY})`));
     const err = await apiErrorOf(deepgram.synthesize(speech(), context()), "provider.unavailable");
     expect(err.message).toBe("deepgram could not be reached; try again shortly.");
   });
 
   it("an upstream that never answers is provider.timeout after the first-byte timeout, and the request is aborted", async () => {
-    const sent = upstream(
-      (req) =>
-        new Promise<Response>((_resolve, reject) => {
-          req.signal?.addEventListener("abort", () => reject(req.signal?.reason));
-        }),
-    );
+    const sent = fakeUpstream(noAnswer);
     const started = Date.now();
     const err = await apiErrorOf(deepgram.synthesize(speech(), context()), "provider.timeout");
     const elapsed = Date.now() - started;
@@ -468,8 +359,8 @@ describe("failures", () => {
   });
 
   it("audio that stalls longer than the idle timeout makes the iterator throw provider.timeout, and is cancelled", async () => {
-    const fake = trickle(MP3_CHUNKS.slice(0, 2), { hang: true });
-    upstream(() => audioAnswer(fake));
+    const fake = trickle(MP3_CHUNKS.slice(0, 2), { end: "hang" });
+    fakeUpstream(() => audioAnswer(fake));
     const { chunks } = await deepgram.synthesize(speech(), context());
     expect((await chunks.next()).value?.audio).toEqual(MP3_CHUNKS[0]);
     expect((await chunks.next()).value?.audio).toEqual(MP3_CHUNKS[1]);
@@ -478,7 +369,7 @@ describe("failures", () => {
     expect(err.message).toBe("deepgram did not answer in time; try again, or another model.");
     expect(Date.now() - started).toBeGreaterThanOrEqual(IDLE_MS - 10);
     expect(fake.cancelled()).toBe(true);
-    expect(warnings).toHaveBeenCalled();
+    expect(logs.lines()).not.toEqual([]);
   });
 
   it("a body that breaks off midway makes the iterator throw provider.unavailable after the audio before it", async () => {
@@ -489,7 +380,7 @@ describe("failures", () => {
         c.enqueue(MP3_CHUNKS[0]?.slice() ?? new Uint8Array(0));
       },
     });
-    upstream(() => new Response(body, { headers: { "content-type": "audio/mpeg", ...DEEPGRAM_HEADERS } }));
+    fakeUpstream(() => new Response(body, { headers: { "content-type": "audio/mpeg", ...DEEPGRAM_HEADERS } }));
     const { chunks } = await deepgram.synthesize(speech(), context());
     expect((await chunks.next()).value?.audio).toEqual(MP3_CHUNKS[0]);
     controller?.error(new Error("connection reset"));
@@ -509,23 +400,23 @@ describe("the upstream's own words never reach the client", () => {
       "UNSUPPORTED_MODEL",
     ],
   ])("a 400 (%s shape) naming an internal host, a private address, a URL and a credential is a fixed text with the code", async (_shape, body, code) => {
-    upstream(() => jsonAnswer(body, 400));
+    fakeUpstream(() => jsonAnswer(body, 400));
     for (const call of [deepgram.synthesize(speech(), context()), deepgramProxy({ text: "Hi", query: { model: "aura-2-thalia-en" } }, context())]) {
       const err = await apiErrorOf(call, "provider.rejected");
       expect(err.message).toBe(`deepgram refused the request as invalid (upstream code: ${code}).`);
       for (const leak of LEAKS) expect(err.message).not.toContain(leak);
     }
-    expect(String(loggedDetail())).toContain("could not route this request");
+    expect(String(logs.refusedDetail())).toContain("could not route this request");
   });
 
   it("413 has its own fixed text", async () => {
-    upstream(() => jsonAnswer({ err_code: "PAYLOAD_TOO_LARGE", err_msg: LEAKY_MESSAGE, request_id: "x" }, 413));
+    fakeUpstream(() => jsonAnswer({ err_code: "PAYLOAD_TOO_LARGE", err_msg: LEAKY_MESSAGE, request_id: "x" }, 413));
     const err = await apiErrorOf(deepgram.synthesize(speech(), context()), "provider.rejected");
     expect(err.message).toBe("deepgram refused the request as too large (upstream code: PAYLOAD_TOO_LARGE).");
   });
 
   it.each(hostileCodes(KEY))("an err_code that is not a plain token (%s) is not echoed", async (_what, code) => {
-    upstream(() => jsonAnswer({ err_code: code, err_msg: "Bad request.", request_id: "x" }, 400));
+    fakeUpstream(() => jsonAnswer({ err_code: code, err_msg: "Bad request.", request_id: "x" }, 400));
     const err = await apiErrorOf(deepgram.synthesize(speech(), context()), "provider.rejected");
     expect(err.message).toBe("deepgram refused the request as invalid.");
     expect(err.message).not.toContain(code);

@@ -1,21 +1,31 @@
-import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
-import { getConfig } from "../src/config";
-import { ApiError, type ErrorCode } from "../src/lib/errors";
-import { createLogger } from "../src/lib/logger";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { concat } from "../src/lib/bytes";
 import { openAiErrorMessage as errorMessageOf } from "../src/providers/openai-errors";
 import { Resampler } from "../src/providers/tts/audio";
 import { ARABIC_MODEL, ENGLISH_MODEL, groq, groqProxy, MAX_INPUT_CHARS, splitForGroq } from "../src/providers/tts/groq";
-import type { SpeechChunk, SpeechContext, SpeechRequest } from "../src/providers/tts/types";
+import type { SpeechChunk, SpeechRequest } from "../src/providers/tts/types";
 import { VOICES } from "../src/providers/tts/voices";
 import { bytesToPcm16, parseWav, pcm16ToBytes, wavHeader } from "../src/providers/tts/wav";
 import { CallerGone } from "../src/providers/upstream";
 import { hostileCodes, LEAKS, leakyMessage } from "./helpers/leaks";
+import {
+  deployment,
+  type FakeBody,
+  fakeUpstream,
+  noAnswer,
+  providerContext,
+  sleep,
+  type TrickleOptions,
+  trickle,
+  typedErrors,
+  unreachable,
+  watchLogs,
+} from "./helpers/upstream-harness";
 
 /**
  * Groq's Orpheus speech against a fake upstream that speaks its wire format (reference/upstreams.md
- * §3): real WAV files cut into awkward chunks, OpenAI-shaped errors. Outbound fetch is
- * intercepted, so every byte the provider sends and every byte it reads is the test's.
+ * §3): real WAV files cut into awkward chunks, OpenAI-shaped errors, played through the provider
+ * test harness.
  */
 
 const KEY = "gsk_test_secret_0123456789";
@@ -28,24 +38,17 @@ const SETTINGS = {
   TTS_FIRST_BYTE_TIMEOUT_MS: "200",
   TTS_STREAM_IDLE_TIMEOUT_MS: "300",
 };
-// getConfig caches per env object: each distinct deployment is built once.
-const CONFIG = getConfig({ ...env, ...SETTINGS });
-const UNCONFIGURED = getConfig({ ...env, ...SETTINGS, GROQ_API_KEY: "" });
+const CONFIG = deployment(SETTINGS);
+const UNCONFIGURED = deployment({ ...SETTINGS, GROQ_API_KEY: "" });
 const SPEECH_URL = `https://${HOST}/openai/v1/audio/speech`;
 
-let warnings: MockInstance<typeof console.warn>;
-beforeEach(() => {
-  warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
-});
-afterEach(() => {
-  // Upstream failures are logged; the key must not be, whatever happened.
-  for (const [line] of warnings.mock.calls) expect(String(line)).not.toContain(KEY);
-  vi.restoreAllMocks();
-});
+afterEach(() => vi.restoreAllMocks());
+// Upstream failures are logged; the key must not be, whatever happened.
+const logs = watchLogs([KEY]);
+const { apiErrorOf } = typedErrors([KEY, HOST]);
 
-const context = (signal = new AbortController().signal, config = CONFIG): SpeechContext => ({ signal, config, log: createLogger() });
+const context = (signal?: AbortSignal, config = CONFIG) => providerContext(config, signal);
 const speech = (extra: Partial<SpeechRequest> = {}): SpeechRequest => ({ text: "Hello from Groq.", voice: "troy", format: "wav", ...extra });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------------------------------------
 // Texts
@@ -95,16 +98,7 @@ function tone(samples: number, hz: number, rate: number): Int16Array {
 }
 const PART_PCM = (i: number, rate = 24_000) => tone(((2400 + 111 * i) * rate) / 24_000, 220 * (i + 1), rate);
 
-function join(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-const joinPcm = (parts: Int16Array[]) => bytesToPcm16(join(parts.map(pcm16ToBytes)));
+const joinPcm = (parts: Int16Array[]) => bytesToPcm16(concat(...parts.map(pcm16ToBytes)));
 
 const ascii = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
 function u32(value: number): Uint8Array {
@@ -116,17 +110,17 @@ function u32(value: number): Uint8Array {
 /** A LIST/INFO chunk naming the encoder, as ffmpeg writes one between "fmt " and "data". */
 function listChunk(): Uint8Array {
   const software = ascii("Lavf61.7.100\0"); // 13 bytes: odd, so the subchunk is padded
-  const isft = join([ascii("ISFT"), u32(software.length), software, new Uint8Array(1)]);
-  const info = join([ascii("INFO"), isft]);
-  return join([ascii("LIST"), u32(info.length), info]);
+  const isft = concat(ascii("ISFT"), u32(software.length), software, new Uint8Array(1));
+  const info = concat(ascii("INFO"), isft);
+  return concat(ascii("LIST"), u32(info.length), info);
 }
 
 /** A real WAV file: the 44-byte canonical header with true sizes, or with a LIST chunk before the data. */
 function wavFile(samples: Int16Array, rate = 24_000, options: { list?: boolean } = {}): Uint8Array {
   const pcm = pcm16ToBytes(samples);
   const header = wavHeader({ sampleRate: rate, dataBytes: pcm.length });
-  if (!options.list) return join([header, pcm]);
-  const file = join([header.subarray(0, 36), listChunk(), header.subarray(36), pcm]);
+  if (!options.list) return concat(header, pcm);
+  const file = concat(header.subarray(0, 36), listChunk(), header.subarray(36), pcm);
   new DataView(file.buffer).setUint32(4, file.length - 8, true);
   return file;
 }
@@ -159,73 +153,8 @@ const countOf = (haystack: Uint8Array, needle: string) => {
 // ---------------------------------------------------------------------------------------------
 // Fake upstream
 
-interface Sent {
-  url: string;
-  method: string;
-  headers: Headers;
-  body: Record<string, unknown>;
-  signal: AbortSignal | undefined;
-}
-
-/** Intercepts fetch; `answer` plays Groq, told which request (0, 1, ...) this is. Returns the requests as Groq saw them. */
-function upstream(answer: (sent: Sent, index: number) => Response | Promise<Response>): Sent[] {
-  const sent: Sent[] = [];
-  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-    const seen: Sent = {
-      url: input instanceof Request ? input.url : String(input),
-      method: init?.method ?? "GET",
-      headers: new Headers(init?.headers),
-      body: JSON.parse(String(init?.body)) as Record<string, unknown>,
-      signal: init?.signal ?? undefined,
-    };
-    sent.push(seen);
-    return answer(seen, sent.length - 1);
-  });
-  return sent;
-}
-
-interface FakeBody {
-  body: ReadableStream<Uint8Array>;
-  /** Chunks handed to the network so far. */
-  enqueued: () => number;
-  closed: () => boolean;
-  cancelled: () => boolean;
-}
-
-/**
- * A body that hands out one chunk per read, `pauseMs` after it was asked for, as Orpheus streams
- * while it speaks. Like a real fetch, aborting the request's signal errors the body.
- */
-function trickle(chunks: Uint8Array[], options: { pauseMs?: number; signal?: AbortSignal | undefined } = {}): FakeBody {
-  let enqueued = 0;
-  let closed = false;
-  let cancelled = false;
-  const body = new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        options.signal?.addEventListener("abort", () => controller.error(options.signal?.reason));
-      },
-      async pull(controller) {
-        if (options.pauseMs) await sleep(options.pauseMs);
-        if (cancelled || options.signal?.aborted) return;
-        const chunk = chunks[enqueued];
-        if (chunk === undefined) {
-          closed = true;
-          controller.close();
-          return;
-        }
-        controller.enqueue(chunk.slice());
-        enqueued++;
-      },
-      cancel() {
-        cancelled = true;
-      },
-      // Nothing is produced before it is read, so a prefetched answer waits like a paused network read.
-    },
-    { highWaterMark: 0 },
-  );
-  return { body, enqueued: () => enqueued, closed: () => closed, cancelled: () => cancelled };
-}
+/** Orpheus streams while it speaks: one chunk per read, and nothing made before it is read. */
+const spoken = (chunks: Uint8Array[], options: TrickleOptions = {}): FakeBody => trickle(chunks, { ...options, onRead: true });
 
 const GROQ_HEADERS = {
   "x-request-id": "req_01k2d3e4f5g6h7j8k9m0n1p2q3",
@@ -242,14 +171,9 @@ const jsonAnswer = (body: unknown, status: number, headers: Record<string, strin
 
 const openAiError = (message: string, type: string, code: string | null) => ({ error: { message, type, code } });
 
-/** A request that gets no answer until it is aborted. */
-const never = (sent: Sent) =>
-  new Promise<Response>((_resolve, reject) => {
-    sent.signal?.addEventListener("abort", () => reject(sent.signal?.reason));
-  });
-
 /** Answers each part with the WAV of PART_PCM(its index among `parts`), cut awkwardly. */
-const partsUpstream = (parts: readonly string[]) => upstream((sent) => wavAnswer(trickle(awkward(wavFile(PART_PCM(parts.indexOf(String(sent.body.input))))))));
+const partsUpstream = (parts: readonly string[]) =>
+  fakeUpstream((sent) => wavAnswer(spoken(awkward(wavFile(PART_PCM(parts.indexOf(String(sent.body.input))))))));
 
 // ---------------------------------------------------------------------------------------------
 // Consumers
@@ -260,27 +184,14 @@ async function collect(chunks: AsyncIterable<SpeechChunk>): Promise<Uint8Array> 
     expect(chunk.alignment).toBeNull();
     audio.push(chunk.audio);
   }
-  return join(audio);
+  return concat(...audio);
 }
 
 const speak = async (request: SpeechRequest) => collect((await groq.synthesize(request, context())).chunks);
 
-/** The error a promise rejects with: an ApiError of `code`, naming neither the key nor the host. */
-async function apiErrorOf(promise: Promise<unknown>, code: ErrorCode): Promise<ApiError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ApiError);
-  const apiError = err as ApiError;
-  expect(apiError.code).toBe(code);
-  for (const secret of [KEY, HOST]) expect(apiError.message).not.toContain(secret);
-  return apiError;
-}
-
 function resampled(pcm: Int16Array, from: number, to: number): Uint8Array {
   const resampler = new Resampler(from, to);
-  return join([resampler.push(pcm16ToBytes(pcm)), resampler.flush()]);
+  return concat(resampler.push(pcm16ToBytes(pcm)), resampler.flush());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -442,13 +353,13 @@ describe("joining the parts", () => {
     ["the whole file in one chunk", (wav: Uint8Array) => [wav]],
   ])("strips a part's header however it is cut: %s", async (_how, chunking) => {
     const pcm = PART_PCM(0);
-    upstream(() => wavAnswer(trickle(chunking(wavFile(pcm)))));
+    fakeUpstream(() => wavAnswer(spoken(chunking(wavFile(pcm)))));
     const audio = await speak(speech());
-    expect(audio).toEqual(join([wavHeader({ sampleRate: 24_000 }), pcm16ToBytes(pcm)]));
+    expect(audio).toEqual(concat(wavHeader({ sampleRate: 24_000 }), pcm16ToBytes(pcm)));
   });
 
   it("skips a LIST chunk before a part's data", async () => {
-    const sent = upstream((_req, i) => wavAnswer(trickle(awkward(wavFile(PART_PCM(i), 24_000, { list: i === 1 })))));
+    const sent = fakeUpstream((_req, i) => wavAnswer(spoken(awkward(wavFile(PART_PCM(i), 24_000, { list: i === 1 })))));
     const audio = await speak(speech({ text: THREE_TEXT }));
     expect(sent).toHaveLength(3);
     expect(countOf(audio, "LIST")).toBe(0);
@@ -478,14 +389,14 @@ describe("joining the parts", () => {
 
   it("wav from a 48 kHz part is a 48 kHz WAV of the same samples", async () => {
     const pcm = PART_PCM(0, 48_000);
-    upstream(() => wavAnswer(trickle(awkward(wavFile(pcm, 48_000)))));
+    fakeUpstream(() => wavAnswer(spoken(awkward(wavFile(pcm, 48_000)))));
     const wav = parseWav(await speak(speech()));
     expect(wav.sampleRate).toBe(48_000);
     expect(wav.samples).toEqual(pcm);
   });
 
   it("pcm_24000 from 48 kHz parts is resampled to half the samples", async () => {
-    upstream((_req, i) => wavAnswer(trickle(awkward(wavFile(PART_PCM(i, 48_000), 48_000)))));
+    fakeUpstream((_req, i) => wavAnswer(spoken(awkward(wavFile(PART_PCM(i, 48_000), 48_000)))));
     const audio = await speak(speech({ text: THREE_TEXT, format: "pcm_24000" }));
     const source = joinPcm([0, 1, 2].map((i) => PART_PCM(i, 48_000)));
     expect(Math.abs(audio.length / 2 - source.length / 2)).toBeLessThanOrEqual(2);
@@ -493,19 +404,19 @@ describe("joining the parts", () => {
   });
 
   it("wav keeps the first part's rate when a later part comes at another one", async () => {
-    upstream((_req, i) => (i === 0 ? wavAnswer(wavFile(PART_PCM(0))) : wavAnswer(trickle(awkward(wavFile(PART_PCM(1, 48_000), 48_000))))));
+    fakeUpstream((_req, i) => (i === 0 ? wavAnswer(wavFile(PART_PCM(0))) : wavAnswer(spoken(awkward(wavFile(PART_PCM(1, 48_000), 48_000))))));
     const audio = await speak(speech({ text: THREE.slice(0, 2).join(" ") }));
     expect(countOf(audio, "RIFF")).toBe(1);
     expect(parseWav(audio).sampleRate).toBe(24_000);
-    expect(audio.subarray(44)).toEqual(join([pcm16ToBytes(PART_PCM(0)), resampled(PART_PCM(1, 48_000), 48_000, 24_000)]));
+    expect(audio.subarray(44)).toEqual(concat(pcm16ToBytes(PART_PCM(0)), resampled(PART_PCM(1, 48_000), 48_000, 24_000)));
   });
 
   it("a part cut short in the middle of a sample does not shift the next part's samples", async () => {
     const truncated = wavFile(PART_PCM(0)).slice(0, -1);
-    upstream((_req, i) => wavAnswer(trickle(awkward(i === 0 ? truncated : wavFile(PART_PCM(1))))));
+    fakeUpstream((_req, i) => wavAnswer(spoken(awkward(i === 0 ? truncated : wavFile(PART_PCM(1))))));
     const audio = await speak(speech({ text: THREE.slice(0, 2).join(" "), format: "pcm_24000" }));
     const first = pcm16ToBytes(PART_PCM(0));
-    expect(audio).toEqual(join([first.subarray(0, first.length - 2), pcm16ToBytes(PART_PCM(1))]));
+    expect(audio).toEqual(concat(first.subarray(0, first.length - 2), pcm16ToBytes(PART_PCM(1))));
   });
 });
 
@@ -514,9 +425,9 @@ describe("prefetching", () => {
     const fakes: FakeBody[] = [];
     /** At each request, which of the earlier parts' bodies had ended. */
     const endedAtRequest: boolean[][] = [];
-    const sent = upstream((_req, i) => {
+    const sent = fakeUpstream((_req, i) => {
       endedAtRequest.push(fakes.map((f) => f.closed()));
-      const fake = trickle(cut(wavFile(PART_PCM(i)), 44, 1500, 3000, 4000), { pauseMs: 20 });
+      const fake = spoken(cut(wavFile(PART_PCM(i)), 44, 1500, 3000, 4000), { pauseMs: 20 });
       fakes.push(fake);
       return wavAnswer(fake);
     });
@@ -531,9 +442,9 @@ describe("prefetching", () => {
   });
 
   it("keeps the text's order when the second part's answer is complete before the first's", async () => {
-    const first = trickle(cut(wavFile(PART_PCM(0)), 44, 1500, 3000, 4000), { pauseMs: 30 });
+    const first = spoken(cut(wavFile(PART_PCM(0)), 44, 1500, 3000, 4000), { pauseMs: 30 });
     let firstStillStreamingWhenSecondDone = false;
-    upstream((_req, i) => {
+    fakeUpstream((_req, i) => {
       if (i === 0) return wavAnswer(first);
       firstStillStreamingWhenSecondDone = !first.closed();
       return wavAnswer(wavFile(PART_PCM(1)));
@@ -546,8 +457,8 @@ describe("prefetching", () => {
 
 describe("a part that fails", () => {
   it("part 2 failing after part 1 streamed makes the iterator throw the mapped error; part 3 is never asked for", async () => {
-    const sent = upstream((_req, i) =>
-      i === 0 ? wavAnswer(trickle(awkward(wavFile(PART_PCM(0))))) : jsonAnswer(openAiError("Internal server error", "internal_server_error", null), 500),
+    const sent = fakeUpstream((_req, i) =>
+      i === 0 ? wavAnswer(spoken(awkward(wavFile(PART_PCM(0))))) : jsonAnswer(openAiError("Internal server error", "internal_server_error", null), 500),
     );
     const { chunks } = await groq.synthesize(speech({ text: THREE_TEXT }), context());
     const received: Uint8Array[] = [];
@@ -556,13 +467,13 @@ describe("a part that fails", () => {
     })();
     const err = await apiErrorOf(failure, "provider.unavailable");
     expect(err.message).toBe("groq failed with a server error (HTTP 500, upstream code: internal_server_error); try again shortly.");
-    expect(join(received)).toEqual(join([wavHeader({ sampleRate: 24_000 }), pcm16ToBytes(PART_PCM(0))]));
+    expect(concat(...received)).toEqual(concat(wavHeader({ sampleRate: 24_000 }), pcm16ToBytes(PART_PCM(0))));
     expect(sent).toHaveLength(2);
-    expect(warnings).toHaveBeenCalled();
+    expect(logs.lines()).not.toEqual([]);
   });
 
   it("part 2 rate limited midway is provider.rate_limited with Retry-After, from the iterator", async () => {
-    upstream((_req, i) =>
+    fakeUpstream((_req, i) =>
       i === 0
         ? wavAnswer(wavFile(PART_PCM(0)))
         : jsonAnswer(
@@ -584,21 +495,21 @@ describe("a part that fails", () => {
   });
 
   it("part 1 failing is thrown by synthesize, and no other part is asked for", async () => {
-    const sent = upstream(() => jsonAnswer(openAiError("Invalid voice: nobody", "invalid_request_error", "invalid_voice"), 400));
+    const sent = fakeUpstream(() => jsonAnswer(openAiError("Invalid voice: nobody", "invalid_request_error", "invalid_voice"), 400));
     const err = await apiErrorOf(groq.synthesize(speech({ text: THREE_TEXT, voice: "nobody" }), context()), "provider.rejected");
     expect(err.message).toBe("groq refused the request as invalid (upstream code: invalid_voice).");
     expect(sent).toHaveLength(1);
   });
 
   it("a 200 whose body is not a WAV makes the iterator throw provider.unavailable", async () => {
-    upstream(() => new Response('{"status":"ok"}', { headers: { "content-type": "application/json" } }));
+    fakeUpstream(() => new Response('{"status":"ok"}', { headers: { "content-type": "application/json" } }));
     const { chunks } = await groq.synthesize(speech(), context());
     const err = await apiErrorOf(collect(chunks), "provider.unavailable");
     expect(err.message).toBe("groq answered audio that could not be read; try again shortly.");
   });
 
   it("a body that ends inside the WAV header makes the iterator throw provider.unavailable", async () => {
-    upstream(() => wavAnswer(wavFile(PART_PCM(0)).slice(0, 30)));
+    fakeUpstream(() => wavAnswer(wavFile(PART_PCM(0)).slice(0, 30)));
     const { chunks } = await groq.synthesize(speech(), context());
     await apiErrorOf(collect(chunks), "provider.unavailable");
   });
@@ -606,8 +517,8 @@ describe("a part that fails", () => {
 
 describe("cancelling", () => {
   it("return() while part 1 streams cancels it and aborts part 2's request still waiting for its answer", async () => {
-    const first = trickle(cut(wavFile(PART_PCM(0)), 44, 1500, 3000), { pauseMs: 20 });
-    const sent = upstream((req, i) => (i === 0 ? wavAnswer(first) : never(req)));
+    const first = spoken(cut(wavFile(PART_PCM(0)), 44, 1500, 3000), { pauseMs: 20 });
+    const sent = fakeUpstream((req, i) => (i === 0 ? wavAnswer(first) : noAnswer(req)));
     const { chunks } = await groq.synthesize(speech({ text: THREE_TEXT }), context());
     expect((await chunks.next()).done).toBe(false);
     expect(sent).toHaveLength(2);
@@ -617,14 +528,14 @@ describe("cancelling", () => {
     expect(sent[1]?.signal?.aborted).toBe(true);
     await sleep(50);
     expect(sent).toHaveLength(2);
-    expect(warnings).not.toHaveBeenCalled();
+    expect(logs.lines()).toEqual([]);
   });
 
   it("return() cancels the body of a part 2 that answered but was not read yet", async () => {
-    const first = trickle(cut(wavFile(PART_PCM(0)), 44, 1500, 3000), { pauseMs: 20 });
+    const first = spoken(cut(wavFile(PART_PCM(0)), 44, 1500, 3000), { pauseMs: 20 });
     // No signal: its body is let go only by cancelling it.
-    const second = trickle(awkward(wavFile(PART_PCM(1))));
-    const sent = upstream((_req, i) => wavAnswer(i === 0 ? first : second));
+    const second = spoken(awkward(wavFile(PART_PCM(1))));
+    const sent = fakeUpstream((_req, i) => wavAnswer(i === 0 ? first : second));
     const { chunks } = await groq.synthesize(speech({ text: THREE_TEXT }), context());
     expect((await chunks.next()).done).toBe(false);
     await sleep(10); // part 2's answer is in
@@ -637,8 +548,8 @@ describe("cancelling", () => {
   });
 
   it("return() before reading cancels part 1 and asks for nothing more", async () => {
-    const first = trickle(awkward(wavFile(PART_PCM(0))), { pauseMs: 20 });
-    const sent = upstream((req, i) => (i === 0 ? wavAnswer(first) : never(req)));
+    const first = spoken(awkward(wavFile(PART_PCM(0))), { pauseMs: 20 });
+    const sent = fakeUpstream((req, i) => (i === 0 ? wavAnswer(first) : noAnswer(req)));
     const { chunks } = await groq.synthesize(speech({ text: THREE_TEXT }), context());
     await chunks.return?.();
     expect(first.cancelled()).toBe(true);
@@ -648,8 +559,8 @@ describe("cancelling", () => {
 
   it("aborting the caller's signal aborts the current and the prefetched request and ends the iterator with CallerGone", async () => {
     const caller = new AbortController();
-    const sent = upstream((req, i) =>
-      i === 0 ? wavAnswer(trickle(cut(wavFile(PART_PCM(0)), 44, 1500, 3000), { pauseMs: 20, signal: req.signal })) : never(req),
+    const sent = fakeUpstream((req, i) =>
+      i === 0 ? wavAnswer(spoken(cut(wavFile(PART_PCM(0)), 44, 1500, 3000), { pauseMs: 20, signal: req.signal })) : noAnswer(req),
     );
     const { chunks } = await groq.synthesize(speech({ text: THREE_TEXT }), context(caller.signal));
     expect((await chunks.next()).done).toBe(false);
@@ -658,13 +569,13 @@ describe("cancelling", () => {
     expect(sent.map((s) => s.signal?.aborted)).toEqual([true, true]);
     await expect(chunks.next()).rejects.toBeInstanceOf(CallerGone);
     // The caller left: that is not Groq's failure, so nothing is logged as one.
-    expect(warnings).not.toHaveBeenCalled();
+    expect(logs.lines()).toEqual([]);
   });
 });
 
 describe("errors", () => {
   it("429 with retry-after is provider.rate_limited with Retry-After", async () => {
-    upstream(() =>
+    fakeUpstream(() =>
       jsonAnswer(
         openAiError(
           "Rate limit reached for model `canopylabs/orpheus-v1-english` on audio seconds per hour (ASH): Limit 3600. Please try again in 6.2s.",
@@ -682,11 +593,11 @@ describe("errors", () => {
 
   it("400 is provider.rejected with a fixed text and Groq's code; its reason goes to the log only", async () => {
     const message = `The model \`canopylabs/orpheus-v1-english\` requires terms acceptance (key ${KEY}). Please have the org admin accept the terms at https://console.groq.com/playground?model=canopylabs%2Forpheus-v1-english or via ${HOST}.`;
-    upstream(() => jsonAnswer(openAiError(message, "invalid_request_error", "model_terms_required"), 400));
+    fakeUpstream(() => jsonAnswer(openAiError(message, "invalid_request_error", "model_terms_required"), 400));
     const err = await apiErrorOf(groq.synthesize(speech(), context()), "provider.rejected");
     expect(err.status).toBe(400);
     expect(err.message).toBe("groq refused the request as invalid (upstream code: model_terms_required).");
-    expect(warnings.mock.calls.some(([line]) => String(line).includes("requires terms acceptance"))).toBe(true);
+    expect(logs.lines().some((line) => line.includes("requires terms acceptance"))).toBe(true);
   });
 
   it.each([
@@ -701,7 +612,7 @@ describe("errors", () => {
       "groq failed with a server error (HTTP 500, upstream code: internal_server_error); try again shortly.",
     ],
   ])("%i is provider.unavailable (503)", async (status, body, expected) => {
-    upstream(() => jsonAnswer(body, status));
+    fakeUpstream(() => jsonAnswer(body, status));
     const err = await apiErrorOf(groq.synthesize(speech(), context()), "provider.unavailable");
     expect(err.status).toBe(503);
     expect(err.message).toBe(expected);
@@ -715,7 +626,7 @@ describe("errors", () => {
   });
 
   it("a network failure is provider.unavailable", async () => {
-    vi.spyOn(globalThis, "fetch").mockRejectedValue(new TypeError(`connect ECONNREFUSED ${HOST}:443 (${KEY})`));
+    unreachable(new TypeError(`connect ECONNREFUSED ${HOST}:443 (${KEY})`));
     const err = await apiErrorOf(groq.synthesize(speech(), context()), "provider.unavailable");
     expect(err.message).toBe("groq could not be reached; try again shortly.");
   });
@@ -725,18 +636,18 @@ const LEAKY_MESSAGE = leakyMessage(KEY);
 
 describe("the upstream's own words never reach the client", () => {
   it("a 400 naming an internal host, a private address, a URL and a credential is a fixed text with the code", async () => {
-    upstream(() => jsonAnswer(openAiError(LEAKY_MESSAGE, "invalid_request_error", "model_terms_required"), 400));
+    fakeUpstream(() => jsonAnswer(openAiError(LEAKY_MESSAGE, "invalid_request_error", "model_terms_required"), 400));
     const body = { model: ENGLISH_MODEL, input: "Hi", voice: "troy", response_format: "wav" };
     for (const call of [groq.synthesize(speech(), context()), groqProxy(body, context())]) {
       const err = await apiErrorOf(call, "provider.rejected");
       expect(err.message).toBe("groq refused the request as invalid (upstream code: model_terms_required).");
       for (const leak of LEAKS) expect(err.message).not.toContain(leak);
     }
-    expect(warnings.mock.calls.some(([line]) => String(line).includes("could not route this request"))).toBe(true);
+    expect(logs.lines().some((line) => line.includes("could not route this request"))).toBe(true);
   });
 
   it("a later part refused midway: the iterator throws the fixed text, not the upstream's words", async () => {
-    upstream((_req, i) => (i === 0 ? wavAnswer(wavFile(PART_PCM(0))) : jsonAnswer(openAiError(LEAKY_MESSAGE, "invalid_request_error", null), 400)));
+    fakeUpstream((_req, i) => (i === 0 ? wavAnswer(wavFile(PART_PCM(0))) : jsonAnswer(openAiError(LEAKY_MESSAGE, "invalid_request_error", null), 400)));
     const { chunks } = await groq.synthesize(speech({ text: THREE_TEXT }), context());
     const err = await apiErrorOf(collect(chunks), "provider.rejected");
     expect(err.message).toBe("groq refused the request as invalid (upstream code: invalid_request_error).");
@@ -744,7 +655,7 @@ describe("the upstream's own words never reach the client", () => {
   });
 
   it.each(hostileCodes(KEY))("a code that is not a plain token (%s) is not echoed", async (_what, code) => {
-    upstream(() => jsonAnswer(openAiError("Bad request.", code, code), 400));
+    fakeUpstream(() => jsonAnswer(openAiError("Bad request.", code, code), 400));
     const err = await apiErrorOf(groq.synthesize(speech(), context()), "provider.rejected");
     expect(err.message).toBe("groq refused the request as invalid.");
     expect(err.message).not.toContain(code);

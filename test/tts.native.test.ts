@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { createApp } from "../src/app";
 import { freshOrg } from "./helpers/auth";
 import { api, BASE, expectError, KEYS } from "./helpers/http";
+import { fakeUpstream, type Sent, trickle, watchLogs } from "./helpers/upstream-harness";
 
 /** POST /v1/tts/{elevenlabs,deepgram,groq}: each provider's own request, our credentials, its audio. */
 
@@ -19,23 +20,11 @@ const SECRETS = {
 };
 const configured = { ...env, ...SECRETS };
 const app = createApp();
+// Upstream failures are logged; our keys must not be, whatever happened.
+watchLogs([SECRETS.ELEVENLABS_API_KEY, SECRETS.DEEPGRAM_API_KEY, SECRETS.GROQ_API_KEY]);
 
-interface Sent {
-  url: URL;
-  headers: Headers;
-  body: Record<string, unknown>;
-}
-
-/** Intercepts the upstream call: records it and answers `answer()`. */
-function upstream(answer: () => Response): Sent[] {
-  const sent: Sent[] = [];
-  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-    const request = new Request(input, init);
-    sent.push({ url: new URL(request.url), headers: request.headers, body: (await request.json()) as Record<string, unknown> });
-    return answer();
-  });
-  return sent;
-}
+/** The address the upstream was called at. */
+const urlOf = (sent: Sent | undefined) => new URL(sent?.url ?? "about:blank");
 
 async function call(path: string, body: unknown, key: string = KEYS.demo) {
   const ctx = createExecutionContext();
@@ -52,21 +41,11 @@ async function call(path: string, body: unknown, key: string = KEYS.demo) {
 }
 
 const audioBytes = new Uint8Array(9000).map((_, i) => i % 251);
-const audio = (type: string) => () =>
-  new Response(
-    new ReadableStream({
-      start(controller) {
-        controller.enqueue(audioBytes.slice(0, 4000));
-        controller.enqueue(audioBytes.slice(4000));
-        controller.close();
-      },
-    }),
-    { headers: { "Content-Type": type } },
-  );
+const audio = (type: string) => () => new Response(trickle([audioBytes.slice(0, 4000), audioBytes.slice(4000)]).body, { headers: { "Content-Type": type } });
 
 describe("POST /v1/tts/elevenlabs", () => {
   it("sends ElevenLabs' own request (query fields as query) with our key, and streams its audio back", async () => {
-    const sent = upstream(audio("audio/mpeg"));
+    const sent = fakeUpstream(audio("audio/mpeg"));
     const org = await freshOrg("pro");
     const { res, done } = await call(
       "/v1/tts/elevenlabs",
@@ -87,8 +66,8 @@ describe("POST /v1/tts/elevenlabs", () => {
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(audioBytes);
     await done();
     const request = sent[0];
-    expect(request?.url.pathname).toBe("/v1/text-to-speech/21m00Tcm4TlvDq8ikWAM/stream");
-    expect(Object.fromEntries(request?.url.searchParams ?? [])).toEqual({ output_format: "mp3_44100_64", enable_logging: "false" });
+    expect(urlOf(request).pathname).toBe("/v1/text-to-speech/21m00Tcm4TlvDq8ikWAM/stream");
+    expect(Object.fromEntries(urlOf(request).searchParams)).toEqual({ output_format: "mp3_44100_64", enable_logging: "false" });
     expect(request?.headers.get("xi-api-key")).toBe(SECRETS.ELEVENLABS_API_KEY);
     expect(request?.body).toEqual({
       text: "Hello from the native route.",
@@ -117,7 +96,7 @@ describe("POST /v1/tts/elevenlabs", () => {
   ];
   for (const [what, body, code, param] of invalid) {
     it(`${what}: 400 ${code} on ${param}`, async () => {
-      upstream(audio("audio/mpeg"));
+      fakeUpstream(audio("audio/mpeg"));
       await expectError((await call("/v1/tts/elevenlabs", body)).res, 400, { type: "invalid_request", code, param });
     });
   }
@@ -125,7 +104,7 @@ describe("POST /v1/tts/elevenlabs", () => {
 
 describe("POST /v1/tts/deepgram", () => {
   it("sends Deepgram's own request with `Token` auth and always an encoding", async () => {
-    const sent = upstream(audio("audio/wav"));
+    const sent = fakeUpstream(audio("audio/wav"));
     const { res } = await call("/v1/tts/deepgram", {
       text: "Native Deepgram.",
       model: "aura-2-helena-en",
@@ -136,8 +115,8 @@ describe("POST /v1/tts/deepgram", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("Content-Type")).toBe("audio/wav");
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(audioBytes);
-    expect(sent[0]?.url.pathname).toBe("/v1/speak");
-    expect(Object.fromEntries(sent[0]?.url.searchParams ?? [])).toEqual({
+    expect(urlOf(sent[0]).pathname).toBe("/v1/speak");
+    expect(Object.fromEntries(urlOf(sent[0]).searchParams)).toEqual({
       model: "aura-2-helena-en",
       encoding: "linear16",
       container: "wav",
@@ -146,13 +125,13 @@ describe("POST /v1/tts/deepgram", () => {
     expect(sent[0]?.headers.get("Authorization")).toBe(`Token ${SECRETS.DEEPGRAM_API_KEY}`);
     expect(sent[0]?.body).toEqual({ text: "Native Deepgram." });
 
-    const defaults = upstream(audio("audio/mpeg"));
+    const defaults = fakeUpstream(audio("audio/mpeg"));
     await (await call("/v1/tts/deepgram", { text: "Defaults." })).res.arrayBuffer();
-    expect(Object.fromEntries(defaults[0]?.url.searchParams ?? [])).toEqual({ model: "aura-2-thalia-en", encoding: "mp3" });
+    expect(Object.fromEntries(urlOf(defaults[0]).searchParams)).toEqual({ model: "aura-2-thalia-en", encoding: "mp3" });
   });
 
   it("refuses combinations Deepgram does not allow, and asynchronous callbacks", async () => {
-    upstream(audio("audio/mpeg"));
+    fakeUpstream(audio("audio/mpeg"));
     await expectError((await call("/v1/tts/deepgram", { text: "x", encoding: "mp3", container: "wav" })).res, 400, {
       type: "invalid_request",
       code: "parameter.invalid",
@@ -171,7 +150,7 @@ describe("POST /v1/tts/deepgram", () => {
   });
 
   it("maps Deepgram's errors, without its key", async () => {
-    upstream(
+    fakeUpstream(
       () =>
         new Response(JSON.stringify({ err_code: "INVALID_AUTH", err_msg: `Invalid credentials ${SECRETS.DEEPGRAM_API_KEY}`, request_id: "r" }), {
           status: 401,
@@ -185,17 +164,17 @@ describe("POST /v1/tts/deepgram", () => {
 
 describe("POST /v1/tts/groq", () => {
   it("sends Groq's own request with our key", async () => {
-    const sent = upstream(audio("audio/wav"));
+    const sent = fakeUpstream(audio("audio/wav"));
     const { res } = await call("/v1/tts/groq", { model: "canopylabs/orpheus-arabic-saudi", input: "مرحبا", voice: "noura" });
     expect(res.status).toBe(200);
     expect(res.headers.get("Content-Type")).toBe("audio/wav");
-    expect(sent[0]?.url.pathname).toBe("/openai/v1/audio/speech");
+    expect(urlOf(sent[0]).pathname).toBe("/openai/v1/audio/speech");
     expect(sent[0]?.headers.get("Authorization")).toBe(`Bearer ${SECRETS.GROQ_API_KEY}`);
     expect(sent[0]?.body).toEqual({ model: "canopylabs/orpheus-arabic-saudi", input: "مرحبا", voice: "noura", response_format: "wav" });
   });
 
   it("a voice of another model, or a format Orpheus does not give, is refused", async () => {
-    upstream(audio("audio/wav"));
+    fakeUpstream(audio("audio/wav"));
     await expectError((await call("/v1/tts/groq", { model: "canopylabs/orpheus-v1-english", input: "Hi", voice: "noura" })).res, 400, {
       type: "invalid_request",
       code: "parameter.invalid",
@@ -209,7 +188,7 @@ describe("POST /v1/tts/groq", () => {
   });
 
   it("an upstream 429 is 429 provider.rate_limited with Retry-After", async () => {
-    upstream(
+    fakeUpstream(
       () =>
         new Response(JSON.stringify({ error: { message: "Rate limit reached", type: "tokens", code: "rate_limit_exceeded" } }), {
           status: 429,

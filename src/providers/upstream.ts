@@ -1,6 +1,7 @@
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { ApiError } from "../lib/errors";
 import type { Logger } from "../lib/logger";
+import { parseJson } from "./json";
 
 /**
  * Calling an upstream provider with bounded waits and typed failures. Every provider goes through
@@ -17,31 +18,36 @@ import type { Logger } from "../lib/logger";
  * when it gave one that is a plain token (`upstreamCode`). The upstream's own words (its message,
  * its body, an exception's text) never reach a client: they go to the log, redacted. When the caller's signal
  * aborts (a client that went away, an interrupt), reads stop at once with `CallerGone`, which is
- * nobody's failure and is not logged.
+ * nobody's failure and is not logged. Outbound WebSockets keep the same rules (upstream-socket.ts
+ * connects through `answerOf`), and providers reach both through provider-call.ts.
  */
 
-export interface UpstreamCall {
+/** Who is called and how its refusals are read: the part every kind of upstream call shares. */
+export interface UpstreamRules {
   /** Short provider name for messages: "openai", "anthropic", ... */
   provider: string;
+  /** The caller's signal: aborting it cancels the call, and later whatever it opened. */
+  signal: AbortSignal;
+  /** Values that must never appear in anything echoed back (the API key); the URL's host is added. */
+  secrets: readonly (string | undefined)[];
+  /** Picks the human explanation out of the provider's error body; it is logged, never echoed. */
+  errorMessage?: ((body: unknown) => string | undefined) | undefined;
+  /**
+   * Picks the provider's machine error code out of its error body (`error.code`, `detail.status`,
+   * `err_code`...); it is echoed only when `upstreamCode` accepts it.
+   */
+  errorCode?: ((body: unknown) => string | undefined) | undefined;
+  /** What the call names, for a 404's message: "model", "voice". */
+  subject?: string | undefined;
+  log: Logger;
+}
+
+export interface UpstreamCall extends UpstreamRules {
   url: string;
   init: RequestInit;
   firstByteTimeoutMs: number;
   /** The longest a body may go without sending anything. */
   idleTimeoutMs: number;
-  /** The caller's signal: aborting it cancels the request, and later its body. */
-  signal: AbortSignal;
-  /** Values that must never appear in anything echoed back (the API key); the URL's host is added. */
-  secrets: readonly (string | undefined)[];
-  /** Picks the human explanation out of the provider's error body; it is logged, never echoed. */
-  errorMessage?: (body: unknown) => string | undefined;
-  /**
-   * Picks the provider's machine error code out of its error body (`error.code`, `detail.status`,
-   * `err_code`...); it is echoed only when `upstreamCode` accepts it.
-   */
-  errorCode?: (body: unknown) => string | undefined;
-  /** What the call names, for a 404's message: "model", "voice". */
-  subject?: string;
-  log: Logger;
 }
 
 /** Raised when the caller's own signal aborted the call: nobody is waiting for an answer. */
@@ -52,7 +58,7 @@ export class CallerGone extends Error {
   }
 }
 
-const timeoutError = (provider: string) => new ApiError("provider.timeout", `${provider} did not answer in time; try again, or another model.`);
+export const timeoutError = (provider: string) => new ApiError("provider.timeout", `${provider} did not answer in time; try again, or another model.`);
 export const unavailable = (provider: string, why = "could not be reached") => new ApiError("provider.unavailable", `${provider} ${why}; try again shortly.`);
 
 const MAX_ERROR_BODY_BYTES = 16 * 1024;
@@ -207,17 +213,16 @@ async function readAll(provider: string, res: Response, idleTimeoutMs: number, s
   }
 }
 
-async function errorFor(call: UpstreamCall, res: Response, secrets: readonly (string | undefined)[]): Promise<ApiError> {
+/**
+ * The typed error of an answer that was not the one asked for (a status other than 2xx, or 101 for
+ * a socket), its body read within bounds for the log. The status decides; the body only explains.
+ */
+async function errorFor(call: UpstreamRules, res: Response, secrets: readonly (string | undefined)[]): Promise<ApiError> {
   const text = await readAll(call.provider, res, ERROR_BODY_TIMEOUT_MS, call.signal, MAX_ERROR_BODY_BYTES).catch((err: unknown) => {
     if (err instanceof CallerGone) throw err;
     return "";
   });
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
+  const body = parseJson(text);
   const detail = call.errorMessage?.(body);
   const rawCode = call.errorCode?.(body);
   const code = upstreamCode(rawCode, secrets);
@@ -257,12 +262,9 @@ export class UpstreamResponse {
 
   /** The whole body as JSON; unreadable or not JSON is `provider.unavailable`. */
   async json(): Promise<unknown> {
-    const text = await readAll(this.provider, this.response, this.idleTimeoutMs, this.signal).finally(this.detach);
-    try {
-      return JSON.parse(text);
-    } catch {
-      throw unavailable(this.provider, "answered a body that could not be read");
-    }
+    const body = parseJson(await readAll(this.provider, this.response, this.idleTimeoutMs, this.signal).finally(this.detach));
+    if (body === undefined) throw unavailable(this.provider, "answered a body that could not be read");
+    return body;
   }
 
   /**
@@ -338,17 +340,27 @@ export class UpstreamResponse {
   }
 }
 
+/** An upstream's answer whose status was the one asked for, still tied to the caller's signal. */
+export interface Answer {
+  response: Response;
+  /** The call's secrets with the URL's host: what must never be echoed, nor logged unredacted. */
+  secrets: readonly (string | undefined)[];
+  /** Lets go of the caller's signal (a conversation's signal lives long). */
+  detach: () => void;
+}
+
 /**
  * Sends the request and waits for the upstream's answer (its status and headers), no longer than
- * the first-byte timeout. A non-2xx answer is thrown as the typed error above. The body of the
- * returned answer stays tied to `call.signal`: aborting it cancels the upstream.
+ * the first-byte timeout. An answer `accepts` refuses is thrown as the typed error above. Until
+ * `detach`, aborting the caller's signal aborts the request, and with it the body of its answer.
  */
-export async function callUpstream(call: UpstreamCall): Promise<UpstreamResponse> {
+export async function answerOf(call: Omit<UpstreamCall, "idleTimeoutMs">, accepts: (res: Response) => boolean): Promise<Answer> {
   if (call.signal.aborted) throw new CallerGone();
   const secrets = [...call.secrets, new URL(call.url).host];
   const controller = new AbortController();
   const onAbort = () => controller.abort(new CallerGone());
   call.signal.addEventListener("abort", onAbort, { once: true });
+  const detach = () => call.signal.removeEventListener("abort", onAbort);
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -358,7 +370,7 @@ export async function callUpstream(call: UpstreamCall): Promise<UpstreamResponse
   try {
     res = await fetch(call.url, { ...call.init, signal: controller.signal, redirect: "manual" });
   } catch (err) {
-    call.signal.removeEventListener("abort", onAbort);
+    detach();
     if (call.signal.aborted) throw new CallerGone();
     if (timedOut) {
       call.log.warn("upstream timed out", { provider: call.provider, after_ms: call.firstByteTimeoutMs });
@@ -369,14 +381,23 @@ export async function callUpstream(call: UpstreamCall): Promise<UpstreamResponse
   } finally {
     clearTimeout(timer);
   }
-  if (!res.ok) {
+  if (!accepts(res)) {
     try {
       throw await errorFor(call, res, secrets);
     } finally {
-      call.signal.removeEventListener("abort", onAbort);
+      detach();
     }
   }
-  return new UpstreamResponse(call.provider, res, call.idleTimeoutMs, call.signal, () => call.signal.removeEventListener("abort", onAbort));
+  return { response: res, secrets, detach };
+}
+
+/**
+ * Sends the request and waits for a 2xx answer (see `answerOf`). The body of the returned answer
+ * stays tied to `call.signal`: aborting it cancels the upstream.
+ */
+export async function callUpstream(call: UpstreamCall): Promise<UpstreamResponse> {
+  const { response, detach } = await answerOf(call, (res) => res.ok);
+  return new UpstreamResponse(call.provider, response, call.idleTimeoutMs, call.signal, detach);
 }
 
 /**

@@ -2,14 +2,15 @@ import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import { getConfig } from "../../src/config";
 import { ApiError, quote } from "../../src/lib/errors";
 import { createLogger } from "../../src/lib/logger";
+import type { ProviderContext } from "../../src/providers/context";
 import { mock } from "../../src/providers/llm/mock";
-import type { CallContext, ChatEvent, ChatMessage, ChatRequest, ChatResult, ToolDefinition } from "../../src/providers/llm/types";
+import type { ChatEvent, ChatMessage, ChatRequest, ChatResult, ToolDefinition } from "../../src/providers/llm/types";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
 /** The settings the Workers projects run with (test/vitest.config.ts provides them), with a pace. */
-function ctx(intervalMs = 0, signal: AbortSignal = new AbortController().signal): CallContext {
+function ctx(intervalMs = 0, signal: AbortSignal = new AbortController().signal): ProviderContext {
   return { signal, config: getConfig({ ...inject("settings"), MOCK_LLM_WORD_INTERVAL_MS: String(intervalMs) }), log: createLogger() };
 }
 

@@ -1,10 +1,11 @@
 import type { EventSourceMessage } from "eventsource-parser";
-import type { Config } from "../../config";
 import { ApiError } from "../../lib/errors";
-import type { Logger } from "../../lib/logger";
-import { callUpstream, codeNote, redact, releasingEarly, type UpstreamResponse, unavailable, upstreamCode } from "../upstream";
+import type { ProviderContext } from "../context";
+import { count, isObject, type JsonObject, obj, parseJson, str } from "../json";
+import { isConfigured, llmWaits, type ProviderDescriptor, providerCall } from "../provider-call";
+import { brokeOff, loggedStream, type StreamLog, streamLogOf } from "../stream-log";
+import { releasingEarly, type UpstreamResponse, unavailable } from "../upstream";
 import type {
-  CallContext,
   ChatEvent,
   ChatMessage,
   ChatRequest,
@@ -29,6 +30,19 @@ import type {
 const PROVIDER = "anthropic";
 /** The only version of the Messages API; it is required on every request. */
 const API_VERSION = "2023-06-01";
+
+/** Anthropic's error body, `{"type": "error", "error": {"type", "message"}}`; its type is the machine code. */
+const UPSTREAM: ProviderDescriptor = {
+  id: PROVIDER,
+  name: "Anthropic",
+  settings: (config) => config.llm.anthropic,
+  waits: llmWaits,
+  auth: (apiKey) => ({ "x-api-key": apiKey, "anthropic-version": API_VERSION }),
+  errorMessage: (body) => str(body, "error", "message"),
+  errorCode: (body) => str(body, "error", "type"),
+  subject: "model",
+  setupHint: "the operator must set ANTHROPIC_API_KEY",
+};
 
 /**
  * Anthropic requires `max_tokens`; OpenAI callers usually leave it out, meaning "what the answer
@@ -110,13 +124,8 @@ const userBlock = (part: ContentPart): Block[] => (part.type === "text" ? textBl
 function toolInput(call: ToolCall): Record<string, unknown> {
   // Some models emit "" for a tool without parameters, and echoing it back must not fail.
   if (call.function.arguments.trim() === "") return {};
-  let input: unknown;
-  try {
-    input = JSON.parse(call.function.arguments);
-  } catch {
-    input = undefined;
-  }
-  if (!isRecord(input)) throw invalidMessages(`The arguments of tool call '${call.id}' must be a JSON object.`);
+  const input = parseJson(call.function.arguments);
+  if (!isObject(input)) throw invalidMessages(`The arguments of tool call '${call.id}' must be a JSON object.`);
   return input;
 }
 
@@ -237,10 +246,6 @@ function toAnthropicRequest(request: ChatRequest, stream: boolean): AnthropicReq
 // ---------------------------------------------------------------------------------------------
 // Response: Anthropic → OpenAI (upstream JSON is unknown until narrowed)
 
-type Json = Record<string, unknown>;
-const isRecord = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value);
-const count = (value: unknown): number | undefined => (typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : undefined);
-
 const FINISH_REASONS = new Map<string, FinishReason>([
   ["end_turn", "stop"],
   ["stop_sequence", "stop"],
@@ -267,11 +272,10 @@ class TokenTally {
   private output = 0;
 
   update(usage: unknown) {
-    if (!isRecord(usage)) return;
-    this.input = count(usage.input_tokens) ?? this.input;
-    this.cacheCreation = count(usage.cache_creation_input_tokens) ?? this.cacheCreation;
-    this.cacheRead = count(usage.cache_read_input_tokens) ?? this.cacheRead;
-    this.output = count(usage.output_tokens) ?? this.output;
+    this.input = count(usage, "input_tokens") ?? this.input;
+    this.cacheCreation = count(usage, "cache_creation_input_tokens") ?? this.cacheCreation;
+    this.cacheRead = count(usage, "cache_read_input_tokens") ?? this.cacheRead;
+    this.output = count(usage, "output_tokens") ?? this.output;
   }
 
   usage(): Usage {
@@ -282,19 +286,22 @@ class TokenTally {
 
 const unexpected = () => unavailable(PROVIDER, "answered in an unexpected shape");
 
-function toToolCall(block: Json): ToolCall | undefined {
-  if (typeof block.id !== "string" || typeof block.name !== "string") return undefined;
-  return { id: block.id, type: "function", function: { name: block.name, arguments: JSON.stringify(block.input ?? {}) } };
+function toToolCall(block: JsonObject): ToolCall | undefined {
+  const id = str(block, "id");
+  const name = str(block, "name");
+  if (id === undefined || name === undefined) return undefined;
+  return { id, type: "function", function: { name, arguments: JSON.stringify(block.input ?? {}) } };
 }
 
 /** A Messages API response as a ChatResult; blocks other than text and tool_use (thinking, ...) are left out. */
 function toChatResult(body: unknown): ChatResult {
-  if (!isRecord(body) || !Array.isArray(body.content)) throw unexpected();
+  if (!isObject(body) || !Array.isArray(body.content)) throw unexpected();
   const texts: string[] = [];
   const toolCalls: ToolCall[] = [];
   for (const block of body.content) {
-    if (!isRecord(block)) continue;
-    if (block.type === "text" && typeof block.text === "string") texts.push(block.text);
+    if (!isObject(block)) continue;
+    const text = str(block, "text");
+    if (block.type === "text" && text !== undefined) texts.push(text);
     const call = block.type === "tool_use" ? toToolCall(block) : undefined;
     if (call) toolCalls.push(call);
   }
@@ -308,14 +315,10 @@ function toChatResult(body: unknown): ChatResult {
 // ---------------------------------------------------------------------------------------------
 // Stream: Anthropic's events → OpenAI-style deltas
 
-function parseEvent(data: string): Json {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(data); // tolerates the real server's whitespace padding
-  } catch {
-    parsed = undefined;
-  }
-  if (!isRecord(parsed)) throw unavailable(PROVIDER, "sent a stream event that could not be read");
+/** An event's data; JSON.parse tolerates the real server's whitespace padding. */
+function parseEvent(data: string): JsonObject {
+  const parsed = parseJson(data);
+  if (!isObject(parsed)) throw unavailable(PROVIDER, "sent a stream event that could not be read");
   return parsed;
 }
 
@@ -336,39 +339,42 @@ class StreamState {
   }
 }
 
-function blockStart(state: StreamState, event: Json): ChatEvent | undefined {
-  const block = event.content_block;
-  if (!isRecord(block)) return undefined;
-  if (block.type === "text" && typeof block.text === "string" && block.text !== "") return { type: "delta", content: block.text };
+function blockStart(state: StreamState, event: JsonObject): ChatEvent | undefined {
+  const block = obj(event, "content_block");
+  if (!block) return undefined;
+  const text = str(block, "text");
+  if (block.type === "text" && text !== undefined && text !== "") return { type: "delta", content: text };
   if (block.type !== "tool_use") return undefined; // thinking, server tools, ...: not part of the OpenAI shape
-  if (typeof block.id !== "string" || typeof block.name !== "string") throw unexpected();
+  const id = str(block, "id");
+  const name = str(block, "name");
+  if (id === undefined || name === undefined) throw unexpected();
   const index = state.startTool(event.index);
-  return { type: "delta", tool_calls: [{ index, id: block.id, type: "function", function: { name: block.name, arguments: "" } }] };
+  return { type: "delta", tool_calls: [{ index, id, type: "function", function: { name, arguments: "" } }] };
 }
 
-function blockDelta(state: StreamState, event: Json): ChatEvent | undefined {
-  const delta = event.delta;
-  if (!isRecord(delta)) return undefined;
-  if (delta.type === "text_delta" && typeof delta.text === "string" && delta.text !== "") return { type: "delta", content: delta.text };
-  if (delta.type !== "input_json_delta" || typeof delta.partial_json !== "string" || delta.partial_json === "") return undefined;
+function blockDelta(state: StreamState, event: JsonObject): ChatEvent | undefined {
+  const delta = obj(event, "delta");
+  if (!delta) return undefined;
+  const text = str(delta, "text");
+  if (delta.type === "text_delta" && text !== undefined && text !== "") return { type: "delta", content: text };
+  const partial = str(delta, "partial_json");
+  if (delta.type !== "input_json_delta" || partial === undefined || partial === "") return undefined;
   // Server tools stream input_json_delta too; only fragments of our tool_use blocks are the caller's.
   const index = state.toolIndex(event.index);
-  return index === undefined ? undefined : { type: "delta", tool_calls: [{ index, function: { arguments: delta.partial_json } }] };
+  return index === undefined ? undefined : { type: "delta", tool_calls: [{ index, function: { arguments: partial } }] };
 }
 
 /**
  * The generator behind `stream()`. It reads through `serverSentEvents` with `for await`, so a
  * return or throw here (the consumer stopping, an error event) cancels the upstream body.
  */
-async function* toChatEvents(events: AsyncIterable<EventSourceMessage>, log: Logger, secrets: readonly string[]): AsyncGenerator<ChatEvent> {
+async function* toChatEvents(events: AsyncIterable<EventSourceMessage>, where: StreamLog): AsyncGenerator<ChatEvent> {
   const state = new StreamState();
   for await (const { event, data } of events) {
     switch (event) {
-      case "message_start": {
-        const message = parseEvent(data).message;
-        state.tally.update(isRecord(message) ? message.usage : undefined);
+      case "message_start":
+        state.tally.update(obj(parseEvent(data), "message")?.usage);
         break;
-      }
       case "content_block_start": {
         const delta = blockStart(state, parseEvent(data));
         if (delta) yield delta;
@@ -381,7 +387,8 @@ async function* toChatEvents(events: AsyncIterable<EventSourceMessage>, log: Log
       }
       case "message_delta": {
         const payload = parseEvent(data);
-        if (isRecord(payload.delta) && payload.delta.stop_reason != null) state.stopReason = payload.delta.stop_reason;
+        const stopReason = obj(payload, "delta")?.stop_reason;
+        if (stopReason != null) state.stopReason = stopReason;
         state.tally.update(payload.usage);
         break;
       }
@@ -390,18 +397,9 @@ async function* toChatEvents(events: AsyncIterable<EventSourceMessage>, log: Log
         yield { type: "usage", usage: state.tally.usage() };
         return;
       case "error": {
-        // After the 200 an error (overloaded_error, ...) can only arrive as an event. Its words are
-        // for the operator (the log, redacted); the caller learns that the provider broke off, and
-        // its error type when that is a safe token.
+        // After the 200 an error (overloaded_error, ...) can only arrive as an event; its type is the code.
         const error = parseEvent(data).error;
-        const type = isRecord(error) && typeof error.type === "string" ? error.type : undefined;
-        const message = isRecord(error) && typeof error.message === "string" ? error.message : undefined;
-        log.warn("anthropic broke off a stream with an error event", {
-          provider: PROVIDER,
-          error_type: type === undefined ? undefined : redact(type, secrets).slice(0, 200),
-          error_message: message === undefined ? undefined : redact(message, secrets),
-        });
-        throw unavailable(PROVIDER, `broke off the stream${codeNote(upstreamCode(type, secrets))}`);
+        throw brokeOff(where, { detail: str(error, "message"), code: str(error, "type") });
       }
       default:
         // ping, content_block_stop, and event types Anthropic adds later: nothing to pass on.
@@ -414,50 +412,14 @@ async function* toChatEvents(events: AsyncIterable<EventSourceMessage>, log: Log
 // ---------------------------------------------------------------------------------------------
 // The provider
 
-const anthropicErrorMessage = (body: unknown): string | undefined =>
-  isRecord(body) && isRecord(body.error) && typeof body.error.message === "string" ? body.error.message : undefined;
-
-/** Anthropic's machine code: `error.type` (`invalid_request_error`, `overloaded_error`, ...). */
-const anthropicErrorCode = (body: unknown): string | undefined =>
-  isRecord(body) && isRecord(body.error) && typeof body.error.type === "string" ? body.error.type : undefined;
-
-/** The key and the base URL's host: never echoed, and taken out of what is logged. */
-function secretsOf(config: Config): string[] {
-  const { apiKey, baseUrl } = config.llm.anthropic;
-  return [apiKey, new URL(baseUrl).host].filter((secret): secret is string => Boolean(secret));
-}
-
-const messagesUrl = (baseUrl: string) => `${baseUrl.replace(/\/+$/, "")}/v1/messages`;
-
-function send(request: ChatRequest, ctx: CallContext, stream: boolean): Promise<UpstreamResponse> {
-  const { apiKey, baseUrl } = ctx.config.llm.anthropic;
-  if (apiKey === undefined) {
-    throw new ApiError("provider.not_configured", "Anthropic is not configured on this deployment; the operator must set ANTHROPIC_API_KEY.");
-  }
-  return callUpstream({
-    provider: PROVIDER,
-    url: messagesUrl(baseUrl),
-    init: {
-      method: "POST",
-      headers: { "x-api-key": apiKey, "anthropic-version": API_VERSION, "content-type": "application/json" },
-      body: JSON.stringify(toAnthropicRequest(request, stream)),
-    },
-    firstByteTimeoutMs: ctx.config.llm.firstByteTimeoutMs,
-    idleTimeoutMs: ctx.config.llm.streamIdleTimeoutMs,
-    signal: ctx.signal,
-    secrets: [apiKey],
-    errorMessage: anthropicErrorMessage,
-    errorCode: anthropicErrorCode,
-    subject: "model",
-    log: ctx.log,
-  });
-}
+const send = (request: ChatRequest, ctx: ProviderContext, stream: boolean): Promise<UpstreamResponse> =>
+  providerCall(UPSTREAM, { path: "/v1/messages", json: toAnthropicRequest(request, stream) }, ctx);
 
 export const anthropic: LlmProvider = {
   id: PROVIDER,
-  name: "Anthropic",
+  name: UPSTREAM.name,
   models: MODELS,
-  configured: (config: Config) => config.llm.anthropic.apiKey !== undefined,
+  configured: (config) => isConfigured(UPSTREAM, config),
 
   async complete(request, ctx) {
     return toChatResult(await (await send(request, ctx, false)).json());
@@ -465,6 +427,7 @@ export const anthropic: LlmProvider = {
 
   async stream(request, ctx) {
     const upstream = await send(request, ctx, true);
-    return releasingEarly(toChatEvents(upstream.events(), ctx.log, secretsOf(ctx.config)), upstream);
+    const where = streamLogOf("llm", UPSTREAM, ctx);
+    return releasingEarly(loggedStream(toChatEvents(upstream.events(), where), where), upstream);
   },
 };

@@ -1,7 +1,8 @@
 import { ApiError, quote } from "../../lib/errors";
 import { fnv1a } from "../../lib/hash";
+import type { ProviderContext } from "../context";
+import { isObject, parseJson } from "../json";
 import type {
-  CallContext,
   ChatEvent,
   ChatMessage,
   ChatRequest,
@@ -408,13 +409,8 @@ function inline(text: string): string {
 
 /** "temperature 21, conditions sunny" for a JSON object; the text itself otherwise. */
 function describeResult(result: string): string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(result);
-  } catch {
-    parsed = undefined;
-  }
-  const described = isRecord(parsed)
+  const parsed = parseJson(result);
+  const described = isObject(parsed)
     ? Object.entries(parsed)
         .map(([key, value]) => `${key} ${typeof value === "string" ? value : JSON.stringify(value)}`)
         .join(", ")
@@ -430,8 +426,6 @@ function toolResultSentences(turn: Extract<LastTurn, { kind: "tool" }>, dice: Di
 
 // ---------------------------------------------------------------------------------------------
 // Tool calls
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
@@ -532,7 +526,7 @@ function copyCost(value: unknown, limit: number): number {
     else if (Array.isArray(item)) {
       if (cost + pending.length + item.length > limit) return limit + 1;
       for (const child of item) pending.push(child);
-    } else if (isRecord(item)) {
+    } else if (isObject(item)) {
       const keys = Object.keys(item);
       if (cost + pending.length + keys.length > limit) return limit + 1;
       for (const key of keys) {
@@ -584,7 +578,7 @@ class SchemaFiller {
   value(schema: unknown, key: string, depth = 0): Json {
     this.visits++;
     if (!this.spend(1) || depth > MAX_SCHEMA_DEPTH) return null;
-    if (!isRecord(schema)) return this.string();
+    if (!isObject(schema)) return this.string();
     if (Array.isArray(schema.enum) && schema.enum.length > 0) return this.copy(schema.enum[0]);
     if ("const" in schema) return this.copy(schema.const);
     const alternative = [schema.anyOf, schema.oneOf].find((list) => Array.isArray(list) && list.length > 0);
@@ -617,7 +611,7 @@ class SchemaFiller {
 
   /** Each required property, once; optional ones are left out, as a terse model would. */
   private object(schema: Record<string, unknown>, depth: number): { [key: string]: Json } {
-    const properties = isRecord(schema.properties) ? schema.properties : {};
+    const properties = isObject(schema.properties) ? schema.properties : {};
     const entries: [string, Json][] = [];
     for (const name of this.required(schema)) {
       if (this.left === 0 || !this.spend(Math.floor(name.length / CHARS_PER_VALUE))) break;
@@ -680,7 +674,7 @@ function typeOf(schema: Record<string, unknown>): string | undefined {
   const types: unknown[] = Array.isArray(schema.type) ? schema.type.slice(0, MAX_TYPES_READ) : [schema.type];
   const type = types.find((t): t is string => typeof t === "string" && t !== "null") ?? types.find((t) => typeof t === "string");
   if (typeof type === "string") return type;
-  return isRecord(schema.properties) ? "object" : undefined;
+  return isObject(schema.properties) ? "object" : undefined;
 }
 
 /** Words of the message worth passing as arguments: names first, never the tool names themselves. */
@@ -698,7 +692,7 @@ function callId(hash: number): string {
 
 function toolCall(tool: ToolDefinition, request: ChatRequest, turn: LastTurn, hash: number): ToolCall {
   const filler = new SchemaFiller(argumentWords(turn.prompt, request.tools ?? []), hash);
-  const args = filler.arguments(isRecord(tool.function.parameters) ? tool.function.parameters : {});
+  const args = filler.arguments(isObject(tool.function.parameters) ? tool.function.parameters : {});
   return { id: callId(hash), type: "function", function: { name: tool.function.name, arguments: JSON.stringify(args) } };
 }
 
@@ -734,7 +728,7 @@ function formatted(sentences: readonly string[], request: ChatRequest, turn: Las
   if (format?.type === "json_object") return JSON.stringify({ answer: text });
   if (format?.type === "json_schema") {
     const schema = format.json_schema.schema;
-    if (!isRecord(schema)) return JSON.stringify({ answer: text });
+    if (!isObject(schema)) return JSON.stringify({ answer: text });
     return JSON.stringify(new SchemaFiller(argumentWords(turn.prompt, []), hash).value(schema, format.json_schema.name));
   }
   return text;
@@ -821,8 +815,8 @@ export const mock: LlmProvider = {
   name: "Mock (built in)",
   models: [MODEL],
   configured: () => true,
-  complete: async (request: ChatRequest, _ctx: CallContext) => answer(request),
-  stream: async (request: ChatRequest, ctx: CallContext) => {
+  complete: async (request: ChatRequest, _ctx: ProviderContext) => answer(request),
+  stream: async (request: ChatRequest, ctx: ProviderContext) => {
     const result = answer(request);
     const events: ChatEvent[] = [...deltasOf(result), { type: "finish", finish_reason: result.finish_reason }, { type: "usage", usage: result.usage }];
     return paced(events, ctx.config.llm.mockWordIntervalMs, ctx.signal);

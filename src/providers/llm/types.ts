@@ -1,5 +1,5 @@
 import type { Config } from "../../config";
-import type { Logger } from "../../lib/logger";
+import type { ProviderContext } from "../context";
 
 /**
  * The one interface of chat providers. Requests and results are in OpenAI's chat-completions shape
@@ -95,13 +95,6 @@ export type ChatEvent =
   | { type: "finish"; finish_reason: FinishReason }
   | { type: "usage"; usage: Usage };
 
-export interface CallContext {
-  /** Aborting it cancels the upstream request at once (a client that went away, an interrupt). */
-  signal: AbortSignal;
-  config: Config;
-  log: Logger;
-}
-
 export interface ModelInfo {
   /** The public id, `<provider>:<name>`. */
   id: string;
@@ -119,11 +112,11 @@ export interface LlmProvider {
   readonly models: readonly ModelInfo[];
   /** Whether this deployment has credentials for it (the mock always does). */
   configured(config: Config): boolean;
-  complete(request: ChatRequest, ctx: CallContext): Promise<ChatResult>;
+  complete(request: ChatRequest, ctx: ProviderContext): Promise<ChatResult>;
   /**
    * Resolves once the upstream has accepted the request (its status is known), so failures before
    * the first byte are thrown here and can still become an HTTP error; later ones are thrown by the
    * iterator. Returning early from the iterator (or aborting `ctx.signal`) cancels the upstream.
    */
-  stream(request: ChatRequest, ctx: CallContext): Promise<AsyncIterable<ChatEvent>>;
+  stream(request: ChatRequest, ctx: ProviderContext): Promise<AsyncIterable<ChatEvent>>;
 }

@@ -1,3 +1,4 @@
+import { concat } from "../../lib/bytes";
 import type { AudioFormat } from "./types";
 import { pcm16ToBytes } from "./wav";
 
@@ -39,14 +40,6 @@ const ascii = (bytes: Uint8Array, at: number) => String.fromCharCode(bytes[at] ?
 const u32 = (bytes: Uint8Array, at: number) =>
   ((bytes[at] ?? 0) | ((bytes[at + 1] ?? 0) << 8) | ((bytes[at + 2] ?? 0) << 16) | ((bytes[at + 3] ?? 0) << 24)) >>> 0;
 const u16 = (bytes: Uint8Array, at: number) => (bytes[at] ?? 0) | ((bytes[at + 1] ?? 0) << 8);
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
 
 /**
  * Reads a WAV stream chunk by chunk and gives back only the PCM of its `data` chunk: the header

@@ -1,8 +1,11 @@
-import type { Config } from "../../config";
-import { ApiError } from "../../lib/errors";
-import { callUpstream, releasingEarly, type UpstreamResponse, unavailable } from "../upstream";
+import { concat, decodeBase64 } from "../../lib/bytes";
+import type { ProviderContext } from "../context";
+import { arr, at, filled, isObject, type JsonObject, numbers, obj, parseJson, str, strings } from "../json";
+import { isConfigured, type ProviderDescriptor, providerCall, ttsWaits } from "../provider-call";
+import { loggedStream, streamLogOf } from "../stream-log";
+import { releasingEarly, type UpstreamResponse, unavailable } from "../upstream";
 import { contentTypeOf, pcmDurationMs, sampleRateOf } from "./audio";
-import type { Alignment, AudioFormat, SpeechChunk, SpeechContext, SpeechRequest, TtsProvider } from "./types";
+import type { Alignment, AudioFormat, SpeechChunk, SpeechRequest, TtsProvider } from "./types";
 import { VOICES, type VoiceInfo } from "./voices";
 import { wavHeader } from "./wav";
 
@@ -44,30 +47,21 @@ const BUILT_IN: readonly VoiceInfo[] = VOICES.filter((v) => v.provider === PROVI
 const BUILT_IN_IDS = new Set(BUILT_IN.map((v) => v.id));
 
 // ---------------------------------------------------------------------------------------------
-// Reading untrusted JSON
-
-type JsonObject = Record<string, unknown>;
-const isObject = (value: unknown): value is JsonObject => typeof value === "object" && value !== null && !Array.isArray(value);
-const field = (value: unknown, key: string): unknown => (isObject(value) ? value[key] : undefined);
-const text = (value: unknown): string | undefined => (typeof value === "string" ? value : undefined);
-const nonEmpty = (value: unknown): string | undefined => (typeof value === "string" && value.trim() !== "" ? value.trim() : undefined);
-const isStringArray = (value: unknown): value is string[] => Array.isArray(value) && value.every((v) => typeof v === "string");
-const isNumberArray = (value: unknown): value is number[] => Array.isArray(value) && value.every((v) => typeof v === "number" && Number.isFinite(v));
+// Its errors, and how it is called
 
 /**
  * The explanation in an ElevenLabs error body: `detail.message` (older and current shapes alike),
  * a bare string `detail`, or FastAPI's validation list, whose first entry names the field.
  */
 function errorMessageOf(body: unknown): string | undefined {
-  const detail = field(body, "detail");
-  if (Array.isArray(detail)) {
-    const first: unknown = detail[0];
-    const msg = text(field(first, "msg"));
-    const loc = field(first, "loc");
+  const list = arr(body, "detail");
+  if (list) {
+    const msg = str(list[0], "msg");
+    const loc = arr(list[0], "loc");
     if (msg === undefined) return undefined;
-    return Array.isArray(loc) && loc.length > 0 ? `${msg} (${loc.map(String).join(".")})` : msg;
+    return loc && loc.length > 0 ? `${msg} (${loc.map(String).join(".")})` : msg;
   }
-  return text(detail) ?? text(field(detail, "message"));
+  return str(body, "detail") ?? str(body, "detail", "message");
 }
 
 /**
@@ -75,59 +69,35 @@ function errorMessageOf(body: unknown): string | undefined {
  * sent), or the `type` of FastAPI's first validation entry.
  */
 function errorCodeOf(body: unknown): string | undefined {
-  const detail = field(body, "detail");
-  if (Array.isArray(detail)) return nonEmpty(field(detail[0], "type"));
-  return nonEmpty(field(detail, "code")) ?? nonEmpty(field(detail, "status"));
+  const list = arr(body, "detail");
+  if (list) return filled(list[0], "type");
+  return filled(body, "detail", "code") ?? filled(body, "detail", "status");
 }
 
-// ---------------------------------------------------------------------------------------------
-// Requests
+/** ElevenLabs authenticates with its own header, not a Bearer token. */
+const UPSTREAM: ProviderDescriptor = {
+  id: PROVIDER,
+  name: "ElevenLabs",
+  settings: (config) => config.tts.elevenlabs,
+  waits: ttsWaits,
+  auth: (apiKey) => ({ "xi-api-key": apiKey }),
+  errorMessage: errorMessageOf,
+  errorCode: errorCodeOf,
+  subject: "voice",
+};
 
-const settingsOf = (config: Config) => config.tts.elevenlabs;
-
-/** `{baseUrl}{path}`, whether or not the base URL ends with a slash (a gateway URL may have a path). */
-const endpoint = (baseUrl: string, path: string) => `${baseUrl.replace(/\/+$/, "")}${path}`;
-
-function speechUrl(baseUrl: string, request: SpeechRequest): string {
+function speechPath(request: SpeechRequest): string {
   const variant = request.timestamps ? "/stream/with-timestamps" : "/stream";
-  const path = `/v1/text-to-speech/${encodeURIComponent(request.voice)}${variant}`;
-  return `${endpoint(baseUrl, path)}?output_format=${OUTPUT_FORMATS[request.format]}`;
+  return `/v1/text-to-speech/${encodeURIComponent(request.voice)}${variant}?output_format=${OUTPUT_FORMATS[request.format]}`;
 }
 
-function speechBody(request: SpeechRequest): string {
-  return JSON.stringify({
+function speechBody(request: SpeechRequest): JsonObject {
+  return {
     text: request.text,
     model_id: MODEL_ID,
     // Left out unless asked for, so the voice's own saved settings apply.
     ...(request.speed === undefined ? {} : { voice_settings: { speed: clampSpeed(request.speed) } }),
-  });
-}
-
-function requireKey(config: Config): string {
-  const { apiKey } = settingsOf(config);
-  if (!apiKey) throw new ApiError("provider.not_configured", "ElevenLabs is not configured on this deployment.");
-  return apiKey;
-}
-
-/** ElevenLabs authenticates with its own header, not a Bearer token. */
-function send(ctx: SpeechContext, apiKey: string, url: string, json?: string): Promise<UpstreamResponse> {
-  const init: RequestInit =
-    json === undefined
-      ? { method: "GET", headers: { "xi-api-key": apiKey } }
-      : { method: "POST", headers: { "xi-api-key": apiKey, "Content-Type": "application/json" }, body: json };
-  return callUpstream({
-    provider: PROVIDER,
-    url,
-    init,
-    firstByteTimeoutMs: ctx.config.tts.firstByteTimeoutMs,
-    idleTimeoutMs: ctx.config.tts.idleTimeoutMs,
-    signal: ctx.signal,
-    secrets: [apiKey],
-    errorMessage: errorMessageOf,
-    errorCode: errorCodeOf,
-    subject: "voice",
-    log: ctx.log,
-  });
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -175,16 +145,13 @@ async function* lines(source: AsyncIterator<Uint8Array>): AsyncGenerator<string,
   }
 }
 
-function decodeBase64(encoded: string): Uint8Array {
-  let binary: string;
+/** A line's audio; base64 that does not decode means the stream is broken. */
+function audioOf(encoded: string): Uint8Array {
   try {
-    binary = atob(encoded);
+    return decodeBase64(encoded);
   } catch {
     throw unavailable(PROVIDER, "broke off the stream");
   }
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
 }
 
 interface TimedLine {
@@ -195,29 +162,18 @@ interface TimedLine {
 
 /** One NDJSON line; anything that is not the documented shape means the stream is broken. */
 function parseLine(line: string): TimedLine {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    throw unavailable(PROVIDER, "broke off the stream");
-  }
-  const audio = text(field(value, "audio_base64"));
+  const value = parseJson(line);
+  const audio = str(value, "audio_base64");
   if (audio === undefined) throw unavailable(PROVIDER, "broke off the stream");
-  const alignment = field(value, "alignment");
-  if (alignment === undefined || alignment === null) return { audio: decodeBase64(audio), alignment: null };
-  const characters = field(alignment, "characters");
-  const starts = field(alignment, "character_start_times_seconds");
-  const ends = field(alignment, "character_end_times_seconds");
-  if (
-    !isStringArray(characters) ||
-    !isNumberArray(starts) ||
-    !isNumberArray(ends) ||
-    starts.length !== characters.length ||
-    ends.length !== characters.length
-  ) {
+  const alignment = at(value, "alignment");
+  if (alignment === undefined || alignment === null) return { audio: audioOf(audio), alignment: null };
+  const characters = strings(alignment, "characters");
+  const starts = numbers(alignment, "character_start_times_seconds");
+  const ends = numbers(alignment, "character_end_times_seconds");
+  if (!characters || !starts || !ends || starts.length !== characters.length || ends.length !== characters.length) {
     throw unavailable(PROVIDER, "broke off the stream");
   }
-  return { audio: decodeBase64(audio), alignment: { characters, starts, ends } };
+  return { audio: audioOf(audio), alignment: { characters, starts, ends } };
 }
 
 /**
@@ -261,50 +217,28 @@ async function* timedChunks(source: AsyncIterableIterator<Uint8Array>, format: A
   }
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a);
-  out.set(b, a.byteLength);
-  return out;
-}
-
-/** Mid-stream failures are the operator's to know; a caller that left (CallerGone) is nobody's. */
-async function* logged(chunks: AsyncGenerator<SpeechChunk, void>, ctx: SpeechContext): AsyncGenerator<SpeechChunk, void> {
-  try {
-    yield* chunks;
-  } catch (err) {
-    // `reason`, not `message`: that key is the log line's own, and a field would overwrite it.
-    if (err instanceof ApiError) ctx.log.warn("tts stream failed", { provider: PROVIDER, code: err.code, reason: err.message });
-    throw err;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Account voices
 
 /** `labels.language`, else the first verified language, else English (ElevenLabs' default). */
-function languageOf(voice: JsonObject): string {
-  const verified = field(voice, "verified_languages");
-  const firstVerified: unknown = Array.isArray(verified) ? verified[0] : undefined;
-  return nonEmpty(field(field(voice, "labels"), "language")) ?? nonEmpty(field(firstVerified, "language")) ?? "en";
-}
+const languageOf = (voice: JsonObject): string => filled(voice, "labels", "language") ?? filled(arr(voice, "verified_languages")?.[0], "language") ?? "en";
 
 /** Its own description, else what its labels say ("british, female, middle aged"). */
 function descriptionOf(voice: JsonObject): string {
-  const labels = field(voice, "labels");
-  const fromLabels = ["accent", "gender", "age"].map((key) => nonEmpty(field(labels, key))).filter((v): v is string => v !== undefined);
-  return nonEmpty(voice.description) ?? fromLabels.join(", ");
+  const labels = obj(voice, "labels");
+  const fromLabels = ["accent", "gender", "age"].map((key) => filled(labels, key)).filter((v): v is string => v !== undefined);
+  return filled(voice, "description") ?? fromLabels.join(", ");
 }
 
 function voiceInfoOf(voice: unknown): VoiceInfo | undefined {
   if (!isObject(voice)) return undefined;
-  const id = nonEmpty(voice.voice_id);
+  const id = filled(voice, "voice_id");
   if (id === undefined) return undefined;
   return {
     id: `${PROVIDER}:${id}`,
     provider: PROVIDER,
     voice: id,
-    name: nonEmpty(voice.name) ?? id,
+    name: filled(voice, "name") ?? id,
     language: languageOf(voice),
     description: descriptionOf(voice),
   };
@@ -312,8 +246,8 @@ function voiceInfoOf(voice: unknown): VoiceInfo | undefined {
 
 /** The account's voices that are not built in, each once. */
 function accountVoicesOf(body: unknown): VoiceInfo[] {
-  const voices = field(body, "voices");
-  if (!Array.isArray(voices)) throw unavailable(PROVIDER, "answered a body that could not be read");
+  const voices = arr(body, "voices");
+  if (!voices) throw unavailable(PROVIDER, "answered a body that could not be read");
   const found = new Map<string, VoiceInfo>();
   for (const entry of voices) {
     const info = voiceInfoOf(entry);
@@ -332,36 +266,34 @@ export interface ElevenLabsNative {
 }
 
 /** Sends ElevenLabs' own request to its streaming endpoint with this deployment's key. */
-export function elevenlabsProxy(request: ElevenLabsNative, ctx: SpeechContext): Promise<UpstreamResponse> {
-  const apiKey = requireKey(ctx.config);
+export function elevenlabsProxy(request: ElevenLabsNative, ctx: ProviderContext): Promise<UpstreamResponse> {
   const query = new URLSearchParams(request.query).toString();
-  const url = `${endpoint(settingsOf(ctx.config).baseUrl, `/v1/text-to-speech/${encodeURIComponent(request.voiceId)}/stream`)}${query ? `?${query}` : ""}`;
-  return send(ctx, apiKey, url, JSON.stringify(request.body));
+  const path = `/v1/text-to-speech/${encodeURIComponent(request.voiceId)}/stream${query ? `?${query}` : ""}`;
+  return providerCall(UPSTREAM, { path, json: request.body }, ctx);
 }
 
 export const elevenlabs: TtsProvider = {
   id: PROVIDER,
-  name: "ElevenLabs",
+  name: UPSTREAM.name,
   formats: ["mp3", "wav", "pcm_16000", "pcm_24000"],
   timings: true,
   voices: BUILT_IN,
-  configured: (config) => Boolean(settingsOf(config).apiKey),
+  configured: (config) => isConfigured(UPSTREAM, config),
 
   async accountVoices(ctx) {
-    const { apiKey, baseUrl } = settingsOf(ctx.config);
-    if (!apiKey) return [];
-    const upstream = await send(ctx, apiKey, endpoint(baseUrl, "/v1/voices"));
+    if (!isConfigured(UPSTREAM, ctx.config)) return [];
+    const upstream = await providerCall(UPSTREAM, { path: "/v1/voices" }, ctx);
     return accountVoicesOf(await upstream.json());
   },
 
   async synthesize(request, ctx) {
-    const apiKey = requireKey(ctx.config);
-    const upstream = await send(ctx, apiKey, speechUrl(settingsOf(ctx.config).baseUrl, request), speechBody(request));
+    const upstream = await providerCall(UPSTREAM, { path: speechPath(request), json: speechBody(request) }, ctx);
     // A streamed WAV's length is unknown up front, so its header says "until the end".
     const header = request.format === "wav" ? wavHeader({ sampleRate: sampleRateOf("wav") }) : undefined;
     // Taken now, so an iterator given back before its first next() can still release the body.
     const source = upstream.chunks();
     const chunks = request.timestamps ? timedChunks(source, request.format, header) : audioChunks(source, header);
-    return { contentType: contentTypeOf(request.format), chunks: releasingEarly(logged(chunks, ctx), upstream) };
+    const logged = loggedStream(chunks, streamLogOf("tts", UPSTREAM, ctx));
+    return { contentType: contentTypeOf(request.format), chunks: releasingEarly(logged, upstream) };
   },
 };

@@ -1,9 +1,12 @@
-import type { Config } from "../../config";
+import { concat } from "../../lib/bytes";
 import { ApiError } from "../../lib/errors";
-import { openAiErrorCode, openAiErrorMessage } from "../openai-errors";
-import { callUpstream, releasingEarly, type UpstreamResponse, unavailable } from "../upstream";
+import type { ProviderContext } from "../context";
+import { OPENAI_SHAPED } from "../openai-errors";
+import { isConfigured, type ProviderDescriptor, providerCall, requireKey, ttsWaits } from "../provider-call";
+import { loggedStream, streamLogOf } from "../stream-log";
+import { releasingEarly, type UpstreamResponse, unavailable } from "../upstream";
 import { contentTypeOf, Resampler, sampleRateOf, WavReader } from "./audio";
-import type { AudioFormat, SpeechChunk, SpeechContext, SpeechRequest, TtsProvider } from "./types";
+import type { AudioFormat, SpeechChunk, SpeechRequest, TtsProvider } from "./types";
 import { VOICES } from "./voices";
 import { wavHeader } from "./wav";
 
@@ -16,6 +19,16 @@ import { wavHeader } from "./wav";
  */
 
 const PROVIDER = "groq";
+
+/** Groq's speech endpoint is OpenAI's. */
+const UPSTREAM: ProviderDescriptor = {
+  id: PROVIDER,
+  name: "Groq",
+  settings: (config) => config.tts.groq,
+  waits: ttsWaits,
+  ...OPENAI_SHAPED,
+  subject: "voice",
+};
 
 export const ENGLISH_MODEL = "canopylabs/orpheus-v1-english";
 export const ARABIC_MODEL = "canopylabs/orpheus-arabic-saudi";
@@ -128,15 +141,6 @@ export function splitForGroq(text: string): string[] {
 // ---------------------------------------------------------------------------------------------
 // Joining the parts' WAVs into one stream
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  if (b.length === 0) return a;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
 const unreadable = () => unavailable(PROVIDER, "answered audio that could not be read");
 
 /**
@@ -240,7 +244,6 @@ async function* joinedChunks(
   send: (input: string) => Promise<UpstreamResponse>,
   format: GroqFormat,
   stop: () => void,
-  ctx: SpeechContext,
 ): AsyncGenerator<SpeechChunk, void> {
   const output = new JoinedAudio(format);
   const ahead: Promise<UpstreamResponse>[] = [];
@@ -254,10 +257,6 @@ async function* joinedChunks(
     }
     const tail = output.end();
     if (tail.length > 0) yield { audio: tail, alignment: null };
-  } catch (err) {
-    // A caller that left (CallerGone) is nobody's failure; Groq breaking off is the operator's to know.
-    if (err instanceof ApiError) ctx.log.warn("tts stream failed", { provider: PROVIDER, code: err.code, message: err.message });
-    throw err;
   } finally {
     stop();
     for (const request of ahead)
@@ -290,8 +289,6 @@ function followingSignal(caller: AbortSignal): { signal: AbortSignal; stop: () =
 // ---------------------------------------------------------------------------------------------
 // Requests
 
-const settingsOf = (config: Config) => config.tts.groq;
-
 function speechBody(request: SpeechRequest, input: string): Record<string, unknown> {
   return {
     model: modelFor(request.voice),
@@ -303,38 +300,24 @@ function speechBody(request: SpeechRequest, input: string): Record<string, unkno
 }
 
 /** One part's request, on the stream's own signal (so stopping the stream cancels it). */
-const requestor = (request: SpeechRequest, ctx: SpeechContext, signal: AbortSignal) => (input: string) =>
+const requestor = (request: SpeechRequest, ctx: ProviderContext, signal: AbortSignal) => (input: string) =>
   groqProxy(speechBody(request, input), { ...ctx, signal });
 
 /** Groq's own `audio/speech` request (`POST /v1/tts/groq`), sent as it is with this deployment's key. */
-export function groqProxy(body: Record<string, unknown>, ctx: SpeechContext): Promise<UpstreamResponse> {
-  const { apiKey, baseUrl } = settingsOf(ctx.config);
-  if (!apiKey) throw new ApiError("provider.not_configured", "Groq is not configured on this deployment.");
-  return callUpstream({
-    provider: PROVIDER,
-    url: `${baseUrl.replace(/\/+$/, "")}/audio/speech`,
-    init: { method: "POST", headers: { Authorization: `Bearer ${apiKey}`, "Content-Type": "application/json" }, body: JSON.stringify(body) },
-    firstByteTimeoutMs: ctx.config.tts.firstByteTimeoutMs,
-    idleTimeoutMs: ctx.config.tts.idleTimeoutMs,
-    signal: ctx.signal,
-    secrets: [apiKey],
-    errorMessage: openAiErrorMessage,
-    errorCode: openAiErrorCode,
-    subject: "voice",
-    log: ctx.log,
-  });
+export function groqProxy(body: Record<string, unknown>, ctx: ProviderContext): Promise<UpstreamResponse> {
+  return providerCall(UPSTREAM, { path: "/audio/speech", json: body }, ctx);
 }
 
 export const groq: TtsProvider = {
   id: PROVIDER,
-  name: "Groq",
+  name: UPSTREAM.name,
   formats: FORMATS,
   timings: false,
   voices: BUILT_IN,
-  configured: (config) => Boolean(settingsOf(config).apiKey),
+  configured: (config) => isConfigured(UPSTREAM, config),
 
   async synthesize(request, ctx) {
-    if (!settingsOf(ctx.config).apiKey) throw new ApiError("provider.not_configured", "Groq is not configured on this deployment.");
+    requireKey(UPSTREAM, ctx.config);
     const format = request.format;
     if (!isGroqFormat(format))
       throw new ApiError("format.unsupported", `Groq voices cannot give ${format}; they give ${FORMATS.join(", ")}.`, { param: "format" });
@@ -349,7 +332,7 @@ export const groq: TtsProvider = {
       stop();
       throw err;
     }
-    const chunks = joinedChunks(first, rest, send, format, stop, ctx);
+    const chunks = loggedStream(joinedChunks(first, rest, send, format, stop), streamLogOf("tts", UPSTREAM, ctx));
     return {
       contentType: contentTypeOf(format),
       chunks: releasingEarly(chunks, async () => {

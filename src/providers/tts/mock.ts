@@ -1,3 +1,4 @@
+import { concat } from "../../lib/bytes";
 import { ApiError, quote } from "../../lib/errors";
 import { CallerGone } from "../upstream";
 import { contentTypeOf, Resampler } from "./audio";
@@ -38,13 +39,6 @@ async function* chunks(request: SpeechRequest, signal: AbortSignal): AsyncGenera
   if (header) yield { audio: header, alignment: null };
   const tail = resampler?.flush();
   if (tail && tail.length > 0) yield { audio: tail, alignment: null };
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 const FORMATS: readonly AudioFormat[] = ["wav", "pcm_16000", "pcm_24000"];

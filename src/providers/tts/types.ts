@@ -1,5 +1,5 @@
 import type { Config } from "../../config";
-import type { Logger } from "../../lib/logger";
+import type { ProviderContext } from "../context";
 import type { Alignment } from "./alignment";
 import type { TtsProviderId, VoiceInfo } from "./voices";
 
@@ -43,12 +43,6 @@ export interface SpeechStream {
   chunks: AsyncIterableIterator<SpeechChunk>;
 }
 
-export interface SpeechContext {
-  signal: AbortSignal;
-  config: Config;
-  log: Logger;
-}
-
 export interface TtsProvider {
   readonly id: TtsProviderId;
   readonly name: string;
@@ -60,10 +54,10 @@ export interface TtsProvider {
   /** Its built-in voices (ElevenLabs adds an account's own at run time, see `accountVoices`). */
   readonly voices: readonly VoiceInfo[];
   /** Voices of the configured account beyond the built-in ones (cloned, designed...), when it has any. */
-  accountVoices?(ctx: SpeechContext): Promise<VoiceInfo[]>;
+  accountVoices?(ctx: ProviderContext): Promise<VoiceInfo[]>;
   /**
    * Resolves once the upstream has accepted the request (its status is known), so failures before
    * any audio are thrown here and can still become an HTTP error.
    */
-  synthesize(request: SpeechRequest, ctx: SpeechContext): Promise<SpeechStream>;
+  synthesize(request: SpeechRequest, ctx: ProviderContext): Promise<SpeechStream>;
 }
