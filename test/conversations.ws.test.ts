@@ -178,6 +178,11 @@ describe("a whole conversation", () => {
     expect(audio.every((f) => f.alignment !== null)).toBe(true);
     const pcm = pcmOf(audio);
     expect(decodeSpeech(pcm, 16_000)).toBe("Testing the rate.");
+    // As many frames as at 24 kHz: the resampler's last samples ride in the last frame, not in one of their own.
+    const at24 = await open((await createConversation()).id);
+    at24.send({ type: "avatar.speak", text: "Testing the rate." });
+    const audio24 = (await turnEvents(at24)).filter((e) => e.type === "avatar.audio.delta");
+    expect(audio.length).toBe(audio24.length);
   });
 
   it("session.end from a client ends it for everyone", async () => {

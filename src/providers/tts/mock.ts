@@ -27,6 +27,10 @@ async function* chunks(request: SpeechRequest, signal: AbortSignal): AsyncGenera
     const plan = planSpeech(request.text, voice, { speed });
     header = wavHeader({ sampleRate: MOCK_SAMPLE_RATE, dataBytes: plan.totalSamples * 2 });
   }
+  // Each chunk is held until the next is made, so the resampler's last few samples join the last
+  // chunk instead of going out as a frame of their own (20 bytes, no timings). The mock makes
+  // audio far faster than real time: holding one chunk costs nothing a listener could notice.
+  let held: SpeechChunk | undefined;
   for (const chunk of synthesize(request.text, voice, { speed, chunkMs: CHUNK_MS })) {
     if (signal.aborted) throw new CallerGone();
     let audio = resampler ? resampler.push(pcm16ToBytes(chunk.pcm)) : pcm16ToBytes(chunk.pcm);
@@ -34,11 +38,13 @@ async function* chunks(request: SpeechRequest, signal: AbortSignal): AsyncGenera
       audio = concat(header, audio);
       header = undefined;
     }
-    yield { audio, alignment: request.timestamps ? chunk.alignment : null };
+    if (held) yield held;
+    held = { audio, alignment: request.timestamps ? chunk.alignment : null };
   }
-  if (header) yield { audio: header, alignment: null };
   const tail = resampler?.flush();
-  if (tail && tail.length > 0) yield { audio: tail, alignment: null };
+  if (held) yield tail && tail.length > 0 ? { ...held, audio: concat(held.audio, tail) } : held;
+  else if (header) yield { audio: header, alignment: null };
+  else if (tail && tail.length > 0) yield { audio: tail, alignment: null };
 }
 
 const FORMATS: readonly AudioFormat[] = ["wav", "pcm_16000", "pcm_24000"];
