@@ -16,20 +16,30 @@ export const FIRST_SENTENCE_MS = REPLY.words * REPLY.intervalMs;
 const PROMPT = `pace ${REPLY.sentences} ${REPLY.words} ${REPLY.intervalMs}`;
 const LLM_MS = (REPLY.sentences * REPLY.words - 1) * REPLY.intervalMs;
 
-const percentile = (/** @type {number[]} */ sorted, /** @type {number} */ p) =>
+export const percentile = (/** @type {number[]} */ sorted, /** @type {number} */ p) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const median = (/** @type {number[]} */ xs) =>
   percentile(
     [...xs].sort((a, b) => a - b),
     50,
   );
-const now = () => Number(process.hrtime.bigint()) / 1e6;
+export const now = () => Number(process.hrtime.bigint()) / 1e6;
 
 /**
+ * Audio sent as fast as it is made (the most lead the API allows). The latency probes measure the
+ * API's own latency, and a paced turn's `done` would be real time (its audio's length), so theirs
+ * is unpaced and their figures stay comparable with runs from before audio was paced.
+ */
+export const UNPACED = { audio_lead_ms: 600_000 };
+
+/**
+ * A conversation with the mock voice (PCM at 24 kHz) and the fake model; `fields` adds to or
+ * overrides the creation body.
  * @param {string} apiUrl
  * @param {Record<string, string>} headers
+ * @param {Record<string, unknown>} [fields]
  */
-async function createConversation(apiUrl, headers) {
+export async function createConversation(apiUrl, headers, fields = {}) {
   const res = await fetch(`${apiUrl}/v1/conversations`, {
     method: "POST",
     headers: { ...headers, "Content-Type": "application/json" },
@@ -40,10 +50,23 @@ async function createConversation(apiUrl, headers) {
       greeting: null,
       max_duration_s: 3600,
       idle_timeout_s: 600,
+      ...fields,
     }),
   });
   if (res.status !== 201) throw new Error(`create: ${res.status} ${await res.text()}`);
   return /** @type {{ id: string, transport: { url: string } }} */ (await res.json());
+}
+
+/**
+ * The conversation's socket URL on the bench's own address (`query`: e.g. `{ last_seq: "0" }`).
+ * @param {{ transport: { url: string } }} conv
+ * @param {string} apiUrl
+ * @param {Record<string, string>} [query]
+ */
+export function socketUrl(conv, apiUrl, query = {}) {
+  const url = new URL(conv.transport.url.replace(/^wss?:\/\/[^/]+/, apiUrl.replace(/^http/, "ws")));
+  for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
+  return url.toString();
 }
 
 /** One open conversation socket that runs turns one after another. */
@@ -58,8 +81,8 @@ class Talk {
 
   /** @param {string} apiUrl @param {Record<string, string>} headers */
   static async open(apiUrl, headers) {
-    const conv = await createConversation(apiUrl, headers);
-    const ws = new WebSocket(conv.transport.url.replace(/^wss?:\/\/[^/]+/, apiUrl.replace(/^http/, "ws")), { headers });
+    const conv = await createConversation(apiUrl, headers, UNPACED);
+    const ws = new WebSocket(socketUrl(conv, apiUrl), { headers });
     const talk = new Talk(ws);
     await new Promise((resolve, reject) => {
       talk.onEvent = (e) => e.type === "session.ready" && resolve(undefined);

@@ -11,8 +11,10 @@ import { parseArgs } from "node:util";
 import { BUDGET_KIB, measureBundle } from "../../src/cli/bundle-size.mjs";
 import { capacity, FIRST_SENTENCE_MS, REPLY, turnLatency } from "./conversation.mjs";
 import { firstChunk } from "./first-chunk.mjs";
+import { heardVsStored } from "./heard.mjs";
 import { addedLatency, mostPerWindow, revokeToRefusal } from "./limits.mjs";
 import { load } from "./load.mjs";
+import { replayStall } from "./replay.mjs";
 import { BENCH_JWT_SECRET, BENCH_KEY, INJECTED_MS, startRuntime, WINDOW_KEY, WINDOW_LIMIT } from "./runtime.mjs";
 import { streamedMemory } from "./stream-memory.mjs";
 import { deliveryRate, endToReceiver } from "./webhooks.mjs";
@@ -246,6 +248,51 @@ const PROBES = [
         goal: "reported",
         met: r.held > 0,
         summary: `${r.levels.map((l) => `${l.conversations}: p99 ${fmt(l.p99, 0)} ms (${l.turns} turns${l.failed ? `, ${l.failed} failed` : ""})`).join("; ")}; held ${r.held} conversations within 2× the p99 of one`,
+      };
+    },
+  },
+  {
+    id: "replay-stall",
+    title:
+      "Conversation: a live listener's keep-alive round trip while 3 sockets resume a ≥ 20 MiB event log from the start at once (an unpaced conversation, mock voice), against the same listener with no replay",
+    async run(urls) {
+      const r = await replayStall({ apiUrl: urls.api, headers: auth, rounds: quick ? 1 : 3, baselineMs: quick ? 1000 : 3000 });
+      const worstBaseline = r.worst_baseline_wait_ms;
+      return {
+        ...r,
+        // Before replays were sliced (9b804f9) the worst wait was 0.8–3 s; sliced, ~60–140 ms on a
+        // loaded 2-core VM, whose own spikes without a replay reach ~150 ms.
+        goal: "a live listener's worst wait during a replay ≤ 250 ms",
+        met: r.worst_replay_wait_ms <= 250 && r.unanswered_keep_alives === 0,
+        summary: `${fmt(r.log.mib, 1)} MiB log (${r.log.events} events); ${r.runs
+          .map(
+            (run) =>
+              `replay: worst ${fmt(run.replay.max, 1)} ms, p99 ${fmt(run.replay.p99, 1)} ms (${run.replay.n} keep-alives), no replay: worst ${fmt(run.baseline.max, 1)} ms, p99 ${fmt(run.baseline.p99, 1)} ms; replays took ${run.resumers.map((x) => fmt(x.replay_ms, 0)).join(", ")} ms`,
+          )
+          .join(
+            "; ",
+          )}; worst without a replay ${fmt(worstBaseline, 1)} ms (${r.listeners} listener sockets, a keep-alive each every ≥ ${r.keep_alive_spacing_ms} ms)`,
+      };
+    },
+  },
+  {
+    id: "heard-vs-stored",
+    title:
+      "Conversation: a ~1,500-character story played in real time, interrupted 0.7 s and 5 s after its first audio, without and with an avatar.playback report: the stored text's audio minus what was heard (default lead)",
+    async run(urls) {
+      const r = await heardVsStored({ apiUrl: urls.api, headers: auth, repeats: quick ? 1 : 2 });
+      const worst = (/** @type {boolean} */ report) => Math.max(...r.cases.filter((c) => c.report === report).map((c) => Math.abs(c.error_ms)));
+      return {
+        ...r,
+        worst_error_ms: { without_report: worst(false), with_report: worst(true) },
+        goal: "stored − heard within ±250 ms with a report, within the lead without one",
+        met: r.cases.every((c) => Math.abs(c.error_ms) <= (c.report ? 250 : (c.lead_ms ?? 0)) && c.spoken_text_is_stored && c.stored_matches_audio),
+        summary: r.cases
+          .map(
+            (c) =>
+              `${fmt(c.interrupt_ms / 1000, 1)} s ${c.report ? "with" : "without"} a report: heard ${fmt(c.heard_ms / 1000, 2)} s, stored ${fmt(c.stored_ms / 1000, 2)} s (${c.error_ms >= 0 ? "+" : ""}${fmt(c.error_ms, 0)} ms)`,
+          )
+          .join("; "),
       };
     },
   },

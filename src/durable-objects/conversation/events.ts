@@ -19,8 +19,8 @@ import type { ConversationStore } from "./store";
 
 export type Listener = (frame: string, event: ServerEvent) => void;
 
-/** Rows read and sent per slice of a replay (audio frames are ~10 KB: a few hundred KB a slice). */
-const REPLAY_SLICE_ROWS = 32;
+/** Rows read and sent per slice of a replay: audio frames are ~13 KB, so about 100 KB a slice (32 rows, ~400 KB, held live listeners up to ~90 ms on a loaded 2-core machine). */
+const REPLAY_SLICE_ROWS = 8;
 
 /** `type` first, then the envelope, then the event's own fields (Object.assign keeps that order). */
 const envelope = (body: ServerEventBody, seq: number | undefined, now: number, replyTo: string | null): ServerEvent =>
