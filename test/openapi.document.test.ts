@@ -158,6 +158,13 @@ describe("headers are documented where they are sent", () => {
     }
   });
 
+  it("and the request headers the model file route reads: Range and If-None-Match", async () => {
+    const doc = await getDoc();
+    const params = doc.paths["/v1/avatars/{avatar_id}/model/file"]?.get?.parameters ?? [];
+    // Header names are case-insensitive (RFC 9110); the document writes them in lower case.
+    expect(params.filter((p) => p.in === "header").map((p) => p.name.toLowerCase())).toEqual(expect.arrayContaining(["range", "if-none-match"]));
+  });
+
   /** The documented headers of one answer, resolved; Retry-After on a 503 is documented as "when". */
   const documented = (doc: Doc, method: string, path: string, status: number) => {
     const response = doc.paths[path]?.[method]?.responses[String(status)];

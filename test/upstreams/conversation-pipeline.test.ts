@@ -231,8 +231,12 @@ describe("resume mid-turn", () => {
     expect(back.frames.slice(1)).toEqual(stored);
     const replayed = back.events.slice(1);
     expect(replayed.map((e) => e.seq)).toEqual(replayed.map((_, i) => seen + 1 + i));
-    // The reply cut off by the restart was closed as interrupted, not left hanging.
-    expect(replayed.some((e) => e.type === "avatar.interrupted")).toBe(true);
+    // The reply cut off by the restart was closed as interrupted, not left hanging, and ends with
+    // its metrics.turn like every turn.
+    const cut = replayed.find((e) => e.type === "avatar.interrupted");
+    expect(cut).toBeDefined();
+    const closing = replayed.slice(replayed.indexOf(cut as ServerEvent));
+    expect(closing.at(-1)).toMatchObject({ type: "metrics.turn", turn_id: (cut as { turn_id: string }).turn_id, first_audio_ms: null });
 
     // Live again, in sequence.
     back.position = back.events.length;
