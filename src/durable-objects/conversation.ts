@@ -49,7 +49,6 @@ export class Conversation extends DurableObject<Env> {
   private readonly runner: TurnRunner;
   private readonly index: IndexSync;
   private ending: Promise<void> | undefined;
-  private releasing = false;
   private log: Logger;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -206,14 +205,8 @@ export class Conversation extends DurableObject<Env> {
             },
     });
     const replayed = lastSeq === null ? Promise.resolve() : this.events.replay(server, lastSeq);
-    if (record.status === "ended") {
-      this.ctx.waitUntil(
-        replayed.then(() => {
-          closeSocket(server, 1000, ENDED_MESSAGE);
-          this.releaseClosedSockets();
-        }),
-      );
-    } else this.ctx.waitUntil(replayed);
+    if (record.status === "ended") this.ctx.waitUntil(replayed.then(() => closeSocket(server, 1000, ENDED_MESSAGE)));
+    else this.ctx.waitUntil(replayed);
     if (firstJoin) this.begin();
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -389,32 +382,8 @@ export class Conversation extends DurableObject<Env> {
     for (const ws of this.ctx.getWebSockets()) closeSocket(ws, 1000, ENDED_MESSAGE);
     await this.index.sync();
     this.arm();
-    this.releaseClosedSockets();
-  }
-
-  /**
-   * The runtime keeps the connection of a hibernatable socket the object closed (close frame sent
-   * and answered) until the object is evicted, about 10 s later, except for a socket whose own
-   * event is being handled: clients saw their TCP connection linger that long after
-   * `session.ended`. An ended conversation has nothing left in memory worth keeping, so once every
-   * socket is closed and no replay is running, it resets itself (`ctx.abort`), which releases the
-   * connections at once; its storage is untouched and the next request wakes a fresh instance.
-   * A short delay lets the reply of the call that ended it leave first.
-   */
-  private releaseClosedSockets(): void {
-    if (this.releasing) return;
-    this.releasing = true;
-    setTimeout(() => {
-      this.releasing = false;
-      const open = this.ctx.getWebSockets().some((ws) => ws.readyState === WebSocket.OPEN);
-      if (this.store.record()?.status !== "ended" || open || this.events.replayingCount > 0) return;
-      this.ctx.abort("conversation ended: its closed sockets are released");
-    }, RELEASE_DELAY_MS);
   }
 }
-
-/** How long an ended conversation waits before releasing its closed sockets (see releaseClosedSockets). */
-const RELEASE_DELAY_MS = 200;
 
 /**
  * The conversation as a socket is shown it: a browser's client secret does not get `metadata`,

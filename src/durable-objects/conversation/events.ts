@@ -53,11 +53,6 @@ export class EventStream {
     this.lastSeq = store.lastSeq();
   }
 
-  /** How many sockets are still receiving their replay. */
-  get replayingCount(): number {
-    return this.replaying.size;
-  }
-
   /** A logged event, for every socket. */
   emit(body: ServerEventBody, replyTo: string | null = null, listener?: Listener): ServerEvent {
     const now = Date.now();
