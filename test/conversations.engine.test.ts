@@ -1,11 +1,11 @@
 import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Conversation } from "../src/durable-objects/conversation";
 import { SCHEMA_VERSION } from "../src/durable-objects/conversation/schema";
 import type { ServerEvent } from "../src/durable-objects/conversation.protocol";
 import { api, KEYS } from "./helpers/http";
-import { connect, createConversation, type Socket } from "./helpers/ws";
+import { createConversation, socketsClosedAfterEach } from "./helpers/ws";
 
 /**
  * The conversation engine's contract with clients beyond a single turn: which events a client can
@@ -13,16 +13,7 @@ import { connect, createConversation, type Socket } from "./helpers/ws";
  * reply without a usable model does, and how the object's storage is migrated.
  */
 
-const sockets: Socket[] = [];
-const open = async (...args: Parameters<typeof connect>) => {
-  const socket = await connect(...args);
-  sockets.push(socket);
-  await socket.next("session.ready");
-  return socket;
-};
-afterEach(() => {
-  for (const s of sockets.splice(0)) s.close();
-});
+const { open } = socketsClosedAfterEach();
 
 const stubOf = (id: string) => env.CONVERSATION.getByName(id) as DurableObjectStub<Conversation>;
 type Of<T extends ServerEvent["type"]> = Extract<ServerEvent, { type: T }>;

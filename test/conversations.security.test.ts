@@ -5,7 +5,7 @@ import type { Conversation } from "../src/durable-objects/conversation";
 import { EVENT_RETENTION_MS } from "../src/durable-objects/conversation/limits";
 import { freshOrg, userJwt } from "./helpers/auth";
 import { api, expectError, KEYS } from "./helpers/http";
-import { connect, createConversation, Socket, upgrade } from "./helpers/ws";
+import { connect, createConversation, Socket, socketsClosedAfterEach, upgrade } from "./helpers/ws";
 
 /**
  * What a socket may cost and do: turns count against the org's rate limit like requests, sockets
@@ -13,15 +13,8 @@ import { connect, createConversation, Socket, upgrade } from "./helpers/ws";
  * key's sockets are closed, and an ended conversation stops waking itself.
  */
 
-const sockets: Socket[] = [];
-const open = async (...args: Parameters<typeof connect>) => {
-  const socket = await connect(...args);
-  sockets.push(socket);
-  await socket.next("session.ready");
-  return socket;
-};
+const { open, track } = socketsClosedAfterEach();
 afterEach(() => {
-  for (const s of sockets.splice(0)) s.close();
   vi.useRealTimers();
 });
 
@@ -134,7 +127,7 @@ describe("sockets per conversation", () => {
     const res = await upgrade(conv.id);
     expect(res.status).toBe(101);
     const ninth = new Socket(res.webSocket as WebSocket);
-    sockets.push(ninth);
+    track(ninth);
     const error = await ninth.next("error");
     expect(error.code).toBe("conversation.too_many_sockets");
     expect(error.message).toContain("8 sockets");
@@ -148,7 +141,7 @@ describe("sockets per conversation", () => {
       async () => {
         const again = await upgrade(conv.id);
         const s = new Socket(again.webSocket as WebSocket);
-        sockets.push(s);
+        track(s);
         expect((await s.next()).type).toBe("session.ready");
       },
       { timeout: 5000, interval: 100 },
@@ -160,13 +153,13 @@ describe("what a client secret may do", () => {
   it("session.ready shows a browser no metadata; a backend's socket gets it", async () => {
     const conv = await createConversation({ metadata: { user_id: "u_42", crm: "acct-9" } });
     const browser = await connect(conv.id, { token: conv.client_secret.value });
-    sockets.push(browser);
+    track(browser);
     const ready = await browser.next("session.ready");
     expect(ready.conversation).not.toHaveProperty("metadata");
     expect(browser.frames[0]).not.toContain("u_42");
     expect(ready.conversation).toMatchObject({ id: conv.id, client_permissions: [] });
     const backend = await connect(conv.id);
-    sockets.push(backend);
+    track(backend);
     expect((await backend.next("session.ready")).conversation).toMatchObject({ metadata: { user_id: "u_42", crm: "acct-9" } });
   });
 

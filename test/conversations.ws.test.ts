@@ -3,18 +3,12 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { KEEP_ALIVE_ACK, KEEP_ALIVE_FRAME, MAX_FRAMES_PER_SECOND, type ServerEvent } from "../src/durable-objects/conversation.protocol";
 import { decodeSpeech, MOCK_SAMPLE_RATE, mockVoice, planSpeech } from "../src/providers/tts/mock-speech";
 import { api, expectError, KEYS } from "./helpers/http";
-import { connect, createConversation, pcmOf, type Socket, upgrade } from "./helpers/ws";
+import { createConversation, pcmOf, type Socket, socketsClosedAfterEach, upgrade } from "./helpers/ws";
 
 /** The conversation WebSocket with the built-in mock model and voices: the protocol end to end. */
 
-const sockets: Socket[] = [];
-const open = async (...args: Parameters<typeof connect>) => {
-  const socket = await connect(...args);
-  sockets.push(socket);
-  return socket;
-};
+const { open } = socketsClosedAfterEach({ ready: false });
 afterEach(() => {
-  for (const s of sockets.splice(0)) s.close();
   vi.useRealTimers();
 });
 

@@ -61,7 +61,8 @@ export const ClientEvent = z.discriminatedUnion("type", [
 export type ClientEvent = z.infer<typeof ClientEvent>;
 export type ClientEventType = ClientEvent["type"];
 
-const CLIENT_TYPES = ClientEvent.options.map((o) => o.shape.type.value);
+/** Every client frame type, from the union itself. */
+export const CLIENT_TYPES: readonly ClientEventType[] = ClientEvent.options.map((o) => o.shape.type.value);
 
 export type ParsedFrame = { ok: true; event: ClientEvent } | { ok: false; error: ApiError; replyTo?: string };
 
@@ -88,7 +89,7 @@ export function parseClientFrame(frame: string): ParsedFrame {
   const replyTo = typeof fields.event_id === "string" && fields.event_id.length > 0 && fields.event_id.length <= 64 ? fields.event_id : undefined;
   const answer = (error: ApiError): ParsedFrame => (replyTo === undefined ? { ok: false, error } : { ok: false, error, replyTo });
   if (fields.type === undefined) return answer(new ApiError("parameter.missing", "Missing required parameter 'type'.", { param: "type" }));
-  if (typeof fields.type !== "string" || !(CLIENT_TYPES as string[]).includes(fields.type)) {
+  if (typeof fields.type !== "string" || !(CLIENT_TYPES as readonly string[]).includes(fields.type)) {
     return answer(new ApiError("parameter.invalid", `'type' must be one of ${CLIENT_TYPES.map((t) => `'${t}'`).join(", ")}.`, { param: "type" }));
   }
   const result = ClientEvent.safeParse(data);

@@ -1,5 +1,5 @@
 import { exports } from "cloudflare:workers";
-import { expect } from "vitest";
+import { afterEach, expect } from "vitest";
 import type { ServerEvent, ServerEventType } from "../../src/durable-objects/conversation.protocol";
 import { api, BASE, KEYS } from "./http";
 
@@ -108,6 +108,27 @@ export function upgrade(conversationId: string, opts: ConnectOptions = {}, heade
   if (opts.lastSeq !== undefined) url.searchParams.set("last_seq", String(opts.lastSeq));
   const key = opts.key === undefined ? (opts.token === undefined ? KEYS.demo : null) : opts.key;
   return exports.default.fetch(new Request(url, { headers: { ...headers, ...(key ? { Authorization: `Bearer ${key}` } : {}) } }));
+}
+
+/**
+ * The sockets of a test file, closed after each test: `open` connects and, with `ready` (the
+ * default), reads `session.ready` first; `track` adds a socket made some other way.
+ */
+export function socketsClosedAfterEach({ ready = true }: { ready?: boolean } = {}) {
+  const sockets: Socket[] = [];
+  afterEach(() => {
+    for (const s of sockets.splice(0)) s.close();
+  });
+  const track = (socket: Socket): Socket => {
+    sockets.push(socket);
+    return socket;
+  };
+  const open = async (...args: Parameters<typeof connect>): Promise<Socket> => {
+    const socket = track(await connect(...args));
+    if (ready) await socket.next("session.ready");
+    return socket;
+  };
+  return { open, track };
 }
 
 export async function connect(conversationId: string, opts: ConnectOptions = {}): Promise<Socket> {

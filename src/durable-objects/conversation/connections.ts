@@ -1,6 +1,6 @@
 import type { ClientPermission } from "../../db/schema";
 import { newId } from "../../lib/ids";
-import type { ClientEventType } from "../conversation.protocol";
+import { CLIENT_TYPES, type ClientEventType } from "../conversation.protocol";
 
 /**
  * The sockets of a conversation, each with an identity kept with it (`serializeAttachment`, so it
@@ -50,7 +50,7 @@ export function decodeCaller(header: string | null): Caller | undefined {
 }
 
 /** Every client frame type; an API key may send all of them. */
-const ALL: readonly ClientEventType[] = ["input.text", "avatar.speak", "avatar.interrupt", "avatar.playback", "session.keep_alive", "session.end"];
+const ALL = CLIENT_TYPES;
 /** What a browser's client secret may send without being granted anything. */
 const CLIENT_SECRET_DEFAULTS: readonly ClientEventType[] = ["input.text", "avatar.interrupt", "avatar.playback", "session.keep_alive"];
 
