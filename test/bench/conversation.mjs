@@ -1,6 +1,7 @@
 // @ts-check
 // Conversations over real WebSockets (the `ws` client): a fake model streaming a reply word by word
 // at a steady pace (test/bench/baselines.mjs, `pace …`) and the built-in mock voice.
+import { readFileSync } from "node:fs";
 import WebSocket from "ws";
 import { firstChunk } from "./first-chunk.mjs";
 
@@ -91,7 +92,13 @@ class Talk {
     return talk;
   }
 
-  /** @returns {Promise<{ firstAudio: number, done: number, ttsFirstByte: number, llmFirstToken: number }>} */
+  /**
+   * One turn, timed at the client from the frame sent: `created` is the user's message announced
+   * (the frame in, admitted, the model asked, the message stored, an event out); `sentence` is the
+   * model's token that completes its first sentence, relayed as `agent.response.delta` (the token
+   * after the full stop, as for `FIRST_SENTENCE_MS`).
+   * @returns {Promise<{ firstAudio: number, done: number, created: number, sentence: number, ttsFirstByte: number, llmFirstToken: number }>}
+   */
   turn() {
     return new Promise((resolve, reject) => {
       const started = now();
@@ -99,13 +106,24 @@ class Talk {
       let firstAudio;
       /** @type {number | undefined} */
       let done;
+      /** @type {number | undefined} */
+      let created;
+      /** @type {number | undefined} */
+      let sentence;
+      let text = "";
       this.onEvent = (e) => {
         if (e.type === "avatar.audio.delta" && firstAudio === undefined) firstAudio = now() - started;
-        else if (e.type === "agent.response.done") done = now() - started;
+        else if (e.type === "message.created" && created === undefined) created = now() - started;
+        else if (e.type === "agent.response.delta") {
+          if (sentence === undefined && /[.!?]$/.test(text)) sentence = now() - started;
+          text += e.delta;
+        } else if (e.type === "agent.response.done") done = now() - started;
         else if (e.type === "error") reject(new Error(`turn failed: ${e.code} ${e.message}`));
         else if (e.type === "metrics.turn") {
-          if (firstAudio === undefined || done === undefined) return reject(new Error("a turn without audio"));
-          resolve({ firstAudio, done, ttsFirstByte: e.tts_first_byte_ms, llmFirstToken: e.llm_first_token_ms });
+          if (firstAudio === undefined || done === undefined || created === undefined || sentence === undefined) {
+            return reject(new Error("a turn without its message, its sentence or its audio"));
+          }
+          resolve({ firstAudio, done, created, sentence, ttsFirstByte: e.tts_first_byte_ms, llmFirstToken: e.llm_first_token_ms });
         }
       };
       this.ws.send(JSON.stringify({ type: "input.text", text: PROMPT }));
@@ -114,6 +132,22 @@ class Talk {
 
   close() {
     this.ws.close(1000);
+  }
+}
+
+/**
+ * CPU time a process has used so far (user + system, ms), from /proc; null where there is none.
+ * @param {number | undefined} pid
+ */
+function cpuMs(pid) {
+  if (pid === undefined) return null;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    // The kernel's clock tick is 100 Hz on every Linux this runs on (USER_HZ).
+    return Number.isFinite(ticks) ? ticks * 10 : null;
+  } catch {
+    return null;
   }
 }
 
@@ -149,9 +183,9 @@ export async function echoRoundTrip(url, frames) {
  * model ~1 s to write, and how much the server adds to the model's and the voice's own time.
  * The raw figure includes the platform's frame in and frame out; `echo` measures those alone, and
  * `net` is what is left: the API's own work.
- * @param {{ apiUrl: string, echoUrl: string, llmUrl: string, headers: Record<string, string>, turns: number }} opts
+ * @param {{ apiUrl: string, echoUrl: string, llmUrl: string, headers: Record<string, string>, turns: number, workerdPid?: number }} opts
  */
-export async function turnLatency({ apiUrl, echoUrl, llmUrl, headers, turns }) {
+export async function turnLatency({ apiUrl, echoUrl, llmUrl, headers, turns, workerdPid }) {
   const direct = await firstChunk({
     url: `${llmUrl}/v1/chat/completions`,
     body: { model: "gpt-4o-mini", stream: true, messages: [{ role: "user", content: PROMPT }] },
@@ -163,7 +197,9 @@ export async function turnLatency({ apiUrl, echoUrl, llmUrl, headers, turns }) {
   try {
     for (let i = 0; i < 3; i++) await talk.turn();
     const runs = [];
+    const cpuBefore = cpuMs(workerdPid);
     for (let i = 0; i < turns; i++) runs.push(await talk.turn());
+    const cpuAfter = cpuMs(workerdPid);
     const ratios = runs.map((r) => r.firstAudio / r.done);
     const added = runs.map((r) => r.firstAudio - direct.p50 - r.ttsFirstByte);
     const echo = await echoRoundTrip(echoUrl, Math.max(100, turns * 5));
@@ -191,6 +227,16 @@ export async function turnLatency({ apiUrl, echoUrl, llmUrl, headers, turns }) {
           99,
         ),
       },
+      // Where the added time goes (client clock, p50 each): the frame in until the user's message is
+      // announced; the model's first sentence relayed, against calling the model directly; that
+      // sentence's token until its first audio.
+      stages_ms: {
+        frame_to_message_created: median(runs.map((r) => r.created)),
+        first_sentence_relayed_minus_direct: median(runs.map((r) => r.sentence)) - direct.p50,
+        first_sentence_to_first_audio: median(runs.map((r) => r.firstAudio - r.sentence)),
+      },
+      // The whole runtime's CPU (every worker, the fake model included) per turn; null off Linux.
+      workerd_cpu_ms_per_turn: cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / turns,
     };
   } finally {
     talk.close();

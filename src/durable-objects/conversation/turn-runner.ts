@@ -133,8 +133,10 @@ export class TurnRunner {
       emit({ type: "metrics.turn", turn_id: turnId, ...NO_METRICS });
       return { id: turnId, status: "failed", input, output: null, error: noModel };
     }
+    // No `touch()` here, only at the end: the alarm treats a turn in progress as activity anyway,
+    // and moving the alarm now cost the runtime ~1 ms before the model's request and this
+    // turn's first events could leave (a CPU profile of a turn, bench stage "frame to message.created").
     store.saveTurn(inFlight);
-    this.deps.touch();
     this.current = { id: turnId, playback };
     const result = await (outcome ?? runTurn({ kind: "speak", text: request.text }, speech, sink, context));
     this.current = undefined;
