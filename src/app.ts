@@ -7,7 +7,7 @@ import { ApiError, quote, retryHeader } from "./lib/errors";
 import { createLogger } from "./lib/logger";
 import { validationHook } from "./lib/validation";
 import { GLOBAL_CODES } from "./middleware/access";
-import { bodyLimit } from "./middleware/body";
+import { bodyLimitFor } from "./middleware/body";
 import { requestContext } from "./middleware/context";
 import { corsFor } from "./middleware/cors";
 import { requestId } from "./middleware/request-id";
@@ -21,6 +21,7 @@ import { registerEvents } from "./routes/events";
 import { registerHealth } from "./routes/health";
 import { mountedRoutes } from "./routes/mounted-routes";
 import { registerPersonas } from "./routes/personas";
+import { registerStt } from "./routes/stt";
 import { registerTts } from "./routes/tts";
 import { registerWebhookEndpoints } from "./routes/webhook-endpoints";
 
@@ -59,7 +60,7 @@ export function createApp() {
   app.use(requestId(cors));
   app.use(requestContext);
   app.use(cors.preflight);
-  app.use(bodyLimit);
+  app.use(bodyLimitFor(routes));
 
   registerHealth(app);
   registerDocs(app);
@@ -68,6 +69,7 @@ export function createApp() {
   registerPersonas(app);
   registerAi(app);
   registerTts(app);
+  registerStt(app);
   registerConversations(app);
   registerWebhookEndpoints(app);
   registerEvents(app);

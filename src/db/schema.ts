@@ -183,7 +183,7 @@ export const conversations = sqliteTable(
 );
 
 /** What is counted per organisation and UTC day, so quotas can be enforced on it. */
-export const USAGE_METRICS = ["tts_characters", "conversation_seconds", "llm_input_tokens", "llm_output_tokens"] as const;
+export const USAGE_METRICS = ["tts_characters", "conversation_seconds", "llm_input_tokens", "llm_output_tokens", "stt_seconds"] as const;
 export type UsageMetric = (typeof USAGE_METRICS)[number];
 
 export const usage = sqliteTable(

@@ -1,6 +1,8 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
+import { concat } from "../lib/bytes";
 import { ApiError } from "../lib/errors";
+import type { RouteTable } from "./route-table";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -17,7 +19,9 @@ const IGNORES_BODY = new Set(["GET", "HEAD", "OPTIONS"]);
 /** Whether a request carries a body anyone should look at. */
 export const hasBody = (req: Request) => !IGNORES_BODY.has(req.method) && req.body !== null && req.headers.get("content-length") !== "0";
 
-const tooLarge = () => new ApiError("request.too_large", "The request body exceeds 1 MiB.");
+const MIB = 1024 * 1024;
+const tooLarge = (limit: number) =>
+  new ApiError("request.too_large", `The request body exceeds ${limit % MIB === 0 ? `${limit / MIB} MiB` : `${limit} bytes`}.`);
 
 /**
  * Reads the rest of a body to its end and throws it away (nothing is kept), so that the response goes
@@ -51,7 +55,8 @@ async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>, alre
 }
 
 /**
- * Before authentication or routing: a body over 1 MiB is refused, by its Content-Length or, when it
+ * Before authentication or dispatch: a body over its route's limit (1 MiB unless the route declares
+ * more, looked up in the route table) is refused, by its Content-Length or, when it
  * is streamed without one, by reading it: up to the limit kept, past it read to the end and discarded
  * (see `discardRest`), then refused.
  *
@@ -61,33 +66,30 @@ async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>, alre
  * under `wrangler dev`: the next requests are unaffected, test/node/body-limit.test.ts); one that was
  * started must be finished.
  */
-export const bodyLimit = createMiddleware<AppEnv>(async (c, next) => {
-  const raw = c.req.raw;
-  if (!hasBody(raw) || raw.body === null) return next();
-  const length = raw.headers.get("content-length");
-  if (length !== null && !raw.headers.has("transfer-encoding")) {
-    if (Number(length) > MAX_BODY_BYTES) throw tooLarge();
-    return next();
-  }
-  const reader = raw.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
-      await discardRest(reader, size);
-      throw tooLarge();
+export const bodyLimitFor = (routes: RouteTable) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    const raw = c.req.raw;
+    if (!hasBody(raw) || raw.body === null) return next();
+    // A route that takes uploads declares its own limit (`POST /v1/stt`: 25 MiB); every other one gets 1 MiB.
+    const limit = routes.reached(raw.method, c.req.path).maxBodyBytes ?? MAX_BODY_BYTES;
+    const length = raw.headers.get("content-length");
+    if (length !== null && !raw.headers.has("transfer-encoding")) {
+      if (Number(length) > limit) throw tooLarge(limit);
+      return next();
     }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  c.req.raw = new Request(raw, { body });
-  await next();
-});
+    const reader = raw.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await discardRest(reader, size);
+        throw tooLarge(limit);
+      }
+      chunks.push(value);
+    }
+    c.req.raw = new Request(raw, { body: concat(...chunks) });
+    await next();
+  });

@@ -7,6 +7,8 @@ export interface RoutePolicy {
   /** Undefined for a route mounted without a definition (a plain `app.get` page). */
   readonly access: Access | undefined;
   readonly codes: ReadonlySet<ErrorCode>;
+  /** The largest request body it takes, when it takes more than the global limit (body.ts). */
+  readonly maxBodyBytes?: number;
 }
 
 /**

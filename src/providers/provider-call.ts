@@ -42,8 +42,15 @@ export interface ProviderDescriptor {
 export interface ProviderRequest {
   /** After the base URL, with any query: `/chat/completions`, `/v1/speak?model=...`. */
   path: string;
-  /** Sent as JSON with a POST; without it the request is a GET. */
+  /** Sent as JSON with a POST; without it (and without `body`) the request is a GET. */
   json?: unknown;
+  /**
+   * Sent as it is with a POST, in place of `json`: an audio file under `contentType`, or a FormData,
+   * which names its own multipart type and boundary (so it takes no `contentType`).
+   */
+  body?: { data: BodyInit; contentType?: string };
+  /** Replaces the provider's own waits for this request (a whole file's transcript comes later than a stream's first byte). */
+  waits?: Waits;
 }
 
 /** LLM providers wait as the `LLM_*` settings say. */
@@ -95,11 +102,19 @@ function rulesOf(provider: ProviderDescriptor, apiKey: string, ctx: ProviderCont
  */
 export async function providerCall(provider: ProviderDescriptor, request: ProviderRequest, ctx: ProviderContext): Promise<UpstreamResponse> {
   const apiKey = requireKey(provider, ctx.config);
-  const init: RequestInit =
-    request.json === undefined
-      ? { method: "GET", headers: provider.auth(apiKey) }
-      : { method: "POST", headers: { ...provider.auth(apiKey), "Content-Type": "application/json" }, body: JSON.stringify(request.json) };
-  return callUpstream({ ...rulesOf(provider, apiKey, ctx), url: endpoint(provider.settings(ctx.config).baseUrl, request.path), init });
+  return callUpstream({
+    ...rulesOf(provider, apiKey, ctx),
+    ...request.waits,
+    url: endpoint(provider.settings(ctx.config).baseUrl, request.path),
+    init: initOf(request, provider.auth(apiKey)),
+  });
+}
+
+/** The method, headers and body of a request: a raw body, else JSON, else a GET. */
+function initOf({ body, json }: ProviderRequest, auth: Record<string, string>): RequestInit {
+  if (body) return { method: "POST", headers: body.contentType ? { ...auth, "Content-Type": body.contentType } : auth, body: body.data };
+  if (json === undefined) return { method: "GET", headers: auth };
+  return { method: "POST", headers: { ...auth, "Content-Type": "application/json" }, body: JSON.stringify(json) };
 }
 
 /**

@@ -35,6 +35,8 @@ type Definition = Omit<RouteConfig, "middleware" | "security" | "operationId" | 
   errors?: readonly ErrorCode[];
   /** The answer to `stream: true`, when the route has one (published as `x-stream`, see streamExtension). */
   stream?: StreamDoc;
+  /** A body limit above the global 1 MiB, for a route that takes uploads (middleware/body.ts). */
+  maxBodyBytes?: number;
 };
 
 /** A streamed answer: server-sent events whose `data` the description says. */
@@ -62,7 +64,7 @@ const streamExtension = (stream: StreamDoc) => ({
  * which CORS and the test suite's strict error-code check read once the route is mounted.
  */
 export const defineRoute = <const R extends Definition>(access: Access, definition: R) => {
-  const { errors = [], stream, ...config } = definition;
+  const { errors = [], stream, maxBodyBytes, ...config } = definition;
   const rule = ACCESS[access];
   const hasQuery = config.request?.query !== undefined;
   const codes: ErrorCode[] = [
@@ -72,7 +74,7 @@ export const defineRoute = <const R extends Definition>(access: Access, definiti
     ...(config.request?.body ? (["request.invalid_json"] as const) : []),
     ...errors,
   ];
-  const policy: RoutePolicy = Object.freeze({ access, codes: new Set(codes) });
+  const policy: RoutePolicy = Object.freeze({ access, codes: new Set(codes), ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }) });
   const bodyTypes = config.request?.body ? Object.keys(config.request.body.content) : ["application/json"];
   const rateLimited = access !== "unmetered";
   const responses: RouteConfig["responses"] = { ...errorResponses(codes), ...config.responses };
@@ -81,7 +83,7 @@ export const defineRoute = <const R extends Definition>(access: Access, definiti
     responses[status] = { ...response, headers: { ...commonHeaders(Number(status), rateLimited), ...(response.headers as object | undefined) } };
   }
   return createRoute({
-    ...(config as Omit<R, "errors" | "stream">),
+    ...(config as Omit<R, "errors" | "stream" | "maxBodyBytes">),
     ...(stream ? streamExtension(stream) : {}),
     [ROUTE_POLICY]: policy,
     security: rule.security,

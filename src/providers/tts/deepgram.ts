@@ -24,7 +24,8 @@ export const errorMessageOf = (body: unknown): string | undefined => filled(body
 /** Deepgram's machine code, in either shape: `err_code` (`INVALID_AUTH`) or `category` (`INVALID_JSON`). */
 export const errorCodeOf = (body: unknown): string | undefined => filled(body, "err_code") ?? filled(body, "category");
 
-const UPSTREAM: ProviderDescriptor = {
+/** Deepgram as an upstream: its speech, and its transcription too (providers/stt/deepgram.ts). */
+export const DEEPGRAM_UPSTREAM: ProviderDescriptor = {
   id: PROVIDER,
   name: "Deepgram",
   settings: (config) => config.tts.deepgram,
@@ -58,7 +59,7 @@ export function speakPath(request: SpeechRequest): string {
   return `/v1/speak?${query.toString()}`;
 }
 
-const send = (path: string, text: string, ctx: ProviderContext): Promise<UpstreamResponse> => providerCall(UPSTREAM, { path, json: { text } }, ctx);
+const send = (path: string, text: string, ctx: ProviderContext): Promise<UpstreamResponse> => providerCall(DEEPGRAM_UPSTREAM, { path, json: { text } }, ctx);
 
 /** Deepgram's own request (`POST /v1/tts/deepgram`): `text`, and its query options as they are. */
 export function deepgramProxy(request: { text: string; query: Record<string, string> }, ctx: ProviderContext): Promise<UpstreamResponse> {
@@ -77,15 +78,15 @@ async function* audioChunks(body: AsyncIterableIterator<Uint8Array>): AsyncGener
 
 export const deepgram: TtsProvider = {
   id: PROVIDER,
-  name: UPSTREAM.name,
+  name: DEEPGRAM_UPSTREAM.name,
   formats: FORMATS,
   timings: false,
   voices: VOICES.filter((v) => v.provider === PROVIDER),
-  configured: (config) => isConfigured(UPSTREAM, config),
+  configured: (config) => isConfigured(DEEPGRAM_UPSTREAM, config),
 
   async synthesize(request, ctx) {
     const upstream = await send(speakPath(request), request.text, ctx);
-    const chunks = loggedStream(audioChunks(upstream.chunks()), streamLogOf("tts", UPSTREAM, ctx));
+    const chunks = loggedStream(audioChunks(upstream.chunks()), streamLogOf("tts", DEEPGRAM_UPSTREAM, ctx));
     return { contentType: contentTypeOf(request.format), chunks: releasingEarly(chunks, upstream) };
   },
 };

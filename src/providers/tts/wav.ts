@@ -139,3 +139,12 @@ function writeAscii(target: Uint8Array, offset: number, text: string): void {
 function readAscii(source: Uint8Array, offset: number): string {
   return String.fromCharCode(source[offset] ?? 0, source[offset + 1] ?? 0, source[offset + 2] ?? 0, source[offset + 3] ?? 0);
 }
+
+/** A complete mono PCM16 WAV file (an upstream that takes no bare PCM gets its rate this way). */
+export const monoWav = (samples: Int16Array, sampleRate: number): Uint8Array => {
+  const header = wavHeader({ sampleRate, dataBytes: samples.length * 2 });
+  const file = new Uint8Array(header.length + samples.length * 2);
+  file.set(header);
+  file.set(pcm16ToBytes(samples), header.length);
+  return file;
+};

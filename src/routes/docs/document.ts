@@ -25,6 +25,10 @@ export const TAGS = [
     description: "Streaming speech from every configured TTS provider, voice catalogue and previews, and each provider's own request shape.",
   },
   {
+    name: "Speech to text",
+    description: "Transcribe an uploaded audio file with any configured speech-to-text provider, or offline with the mock, which reads the mock voices back.",
+  },
+  {
     name: "Conversations",
     description:
       "Real-time conversations with an avatar: create one, talk over its WebSocket (`x-websocket` describes the protocol) or REST, read its transcript.",
