@@ -3,7 +3,7 @@ import { ApiError, quote } from "../lib/errors";
 import type { Logger } from "../lib/logger";
 import { parseSttModel } from "../providers/stt";
 import type { Pcm16 } from "../providers/stt/types";
-import { bytesToPcm16, parseWav } from "../providers/tts/wav";
+import { bytesToPcm16, isRiff, parseWav } from "../providers/tts/wav";
 
 /**
  * `POST /v1/stt`: an uploaded file made into mono PCM16 and transcribed by the model's provider.
@@ -49,9 +49,8 @@ export async function transcribeUpload(input: TranscribeInput, deps: { config: C
 
 /** The upload as mono PCM16: a WAV file by its header, anything else as raw PCM at the rate given. */
 export function decodeUpload(bytes: Uint8Array, inputAudioFormat: InputAudioFormat | undefined): Pcm16 {
-  const isWav = bytes.length >= 4 && String.fromCharCode(...bytes.subarray(0, 4)) === "RIFF";
   let audio: Pcm16;
-  if (isWav) {
+  if (isRiff(bytes)) {
     if (inputAudioFormat) {
       throw new ApiError("parameter.invalid", "The file is a WAV file, which says its own rate: leave input_audio_format out.", {
         param: "input_audio_format",

@@ -49,8 +49,6 @@ export function decodeCaller(header: string | null): Caller | undefined {
   }
 }
 
-/** Every client frame type; an API key may send all of them. */
-const ALL = CLIENT_TYPES;
 /** What a browser's client secret may send without being granted anything. */
 const CLIENT_SECRET_DEFAULTS: readonly ClientEventType[] = ["input.text", "avatar.interrupt", "avatar.playback", "session.keep_alive"];
 
@@ -60,8 +58,8 @@ const CLIENT_SECRET_DEFAULTS: readonly ClientEventType[] = ["input.text", "avata
  * mouth and in its stored transcript; `session.end` ends it for everyone).
  */
 export function permissionsOf(caller: Caller, granted: readonly ClientPermission[]): ClientEventType[] {
-  if (caller.credential === "api_key") return [...ALL];
-  return ALL.filter((type) => CLIENT_SECRET_DEFAULTS.includes(type) || (granted as readonly string[]).includes(type));
+  if (caller.credential === "api_key") return [...CLIENT_TYPES];
+  return CLIENT_TYPES.filter((type) => CLIENT_SECRET_DEFAULTS.includes(type) || (granted as readonly string[]).includes(type));
 }
 
 export const keyTag = (keyId: string) => `key:${keyId}`;
@@ -83,7 +81,7 @@ export function connectionOf(ws: WebSocket): Connection {
     orgLimit: stored?.orgLimit ?? 0,
     connectedAt: stored?.connectedAt ?? 0,
     // Sockets opened before identities carried permissions: what their credential allowed then.
-    permissions: stored?.permissions ?? (stored?.credential === "api_key" ? [...ALL] : [...CLIENT_SECRET_DEFAULTS]),
+    permissions: stored?.permissions ?? (stored?.credential === "api_key" ? [...CLIENT_TYPES] : [...CLIENT_SECRET_DEFAULTS]),
   };
 }
 

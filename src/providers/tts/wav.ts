@@ -69,13 +69,16 @@ export interface ParsedWav {
   samples: Int16Array;
 }
 
+/** Whether the bytes start as a RIFF file does (a WAV file, or one claiming to be). */
+export const isRiff = (bytes: Uint8Array): boolean => bytes.length >= 4 && readAscii(bytes, 0) === "RIFF";
+
 /**
  * Reads a 16-bit PCM WAV. Walks the chunk list rather than assuming the 44-byte layout, because
  * real files put LIST/fact/bext chunks before "data"; a data size that runs past the input
  * (streamed or truncated files) is clamped to what is there.
  */
 export function parseWav(bytes: Uint8Array): ParsedWav {
-  if (bytes.length < 12 || readAscii(bytes, 0) !== "RIFF" || readAscii(bytes, 8) !== "WAVE") {
+  if (bytes.length < 12 || !isRiff(bytes) || readAscii(bytes, 8) !== "WAVE") {
     throw new Error("not a WAV file: missing the RIFF/WAVE header");
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
