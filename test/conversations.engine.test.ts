@@ -106,8 +106,8 @@ describe("heard, not sent", () => {
     expect(audioMs).toBeGreaterThan(2_000);
   }, 30_000);
 
-  // Retried for the open ordering defect described in test/upstreams/conversation-pipeline.test.ts
-  // (a report handled after the interrupt sent right behind it, about one run in five).
+  // Retried for the test pool's frame reordering described in test/upstreams/conversation-pipeline.test.ts
+  // (its in-process sockets deliver queued frames in reverse order; real sockets do not).
   it("an interrupt keeps what the client reports it heard (avatar.playback), not what was sent", { retry: 2 }, async () => {
     const conv = await createConversation();
     const s = await open(conv.id);

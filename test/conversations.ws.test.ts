@@ -215,7 +215,7 @@ describe("frames", () => {
       ['{"type":"input.text","event_id":"e4","text":"hi","mood":"happy"}', { code: "parameter.unknown", param: "mood", reply_to: "e4" }],
       [`{"type":"input.text","event_id":"e5","text":"${"x".repeat(4001)}"}`, { code: "parameter.invalid", param: "text", reply_to: "e5" }],
       [`{"type":"input.text","text":"${"x".repeat(70_000)}"}`, { code: "request.too_large" }],
-      [new Uint8Array([1, 2, 3]).buffer, { code: "parameter.invalid" }],
+      [new Uint8Array([1, 2, 3]).buffer, { code: "format.unsupported" }],
     ];
     for (const [frame, expected] of cases) {
       s.send(frame);

@@ -49,9 +49,13 @@ describe("GET /v1/openapi.json", () => {
       "avatar.interrupt",
       "avatar.playback",
       "avatar.speak",
+      "input.audio.append",
+      "input.audio.clear",
+      "input.audio.commit",
       "input.text",
       "session.end",
       "session.keep_alive",
+      "session.update",
     ]);
     expect(Object.keys(ws.server_events).sort()).toEqual(
       [
@@ -69,6 +73,14 @@ describe("GET /v1/openapi.json", () => {
         "session.expiring",
         "session.keep_alive.ack",
         "session.ready",
+        "session.updated",
+        "user.barge_in",
+        "user.speech.ignored",
+        "user.speech.started",
+        "user.speech.stopped",
+        "user.transcript.delta",
+        "user.transcript.final",
+        "user.turn.ended",
       ].sort(),
     );
     expect(Object.keys(ws.server_events["avatar.audio.delta"]?.fields ?? {})).toEqual(["turn_id", "audio", "format", "alignment"]);

@@ -33,6 +33,7 @@ const FIELDS = [
   "default_avatar_id",
   "default_voice_id",
   "model",
+  "stt",
   "is_preset",
   "created_at",
   "updated_at",

@@ -1,6 +1,7 @@
 import { and, eq, isNull } from "drizzle-orm";
 import type { Db } from "./client";
-import { type ClientPermission, type ConversationRow, conversations, type EndReason } from "./schema";
+import { type ClientPermission, type ConversationRow, conversations, type EndReason, type VoiceInputSettings } from "./schema";
+import { voiceInputOf } from "./voice-input";
 
 /**
  * The writes of the conversations index, shared by the service that creates conversations and the
@@ -9,20 +10,34 @@ import { type ClientPermission, type ConversationRow, conversations, type EndRea
  */
 
 /** A conversation's indexed fields with the JSON ones parsed: what the object and the index agree on. */
-export type ConversationRecord = Omit<ConversationRow, "metadata" | "clientPermissions"> & {
+export type ConversationRecord = Omit<ConversationRow, "metadata" | "clientPermissions" | "voiceInput"> & {
   metadata: Record<string, string>;
   clientPermissions: ClientPermission[];
+  voiceInput: VoiceInputSettings;
 };
 
 export const toRecord = (row: ConversationRow): ConversationRecord => ({
   ...row,
   metadata: JSON.parse(row.metadata) as Record<string, string>,
   clientPermissions: JSON.parse(row.clientPermissions) as ClientPermission[],
+  voiceInput: voiceInputOf(JSON.parse(row.voiceInput) as Partial<VoiceInputSettings>),
 });
 
 export async function insertConversation(db: Db, record: ConversationRecord): Promise<void> {
-  await db.insert(conversations).values({ ...record, metadata: JSON.stringify(record.metadata), clientPermissions: JSON.stringify(record.clientPermissions) });
+  await db.insert(conversations).values({
+    ...record,
+    metadata: JSON.stringify(record.metadata),
+    clientPermissions: JSON.stringify(record.clientPermissions),
+    voiceInput: JSON.stringify(record.voiceInput),
+  });
 }
+
+/** A `session.update` changed how the conversation listens. (A statement: await it or batch it.) */
+export const updateVoiceInput = (db: Db, id: string, voiceInput: VoiceInputSettings) =>
+  db
+    .update(conversations)
+    .set({ voiceInput: JSON.stringify(voiceInput) })
+    .where(eq(conversations.id, id));
 
 /** The org's active conversations (their objects hear of a revoked key). */
 export async function activeConversationIds(db: Db, orgId: string): Promise<string[]> {

@@ -120,6 +120,8 @@ export const personas = sqliteTable(
     defaultAvatarId: text("default_avatar_id").references(() => avatars.id),
     defaultVoiceId: text("default_voice_id").notNull(),
     model: text("model").notNull(),
+    // The speech-to-text of its conversations (`provider:model`); null = the deployment's default.
+    stt: text("stt"),
     createdAt: timestamp("created_at").notNull(),
     updatedAt: timestamp("updated_at").notNull(),
   },
@@ -138,8 +140,42 @@ export type OutputAudioFormat = (typeof OUTPUT_AUDIO_FORMATS)[number];
 export const END_REASONS = ["api_ended", "client_ended", "max_duration", "idle_timeout", "error"] as const;
 export type EndReason = (typeof END_REASONS)[number];
 /** What a conversation may let a browser's client secret do beyond talking (`client_permissions`). */
-export const CLIENT_PERMISSIONS = ["avatar.speak", "session.end"] as const;
+export const CLIENT_PERMISSIONS = ["avatar.speak", "session.end", "session.update"] as const;
 export type ClientPermission = (typeof CLIENT_PERMISSIONS)[number];
+/** The PCM16 mono rates a conversation takes the user's voice in. */
+export const INPUT_AUDIO_FORMATS = ["pcm_16000", "pcm_24000"] as const;
+export type InputAudioFormat = (typeof INPUT_AUDIO_FORMATS)[number];
+export const TURN_DETECTION_TYPES = ["server_vad", "push_to_talk"] as const;
+export type TurnDetectionType = (typeof TURN_DETECTION_TYPES)[number];
+
+/**
+ * How a conversation listens (voice input): what `POST /v1/conversations` and `session.update`
+ * set, with every default filled in. Kept as one JSON column of the index.
+ */
+export interface VoiceInputSettings {
+  input_audio_format: InputAudioFormat;
+  /** `provider:model` of the speech-to-text. */
+  stt: string;
+  /** ISO 639-1 of what the user speaks, or null: the provider detects it, and backchannels are English. */
+  input_language: string | null;
+  turn_detection: {
+    type: TurnDetectionType;
+    /** RMS level (fraction of full scale) above which a 10 ms window is voice. */
+    threshold: number;
+    /** Silence after speech that ends the user's turn (`server_vad`). */
+    silence_ms: number;
+    /** Audio kept from before the speech began, so its first syllable reaches the transcriber. */
+    prefix_padding_ms: number;
+    /** Voice at least this long while the avatar speaks interrupts it (barge-in). */
+    min_interrupt_ms: number;
+  };
+  interruption: {
+    /** False: the user's voice never interrupts the avatar (it still becomes the next turn). */
+    enabled: boolean;
+    /** Words that, alone, are a backchannel ("uh-huh"), not an interruption. */
+    ignore_words: string[];
+  };
+}
 
 /**
  * The index of conversations, for listing and org scoping. The conversation itself (messages,
@@ -168,6 +204,8 @@ export const conversations = sqliteTable(
     metadata: text("metadata").notNull().default("{}"),
     // JSON list of CLIENT_PERMISSIONS.
     clientPermissions: text("client_permissions").notNull().default("[]"),
+    // JSON VoiceInputSettings; '{}' on conversations created before voice input (defaults apply).
+    voiceInput: text("voice_input").notNull().default("{}"),
     createdAt: timestamp("created_at").notNull(),
     startedAt: timestamp("started_at"),
     endedAt: timestamp("ended_at"),

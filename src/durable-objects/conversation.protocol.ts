@@ -1,6 +1,13 @@
 import { z } from "@hono/zod-openapi";
 import type { ConversationRecord } from "../db/conversations";
-import type { ClientPermission, EndReason, OutputAudioFormat } from "../db/schema";
+import {
+  type ClientPermission,
+  type EndReason,
+  INPUT_AUDIO_FORMATS,
+  type OutputAudioFormat,
+  TURN_DETECTION_TYPES,
+  type VoiceInputSettings,
+} from "../db/schema";
 import { ApiError, type ErrorCode } from "../lib/errors";
 import { textField } from "../lib/text";
 import { isoSeconds } from "../lib/time";
@@ -11,11 +18,10 @@ export type { EndReason, OutputAudioFormat } from "../db/schema";
 
 /**
  * The conversation WebSocket protocol, shared by the Conversation object and the tests. Text
- * frames carry JSON. Client events are validated here (a bad frame gets an `error` event and the
- * socket stays open); server events are typed here. Voice input joins later as more client events
- * (`input.audio.append`, `input.audio.commit`, `input.audio.clear`, `session.update`, and binary
- * PCM frames) and more server events (`user.speech.*`, `user.transcript.*`): both unions are open
- * to that without changing what is here.
+ * frames carry JSON; binary frames carry the user's voice (PCM16 little-endian mono in the
+ * conversation's `input_audio_format`, the wire format of `@cloudflare/voice`). Client events are
+ * validated here (a bad frame gets an `error` event and the socket stays open); server events are
+ * typed here.
  */
 
 /** The largest text frame a client may send (UTF-8 bytes). */
@@ -29,6 +35,39 @@ export const KEEP_ALIVE_ACK = '{"type":"session.keep_alive.ack"}';
 export const MAX_PLAYED_MS = 86_400_000;
 /** The longest `input.text` / `avatar.speak` text (and REST message content), in characters. */
 export const MAX_TEXT_CHARS = 4000;
+/** The largest binary audio frame, and the largest decoded `input.audio.append` (bytes). */
+export const MAX_AUDIO_FRAME_BYTES = 64 * 1024;
+
+/**
+ * How a conversation listens, as `POST /v1/conversations` and `session.update` take it: every
+ * field optional, what is left out keeps its value (the defaults on create, src/db/voice-input.ts).
+ */
+export const TurnDetectionInput = z.strictObject({
+  type: z.enum(TURN_DETECTION_TYPES).optional(),
+  threshold: z.number().min(0.001).max(1).optional(),
+  silence_ms: z.number().int().min(200).max(5000).optional(),
+  prefix_padding_ms: z.number().int().min(0).max(1000).optional(),
+  min_interrupt_ms: z.number().int().min(100).max(5000).optional(),
+});
+export const InterruptionInput = z.strictObject({
+  enabled: z.boolean().optional(),
+  ignore_words: z
+    .array(textField({ max: 40 }))
+    .max(100)
+    .optional(),
+});
+/** `provider:model`; checked against the providers where it is used. */
+export const SttInput = z.string().min(3).max(100);
+/** ISO 639-1, lower case. */
+export const LanguageInput = z.string().regex(/^[a-z]{2}$/, { error: "must be an ISO 639-1 code such as 'en'" });
+
+export const voiceInputFields = {
+  input_audio_format: z.enum(INPUT_AUDIO_FORMATS).optional(),
+  stt: SttInput.optional(),
+  input_language: LanguageInput.nullable().optional(),
+  turn_detection: TurnDetectionInput.optional(),
+  interruption: InterruptionInput.optional(),
+};
 
 const eventId = z.string().min(1).max(64).optional();
 /** Text a client asks the avatar to answer or to say: as long as a whole answer could be. */
@@ -57,6 +96,21 @@ export const ClientEvent = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("session.keep_alive"), event_id: eventId }),
   /** End the conversation (`end_reason: client_ended`). */
   z.strictObject({ type: z.literal("session.end"), event_id: eventId }),
+  /** The user's voice, for clients that cannot send binary frames: base64 PCM16 as a binary frame holds it. */
+  z.strictObject({
+    type: z.literal("input.audio.append"),
+    event_id: eventId,
+    audio: z
+      .base64()
+      .min(4)
+      .max(Math.ceil((MAX_AUDIO_FRAME_BYTES * 4) / 3) + 4),
+  }),
+  /** The user's turn is over (push-to-talk; with server_vad it ends the turn at once). */
+  z.strictObject({ type: z.literal("input.audio.commit"), event_id: eventId }),
+  /** Forget the user's speech since the last turn ended (nothing of it is transcribed). */
+  z.strictObject({ type: z.literal("input.audio.clear"), event_id: eventId }),
+  /** Change how the conversation listens; fields left out keep their value. */
+  z.strictObject({ type: z.literal("session.update"), event_id: eventId, ...voiceInputFields }),
 ]);
 export type ClientEvent = z.infer<typeof ClientEvent>;
 export type ClientEventType = ClientEvent["type"];
@@ -115,6 +169,11 @@ export interface ConversationJson {
   model: string;
   voice_id: string;
   output_audio_format: OutputAudioFormat;
+  input_audio_format: VoiceInputSettings["input_audio_format"];
+  stt: string;
+  input_language: string | null;
+  turn_detection: VoiceInputSettings["turn_detection"];
+  interruption: VoiceInputSettings["interruption"];
   transport: { type: "websocket"; url: string };
   max_duration_s: number;
   idle_timeout_s: number;
@@ -147,10 +206,10 @@ export interface TurnJson {
 }
 
 /**
- * What the avatar is doing: `idle` (nothing running), `thinking` (a turn running, no audio yet),
- * `speaking` (its audio is going out). Voice input adds `listening`.
+ * What the avatar is doing: `idle` (nothing running), `listening` (the user is speaking and no turn
+ * runs), `thinking` (a turn running, no audio yet), `speaking` (its audio is going out).
  */
-export type TurnState = "idle" | "thinking" | "speaking";
+export type TurnState = "idle" | "listening" | "thinking" | "speaking";
 
 /** What every server event carries besides its own fields. */
 export interface Envelope {
@@ -203,10 +262,38 @@ export type ServerEventBody =
       tts_first_byte_ms: number | null;
       first_audio_ms: number | null;
       total_ms: number;
+      /** Voice turns: from the end of the user's speech (its last voiced audio) to the final transcript. */
+      stt_final_ms: number | null;
+      /** Voice turns: from the end of the user's speech to the avatar's first audio. */
+      voice_to_voice_ms: number | null;
     }
+  /** Ephemeral: voice began on `socket_id` (`audio_start_ms` in that socket's audio clock). */
+  | { type: "user.speech.started"; socket_id: string; audio_start_ms: number }
+  /** Ephemeral: the voice ended (after `silence_ms` of silence, or a commit). */
+  | { type: "user.speech.stopped"; socket_id: string; audio_end_ms: number }
+  /** Ephemeral: what has been heard of the speech so far, the whole of it (a later one may revise words). */
+  | { type: "user.transcript.delta"; socket_id: string; text: string }
+  /** Why the user's turn ended: `silence` (VAD), `provider` (the STT's endpointing), `commit`, `max_length` (30 s of speech). */
+  | { type: "user.turn.ended"; socket_id: string; reason: UserTurnEndReason; silence_ms: number; speech_ms: number }
+  /** The final transcript, stored as the user's message; the turn then runs as for `input.text`. */
+  | { type: "user.transcript.final"; socket_id: string; message: MessageJson }
+  /** The user's voice interrupted the avatar (then `avatar.interrupted`). */
+  | { type: "user.barge_in"; socket_id: string; turn_id: string | null; speech_ms: number; transcript: string }
+  /** Speech that did not become a turn, and why. */
+  | { type: "user.speech.ignored"; socket_id: string; reason: SpeechIgnoredReason; transcript: string; speech_ms: number }
+  /** `session.update` changed how the conversation listens: the settings now. */
+  | { type: "session.updated"; voice_input: VoiceInputSettings }
   | { type: "session.expiring"; seconds_left: number; reason: "max_duration" | "idle_timeout" }
   | { type: "session.ended"; reason: EndReason }
   | { type: "error"; code: ErrorCode; message: string; reply_to?: string; param?: string };
+
+export type UserTurnEndReason = "silence" | "provider" | "commit" | "max_length";
+/**
+ * `backchannel`: only words of `interruption.ignore_words`, said while the avatar spoke;
+ * `too_short`: voice shorter than `min_interrupt_ms` while the avatar spoke (a cough, a click);
+ * `no_words`: nothing was recognised in it.
+ */
+export type SpeechIgnoredReason = "backchannel" | "too_short" | "no_words";
 
 export type ServerEvent = ServerEventBody & Envelope;
 export type ServerEventType = ServerEventBody["type"];
@@ -221,6 +308,7 @@ export const conversationJson = (r: ConversationRecord): ConversationJson => ({
   model: r.model,
   voice_id: r.voiceId,
   output_audio_format: r.outputAudioFormat,
+  ...r.voiceInput,
   transport: { type: "websocket", url: r.transportUrl },
   max_duration_s: r.maxDurationS,
   idle_timeout_s: r.idleTimeoutS,

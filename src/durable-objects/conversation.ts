@@ -2,9 +2,13 @@ import { DurableObject } from "cloudflare:workers";
 import { getConfig } from "../config";
 import type { ConversationRecord } from "../db/conversations";
 import type { EndReason } from "../db/schema";
+import { changeVoiceInput } from "../db/voice-input";
+import { decodeBase64 } from "../lib/bytes";
 import { ApiError } from "../lib/errors";
 import { createLogger, type Logger } from "../lib/logger";
 import { sseEvent } from "../lib/sse";
+import { chooseStt } from "../providers/stt/choose";
+import type { SttStream, SttStreamEvents } from "../providers/stt/types";
 import { admitTurn, turnsOfKeyRevoked } from "./conversation/admission";
 import { CALLER_HEADER, type Connection, closeSocket, connectionOf, decodeCaller, keyTag, newConnection, POLICY_VIOLATION } from "./conversation/connections";
 import { type ConversationSetup, ENDED_MESSAGE, endedError, errorResponse, failure, type Outcome } from "./conversation/contract";
@@ -14,6 +18,8 @@ import { EVENT_RETENTION_MS, planNext, warningLeadMs } from "./conversation/limi
 import { ConversationStore } from "./conversation/store";
 import { type TurnRequest, type TurnResult, TurnRunner } from "./conversation/turn-runner";
 import { TurnQueue } from "./conversation/turns";
+import type { VoiceTiming } from "./conversation/voice-input";
+import { VoiceSockets } from "./conversation/voice-sockets";
 import {
   type ClientEvent,
   type ConversationJson,
@@ -34,6 +40,8 @@ import {
  *   and resumes;
  * - `conversation/connections.ts`: each socket's identity (id, credential, key, permissions);
  * - `conversation/turns.ts`: turn taking (one at a time; interrupt and enqueue) and the avatar's state;
+ * - `conversation/voice-sockets.ts` → `voice-input.ts` (+ `vad.ts`, `backchannel.ts`): the user's
+ *   voice, from audio frames to user turns, with turn detection and barge-in;
  * - `conversation/turn-runner.ts` → `pipeline.ts` → `speech-queue.ts`: one turn, LLM to paced audio;
  * - `conversation/limits.ts`: the one alarm (duration and idle limits, housekeeping);
  * - `conversation/index-sync.ts`: what the rest of the system is owed (D1 index, usage, webhooks);
@@ -48,6 +56,9 @@ export class Conversation extends DurableObject<Env> {
   private readonly turns: TurnQueue;
   private readonly runner: TurnRunner;
   private readonly index: IndexSync;
+  private readonly voice: VoiceSockets;
+  /** Aborted when the conversation ends: every STT session it opened closes with it. */
+  private readonly voiceAbort = new AbortController();
   private ending: Promise<void> | undefined;
   private log: Logger;
 
@@ -66,11 +77,25 @@ export class Conversation extends DurableObject<Env> {
       touch: () => this.touch(),
       ending: () => this.ending !== undefined,
       usage: (u) => {
-        if (this.index.usage({ tts_characters: u.ttsCharacters, llm_input_tokens: u.llmInputTokens, llm_output_tokens: u.llmOutputTokens })) {
+        if (this.index.usage({ tts_characters: u.ttsCharacters, llm_input_tokens: u.llmInputTokens, llm_output_tokens: u.llmOutputTokens, stt_seconds: 0 })) {
           this.ctx.waitUntil(this.index.sync());
         }
       },
       defaultLeadMs: () => this.config.conversationAudioLeadMs,
+    });
+    this.voice = new VoiceSockets({
+      settings: () => this.store.record()?.voiceInput,
+      openStt: (events) => this.openStt(events),
+      avatarBusy: () => this.turns.busy,
+      currentTurnId: () => this.runner.currentTurnId,
+      emit: (body) => this.events.emit(body),
+      broadcast: (body) => this.events.broadcast(body),
+      sendError: (ws, error) => this.events.sendError(ws, error),
+      interrupt: () => this.turns.interrupt(),
+      listening: (on) => this.turns.listening(on),
+      startTurn: (ws, connection, text, timing, interrupt) => this.ctx.waitUntil(this.voiceTurn(ws, connection, text, timing, interrupt)),
+      // Written with the next sync (a turn's end, the alarm's housekeeping, the conversation's end).
+      usage: (seconds) => this.index.usage({ tts_characters: 0, llm_input_tokens: 0, llm_output_tokens: 0, stt_seconds: seconds }),
     });
     // Answered by the runtime itself, so a keep-alive never wakes a hibernating conversation.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEP_ALIVE_FRAME, KEEP_ALIVE_ACK));
@@ -212,6 +237,11 @@ export class Conversation extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    // Audio has its own budget, in bytes (a microphone sends 50 frames a second).
+    if (typeof message !== "string") {
+      this.onAudio(ws, connectionOf(ws), new Uint8Array(message), null);
+      return;
+    }
     const allowed = this.frames.check(ws);
     if (allowed !== "allow") {
       if (allowed === "warn") {
@@ -220,10 +250,6 @@ export class Conversation extends DurableObject<Env> {
           new ApiError("rate_limit.exceeded", `More than ${MAX_FRAMES_PER_SECOND} frames in a second: frames are dropped until the second is over.`),
         );
       }
-      return;
-    }
-    if (typeof message !== "string") {
-      this.events.sendError(ws, new ApiError("parameter.invalid", "Binary frames will carry voice input, which is not available yet; send JSON text frames."));
       return;
     }
     const parsed = parseClientFrame(message);
@@ -279,10 +305,88 @@ export class Conversation extends DurableObject<Env> {
       case "session.end":
         await this.end("client_ended", replyTo);
         return;
+      case "input.audio.append":
+        this.onAudio(ws, connection, decodeBase64(event.audio), replyTo);
+        return;
+      case "input.audio.commit":
+        if (!this.voice.commit(connection)) {
+          this.events.sendError(ws, new ApiError("parameter.invalid", "There is no speech to commit: send audio first."), replyTo);
+        }
+        return;
+      case "input.audio.clear":
+        this.voice.clear(connection);
+        return;
+      case "session.update":
+        this.updateSession(ws, event, replyTo);
+        return;
     }
   }
 
+  /** A frame of the user's voice: refused on an ended conversation and without the permission. */
+  private onAudio(ws: WebSocket, connection: Connection, bytes: Uint8Array, replyTo: string | null): void {
+    if (this.isEnding()) {
+      this.events.sendError(ws, new ApiError("conversation.ended", ENDED_MESSAGE), replyTo);
+      return;
+    }
+    if (!connection.permissions.includes("input.audio.append")) {
+      this.events.sendError(ws, new ApiError("scope.denied", "This socket may not send audio."), replyTo);
+      return;
+    }
+    this.voice.audio(ws, connection, bytes);
+  }
+
+  /** `session.update`: how the conversation listens, for every socket, stored and told to all. */
+  private updateSession(ws: WebSocket, change: Extract<ClientEvent, { type: "session.update" }>, replyTo: string | null): void {
+    const record = this.store.record();
+    if (!record || this.isEnding()) {
+      this.events.sendError(ws, new ApiError("conversation.ended", ENDED_MESSAGE), replyTo);
+      return;
+    }
+    try {
+      if (change.stt !== undefined) chooseStt(change.stt, this.config);
+    } catch (err) {
+      if (err instanceof ApiError) this.events.sendError(ws, err, replyTo);
+      return;
+    }
+    const before = record.voiceInput;
+    const voiceInput = changeVoiceInput(before, change);
+    this.store.saveRecord({ ...record, voiceInput });
+    this.index.voiceInputChanged();
+    this.ctx.waitUntil(this.index.sync());
+    this.voice.settingsChanged(before);
+    this.events.emit({ type: "session.updated", voice_input: voiceInput }, replyTo);
+  }
+
+  /** A speech-to-text session for the conversation's current `stt`. */
+  private openStt(events: SttStreamEvents): SttStream | ApiError {
+    const settings = this.store.record()?.voiceInput;
+    if (!settings) return new ApiError("conversation.not_found", "No such conversation.");
+    try {
+      const { provider, model } = chooseStt(settings.stt, this.config);
+      const sampleRate = settings.input_audio_format === "pcm_24000" ? 24_000 : 16_000;
+      const options = { model, sampleRate, ...(settings.input_language ? { language: settings.input_language } : {}) };
+      return provider.stream(options, events, { signal: this.voiceAbort.signal, config: this.config, log: this.log });
+    } catch (err) {
+      return err instanceof ApiError ? err : new ApiError("internal", "Speech-to-text could not start.");
+    }
+  }
+
+  /** A user turn spoken on `ws`: admitted like a typed one, then run (interrupting, unless the conversation says not to). */
+  private async voiceTurn(ws: WebSocket, connection: Connection, text: string, timing: VoiceTiming, interrupt: boolean): Promise<void> {
+    if (this.isEnding()) return;
+    const admission = await this.admit(connection);
+    if (!admission.ok) {
+      this.events.sendError(ws, admission.error);
+      if (admission.revoked) closeSocket(ws, POLICY_VIOLATION, "API key revoked");
+      return;
+    }
+    const request: TurnRequest = { kind: "reply", text, replyTo: null, voice: { socketId: connection.id, ...timing } };
+    if (interrupt) this.turns.interrupt();
+    await this.turns.enqueue((handle) => this.runner.run(request, handle));
+  }
+
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    this.voice.closed(connectionOf(ws));
     // 1005 and 1006 mean "no code" / "no close frame": they may not be sent back.
     closeSocket(ws, code === 1005 || code === 1006 ? 1000 : code, reason);
   }
@@ -371,6 +475,8 @@ export class Conversation extends DurableObject<Env> {
 
   private async finish(reason: EndReason, replyTo: string | null): Promise<void> {
     if (this.store.record()?.status !== "active") return;
+    this.voice.closeAll();
+    this.voiceAbort.abort();
     this.turns.interrupt();
     await this.turns.settled();
     const record = this.store.record();

@@ -2,7 +2,8 @@ import { and, desc, eq, type SQL } from "drizzle-orm";
 import type { Config } from "../config";
 import type { Db } from "../db/client";
 import { activeConversationIds, type ConversationRecord, findConversation, insertConversation, toRecord } from "../db/conversations";
-import { type ClientPermission, type ConversationStatus, conversations, type OutputAudioFormat } from "../db/schema";
+import { type ClientPermission, type ConversationStatus, conversations, type OutputAudioFormat, type VoiceInputSettings } from "../db/schema";
+import { changeVoiceInput, type VoiceInputChange, voiceInputOf } from "../db/voice-input";
 import type { Conversation } from "../durable-objects/conversation";
 import { CALLER_HEADER, encodeCaller } from "../durable-objects/conversation/connections";
 import { type ConversationSetup, endedError, readErrorResponse, unwrap } from "../durable-objects/conversation/contract";
@@ -14,6 +15,7 @@ import { newId } from "../lib/ids";
 import type { Logger } from "../lib/logger";
 import { afterCursor, checkCursor, ownedBy } from "../lib/pagination";
 import { requireModel } from "../providers/llm";
+import { chooseStt } from "../providers/stt/choose";
 import { requireFormat } from "../providers/tts";
 import { getAvatar } from "./avatars";
 import { mintClientSecret } from "./client-secrets";
@@ -36,7 +38,7 @@ export interface Deps {
 /** Transports the contract names but this deployment does not offer yet. */
 const RESERVED_TRANSPORTS = ["pipecat", "livekit", "daily"];
 
-export interface CreateInput {
+export type CreateInput = {
   avatar_id: string;
   persona_id?: string | undefined;
   model?: string | undefined;
@@ -50,7 +52,7 @@ export interface CreateInput {
   audio_lead_ms?: number | undefined;
   metadata: Record<string, string>;
   client_permissions: ClientPermission[];
-}
+} & VoiceInputChange;
 
 const stub = (deps: Pick<Deps, "namespace">, id: string) => deps.namespace.getByName(doNames.conversation(id));
 
@@ -101,7 +103,22 @@ async function resolveSetup(deps: Deps, orgId: string, input: CreateInput) {
     tts: { provider: voice.provider, voice: voice.voice },
     ...(input.audio_lead_ms === undefined ? {} : { audioLeadMs: input.audio_lead_ms }),
   };
-  return { setup, modelId: model.id, voiceId: voice.id, personaId: persona?.id ?? null };
+  return { setup, modelId: model.id, voiceId: voice.id, personaId: persona?.id ?? null, voiceInput: resolveVoiceInput(deps, input, persona) };
+}
+
+/**
+ * How it listens: the request's settings, else its persona's (`stt`, and `language` when it is an
+ * ISO 639-1 code), else the defaults; the `stt` checked (model.unknown, provider.not_configured).
+ */
+function resolveVoiceInput(deps: Deps, input: VoiceInputChange, persona: { stt: string | null; language: string } | undefined): VoiceInputSettings {
+  const personaLanguage = persona?.language.split("-")[0]?.toLowerCase();
+  const voiceInput = changeVoiceInput(voiceInputOf({}), {
+    ...input,
+    stt: input.stt ?? persona?.stt ?? undefined,
+    input_language: input.input_language !== undefined ? input.input_language : personaLanguage?.length === 2 ? personaLanguage : undefined,
+  });
+  chooseStt(voiceInput.stt, deps.config, input.stt === undefined && persona?.stt ? "persona_id" : "stt");
+  return voiceInput;
 }
 
 /** `ws:`/`wss:` to match the base URL the client used (or the deployment's public one). */
@@ -110,7 +127,7 @@ const socketUrl = (baseUrl: string, id: string) => `${baseUrl.replace(/^http/, "
 /** `keyId` is the API key creating it: the client secret it gets is revoked with that key. */
 export async function createConversation(deps: Deps, auth: { orgId: string; keyId: string | undefined }, input: CreateInput, baseUrl: string) {
   const { orgId } = auth;
-  const { setup, modelId, voiceId, personaId } = await resolveSetup(deps, orgId, input);
+  const { setup, modelId, voiceId, personaId, voiceInput } = await resolveSetup(deps, orgId, input);
   const id = newId("conv");
   const now = Date.now();
   const record: ConversationRecord = {
@@ -127,6 +144,7 @@ export async function createConversation(deps: Deps, auth: { orgId: string; keyI
     idleTimeoutS: input.idle_timeout_s,
     metadata: input.metadata,
     clientPermissions: input.client_permissions,
+    voiceInput,
     createdAt: now,
     startedAt: null,
     endedAt: null,

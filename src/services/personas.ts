@@ -7,6 +7,7 @@ import { newId } from "../lib/ids";
 import type { Logger } from "../lib/logger";
 import { afterCursor, checkCursor } from "../lib/pagination";
 import { requireModel } from "../providers/llm";
+import { parseSttModel } from "../providers/stt";
 import { getAvatar } from "./avatars";
 import { resolveVoice } from "./voices";
 
@@ -56,6 +57,7 @@ export interface PersonaFields {
   default_avatar_id: string | null;
   default_voice_id: string;
   model: string;
+  stt: string | null;
 }
 
 /**
@@ -66,6 +68,10 @@ export interface PersonaFields {
 async function checkReferences({ db, config, log }: Deps, orgId: string, fields: Partial<PersonaFields>) {
   if (fields.model !== undefined) requireModel(fields.model, "model");
   if (fields.default_voice_id !== undefined) await resolveVoice(fields.default_voice_id, { config, log }, "default_voice_id");
+  // Known, not necessarily configured: that is checked when a conversation uses it.
+  if (fields.stt !== undefined && fields.stt !== null && !parseSttModel(fields.stt)) {
+    throw new ApiError("model.unknown", `No speech-to-text model ${quote(fields.stt)}.`, { param: "stt" });
+  }
   const avatarId = fields.default_avatar_id;
   if (avatarId !== undefined && avatarId !== null && !(await getAvatar(db, orgId, avatarId))) {
     throw new ApiError("avatar.not_found", `No avatar with id ${quote(avatarId)}.`, { param: "default_avatar_id" });
@@ -82,6 +88,7 @@ const toColumns = (f: Partial<PersonaFields>) => ({
   ...(f.default_avatar_id === undefined ? {} : { defaultAvatarId: f.default_avatar_id }),
   ...(f.default_voice_id === undefined ? {} : { defaultVoiceId: f.default_voice_id }),
   ...(f.model === undefined ? {} : { model: f.model }),
+  ...(f.stt === undefined ? {} : { stt: f.stt }),
 });
 
 /** Writes need the settings too: a voice may be one of a configured provider's account. */
@@ -109,6 +116,7 @@ export async function createPersona(deps: Deps, orgId: string, fields: PersonaFi
       defaultAvatarId: fields.default_avatar_id,
       defaultVoiceId: fields.default_voice_id,
       model: fields.model,
+      stt: fields.stt,
       createdAt: now,
       updatedAt: now,
     })

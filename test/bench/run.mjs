@@ -17,6 +17,7 @@ import { load } from "./load.mjs";
 import { replayStall } from "./replay.mjs";
 import { BENCH_JWT_SECRET, BENCH_KEY, INJECTED_MS, startRuntime, WINDOW_KEY, WINDOW_LIMIT } from "./runtime.mjs";
 import { streamedMemory } from "./stream-memory.mjs";
+import { bargeIn, ingest, voiceToVoice } from "./voice.mjs";
 import { deliveryRate, endToReceiver } from "./webhooks.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -301,6 +302,48 @@ const PROBES = [
               `${fmt(c.interrupt_ms / 1000, 1)} s ${c.report ? "with" : "without"} a report: heard ${fmt(c.heard_ms / 1000, 2)} s, stored ${fmt(c.stored_ms / 1000, 2)} s (${c.error_ms >= 0 ? "+" : ""}${fmt(c.error_ms, 0)} ms)`,
           )
           .join("; "),
+      };
+    },
+  },
+  {
+    id: "voice-to-voice",
+    title:
+      "Voice: a spoken sentence (mock voice, 16 kHz, 20 ms frames in real time), then silence: the avatar's first audio after the end of speech became detectable (last voiced frame + silence_ms), mock speech-to-text, model and voice",
+    async run(urls) {
+      const r = await voiceToVoice({ apiUrl: urls.api, echoUrl: urls.wsEcho, headers: auth, turns: quick ? 3 : 20 });
+      const m = r.server_metrics_ms;
+      return {
+        ...r,
+        goal: "server's added voice-to-voice latency ≤ 20 ms at the median",
+        met: r.added_ms.p50 <= 20,
+        summary: `added p50 ${fmt(r.added_ms.p50, 1)} ms, p99 ${fmt(r.added_ms.p99, 1)} ms (a bare Durable Object's frame in and out: p50 ${fmt(r.echo_round_trip_ms.p50, 2)} ms; net p50 ${fmt(r.added_net_ms.p50, 1)} ms) over ${r.turns} turns; the server's own metrics.turn (p50): stt_final_ms ${fmt(m.stt_final_p50, 0)}, voice_to_voice_ms ${fmt(m.voice_to_voice_p50, 0)} (both include the ${r.utterance.silence_ms} ms of silence), first_audio_ms ${fmt(m.first_audio_p50, 1)}`,
+      };
+    },
+  },
+  {
+    id: "barge-in",
+    title: 'Voice: "Stop right there." spoken while the avatar speaks: its first voiced frame sent to avatar.interrupted',
+    async run(urls) {
+      const r = await bargeIn({ apiUrl: urls.api, headers: auth, trials: quick ? 2 : 10 });
+      return {
+        ...r,
+        goal: `≤ min_interrupt_ms + 30 ms (${r.min_interrupt_ms + 30} ms)`,
+        met: r.latency_ms.p50 <= r.min_interrupt_ms + 30,
+        summary: `p50 ${fmt(r.latency_ms.p50, 0)} ms, worst ${fmt(r.latency_ms.max, 0)} ms over ${r.trials} trials (min_interrupt_ms ${r.min_interrupt_ms})`,
+      };
+    },
+  },
+  {
+    id: "voice-ingest",
+    title:
+      "Voice: 8 sockets of one conversation streaming speech and silence in real time (400 frames/s, push_to_talk): workerd CPU per frame, and the frames a second one object can take",
+    async run(urls, _n, runtime) {
+      const r = await ingest({ apiUrl: urls.api, headers: auth, seconds: quick ? 3 : 15, workerdPid: runtime.workerdPid });
+      return {
+        ...r,
+        goal: "reported",
+        met: r.errors === 0,
+        summary: `${fmt(r.frames_per_second_sent, 0)} frames/s sent for ${fmt(r.seconds, 1)} s, ${r.errors} errors; workerd CPU ${fmt((r.workerd_cpu_ms_per_frame ?? NaN) * 1000, 0)} µs a frame: one object takes about ${fmt(r.frames_per_second_one_core ?? NaN, 0)} frames/s on one core`,
       };
     },
   },

@@ -104,4 +104,39 @@ describe("conversation sockets in wrangler dev", () => {
     backend.ws.close(1000);
     browser.ws.close(1000);
   }, 45_000);
+
+  /** `text` in the mock voice, PCM16 at 16 kHz, as the API makes it. */
+  const speech = async (text: string) => {
+    const res = await fetch(new URL("/v1/tts", base()), { method: "POST", headers: HEADERS, body: JSON.stringify({ text, format: "pcm_16000" }) });
+    expect(res.status).toBe(200);
+    return Buffer.from(await res.arrayBuffer());
+  };
+  /** Binary frames of 20 ms (640 bytes), one every 20 ms, as a microphone sends them. */
+  const stream = async (ws: WebSocket, audio: Buffer) => {
+    const start = Date.now();
+    for (let at = 0, i = 1; at < audio.length; at += 640, i++) {
+      ws.send(audio.subarray(at, at + 640));
+      const wait = start + i * 20 - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+  };
+
+  it("voice over a real socket: frames arrive in order, the transcript is exact, the avatar answers, and barge-in interrupts it", async () => {
+    const conv = await create({ audio_lead_ms: 500 });
+    const client = await Client.open(conv.transport.url, HEADERS);
+    await client.next("session.ready");
+    const question = "What time does the shop open?";
+    await stream(client.ws, Buffer.concat([await speech(question), Buffer.alloc(32_000)]));
+    expect(await client.next("user.turn.ended")).toMatchObject({ reason: "silence", silence_ms: 600 });
+    expect(await client.next("user.transcript.final")).toMatchObject({ message: { role: "user", content: question } });
+    const reply = await client.next("avatar.speech.started");
+    // Talking over the reply: "Stop right there." interrupts it once it has lasted min_interrupt_ms.
+    const from = client.events.length;
+    await stream(client.ws, Buffer.concat([await speech("Stop right there."), Buffer.alloc(32_000)]));
+    const barge = await client.next("user.barge_in", from);
+    expect(barge).toMatchObject({ turn_id: reply.turn_id });
+    expect(await client.next("avatar.interrupted", from)).toMatchObject({ turn_id: reply.turn_id });
+    expect(await client.next("user.transcript.final", from)).toMatchObject({ message: { content: "Stop right there." } });
+    client.ws.close(1000);
+  }, 45_000);
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ConversationRecord } from "../../src/db/conversations";
+import { voiceInputOf } from "../../src/db/voice-input";
 import { EVENT_RETENTION_MS, INDEX_RETRY_MS, type LimitState, planNext, warningLeadMs } from "../../src/durable-objects/conversation/limits";
 
 /** A conversation's one alarm: the earliest of its limits' warnings and ends, and housekeeping. */
@@ -21,6 +22,7 @@ function record(fields: Partial<ConversationRecord> = {}): ConversationRecord {
     idleTimeoutS: 120,
     metadata: {},
     clientPermissions: [],
+    voiceInput: voiceInputOf({}),
     createdAt: T0,
     startedAt: T0,
     endedAt: null,

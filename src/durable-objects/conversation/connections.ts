@@ -50,12 +50,22 @@ export function decodeCaller(header: string | null): Caller | undefined {
 }
 
 /** What a browser's client secret may send without being granted anything. */
-const CLIENT_SECRET_DEFAULTS: readonly ClientEventType[] = ["input.text", "avatar.interrupt", "avatar.playback", "session.keep_alive"];
+const CLIENT_SECRET_DEFAULTS: readonly ClientEventType[] = [
+  "input.text",
+  "avatar.interrupt",
+  "avatar.playback",
+  "session.keep_alive",
+  // The user's voice: a browser's microphone is what these are for.
+  "input.audio.append",
+  "input.audio.commit",
+  "input.audio.clear",
+];
 
 /**
  * What a socket may send. An API key may send everything; a client secret, the defaults above plus
  * what the conversation's `client_permissions` grant (`avatar.speak` puts words in the avatar's
- * mouth and in its stored transcript; `session.end` ends it for everyone).
+ * mouth and in its stored transcript; `session.end` ends it for everyone; `session.update` picks
+ * the speech-to-text, which the org pays for).
  */
 export function permissionsOf(caller: Caller, granted: readonly ClientPermission[]): ClientEventType[] {
   if (caller.credential === "api_key") return [...CLIENT_TYPES];

@@ -1,6 +1,6 @@
 import type { BatchItem } from "drizzle-orm/batch";
 import { createDb } from "../../db/client";
-import { type ConversationRecord, markEnded, markStarted } from "../../db/conversations";
+import { type ConversationRecord, markEnded, markStarted, updateVoiceInput } from "../../db/conversations";
 import type { UsageMetric } from "../../db/schema";
 import { usageUpsert } from "../../db/usage";
 import type { Logger } from "../../lib/logger";
@@ -45,9 +45,14 @@ export class IndexSync {
     this.deps.store.addToOutbox(this.endEvents(record));
   }
 
+  /** `session.update` changed how the conversation listens: the index learns it with the next sync. */
+  voiceInputChanged(): void {
+    this.deps.store.saveVoiceInputBehind(this.deps.store.voiceInputBehind() + 1);
+  }
+
   /** A turn's speech and model tokens, for the org's usage (written with the next sync). */
   usage(usage: PendingUsage): boolean {
-    if (usage.tts_characters + usage.llm_input_tokens + usage.llm_output_tokens === 0) return false;
+    if (usage.tts_characters + usage.llm_input_tokens + usage.llm_output_tokens + usage.stt_seconds === 0) return false;
     this.deps.store.addUsage(usage);
     return true;
   }
@@ -99,9 +104,11 @@ export class IndexSync {
     const db = createDb(env.DB);
     const outbox = store.outbox();
     const usage = store.usage();
+    const voiceInputBehind = store.voiceInputBehind();
     const now = Date.now();
     const statements: BatchItem<"sqlite">[] = [
       ...(outbox.length > 0 ? [insertEvents(db, outbox)] : []),
+      ...(voiceInputBehind > 0 ? [updateVoiceInput(db, record.id, record.voiceInput)] : []),
       ...Object.entries(usage)
         .filter(([, quantity]) => quantity > 0)
         .map(([metric, quantity]) => usageUpsert(db, record.orgId, metric as UsageMetric, quantity, now)),
@@ -119,6 +126,8 @@ export class IndexSync {
         if (first) await db.batch([first, ...rest]);
       }
       store.usageWritten(usage);
+      // A session.update while the batch ran counted on: the next sync writes it.
+      if (voiceInputBehind > 0 && store.voiceInputBehind() === voiceInputBehind) store.saveVoiceInputBehind(0);
       if (limits.indexBehind) store.saveLimits({ ...(store.limits() ?? limits), indexBehind: false });
     } catch (err) {
       this.deps.log().warn("conversation index not updated; retrying later", { error: err });

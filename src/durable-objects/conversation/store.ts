@@ -1,4 +1,5 @@
 import type { ConversationRecord } from "../../db/conversations";
+import { voiceInputOf } from "../../db/voice-input";
 import { newId } from "../../lib/ids";
 import { isoSeconds } from "../../lib/time";
 import type { StoredEvent } from "../../webhooks/events";
@@ -18,8 +19,10 @@ export interface PendingUsage {
   tts_characters: number;
   llm_input_tokens: number;
   llm_output_tokens: number;
+  /** Seconds of the user's voice received. */
+  stt_seconds: number;
 }
-const NO_USAGE: PendingUsage = { tts_characters: 0, llm_input_tokens: 0, llm_output_tokens: 0 };
+const NO_USAGE: PendingUsage = { tts_characters: 0, llm_input_tokens: 0, llm_output_tokens: 0, stt_seconds: 0 };
 const USAGE_KEYS = Object.keys(NO_USAGE) as (keyof PendingUsage)[];
 
 /** The turn in flight, kept so a turn cut off by a restart can still be closed properly. */
@@ -95,13 +98,25 @@ export class ConversationStore {
 
   record(): ConversationRecord | undefined {
     const record = this.get<ConversationRecord>("record");
-    // Objects created before `client_permissions` existed granted nothing.
-    return record && { ...record, clientPermissions: record.clientPermissions ?? [] };
+    // Objects created before `client_permissions` existed granted nothing; before voice input, the defaults listen.
+    return record && { ...record, clientPermissions: record.clientPermissions ?? [], voiceInput: voiceInputOf(record.voiceInput ?? {}) };
   }
 
-  /** The record as it is now: status, start and end change; the rest was fixed at creation. */
+  /** The record as it is now: status, start, end and (`session.update`) voice input change; the rest was fixed at creation. */
   saveRecord(record: ConversationRecord): void {
     this.put("record", record);
+  }
+
+  /**
+   * A `session.update` the index has yet to hear of (written with the next sync): the count of
+   * updates so far, or 0. A count, not a flag, so a write clears only what it wrote.
+   */
+  voiceInputBehind(): number {
+    return this.get<number>("voice_input_behind") ?? 0;
+  }
+
+  saveVoiceInputBehind(updates: number): void {
+    this.put("voice_input_behind", updates);
   }
 
   limits(): LimitState | undefined {
@@ -157,7 +172,8 @@ export class ConversationStore {
    * off once D1 has it, so a failed write only delays it.
    */
   usage(): PendingUsage {
-    return this.get<PendingUsage>("usage") ?? { ...NO_USAGE };
+    // Objects from before a metric existed stored usage without it.
+    return { ...NO_USAGE, ...this.get<Partial<PendingUsage>>("usage") };
   }
 
   addUsage(more: PendingUsage): void {

@@ -14,6 +14,7 @@ import { runTurn, type TurnMetrics, type TurnOutcome } from "./pipeline";
 import { Playback } from "./playback";
 import type { ConversationStore, TurnInFlight } from "./store";
 import type { TurnHandle } from "./turns";
+import type { VoiceTiming } from "./voice-input";
 
 /**
  * One turn of the conversation, as its clients see it: the user's message stored and announced,
@@ -29,6 +30,8 @@ export interface TurnRequest {
   text: string;
   /** The client frame's `event_id`, carried by every event of the turn. */
   replyTo: string | null;
+  /** A turn the user spoke: its text is the final transcript of the speech on `socketId`. */
+  voice?: { socketId: string } & VoiceTiming;
 }
 
 export interface TurnResult {
@@ -55,12 +58,28 @@ export interface TurnRunnerDeps {
 }
 
 const NO_METRICS: TurnMetrics = { llm_first_token_ms: null, tts_first_byte_ms: null, first_audio_ms: null, total_ms: 0 };
+const NO_VOICE = { stt_final_ms: null, voice_to_voice_ms: null };
+
+/** A voice turn's own metrics: from the end of the user's speech to the transcript, and to the first audio. */
+function voiceMetrics(request: TurnRequest, startedAt: number, metrics: TurnMetrics): { stt_final_ms: number | null; voice_to_voice_ms: number | null } {
+  const voice = request.voice;
+  if (!voice) return NO_VOICE;
+  return {
+    stt_final_ms: Math.max(0, voice.finalAt - voice.speechEndedAt),
+    voice_to_voice_ms: metrics.first_audio_ms === null ? null : Math.max(0, startedAt + metrics.first_audio_ms - voice.speechEndedAt),
+  };
+}
 
 export class TurnRunner {
   /** The turn whose audio is going out, to which a client's playback report applies. */
   private current: { id: string; playback: Playback } | undefined;
 
   constructor(private readonly deps: TurnRunnerDeps) {}
+
+  /** The turn whose audio is going out, if any. */
+  get currentTurnId(): string | null {
+    return this.current?.id ?? null;
+  }
 
   /** A client's `avatar.playback`: applies to the current turn only (a late one is ignored). */
   playbackReported(turnId: string, playedMs: number, now: number): void {
@@ -121,16 +140,17 @@ export class TurnRunner {
     let input: MessageJson | null = null;
     if (request.kind === "reply") {
       input = store.addMessage({ role: "user", content: request.text, turnId, interrupted: false }, now());
+      if (request.voice) emit({ type: "user.transcript.final", socket_id: request.voice.socketId, message: input });
       emit({ type: "message.created", message: input });
     }
     if (cancelled) {
       emit({ type: "avatar.interrupted", turn_id: turnId, spoken_text: "" });
-      emit({ type: "metrics.turn", turn_id: turnId, ...NO_METRICS });
+      emit({ type: "metrics.turn", turn_id: turnId, ...NO_METRICS, ...voiceMetrics(request, inFlight.startedAt ?? now(), NO_METRICS) });
       return { id: turnId, status: "interrupted", input, output: null };
     }
     if (noModel) {
       emit({ type: "error", code: noModel.code, message: noModel.message });
-      emit({ type: "metrics.turn", turn_id: turnId, ...NO_METRICS });
+      emit({ type: "metrics.turn", turn_id: turnId, ...NO_METRICS, ...voiceMetrics(request, inFlight.startedAt ?? now(), NO_METRICS) });
       return { id: turnId, status: "failed", input, output: null, error: noModel };
     }
     // No `touch()` here, only at the end: the alarm treats a turn in progress as activity anyway,
@@ -161,7 +181,7 @@ export class TurnRunner {
         emit({ type: "message.created", message: output });
       }
     }
-    emit({ type: "metrics.turn", turn_id: turnId, ...result.metrics });
+    emit({ type: "metrics.turn", turn_id: turnId, ...result.metrics, ...voiceMetrics(request, inFlight.startedAt ?? now(), result.metrics) });
     this.deps.usage(result.usage);
     store.saveTurn(undefined);
     store.pruneEvents(now() - EVENT_RETENTION_MS);
@@ -186,7 +206,7 @@ export class TurnRunner {
       const message = store.addMessage({ role: "assistant", content: spoken, turnId: lost.id, interrupted: true }, Date.now());
       emit({ type: "message.created", message });
     }
-    emit({ type: "metrics.turn", turn_id: lost.id, ...NO_METRICS, total_ms: lost.startedAt === undefined ? 0 : Date.now() - lost.startedAt });
+    emit({ type: "metrics.turn", turn_id: lost.id, ...NO_METRICS, ...NO_VOICE, total_ms: lost.startedAt === undefined ? 0 : Date.now() - lost.startedAt });
     store.saveTurn(undefined);
   }
 }

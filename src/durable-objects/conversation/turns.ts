@@ -12,8 +12,8 @@ import type { TurnState } from "../conversation.protocol";
  * and close itself as interrupted: nothing a client asked for disappears without an answer.
  *
  * `state` names what the avatar is doing, for clients (`avatar.state`): `idle` (nothing running),
- * `thinking` (a turn running, no audio yet), `speaking` (its audio is going out). Voice input adds
- * `listening`.
+ * `listening` (nothing running, the user speaking), `thinking` (a turn running, no audio yet),
+ * `speaking` (its audio is going out).
  */
 
 export type { TurnState };
@@ -22,7 +22,7 @@ export interface TurnHandle {
   /** Aborted by `interrupt()` (or `close()`). */
   readonly signal: AbortSignal;
   /** The running turn reports its progress (it starts `thinking`). */
-  setState(state: Exclude<TurnState, "idle">): void;
+  setState(state: "thinking" | "speaking"): void;
 }
 
 interface Pending {
@@ -35,6 +35,7 @@ export class TurnQueue {
   private readonly pending = new Set<Pending>();
   private tail: Promise<unknown> = Promise.resolve();
   private current: TurnState = "idle";
+  private userSpeaking = false;
 
   constructor(private readonly onState: (state: TurnState) => void = () => {}) {}
 
@@ -65,10 +66,16 @@ export class TurnQueue {
       })
       .finally(() => {
         this.pending.delete(entry);
-        if (this.pending.size === 0) this.setState("idle");
+        if (this.pending.size === 0) this.setState(this.userSpeaking ? "listening" : "idle");
       });
     this.tail = run.catch(() => {});
     return run;
+  }
+
+  /** The user started or stopped speaking: `listening` while no turn runs. */
+  listening(on: boolean): void {
+    this.userSpeaking = on;
+    if (this.pending.size === 0) this.setState(on ? "listening" : "idle");
   }
 
   /** Resolves once every turn enqueued so far has finished. */

@@ -3,6 +3,7 @@ import { isConfigured, type ProviderDescriptor, providerCall } from "../provider
 import { DEEPGRAM_UPSTREAM } from "../tts/deepgram";
 import { monoWav } from "../tts/wav";
 import { unavailable } from "../upstream";
+import { bufferedStream } from "./buffered";
 import type { SttProvider, TranscriptionRequest } from "./types";
 import { transcriptionWaits } from "./waits";
 
@@ -41,6 +42,7 @@ export const deepgram: SttProvider = {
   name: UPSTREAM.name,
   models: ["nova-3", "nova-2"],
   configured: (config) => isConfigured(UPSTREAM, config),
+  stream: (options, events, ctx) => bufferedStream(deepgram.transcribe, options, events, ctx),
   async transcribe(request, ctx) {
     const answer = await providerCall(
       UPSTREAM,

@@ -4,6 +4,7 @@ import { OPENAI_SHAPED } from "../openai-errors";
 import { isConfigured, type ProviderDescriptor, providerCall, ttsWaits } from "../provider-call";
 import { monoWav } from "../tts/wav";
 import { unavailable } from "../upstream";
+import { bufferedStream } from "./buffered";
 import type { SttProvider, TranscriptionRequest } from "./types";
 import { transcriptionWaits } from "./waits";
 
@@ -33,11 +34,13 @@ function openAiShaped(id: "openai" | "groq", name: string, settings: (config: Co
     subject: "model",
     setupHint: `the operator must set ${id.toUpperCase()}_API_KEY`,
   };
-  return {
+  const provider: SttProvider = {
     id,
     name,
     models,
     configured: (config) => isConfigured(upstream, config),
+    // One request per utterance, when it is over: these endpoints have no streaming.
+    stream: (options, events, ctx) => bufferedStream(provider.transcribe, options, events, ctx),
     async transcribe(request, ctx) {
       const answer = await providerCall(
         upstream,
@@ -50,6 +53,7 @@ function openAiShaped(id: "openai" | "groq", name: string, settings: (config: Co
       return { text: text.trim(), language: null };
     },
   };
+  return provider;
 }
 
 export const openai = openAiShaped("openai", "OpenAI", (config) => config.llm.openai, ["gpt-4o-mini-transcribe", "gpt-4o-transcribe", "whisper-1"]);

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
-import { CLIENT_PERMISSIONS, CONVERSATION_STATUSES, END_REASONS, OUTPUT_AUDIO_FORMATS } from "../../db/schema";
-import { MAX_TEXT_CHARS } from "../../durable-objects/conversation.protocol";
+import { CLIENT_PERMISSIONS, CONVERSATION_STATUSES, END_REASONS, INPUT_AUDIO_FORMATS, OUTPUT_AUDIO_FORMATS, TURN_DETECTION_TYPES } from "../../db/schema";
+import { DEFAULT_STT, DEFAULT_TURN_DETECTION } from "../../db/voice-input";
+import { InterruptionInput, LanguageInput, MAX_TEXT_CHARS, SttInput, TurnDetectionInput } from "../../durable-objects/conversation.protocol";
 import { TimestampSchema } from "../../lib/openapi";
 import { decimalQuery, listSchema, paginationQuery } from "../../lib/pagination";
 import { textField } from "../../lib/text";
@@ -27,6 +28,21 @@ const conversationFields = {
   model: z.string().openapi({ example: "mock:echo" }),
   voice_id: z.string().openapi({ example: "mock:warm" }),
   output_audio_format: z.enum(OUTPUT_AUDIO_FORMATS).openapi({ description: "PCM16 mono rate of `avatar.audio.delta` frames." }),
+  input_audio_format: z.enum(INPUT_AUDIO_FORMATS).openapi({ description: "PCM16 mono rate of the user's audio frames." }),
+  stt: z.string().openapi({ description: "The speech-to-text (`provider:model`) the user's voice goes to.", example: DEFAULT_STT }),
+  input_language: z.string().nullable().openapi({ description: "ISO 639-1 of what the user speaks; null: the provider detects it." }),
+  turn_detection: z
+    .object({
+      type: z.enum(TURN_DETECTION_TYPES),
+      threshold: z.number(),
+      silence_ms: z.number().int(),
+      prefix_padding_ms: z.number().int(),
+      min_interrupt_ms: z.number().int(),
+    })
+    .openapi("TurnDetection", { description: "How the end of the user's turn is found, and how long the user's voice must last to interrupt the avatar." }),
+  interruption: z
+    .object({ enabled: z.boolean(), ignore_words: z.array(z.string()) })
+    .openapi("Interruption", { description: "Whether the user's voice interrupts the avatar, and which words alone do not (backchannels)." }),
   transport: z.object({
     type: z.literal("websocket"),
     url: z.string().openapi({ example: "wss://api.example.com/v1/conversations/conv_01JD0000000000000000000000/ws" }),
@@ -123,6 +139,25 @@ export const CreateConversationBody = z
       example: 1500,
     }),
     metadata: metadata.default({}),
+    input_audio_format: z.enum(INPUT_AUDIO_FORMATS).optional().openapi({ description: "PCM16 mono rate of the user's audio frames (default `pcm_16000`)." }),
+    stt: SttInput.optional().openapi({
+      description: `Speech-to-text for the user's voice, \`provider:model\` (default \`${DEFAULT_STT}\`, which reads back the mock voices offline): mock:default, deepgram:nova-3, deepgram:nova-2, openai:gpt-4o-mini-transcribe, openai:gpt-4o-transcribe, openai:whisper-1, groq:whisper-large-v3-turbo, groq:whisper-large-v3, workers-ai:@cf/deepgram/nova-3, workers-ai:@cf/deepgram/flux, workers-ai:@cf/openai/whisper-large-v3-turbo.`,
+      example: DEFAULT_STT,
+    }),
+    input_language: LanguageInput.nullable().optional().openapi({
+      description:
+        "ISO 639-1 of what the user speaks (passed to the speech-to-text; picks the default backchannels: en, es, fr, de). Default null: detected, English backchannels.",
+      example: "en",
+    }),
+    turn_detection: TurnDetectionInput.optional().openapi({
+      description: `Fields left out keep their defaults: type \`server_vad\` (or \`push_to_talk\`: only input.audio.commit ends the turn), threshold ${DEFAULT_TURN_DETECTION.threshold} (RMS of full scale per 10 ms; 0.001..1), silence_ms ${DEFAULT_TURN_DETECTION.silence_ms} (200..5000), prefix_padding_ms ${DEFAULT_TURN_DETECTION.prefix_padding_ms} (0..1000), min_interrupt_ms ${DEFAULT_TURN_DETECTION.min_interrupt_ms} (100..5000).`,
+      example: { type: "server_vad", silence_ms: 700 },
+    }),
+    interruption: InterruptionInput.optional().openapi({
+      description:
+        "`enabled` (default true): whether the user's voice interrupts the avatar. `ignore_words` (at most 100, each up to 40 characters): words and phrases that alone are a backchannel and do not interrupt; default per input_language.",
+      example: { ignore_words: ["uh-huh", "yeah", "okay"] },
+    }),
     client_permissions: z
       .array(z.enum(CLIENT_PERMISSIONS))
       .max(CLIENT_PERMISSIONS.length)
@@ -130,7 +165,7 @@ export const CreateConversationBody = z
       .default([])
       .openapi({
         description:
-          "Beyond `input.text`, `avatar.interrupt` and `session.keep_alive`, what a socket opened with the client secret may send: `avatar.speak` (words stored as the avatar's own) and `session.end`. Empty by default; sockets opened with an API key may send everything.",
+          "Beyond `input.text`, `avatar.interrupt`, `avatar.playback`, `session.keep_alive` and voice (audio frames, `input.audio.*`), what a socket opened with the client secret may send: `avatar.speak` (words stored as the avatar's own), `session.end` and `session.update` (how the conversation listens, its speech-to-text included). Empty by default; sockets opened with an API key may send everything.",
         example: ["session.end"],
       }),
   })

@@ -23,6 +23,7 @@ export const toJson = (p: PersonaRow) => ({
   default_avatar_id: p.defaultAvatarId,
   default_voice_id: p.defaultVoiceId,
   model: p.model,
+  stt: p.stt,
   is_preset: p.ownerOrgId === null,
   created_at: isoSeconds(p.createdAt),
   updated_at: isoSeconds(p.updatedAt),

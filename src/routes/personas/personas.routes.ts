@@ -58,7 +58,7 @@ export const createPersona = defineRoute("api_key", {
   tags,
   summary: "Create a persona for your organisation",
   description:
-    "`model` and `default_voice_id` must be known ids (`422 model.unknown` / `voice.unknown`), `default_avatar_id` an avatar your organisation can see (`404 avatar.not_found`); each error names its `param`. Defaults: `mock:echo`, `mock:warm`, `av_demo`, `en`.",
+    "`model` and `default_voice_id` must be known ids (`422 model.unknown` / `voice.unknown`), `default_avatar_id` an avatar your organisation can see (`404 avatar.not_found`); each error names its `param`; `stt`, when set, a known speech-to-text model (`422 model.unknown`; whether its provider is configured is checked when a conversation uses it). Defaults: `mock:echo`, `mock:warm`, `av_demo`, `en`, `stt` null (`mock:default`).",
   request: { body: json(CreatePersonaBody) },
   responses: { 201: jsonResponse(PersonaSchema, "The new persona.") },
   errors: ["model.unknown", "voice.unknown", "avatar.not_found"],

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { PERSONA_VERTICALS } from "../../db/schema";
+import { SttInput } from "../../durable-objects/conversation.protocol";
 import { TimestampSchema } from "../../lib/openapi";
 import { listSchema, paginationQuery } from "../../lib/pagination";
 import { textField } from "../../lib/text";
@@ -17,6 +18,10 @@ export const PersonaSchema = z
     default_avatar_id: z.string().nullable().openapi({ example: "av_demo" }),
     default_voice_id: z.string().openapi({ example: "mock:warm" }),
     model: z.string().openapi({ example: "mock:echo" }),
+    stt: z
+      .string()
+      .nullable()
+      .openapi({ description: "Speech-to-text of its conversations (`provider:model`); null: `mock:default`.", example: "mock:default" }),
     is_preset: z.boolean().openapi({ description: "Presets belong to the platform and are read-only." }),
     created_at: TimestampSchema,
     updated_at: TimestampSchema,
@@ -51,6 +56,10 @@ export const personaFields = {
   default_avatar_id: z.string().min(1).nullable().openapi({ description: "An avatar visible to your organisation, or null.", example: "av_demo" }),
   default_voice_id: z.string().min(1).openapi({ description: "A voice id from GET /v1/tts/voices.", example: "mock:warm" }),
   model: z.string().min(1).openapi({ description: "A model id from GET /v1/models.", example: "mock:echo" }),
+  stt: SttInput.nullable().openapi({
+    description: "Speech-to-text of its conversations, `provider:model` (see `CreateConversationRequest.stt`); null for the default.",
+    example: "mock:default",
+  }),
 };
 
 export const CreatePersonaBody = z
@@ -64,6 +73,7 @@ export const CreatePersonaBody = z
     default_avatar_id: personaFields.default_avatar_id.default("av_demo"),
     default_voice_id: personaFields.default_voice_id.default("mock:warm"),
     model: personaFields.model.default("mock:echo"),
+    stt: personaFields.stt.default(null),
   })
   .openapi("CreatePersonaRequest");
 
@@ -78,5 +88,6 @@ export const UpdatePersonaBody = z
     default_avatar_id: personaFields.default_avatar_id.optional(),
     default_voice_id: personaFields.default_voice_id.optional(),
     model: personaFields.model.optional(),
+    stt: personaFields.stt.optional(),
   })
   .openapi("UpdatePersonaRequest");
