@@ -51,6 +51,8 @@ const SCHEMA = z.object({
   CONVERSATION_MAX_SOCKETS: intSetting(1, 1_000, 8),
   /** How far ahead of real time a conversation sends its audio (ms), unless it sets its own. */
   CONVERSATION_AUDIO_LEAD_MS: intSetting(200, 600_000, 1500),
+  /** A socket's speech-to-text session closes after this long without speech (ms): an open upstream socket keeps the object awake. */
+  VOICE_STT_IDLE_MS: intSetting(1_000, 600_000, 10_000),
   /** `off` only for the benchmark's with/without comparison. */
   RATE_LIMITING: flag("on"),
   /**
@@ -119,6 +121,7 @@ export interface Config {
   authFailuresPerMinute: number;
   conversationMaxSockets: number;
   conversationAudioLeadMs: number;
+  voiceSttIdleMs: number;
   rateLimiting: boolean;
   limiter: { leaseMs: number; simulatedHolders: boolean };
   /** Benchmark only: added round trips (all 0 unless set). */
@@ -167,6 +170,7 @@ function build(p: Parsed): Config {
     authFailuresPerMinute: p.AUTH_FAILURES_PER_MINUTE,
     conversationMaxSockets: p.CONVERSATION_MAX_SOCKETS,
     conversationAudioLeadMs: p.CONVERSATION_AUDIO_LEAD_MS,
+    voiceSttIdleMs: p.VOICE_STT_IDLE_MS,
     rateLimiting: p.RATE_LIMITING,
     limiter: { leaseMs: p.LIMITER_LEASE_MS, simulatedHolders: p.LIMITER_SIMULATED_HOLDERS },
     simulatedRtt: { durableObjectMs: p.SIM_DO_RTT_MS, d1PrimaryMs: p.SIM_D1_PRIMARY_RTT_MS, d1ReplicaMs: p.SIM_D1_REPLICA_RTT_MS },

@@ -32,6 +32,8 @@ const UPSTREAM_SETTINGS = {
   LLM_STREAM_IDLE_TIMEOUT_MS: "500",
   TTS_FIRST_BYTE_TIMEOUT_MS: "500",
   TTS_STREAM_IDLE_TIMEOUT_MS: "500",
+  // A socket's speech-to-text session closes after 1.5 s without speech (the idle test waits that long).
+  VOICE_STT_IDLE_MS: "1500",
 };
 
 /**

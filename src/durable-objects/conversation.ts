@@ -87,6 +87,7 @@ export class Conversation extends DurableObject<Env> {
       settings: () => this.store.record()?.voiceInput,
       openStt: (events) => this.openStt(events),
       avatarBusy: () => this.turns.busy,
+      idleCloseMs: () => this.config.voiceSttIdleMs,
       currentTurnId: () => this.runner.currentTurnId,
       emit: (body) => this.events.emit(body),
       broadcast: (body) => this.events.broadcast(body),

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { VoiceInputSettings } from "../../src/db/schema";
 import { voiceInputOf } from "../../src/db/voice-input";
-import { IDLE_CLOSE_MS, MAX_UTTERANCE_MS, VoiceInput, type VoiceSink } from "../../src/durable-objects/conversation/voice-input";
+import { MAX_UTTERANCE_MS, VoiceInput, type VoiceSink } from "../../src/durable-objects/conversation/voice-input";
 import { ApiError } from "../../src/lib/errors";
 import type { SttStream, SttStreamEvents } from "../../src/providers/stt/types";
 
@@ -77,6 +77,7 @@ function setup(opts: { settings?: Partial<VoiceInputSettings>; busy?: boolean; t
       return stt;
     },
     avatarBusy: () => state.busy,
+    idleCloseMs: IDLE_CLOSE_MS,
     sink,
   });
   const feed = (audio: Int16Array) => {
@@ -87,6 +88,7 @@ function setup(opts: { settings?: Partial<VoiceInputSettings>; busy?: boolean; t
   return { voice, feed, calls, names, of, stts, state, settings, setText: (t: string | Error) => (text = t) };
 }
 
+const IDLE_CLOSE_MS = 10_000;
 const settle = () => new Promise((r) => setTimeout(r, 0));
 
 afterEach(() => vi.useRealTimers());
@@ -165,12 +167,15 @@ describe("server_vad", () => {
     expect(t.of("turnEnded")[0]?.[1]).toBe("max_length");
   });
 
-  it("a failing speech-to-text is an error; the next speech opens a new session", async () => {
+  it("a failing speech-to-text is an error; the rest of that speech is dropped; the next speech opens a new session", async () => {
     const t = setup();
     t.feed(tone(300));
     t.stts[0]?.events.error(new ApiError("provider.unavailable", "Deepgram dropped."));
     expect(t.of("error")).toHaveLength(1);
+    t.feed(tone(300));
+    expect(t.stts).toHaveLength(1);
     t.feed(quiet(700));
+    expect(t.of("turnEnded")).toHaveLength(0);
     t.feed(tone(300));
     t.feed(quiet(700));
     await settle();
@@ -187,7 +192,7 @@ describe("server_vad", () => {
     expect(t.of("transcript")).toHaveLength(0);
   });
 
-  it("the session closes after IDLE_CLOSE_MS without speech, and opens again on the next", async () => {
+  it("the session closes after idleCloseMs (VOICE_STT_IDLE_MS) without speech, and opens again on the next", async () => {
     vi.useFakeTimers();
     const t = setup();
     t.feed(tone(300));

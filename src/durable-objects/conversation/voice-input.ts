@@ -24,11 +24,9 @@ import { EnergyVad } from "./vad";
  *
  * Everything the socket should see goes through `VoiceSink`; the object decides what is logged.
  * The STT session stays open between utterances (reconnecting costs a turn's latency) and is
- * closed after `IDLE_CLOSE_MS` without speech: an open outbound socket keeps the object awake.
+ * closed after `idleCloseMs` without speech: an open outbound socket keeps the object awake.
  */
 
-/** No speech for this long closes the STT session (the next speech opens another). */
-export const IDLE_CLOSE_MS = 10_000;
 /** The longest utterance: then the turn ends (`max_length`), as @cloudflare/voice caps its buffer. */
 export const MAX_UTTERANCE_MS = 30_000;
 /** Voice without any recognised word interrupts this long after `min_interrupt_ms`. */
@@ -62,6 +60,8 @@ export interface VoiceInputDeps {
   /** A turn is running or waiting (the avatar thinks or speaks). */
   avatarBusy: () => boolean;
   sink: VoiceSink;
+  /** No speech for this long closes the STT session (the next speech opens another): `VOICE_STT_IDLE_MS`. */
+  idleCloseMs: number;
   now?: () => number;
 }
 
@@ -89,6 +89,8 @@ export class VoiceInput {
   private recentSamples = 0;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
+  /** The speech under way lost its session: dropped until it ends. */
+  private droppingSpeech = false;
   private readonly now: () => number;
 
   constructor(private readonly deps: VoiceInputDeps) {
@@ -124,6 +126,12 @@ export class VoiceInput {
     const runBefore = this.vad.runMs;
     const events = this.vad.push(samples);
     const now = this.now();
+    if (this.droppingSpeech) {
+      // The rest of speech whose transcription failed: not a new utterance, and not heard.
+      for (const event of events) if (event.type === "speech_stopped") this.deps.sink.speechStopped(event.lastVoicedMs);
+      if (!this.vad.speaking) this.droppingSpeech = false;
+      return;
+    }
     for (const event of events) {
       if (event.type === "speech_started") {
         if (!this.utterance) this.begin(event.atMs, now);
@@ -271,7 +279,8 @@ export class VoiceInput {
       error: (error) => {
         this.stt = undefined;
         this.utterance = undefined;
-        this.vad.reset();
+        // The speech goes on (the VAD still hears it) but its start went with the failed session.
+        this.droppingSpeech = this.vad.speaking;
         this.deps.sink.error(error);
       },
     };
@@ -294,6 +303,7 @@ export class VoiceInput {
   private drop(): void {
     if (this.utterance) this.stt?.clear();
     this.utterance = undefined;
+    this.droppingSpeech = false;
     this.recent = [];
     this.recentSamples = 0;
     this.vad.reset();
@@ -301,7 +311,7 @@ export class VoiceInput {
 
   private armIdle(): void {
     this.clearIdle();
-    this.idleTimer = setTimeout(() => this.closeStt(), IDLE_CLOSE_MS);
+    this.idleTimer = setTimeout(() => this.closeStt(), this.deps.idleCloseMs);
   }
 
   private clearIdle(): void {

@@ -28,6 +28,8 @@ export interface VoiceSocketsDeps {
   settings: () => VoiceInputSettings | undefined;
   openStt: (events: SttStreamEvents) => SttStream | ApiError;
   avatarBusy: () => boolean;
+  /** `VOICE_STT_IDLE_MS`. */
+  idleCloseMs: () => number;
   currentTurnId: () => string | null;
   /** A logged event, for every socket. */
   emit: (body: ServerEventBody) => void;
@@ -138,6 +140,7 @@ export class VoiceSockets {
         settings: () => settings() as VoiceInputSettings,
         openStt: this.deps.openStt,
         avatarBusy: this.deps.avatarBusy,
+        idleCloseMs: this.deps.idleCloseMs(),
         sink: this.sinkFor(ws, connection),
       });
       this.inputs.set(connection.id, input);

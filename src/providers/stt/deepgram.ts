@@ -1,9 +1,10 @@
 import { arr, str } from "../json";
-import { isConfigured, type ProviderDescriptor, providerCall } from "../provider-call";
+import { isConfigured, type ProviderDescriptor, providerCall, providerSocket } from "../provider-call";
 import { DEEPGRAM_UPSTREAM } from "../tts/deepgram";
 import { monoWav } from "../tts/wav";
 import { unavailable } from "../upstream";
-import { bufferedStream } from "./buffered";
+import { DEEPGRAM_LIVE, livePath } from "./deepgram-live";
+import { KEEP_ALIVE_MS, liveSession } from "./live-session";
 import type { SttProvider, TranscriptionRequest } from "./types";
 import { transcriptionWaits } from "./waits";
 
@@ -42,7 +43,15 @@ export const deepgram: SttProvider = {
   name: UPSTREAM.name,
   models: ["nova-3", "nova-2"],
   configured: (config) => isConfigured(UPSTREAM, config),
-  stream: (options, events, ctx) => bufferedStream(deepgram.transcribe, options, events, ctx),
+  // Live over a WebSocket: interim text as the user speaks, and Deepgram's own endpointing.
+  stream(options, events, ctx) {
+    const waits = { firstByteTimeoutMs: ctx.config.tts.firstByteTimeoutMs, idleTimeoutMs: Number.POSITIVE_INFINITY };
+    return liveSession(() => providerSocket(UPSTREAM, { path: livePath(options), waits }, ctx), DEEPGRAM_LIVE, events, ctx, {
+      provider: UPSTREAM.id,
+      finishTimeoutMs: ctx.config.tts.firstByteTimeoutMs,
+      keepAliveMs: KEEP_ALIVE_MS,
+    });
+  },
   async transcribe(request, ctx) {
     const answer = await providerCall(
       UPSTREAM,
