@@ -114,7 +114,23 @@ export interface UpstreamSettings {
   baseUrl: string;
 }
 
+/**
+ * The Workers AI binding (`[ai] binding = "AI"` in wrangler.toml), as the speech-to-text provider
+ * uses it: its own shape, not the runtime's generated `Ai` type, which this project's types leave
+ * out while no binding is declared. A binding cannot run offline, so none is declared by default.
+ */
+export interface AiBinding {
+  run(model: string, inputs: Record<string, unknown>, options?: { websocket?: boolean }): Promise<unknown>;
+}
+
+const aiBindingOf = (env: object): AiBinding | undefined => {
+  const ai = (env as { AI?: unknown }).AI;
+  return typeof ai === "object" && ai !== null && typeof (ai as AiBinding).run === "function" ? (ai as AiBinding) : undefined;
+};
+
 export interface Config {
+  /** The Workers AI binding, when the deployment declares one. */
+  ai: AiBinding | undefined;
   publicBaseUrl: string | undefined;
   modelUrlTtlSeconds: number;
   publicRateLimitPerMinute: number;
@@ -162,7 +178,7 @@ type SecretName = "ASSET_SIGNING_SECRET" | "JWT_SECRET";
 
 const log = createLogger({ component: "config" });
 
-function build(p: Parsed): Config {
+function build(p: Parsed): Omit<Config, "ai"> {
   return {
     publicBaseUrl: p.PUBLIC_BASE_URL,
     modelUrlTtlSeconds: p.MODEL_URL_TTL_SECONDS,
@@ -243,7 +259,7 @@ export function getConfig(env: object): Config {
       if (missing.length > 0) log.error("missing secrets: routes that need them answer 503 config.secret_missing", { missing });
       const jwt = jwtProblem(parsed.data);
       if (jwt) log.error("user JWTs cannot be verified safely: key management answers 503 config.invalid", { problem: jwt });
-      entry = build(parsed.data);
+      entry = { ...build(parsed.data), ai: aiBindingOf(env) };
     } else {
       const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
       log.error("invalid settings: every request answers 503 config.invalid", { problems });

@@ -132,8 +132,8 @@ const request = (extra: Partial<TranscriptionRequest> = {}): TranscriptionReques
 // Catalogue
 
 describe("the catalogue", () => {
-  it("lists mock, openai, groq and deepgram in that order, each found by its id", () => {
-    expect(STT_PROVIDERS.map((p) => p.id)).toEqual(["mock", "openai", "groq", "deepgram"]);
+  it("lists mock, openai, groq, deepgram and workers-ai in that order, each found by its id", () => {
+    expect(STT_PROVIDERS.map((p) => p.id)).toEqual(["mock", "openai", "groq", "deepgram", "workers-ai"]);
     expect(STT_PROVIDERS.map((p) => p.id)).toEqual([...STT_PROVIDER_IDS]);
     for (const provider of STT_PROVIDERS) expect(sttProvider(provider.id)).toBe(provider);
     expect(sttProvider("elevenlabs")).toBeUndefined();

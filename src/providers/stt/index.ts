@@ -2,9 +2,10 @@ import { deepgram } from "./deepgram";
 import { mock } from "./mock";
 import { groq, openai } from "./openai";
 import type { SttProvider } from "./types";
+import { workersAi } from "./workers-ai";
 
 /** Every speech-to-text provider, the built-in mock first (it is the one that always works). */
-export const STT_PROVIDERS: readonly SttProvider[] = [mock, openai, groq, deepgram];
+export const STT_PROVIDERS: readonly SttProvider[] = [mock, openai, groq, deepgram, workersAi];
 
 const providers = new Map<string, SttProvider>(STT_PROVIDERS.map((p) => [p.id, p]));
 

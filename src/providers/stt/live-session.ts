@@ -67,6 +67,8 @@ export function liveSession(
   let latest = "";
   let reported = "";
   let endSignalled = false;
+  /** Audio appended since the upstream ended the turn: a flush is needed before the text is whole. */
+  let audioSinceEnd = false;
   /** After `clear()`: results until the upstream's flush belong to the forgotten speech. */
   let discarding = false;
   let waiter: { resolve: (t: Transcription) => void; reject: (e: unknown) => void; timer: ReturnType<typeof setTimeout> } | undefined;
@@ -78,6 +80,7 @@ export function liveSession(
     latest = "";
     reported = "";
     endSignalled = false;
+    audioSinceEnd = false;
   };
 
   const send = (message: string | Int16Array) => {
@@ -141,6 +144,7 @@ export function liveSession(
       if (waiter) settle({ text: text() });
       else if (!endSignalled) {
         endSignalled = true;
+        audioSinceEnd = false;
         events.endOfTurn();
       }
       return;
@@ -164,6 +168,7 @@ export function liveSession(
     if (read.flushed && waiter) settle({ text: text() });
     else if (read.endOfTurn && !endSignalled) {
       endSignalled = true;
+      audioSinceEnd = false;
       events.endOfTurn();
     }
   };
@@ -202,11 +207,18 @@ export function liveSession(
     append(samples) {
       if (closed || failed || samples.length === 0) return;
       send(samples);
+      audioSinceEnd = true;
       armKeepAlive();
     },
     finish() {
       if (failed) return Promise.reject(failed);
       if (closed) return Promise.reject(new CallerGone());
+      // The upstream ended the turn itself and nothing came after: its text is whole already.
+      if (endSignalled && !audioSinceEnd) {
+        const done = { text: text(), language: null };
+        resetUtterance();
+        return Promise.resolve(done);
+      }
       const result = new Promise<Transcription>((resolve, reject) => {
         const timer = setTimeout(() => {
           ctx.log.warn("speech-to-text: no flush in time; the final text is what was heard", { provider: options.provider, after_ms: options.finishTimeoutMs });

@@ -8,7 +8,7 @@ import type { ProviderContext } from "../context";
  * speaks (`stream`). Callers never reach an upstream themselves.
  */
 
-export const STT_PROVIDER_IDS = ["mock", "openai", "groq", "deepgram"] as const;
+export const STT_PROVIDER_IDS = ["mock", "openai", "groq", "deepgram", "workers-ai"] as const;
 export type SttProviderId = (typeof STT_PROVIDER_IDS)[number];
 
 /** Mono 16-bit PCM at `sampleRate` Hz. */

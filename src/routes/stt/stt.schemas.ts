@@ -18,7 +18,7 @@ export const TranscribeForm = z
     file,
     model: z.string().min(1).openapi({
       description:
-        "`<provider>:<model>`: `mock:default` (offline; reads the mock voices back), `openai:gpt-4o-mini-transcribe`, `openai:gpt-4o-transcribe`, `openai:whisper-1`, `groq:whisper-large-v3-turbo`, `groq:whisper-large-v3`, `deepgram:nova-3`, `deepgram:nova-2`.",
+        "`<provider>:<model>`: `mock:default` (offline; reads the mock voices back), `openai:gpt-4o-mini-transcribe`, `openai:gpt-4o-transcribe`, `openai:whisper-1`, `groq:whisper-large-v3-turbo`, `groq:whisper-large-v3`, `deepgram:nova-3`, `deepgram:nova-2`, `workers-ai:@cf/deepgram/nova-3` and `workers-ai:@cf/openai/whisper-large-v3-turbo` (with the AI binding; `workers-ai:@cf/deepgram/flux` is live only: `400 provider.rejected` here).",
       example: "mock:default",
     }),
     language: z
