@@ -169,7 +169,7 @@ async function readChunk(
   signal: AbortSignal,
 ): Promise<ReadableStreamReadResult<Uint8Array>> {
   if (signal.aborted) throw new CallerGone();
-  let timer: number | null = null;
+  let timer: ReturnType<typeof setTimeout> | null = null;
   let onAbort: (() => void) | undefined;
   const idle = new Promise<"idle">((resolve) => {
     timer = setTimeout(() => resolve("idle"), idleTimeoutMs);
