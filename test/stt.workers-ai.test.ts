@@ -206,6 +206,6 @@ describe("failures", () => {
     ai.servers[0]?.close(1011, "model crashed");
     const errors = await r.until("error");
     expect(errors).toHaveLength(1);
-    expect((errors[0]?.[1] as ApiError).code).toBe("provider.unavailable");
+    expect(errors[0]?.[1]).toMatchObject({ code: "provider.unavailable" });
   });
 });
