@@ -332,6 +332,22 @@ describe.each(openAiShaped)("$provider.name", ({ provider, key, url, model }) =>
     expectWav(new Uint8Array(await file.arrayBuffer()), TONE);
   });
 
+  it("in a conversation (a stream): nothing is sent while the user speaks, then one request with the whole utterance", async () => {
+    const received = fakeUpstream(() => jsonResponse({ text: " Streamed." }, 200, OPENAI_HEADERS));
+    const events = { interim: () => {}, speechStarted: () => {}, endOfTurn: () => {}, error: () => {} };
+    const session = provider.stream({ model, sampleRate: TONE.sampleRate, language: "en" }, events, context());
+    const half = TONE.samples.length >> 1;
+    session.append(TONE.samples.subarray(0, half));
+    session.append(TONE.samples.subarray(half));
+    expect(received).toHaveLength(0);
+    expect(await session.finish()).toEqual({ text: "Streamed.", language: null });
+    expect(received).toHaveLength(1);
+    const form = await (received[0] as Received).request.formData();
+    expect(form.get("model")).toBe(model);
+    expectWav(new Uint8Array(await fileOf(form).arrayBuffer()), TONE);
+    session.close();
+  });
+
   it("sends no language when the caller does not know it, and the file at the audio's own rate", async () => {
     const audio = mockSpeech("Hi.", MOCK_VOICES[2] as MockVoice);
     const received = fakeUpstream(() => jsonResponse({ text: "Hi." }));

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 
 /**
  * /docs in a real browser (Debian's chromium, driven by playwright-core): the page under its own
- * Content-Security-Policy, and Swagger UI's "Try it out" on binary answers (media-plugin.ts).
+ * Content-Security-Policy, and Swagger UI's "Try it out" on binary answers (src/routes/docs/swagger-init.js).
  */
 
 const CHROMIUM = "/usr/bin/chromium";

@@ -96,7 +96,7 @@ describe("bufferedStream", () => {
   it(`reads interim text every ${INTERIM_EVERY_MS} ms of new audio, telling only changes`, () => {
     const seen: number[] = [];
     const r = recorder();
-    const s = bufferedStream(fakeTranscribe().transcribe, { model: "m", sampleRate: RATE }, r.events, ctxOf(), (audio) => {
+    const s = bufferedStream(fakeTranscribe().transcribe, { model: "m", sampleRate: RATE }, r.events, ctxOf(), () => (audio) => {
       seen.push(audio.samples.length);
       return seen.length < 3 ? "same" : "new";
     });
@@ -136,6 +136,17 @@ describe("the mock's stream", () => {
     for (const text of r.interims) expect(sentence.startsWith(text)).toBe(true);
     expect(r.interims.map((t) => t.length)).toEqual([...r.interims.map((t) => t.length)].sort((a, b) => a - b));
     expect((await s.finish()).text).toBe(sentence);
+  });
+
+  it("a second utterance is read from its own start (each utterance gets a fresh reader)", async () => {
+    const r = recorder();
+    const s = mock.stream({ model: "default", sampleRate: RATE }, r.events, ctxOf());
+    feed(speech("First, a long one. With two sentences."), (f) => s.append(f));
+    expect((await s.finish()).text).toBe("First, a long one. With two sentences.");
+    const from = r.interims.length;
+    feed(speech("Then this."), (f) => s.append(f));
+    for (const text of r.interims.slice(from)) expect("Then this.".startsWith(text)).toBe(true);
+    expect((await s.finish()).text).toBe("Then this.");
   });
 
   it("'uh-huh' is read as such while it is said", () => {

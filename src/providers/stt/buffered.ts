@@ -10,8 +10,9 @@ import type { Pcm16, SttStream, SttStreamEvents, SttStreamOptions, Transcription
  * stays usable for the next utterance (there is no connection to lose), so `events.error` is
  * never called.
  *
- * `interim`, when given, reads the audio so far every `INTERIM_EVERY_MS` of new audio, for
- * providers that can do that for nothing (the mock): barge-in needs the words while they are said.
+ * `interim`, when given, makes a reader for each utterance, which reads the audio so far every
+ * `INTERIM_EVERY_MS` of new audio, for providers that can do that for nothing (the mock): barge-in
+ * needs the words while they are said.
  */
 
 /** The longest utterance kept (what @cloudflare/voice keeps); audio past it is dropped. */
@@ -26,7 +27,7 @@ export function bufferedStream(
   options: SttStreamOptions,
   events: SttStreamEvents,
   ctx: ProviderContext,
-  interim?: (audio: Pcm16) => string | undefined,
+  interim?: () => (audio: Pcm16) => string | undefined,
 ): SttStream {
   const rate = options.sampleRate;
   const maxSamples = (MAX_BUFFER_MS * rate) / 1000;
@@ -35,6 +36,7 @@ export function bufferedStream(
   let length = 0;
   let sinceInterim = 0;
   let lastInterim = "";
+  let reader = interim?.();
   let warned = false;
   let closed = false;
   const close = () => {
@@ -70,9 +72,9 @@ export function bufferedStream(
       parts.push(kept.slice());
       length += kept.length;
       sinceInterim += kept.length;
-      if (interim && sinceInterim >= interimEvery) {
+      if (reader && sinceInterim >= interimEvery) {
         sinceInterim = 0;
-        const text = interim(audio());
+        const text = reader(audio());
         if (text !== undefined && text !== lastInterim) {
           lastInterim = text;
           events.interim(text);
@@ -86,6 +88,7 @@ export function bufferedStream(
       length = 0;
       sinceInterim = 0;
       lastInterim = "";
+      reader = interim?.();
       warned = false;
       if (whole.samples.length === 0) return { text: "", language: null };
       const request: TranscriptionRequest = { audio: whole, model: options.model, ...(options.language ? { language: options.language } : {}) };
@@ -100,6 +103,7 @@ export function bufferedStream(
       length = 0;
       sinceInterim = 0;
       lastInterim = "";
+      reader = interim?.();
     },
     close,
   };

@@ -74,6 +74,48 @@ export function upToLastGap(audio: Pcm16): Pcm16 {
   return { samples: samples.subarray(0, 0), sampleRate: audio.sampleRate };
 }
 
+/**
+ * A pause this long is between words whatever the voice's speed (the longest gap inside a word is
+ * 46 ms, at half speed; a sentence's end is at least 130 ms, at double speed).
+ */
+const SETTLED_PAUSE_MS = 120;
+
+/**
+ * Interim text for a growing utterance without reading all of it every time: the text up to the
+ * last long pause is read once and kept ("settled"); each reading decodes only what came after it.
+ * Reading the whole audio again each time cost O(n²) over an utterance.
+ */
+export function interimReader(): (audio: Pcm16) => string | undefined {
+  let settledAt = 0;
+  const settled: string[] = [];
+  /** Where the scan for pauses stopped, and the silence running there. */
+  let scanned = 0;
+  let silentFrom = -1;
+  return (audio) => {
+    const { samples, sampleRate } = audio;
+    const size = Math.max(1, Math.round((sampleRate * GAP_WINDOW_MS) / 1000));
+    const pause = (SETTLED_PAUSE_MS * sampleRate) / 1000;
+    for (; scanned + size <= samples.length; scanned += size) {
+      let sum = 0;
+      for (let i = scanned; i < scanned + size; i++) sum += Math.abs(samples[i] as number);
+      if (sum / size < GAP_LEVEL) {
+        if (silentFrom < 0) silentFrom = scanned;
+        continue;
+      }
+      // Sound after a long pause: everything before the pause is whole words, read once.
+      if (silentFrom >= 0 && scanned - silentFrom >= pause && silentFrom > settledAt) {
+        const text = readMockSpeech({ samples: samples.subarray(settledAt, silentFrom), sampleRate });
+        if (text !== undefined) settled.push(text);
+        settledAt = silentFrom;
+      }
+      silentFrom = -1;
+    }
+    const tail = readMockSpeech(upToLastGap({ samples: samples.subarray(settledAt), sampleRate }));
+    const parts = tail === undefined ? settled : [...settled, tail];
+    return parts.length === 0 ? undefined : parts.join(" ");
+  };
+}
+
 /** Shorter than this, a sound is not worth a placeholder: nothing was said. */
 const MIN_SOUND_MS = 20;
 
@@ -89,7 +131,7 @@ export const mock: SttProvider = {
   },
   stream(options, events, ctx) {
     // Interim text as the words come (what barge-in needs), read from the whole characters so far.
-    const interim = (audio: Pcm16) => readMockSpeech(upToLastGap(audio));
+    const interim = interimReader;
     return bufferedStream(
       async (request, c) =>
         request.audio.samples.length < (request.audio.sampleRate * MIN_SOUND_MS) / 1000 ? { text: "", language: null } : mock.transcribe(request, c),

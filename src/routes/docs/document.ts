@@ -4,7 +4,10 @@ import type { AppEnv } from "../../env";
 import { HEADER_COMPONENTS, SECURITY_SCHEMES } from "../../lib/openapi";
 import type { EventType } from "../../webhooks/events";
 import { EventSchema } from "../events/events.schemas";
-import { API_DESCRIPTION } from "./description";
+// The document's description: the conventions of the contract and the choices made where it was
+// silent, kept beside the README's "Contract" section, which says the same. Prose, so a Markdown
+// file (a text module: wrangler.toml [[rules]]), not a string in the code.
+import API_DESCRIPTION from "./description.md";
 import { websocketProtocol } from "./websocket";
 
 /**

@@ -14,7 +14,7 @@ const asset = (name: string) => `${ASSETS}/${name}?v=${ASSET_VERSION}`;
 
 // Swagger UI styles its widgets inline, hence 'unsafe-inline' for styles only; every script is a
 // file served by this Worker, so the page works offline and nothing inline can run. Media only from
-// blob: URLs: "Try it out" plays the audio it already fetched (assets.ts, media-plugin.ts).
+// blob: URLs: "Try it out" plays the audio it already fetched (assets.ts, swagger-init.js).
 const DOCS_CSP = [
   "default-src 'none'",
   "script-src 'self'",
