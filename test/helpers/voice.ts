@@ -62,7 +62,13 @@ export async function stream(socket: Socket, audio: Int16Array, { frameMs = FRAM
   const start = Date.now();
   for (let i = 0; i < frames.length; i++) {
     const frame = frames[i] as Int16Array;
-    socket.send(pcm16ToBytes(frame));
+    // The server may have closed the socket meanwhile (the conversation ended): the user stops talking.
+    if (socket.closed) return;
+    try {
+      socket.send(pcm16ToBytes(frame));
+    } catch {
+      return;
+    }
     // Frames go out on schedule: the test's clock runs `speedup` times the audio's.
     const due = start + ((i + 1) * frameMs) / speedup;
     const wait = due - Date.now();

@@ -109,7 +109,8 @@ describe("voice through Deepgram live", { timeout: 20_000 }, () => {
     expect(socket.events.find((e) => e.type === "user.transcript.delta")).toMatchObject({ text: "what time" });
     const final = await socket.next("user.transcript.final");
     expect(final.message.content).toBe("What time does the shop open?");
-    expect(upstreams[0]?.texts).toContain("Finalize");
+    // Deepgram ended the turn itself: no Finalize was needed for the text.
+    expect(upstreams[0]?.texts).not.toContain("Finalize");
     await socket.next("agent.response.done");
     await sending;
   });
