@@ -100,11 +100,6 @@ export class VoiceInput {
     this.now = deps.now ?? Date.now;
   }
 
-  /** The audio clock: ms of audio received. */
-  get audioMs(): number {
-    return this.vad.nowMs;
-  }
-
   /** The settings changed (`session.update`): a new format or provider starts from a fresh state. */
   settingsChanged(before: VoiceInputSettings): void {
     const after = this.deps.settings();

@@ -127,11 +127,6 @@ export class VoiceSockets {
     this.speaking.clear();
   }
 
-  /** How many sockets hold a voice input (for tests and logs). */
-  get size(): number {
-    return this.inputs.size;
-  }
-
   private inputOf(ws: WebSocket, connection: Connection): VoiceInput {
     let input = this.inputs.get(connection.id);
     if (!input) {
