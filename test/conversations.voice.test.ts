@@ -9,8 +9,9 @@ import { createConversation, socketsClosedAfterEach, upgrade } from "./helpers/w
 
 /**
  * Voice input through the socket, offline: the mock voice's speech (which the mock speech-to-text
- * reads back) resampled to 16 kHz and streamed in 20 ms binary frames, a little faster than real
- * time. Turn detection, barge-in, the events that explain them, settings and bad audio.
+ * reads back) resampled to 16 kHz and streamed in binary frames in real time (half a second each
+ * here, see POOL_FRAME_MS; 20 ms over a real socket in test/node/conversation-sockets.test.ts).
+ * Turn detection, barge-in, the events that explain them, settings and bad audio.
  *
  * Retried: the test pool's in-process sockets deliver frames that queue up while the object is
  * busy in reverse order (measured: 33..36 arrive as 36, 35, 34, 33 when other test files load the

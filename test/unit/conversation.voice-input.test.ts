@@ -116,6 +116,17 @@ describe("server_vad", () => {
     expect(timing).toMatchObject({ speechEndedAt: expect.any(Number), finalAt: expect.any(Number) });
   });
 
+  it("frames of any length: speech begun and ended within one long frame still has its length", async () => {
+    const t = setup({ busy: true, text: "[unrecognised audio, 0.1 s]" });
+    t.voice.audio(new Int16Array([...tone(100), ...quiet(700)]));
+    await settle();
+    const [, reason, , speechMs] = t.of("turnEnded")[0] as Call;
+    expect(reason).toBe("silence");
+    expect(speechMs).toBeGreaterThanOrEqual(90);
+    expect(speechMs).toBeLessThanOrEqual(110);
+    expect(t.of("ignored")[0]?.[1]).toBe("too_short");
+  });
+
   it("the speech-to-text hears prefix_padding_ms of audio before the voice, and the speech", async () => {
     const t = setup();
     t.feed(quiet(1000));

@@ -17,6 +17,8 @@ afterEach(() => {
 });
 
 const STT = { stt: "deepgram:nova-3", model: "mock:echo", voice_id: "mock:warm" };
+/** A microphone's 20 ms frames: the fake counts them (the text is the fake's, so order does not matter here). */
+const MIC = { frameMs: 20, speedup: 1.4 };
 const results = (transcript: string, flags: Record<string, boolean> = {}) =>
   JSON.stringify({
     type: "Results",
@@ -101,7 +103,7 @@ describe("voice through Deepgram live", { timeout: 20_000 }, () => {
       },
     ]);
     const { socket } = await talk(STT);
-    const sending = stream(socket, concatPcm([tone(600, 0.3), silence(1200)]));
+    const sending = stream(socket, concatPcm([tone(600, 0.3), silence(1200)]), MIC);
     const ended = await socket.next("user.turn.ended");
     expect(ended.reason).toBe("provider");
     expect(ended.silence_ms).toBeLessThan(600);
@@ -121,7 +123,7 @@ describe("voice through Deepgram live", { timeout: 20_000 }, () => {
       { onAudio: (n) => (n === 5 ? [results("Yes I am.", { is_final: true })] : undefined) },
     ]);
     const { socket } = await talk(STT);
-    const sending = stream(socket, concatPcm([tone(500, 0.3), silence(700)]));
+    const sending = stream(socket, concatPcm([tone(500, 0.3), silence(700)]), MIC);
     const error = await socket.next("error");
     expect(error.code).toBe("provider.unavailable");
     expect(error.message).toMatch(/deepgram/i);
@@ -131,7 +133,7 @@ describe("voice through Deepgram live", { timeout: 20_000 }, () => {
     socket.send({ type: "input.text", text: "Are you there?" });
     await socket.next("agent.response.done");
     // ...and so is voice: a new upstream socket for the next speech.
-    await stream(socket, concatPcm([tone(500, 0.3), silence(1200)]));
+    await stream(socket, concatPcm([tone(500, 0.3), silence(1200)]), MIC);
     const final = await socket.next("user.transcript.final");
     expect(final.message.content).toBe("Yes I am.");
     expect(upstreams).toHaveLength(2);
@@ -140,7 +142,7 @@ describe("voice through Deepgram live", { timeout: 20_000 }, () => {
   it("after voice goes idle, the upstream socket is closed (CloseStream, then 1000): nothing keeps the object awake", async () => {
     const upstreams = fakeDeepgram([{ onAudio: (n) => (n === 5 ? [results("Hello.", { is_final: true })] : undefined) }]);
     const { socket } = await talk(STT);
-    await stream(socket, concatPcm([tone(400, 0.3), silence(700)]));
+    await stream(socket, concatPcm([tone(400, 0.3), silence(700)]), MIC);
     await socket.next("user.transcript.final");
     expect(upstreams[0]?.closed).toBeNull();
     // VOICE_STT_IDLE_MS is 1.5 s here.

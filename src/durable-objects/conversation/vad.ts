@@ -60,6 +60,11 @@ export class EnergyVad {
     return this.windows * WINDOW_MS;
   }
 
+  /** The end of the latest voiced window, in the audio's clock (0 before any voice). */
+  get lastVoicedMs(): number {
+    return this.lastVoicedEnd * WINDOW_MS;
+  }
+
   get runMs(): number {
     return this.inSpeech ? (this.lastVoicedEnd - this.runStart) * WINDOW_MS : 0;
   }

@@ -136,6 +136,8 @@ export class VoiceInput {
       } else {
         this.deps.sink.speechStopped(event.lastVoicedMs);
         if (!pushToTalk && this.utterance) {
+          // The speech may have begun and ended within this frame: its end is the VAD's.
+          this.utterance.lastVoicedMs = Math.max(this.utterance.lastVoicedMs, event.lastVoicedMs);
           this.stt?.append(samples);
           this.end("silence", event.silenceMs);
           return;
@@ -150,7 +152,8 @@ export class VoiceInput {
     }
     this.stt?.append(samples);
     if (this.vad.speaking && this.vad.runMs !== runBefore) {
-      utterance.lastVoicedMs = this.vad.nowMs;
+      // The VAD's own end of voice (to 10 ms), not the frame's end: frames may be long.
+      utterance.lastVoicedMs = this.vad.lastVoicedMs;
       utterance.lastVoicedAt = now;
     }
     if (utterance.voiced && this.vad.nowMs - utterance.startMs >= MAX_UTTERANCE_MS) {
