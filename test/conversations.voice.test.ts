@@ -1,5 +1,8 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { Conversation } from "../src/durable-objects/conversation";
+import { newConnection } from "../src/durable-objects/conversation/connections";
 import type { ServerEvent } from "../src/durable-objects/conversation.protocol";
 import { pcm16ToBytes } from "../src/providers/tts/wav";
 import { freshOrg } from "./helpers/auth";
@@ -364,6 +367,27 @@ describe("bad audio", { timeout: 20_000, retry: 2 }, () => {
     const errors = s.events.filter((e) => e.type === "error");
     expect(errors.every((e) => e.type === "error" && e.code === "rate_limit.exceeded")).toBe(true);
     expect(errors.length).toBeLessThanOrEqual(3);
+  });
+
+  it("audio reaching an ended conversation (a frame in flight at the end) is an error conversation.ended, and nothing is heard", async () => {
+    const conv = await createConversation();
+    expect((await api(`/v1/conversations/${conv.id}/end`, { method: "POST" })).status).toBe(200);
+    const stub = env.CONVERSATION.getByName(conv.id) as DurableObjectStub<Conversation>;
+    const answered = await runInDurableObject(stub, async (instance, state) => {
+      // A socket of the object's own, as one still open when the conversation ended would be.
+      const pair = new WebSocketPair();
+      const received: string[] = [];
+      const { connection, tags } = newConnection({ credential: "api_key", keyId: null, orgLimit: 60 }, [], Date.now());
+      state.acceptWebSocket(pair[1], tags);
+      pair[1].serializeAttachment(connection);
+      pair[0].accept();
+      pair[0].addEventListener("message", (e) => received.push(String(e.data)));
+      await instance.webSocketMessage(pair[1], pcm16ToBytes(speech("Hello there.")).buffer as ArrayBuffer);
+      for (let i = 0; i < 50 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      return received.map((frame) => JSON.parse(frame) as ServerEvent);
+    });
+    expect(answered).toHaveLength(1);
+    expect(answered[0]).toMatchObject({ type: "error", code: "conversation.ended" });
   });
 
   it("another org's conversation is 404 for a socket, so for its audio too", async () => {
