@@ -84,6 +84,12 @@ describe("GET /v1/openapi.json", () => {
       ].sort(),
     );
     expect(Object.keys(ws.server_events["avatar.audio.delta"]?.fields ?? {})).toEqual(["turn_id", "audio", "format", "alignment"]);
+    // Read from server-events.md: every event has its description, every field its meaning.
+    for (const [type, doc] of Object.entries(ws.server_events as Record<string, { description: string; fields: Record<string, string> }>)) {
+      expect(doc.description.length, type).toBeGreaterThan(20);
+      for (const [field, meaning] of Object.entries(doc.fields)) expect(meaning.length, `${type}.${field}`).toBeGreaterThan(2);
+    }
+    expect(ws.server_events["user.turn.ended"]?.fields.reason).toMatch(/^silence \(silence_ms of silence/);
   });
 
   it("documents every route the app registers", async () => {
