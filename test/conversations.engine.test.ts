@@ -192,6 +192,7 @@ describe("the object's storage", () => {
     await runInDurableObject(stubOf(conv.id), (_, state) => {
       // As version 1 left it: no outbox table, the outbox a JSON array in meta.
       state.storage.sql.exec("DROP TABLE outbox");
+      state.storage.sql.exec("ALTER TABLE messages DROP COLUMN tool");
       state.storage.sql.exec("INSERT INTO meta (key, value) VALUES ('outbox', ?)", JSON.stringify([pending]));
       state.storage.sql.exec("UPDATE schema_version SET version = 1");
     });

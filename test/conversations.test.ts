@@ -72,6 +72,7 @@ describe("POST /v1/conversations", () => {
       "idle_timeout_s",
       "metadata",
       "client_permissions",
+      "tools",
       "created_at",
       "started_at",
       "ended_at",

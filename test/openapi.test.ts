@@ -56,6 +56,7 @@ describe("GET /v1/openapi.json", () => {
       "session.end",
       "session.keep_alive",
       "session.update",
+      "tool.result",
     ]);
     expect(Object.keys(ws.server_events).sort()).toEqual(
       [
@@ -74,6 +75,8 @@ describe("GET /v1/openapi.json", () => {
         "session.keep_alive.ack",
         "session.ready",
         "session.updated",
+        "tool.call",
+        "tool.result",
         "user.barge_in",
         "user.speech.ignored",
         "user.speech.started",

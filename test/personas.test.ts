@@ -34,6 +34,7 @@ const FIELDS = [
   "default_voice_id",
   "model",
   "stt",
+  "tools",
   "is_preset",
   "created_at",
   "updated_at",

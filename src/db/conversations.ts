@@ -1,6 +1,7 @@
 import { and, eq, isNull } from "drizzle-orm";
 import type { Db } from "./client";
 import { type ClientPermission, type ConversationRow, conversations, type EndReason, type VoiceInputSettings } from "./schema";
+import type { ToolSpec } from "./tools";
 import { voiceInputOf } from "./voice-input";
 
 /**
@@ -10,10 +11,11 @@ import { voiceInputOf } from "./voice-input";
  */
 
 /** A conversation's indexed fields with the JSON ones parsed: what the object and the index agree on. */
-export type ConversationRecord = Omit<ConversationRow, "metadata" | "clientPermissions" | "voiceInput"> & {
+export type ConversationRecord = Omit<ConversationRow, "metadata" | "clientPermissions" | "voiceInput" | "tools"> & {
   metadata: Record<string, string>;
   clientPermissions: ClientPermission[];
   voiceInput: VoiceInputSettings;
+  tools: ToolSpec[];
 };
 
 export const toRecord = (row: ConversationRow): ConversationRecord => ({
@@ -21,6 +23,7 @@ export const toRecord = (row: ConversationRow): ConversationRecord => ({
   metadata: JSON.parse(row.metadata) as Record<string, string>,
   clientPermissions: JSON.parse(row.clientPermissions) as ClientPermission[],
   voiceInput: voiceInputOf(JSON.parse(row.voiceInput) as Partial<VoiceInputSettings>),
+  tools: JSON.parse(row.tools) as ToolSpec[],
 });
 
 export async function insertConversation(db: Db, record: ConversationRecord): Promise<void> {
@@ -29,6 +32,7 @@ export async function insertConversation(db: Db, record: ConversationRecord): Pr
     metadata: JSON.stringify(record.metadata),
     clientPermissions: JSON.stringify(record.clientPermissions),
     voiceInput: JSON.stringify(record.voiceInput),
+    tools: JSON.stringify(record.tools),
   });
 }
 

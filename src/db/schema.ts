@@ -122,6 +122,8 @@ export const personas = sqliteTable(
     model: text("model").notNull(),
     // The speech-to-text of its conversations (`provider:model`); null = the deployment's default.
     stt: text("stt"),
+    // JSON list of ToolSpec (src/db/tools.ts): the tools its conversations' model may call.
+    tools: text("tools").notNull().default("[]"),
     createdAt: timestamp("created_at").notNull(),
     updatedAt: timestamp("updated_at").notNull(),
   },
@@ -137,7 +139,7 @@ export const CONVERSATION_STATUSES = ["active", "ended"] as const;
 export type ConversationStatus = (typeof CONVERSATION_STATUSES)[number];
 export const OUTPUT_AUDIO_FORMATS = ["pcm_24000", "pcm_16000"] as const;
 export type OutputAudioFormat = (typeof OUTPUT_AUDIO_FORMATS)[number];
-export const END_REASONS = ["api_ended", "client_ended", "max_duration", "idle_timeout", "error"] as const;
+export const END_REASONS = ["api_ended", "client_ended", "agent_ended", "max_duration", "idle_timeout", "error"] as const;
 export type EndReason = (typeof END_REASONS)[number];
 /** What a conversation may let a browser's client secret do beyond talking (`client_permissions`). */
 export const CLIENT_PERMISSIONS = ["avatar.speak", "session.end", "session.update"] as const;
@@ -206,6 +208,8 @@ export const conversations = sqliteTable(
     clientPermissions: text("client_permissions").notNull().default("[]"),
     // JSON VoiceInputSettings; '{}' on conversations created before voice input (defaults apply).
     voiceInput: text("voice_input").notNull().default("{}"),
+    // JSON list of ToolSpec (src/db/tools.ts), server tools' secrets included.
+    tools: text("tools").notNull().default("[]"),
     createdAt: timestamp("created_at").notNull(),
     startedAt: timestamp("started_at"),
     endedAt: timestamp("ended_at"),

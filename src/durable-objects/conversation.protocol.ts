@@ -8,7 +8,9 @@ import {
   TURN_DETECTION_TYPES,
   type VoiceInputSettings,
 } from "../db/schema";
+import { toolJson } from "../db/tools";
 import { ApiError, type ErrorCode } from "../lib/errors";
+import type { JsonObject, JsonValue } from "../lib/json-value";
 import { textField } from "../lib/text";
 import { isoSeconds } from "../lib/time";
 import { validationError } from "../lib/validation";
@@ -111,6 +113,17 @@ export const ClientEvent = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("input.audio.clear"), event_id: eventId }),
   /** Change how the conversation listens; fields left out keep their value. */
   z.strictObject({ type: z.literal("session.update"), event_id: eventId, ...voiceInputFields }),
+  /**
+   * The answer to a client tool's `tool.call`: `output` (any JSON) or `error` (a text the model is
+   * told), exactly one. The first answer wins; a late one is refused.
+   */
+  z.strictObject({
+    type: z.literal("tool.result"),
+    event_id: eventId,
+    call_id: z.string().min(1).max(64),
+    output: z.unknown().optional(),
+    error: textField({ max: 1000, multiline: true }).optional(),
+  }),
 ]);
 export type ClientEvent = z.infer<typeof ClientEvent>;
 export type ClientEventType = ClientEvent["type"];
@@ -150,14 +163,32 @@ export function parseClientFrame(frame: string): ParsedFrame {
   return result.success ? { ok: true, event: result.data } : answer(validationError(result.error.issues, data));
 }
 
+/** A call of a tool by the model: `arguments` is null when the model's were not a JSON object (the call was refused). */
+export interface ToolCallJson {
+  id: string;
+  name: string;
+  arguments: JsonObject | null;
+}
+
+/**
+ * A stored message. Tool calls add two shapes: an assistant message carrying `tool_calls` (its
+ * `content` is empty: what the avatar says in the turn is the turn's last assistant message), and
+ * a `tool` message per call, whose `content` is the result as the model got it (JSON text).
+ */
 export interface MessageJson {
   id: string;
   object: "message";
-  role: "user" | "assistant";
+  role: "user" | "assistant" | "tool";
   content: string;
   turn_id: string;
   interrupted: boolean;
   created_at: string;
+  tool_calls?: ToolCallJson[];
+  tool_call_id?: string;
+  /** The tool's name (`tool` messages). */
+  name?: string;
+  /** The tool failed, timed out or was refused (`tool` messages): `content` is `{"error": "..."}`. */
+  is_error?: boolean;
 }
 
 export interface ConversationJson {
@@ -179,6 +210,8 @@ export interface ConversationJson {
   idle_timeout_s: number;
   metadata: Record<string, string>;
   client_permissions: ClientPermission[];
+  /** Server tools' header values redacted, their secrets left out. */
+  tools: Record<string, unknown>[];
   created_at: string;
   started_at: string | null;
   ended_at: string | null;
@@ -266,7 +299,27 @@ export type ServerEventBody =
       stt_final_ms: number | null;
       /** Voice turns: from the end of the user's speech to the avatar's first audio. */
       voice_to_voice_ms: number | null;
+      /** Turns that called tools: the time spent waiting for their results (parallel calls count once). */
+      tool_ms: number | null;
     }
+  /**
+   * The model called a tool. `kind` says who answers: `client` (a socket, with `tool.result`; one
+   * opened with the client secret only when `client` is true), `server` (we POST to the tool's URL),
+   * `builtin`. Every socket sees it; `arguments` is null when the model's were not a JSON object
+   * (the call is refused and `tool.result` says so).
+   */
+  | {
+      type: "tool.call";
+      turn_id: string;
+      call_id: string;
+      name: string;
+      arguments: JsonObject | null;
+      kind: "client" | "server" | "builtin" | "unknown";
+      client: boolean;
+      timeout_ms: number;
+    }
+  /** How a tool call ended: `output`, or `error` (what the model is told). */
+  | { type: "tool.result"; turn_id: string; call_id: string; name: string; output?: JsonValue; error?: string; duration_ms: number }
   /** Ephemeral: voice began on `socket_id` (`audio_start_ms` in that socket's audio clock). */
   | { type: "user.speech.started"; socket_id: string; audio_start_ms: number }
   /** Ephemeral: the voice ended (after `silence_ms` of silence, or a commit). */
@@ -314,6 +367,7 @@ export const conversationJson = (r: ConversationRecord): ConversationJson => ({
   idle_timeout_s: r.idleTimeoutS,
   metadata: r.metadata,
   client_permissions: r.clientPermissions,
+  tools: r.tools.map((t) => toolJson(t)),
   created_at: isoSeconds(r.createdAt),
   started_at: r.startedAt === null ? null : isoSeconds(r.startedAt),
   ended_at: r.endedAt === null ? null : isoSeconds(r.endedAt),

@@ -5,6 +5,7 @@ import type { EndReason } from "../db/schema";
 import { changeVoiceInput } from "../db/voice-input";
 import { decodeBase64 } from "../lib/bytes";
 import { ApiError } from "../lib/errors";
+import type { JsonValue } from "../lib/json-value";
 import { createLogger, type Logger } from "../lib/logger";
 import { sseEvent } from "../lib/sse";
 import { chooseStt } from "../providers/stt/choose";
@@ -16,6 +17,7 @@ import { EventStream, FrameLimiter, type Listener } from "./conversation/events"
 import { IndexSync } from "./conversation/index-sync";
 import { EVENT_RETENTION_MS, planNext, warningLeadMs } from "./conversation/limits";
 import { ConversationStore } from "./conversation/store";
+import { PendingToolCalls } from "./conversation/tool-calls";
 import { type TurnRequest, type TurnResult, TurnRunner } from "./conversation/turn-runner";
 import { TurnQueue } from "./conversation/turns";
 import type { VoiceTiming } from "./conversation/voice-input";
@@ -57,6 +59,8 @@ export class Conversation extends DurableObject<Env> {
   private readonly runner: TurnRunner;
   private readonly index: IndexSync;
   private readonly voice: VoiceSockets;
+  /** Client tool calls waiting for a socket's `tool.result`. */
+  private readonly toolCalls = new PendingToolCalls();
   /** Aborted when the conversation ends: every STT session it opened closes with it. */
   private readonly voiceAbort = new AbortController();
   private ending: Promise<void> | undefined;
@@ -82,6 +86,9 @@ export class Conversation extends DurableObject<Env> {
         }
       },
       defaultLeadMs: () => this.config.conversationAudioLeadMs,
+      pendingToolCalls: this.toolCalls,
+      canAnswerTool: (clientSecretMayAnswer) =>
+        ctx.getWebSockets("credential:api_key").length > 0 || (clientSecretMayAnswer && ctx.getWebSockets("credential:client_secret").length > 0),
     });
     this.voice = new VoiceSockets({
       settings: () => this.store.record()?.voiceInput,
@@ -134,7 +141,7 @@ export class Conversation extends DurableObject<Env> {
   /** A REST message: the whole turn, once it has been spoken. */
   async send(content: string): Promise<Outcome<TurnJson>> {
     if (this.isEnding()) return failure(endedError());
-    const turn = await this.startTurn({ kind: "reply", text: content, replyTo: null });
+    const turn = await this.startTurn({ kind: "reply", text: content, replyTo: null, viaSocket: false });
     if (turn.status === "failed") return failure(turn.error ?? new ApiError("internal", "The turn failed."));
     if (!turn.input) return failure(new ApiError("internal", "The turn has no input message."));
     return { ok: true, value: { object: "turn", id: turn.id, status: turn.status, input: turn.input, output: turn.output } };
@@ -147,7 +154,7 @@ export class Conversation extends DurableObject<Env> {
     const writer = writable.getWriter();
     // A reader that went away must not stop the turn: the sockets still get it.
     const listener: Listener = (frame, event) => void writer.write(sseEvent(frame, event.type, event.seq)).catch(() => {});
-    const turn = this.startTurn({ kind: "reply", text: content, replyTo: null }, listener).finally(() => writer.close().catch(() => {}));
+    const turn = this.startTurn({ kind: "reply", text: content, replyTo: null, viaSocket: false }, listener).finally(() => writer.close().catch(() => {}));
     this.ctx.waitUntil(turn);
     return { ok: true, value: readable };
   }
@@ -291,7 +298,7 @@ export class Conversation extends DurableObject<Env> {
         }
         // Awaited so the object stays busy (and awake) for the whole turn; other frames, an
         // interrupt among them, are still delivered meanwhile.
-        await this.startTurn({ kind: event.type === "input.text" ? "reply" : "speak", text: event.text, replyTo });
+        await this.startTurn({ kind: event.type === "input.text" ? "reply" : "speak", text: event.text, replyTo, viaSocket: true });
         return;
       }
       case "avatar.playback":
@@ -319,6 +326,9 @@ export class Conversation extends DurableObject<Env> {
         return;
       case "session.update":
         this.updateSession(ws, event, replyTo);
+        return;
+      case "tool.result":
+        this.toolResult(ws, connection, event, replyTo);
         return;
     }
   }
@@ -358,6 +368,27 @@ export class Conversation extends DurableObject<Env> {
     this.events.emit({ type: "session.updated", voice_input: voiceInput }, replyTo);
   }
 
+  /** A client's answer to a client tool's call: the first one wins; a late, unknown or forbidden one is refused to its sender. */
+  private toolResult(ws: WebSocket, connection: Connection, result: Extract<ClientEvent, { type: "tool.result" }>, replyTo: string | null): void {
+    if ((result.output === undefined) === (result.error === undefined)) {
+      this.events.sendError(ws, new ApiError("parameter.invalid", "A tool.result carries exactly one of 'output' and 'error'.", { param: "output" }), replyTo);
+      return;
+    }
+    // Parsed from the frame's JSON: a JSON value.
+    const answer = result.error === undefined ? { output: result.output as JsonValue } : { error: result.error };
+    const taken = this.toolCalls.answer(result.call_id, connection.credential, answer);
+    if (taken === "unknown") {
+      const message = `No tool call ${JSON.stringify(result.call_id)} is waiting for a result (it was answered, timed out or interrupted).`;
+      this.events.sendError(ws, new ApiError("parameter.invalid", message, { param: "call_id" }), replyTo);
+    } else if (taken === "denied") {
+      this.events.sendError(
+        ws,
+        new ApiError("scope.denied", "This tool is not answered by a client secret's socket; define it with client: true, or answer it from your backend."),
+        replyTo,
+      );
+    }
+  }
+
   /** A speech-to-text session for the conversation's current `stt`. */
   private openStt(events: SttStreamEvents): SttStream | ApiError {
     const settings = this.store.record()?.voiceInput;
@@ -381,9 +412,9 @@ export class Conversation extends DurableObject<Env> {
       if (admission.revoked) closeSocket(ws, POLICY_VIOLATION, "API key revoked");
       return;
     }
-    const request: TurnRequest = { kind: "reply", text, replyTo: null, voice: { socketId: connection.id, ...timing } };
+    const request: TurnRequest = { kind: "reply", text, replyTo: null, viaSocket: true, voice: { socketId: connection.id, ...timing } };
     if (interrupt) this.turns.interrupt();
-    await this.turns.enqueue((handle) => this.runner.run(request, handle));
+    await this.runQueued(request);
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -458,7 +489,7 @@ export class Conversation extends DurableObject<Env> {
     if (record) this.index.started(record);
     this.ctx.waitUntil(this.index.sync());
     const greeting = this.store.setup()?.greeting;
-    if (greeting) this.ctx.waitUntil(this.startTurn({ kind: "speak", text: greeting, replyTo: null }));
+    if (greeting) this.ctx.waitUntil(this.startTurn({ kind: "speak", text: greeting, replyTo: null, viaSocket: true }));
   }
 
   /** A turn a socket starts costs one unit of the org's rate limit (conversation/admission.ts). */
@@ -471,7 +502,15 @@ export class Conversation extends DurableObject<Env> {
   /** A new turn interrupts the one in progress and runs when it has closed. `listener` hears this turn's events. */
   private startTurn(request: TurnRequest, listener?: Listener): Promise<TurnResult> {
     this.turns.interrupt();
-    return this.turns.enqueue((handle) => this.runner.run(request, handle, listener));
+    return this.runQueued(request, listener);
+  }
+
+  /** Runs the turn when the one before it has closed; a turn whose model ended the conversation ends it (`agent_ended`). */
+  private async runQueued(request: TurnRequest, listener?: Listener): Promise<TurnResult> {
+    const result = await this.turns.enqueue((handle) => this.runner.run(request, handle, listener));
+    // Not awaited: ending waits for the turn queue to settle, which includes the caller of this.
+    if (result.endConversation) this.ctx.waitUntil(this.end("agent_ended"));
+    return result;
   }
 
   private async finish(reason: EndReason, replyTo: string | null): Promise<void> {

@@ -32,3 +32,26 @@ export function decodeBase64(text: string): Uint8Array {
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
 }
+
+/**
+ * At most `limit` bytes of a body, then the rest let go (cancelled, never read): a receiver's answer
+ * is untrusted and may be endless. Callers that must refuse a larger body ask for one byte more.
+ */
+export async function readPrefix(body: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array> {
+  if (!body) return new Uint8Array(0);
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } finally {
+    void reader.cancel().catch(() => {});
+  }
+  const all = concat(...chunks);
+  return all.byteLength > limit ? all.subarray(0, limit) : all;
+}

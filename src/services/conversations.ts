@@ -3,6 +3,7 @@ import type { Config } from "../config";
 import type { Db } from "../db/client";
 import { activeConversationIds, type ConversationRecord, findConversation, insertConversation, toRecord } from "../db/conversations";
 import { type ClientPermission, type ConversationStatus, conversations, type OutputAudioFormat, type VoiceInputSettings } from "../db/schema";
+import type { ToolSpec } from "../db/tools";
 import { changeVoiceInput, type VoiceInputChange, voiceInputOf } from "../db/voice-input";
 import type { Conversation } from "../durable-objects/conversation";
 import { CALLER_HEADER, encodeCaller } from "../durable-objects/conversation/connections";
@@ -17,9 +18,11 @@ import { afterCursor, checkCursor, ownedBy } from "../lib/pagination";
 import { requireModel } from "../providers/llm";
 import { chooseStt } from "../providers/stt/choose";
 import { requireFormat } from "../providers/tts";
+import type { ToolInput } from "../routes/tools.schemas";
 import { getAvatar } from "./avatars";
 import { mintClientSecret } from "./client-secrets";
 import { getPersona } from "./personas";
+import { acceptTools } from "./tools";
 import { resolveVoice } from "./voices";
 
 /**
@@ -52,6 +55,7 @@ export type CreateInput = {
   audio_lead_ms?: number | undefined;
   metadata: Record<string, string>;
   client_permissions: ClientPermission[];
+  tools?: ToolInput[] | undefined;
 } & VoiceInputChange;
 
 const stub = (deps: Pick<Deps, "namespace">, id: string) => deps.namespace.getByName(doNames.conversation(id));
@@ -103,7 +107,12 @@ async function resolveSetup(deps: Deps, orgId: string, input: CreateInput) {
     tts: { provider: voice.provider, voice: voice.voice },
     ...(input.audio_lead_ms === undefined ? {} : { audioLeadMs: input.audio_lead_ms }),
   };
-  return { setup, modelId: model.id, voiceId: voice.id, personaId: persona?.id ?? null, voiceInput: resolveVoiceInput(deps, input, persona) };
+  // The request's tools replace the persona's (secrets generated now are shown in the create response only).
+  const tools =
+    input.tools === undefined
+      ? { tools: persona ? (JSON.parse(persona.tools) as ToolSpec[]) : [], revealed: [] }
+      : acceptTools(input.tools, deps.config.webhooks.allowInsecureUrls);
+  return { setup, modelId: model.id, voiceId: voice.id, personaId: persona?.id ?? null, voiceInput: resolveVoiceInput(deps, input, persona), tools };
 }
 
 /**
@@ -127,7 +136,7 @@ const socketUrl = (baseUrl: string, id: string) => `${baseUrl.replace(/^http/, "
 /** `keyId` is the API key creating it: the client secret it gets is revoked with that key. */
 export async function createConversation(deps: Deps, auth: { orgId: string; keyId: string | undefined }, input: CreateInput, baseUrl: string) {
   const { orgId } = auth;
-  const { setup, modelId, voiceId, personaId, voiceInput } = await resolveSetup(deps, orgId, input);
+  const { setup, modelId, voiceId, personaId, voiceInput, tools } = await resolveSetup(deps, orgId, input);
   const id = newId("conv");
   const now = Date.now();
   const record: ConversationRecord = {
@@ -145,6 +154,7 @@ export async function createConversation(deps: Deps, auth: { orgId: string; keyI
     metadata: input.metadata,
     clientPermissions: input.client_permissions,
     voiceInput,
+    tools: tools.tools,
     createdAt: now,
     startedAt: null,
     endedAt: null,
@@ -155,7 +165,7 @@ export async function createConversation(deps: Deps, auth: { orgId: string; keyI
   // failed to be written is unreachable, and its limits end it.)
   await stub(deps, id).init(record, setup);
   await insertConversation(deps.db, record);
-  return { record, clientSecret };
+  return { record, clientSecret, revealed: tools.revealed };
 }
 
 export interface ConversationPage {

@@ -1,6 +1,7 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { events, type WebhookDisabledReason, type WebhookEndpointRow, webhookDeliveries, webhookEndpoints } from "../db/schema";
+import { readPrefix } from "../lib/bytes";
 import { newId } from "../lib/ids";
 import { unixSeconds } from "../lib/time";
 import { signatureHeader } from "../lib/webhook-signature";
@@ -35,33 +36,6 @@ interface AttemptResult {
   retryAfterS: number | undefined;
 }
 
-/** Reads at most `limit` bytes of a body, then lets the rest go. */
-async function readPrefix(res: Response, limit: number): Promise<string> {
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < limit) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
-    }
-  } finally {
-    void reader.cancel().catch(() => {});
-  }
-  const bytes = new Uint8Array(Math.min(size, limit));
-  let offset = 0;
-  for (const c of chunks) {
-    const part = c.subarray(0, bytes.length - offset);
-    bytes.set(part, offset);
-    offset += part.byteLength;
-    if (offset === bytes.length) break;
-  }
-  return new TextDecoder().decode(bytes);
-}
-
 /** Secrets that sign now: the current one, and the previous one during a rotation's overlap. */
 const signingSecrets = (endpoint: WebhookEndpointRow, now: number): string[] =>
   previousSecretActive(endpoint, now) ? [endpoint.secret, endpoint.previousSecret] : [endpoint.secret];
@@ -88,7 +62,7 @@ async function attempt(endpoint: WebhookEndpointRow, event: { id: string; payloa
         "webhook-signature": await signatureHeader(signingSecrets(endpoint, started), event.id, timestamp, event.payload),
       },
     });
-    const responseBody = await readPrefix(res, RESPONSE_BODY_BYTES);
+    const responseBody = new TextDecoder().decode(await readPrefix(res.body, RESPONSE_BODY_BYTES));
     return {
       statusCode: res.status,
       latencyMs: Date.now() - started,

@@ -23,6 +23,7 @@ function record(fields: Partial<ConversationRecord> = {}): ConversationRecord {
     metadata: {},
     clientPermissions: [],
     voiceInput: voiceInputOf({}),
+    tools: [],
     createdAt: T0,
     startedAt: T0,
     endedAt: null,

@@ -59,6 +59,8 @@ const CLIENT_SECRET_DEFAULTS: readonly ClientEventType[] = [
   "input.audio.append",
   "input.audio.commit",
   "input.audio.clear",
+  // Only for tools defined with `client: true`: checked per call when the result arrives.
+  "tool.result",
 ];
 
 /**

@@ -1,6 +1,7 @@
 import type { Config } from "../../config";
+import type { JsonObject } from "../../lib/json-value";
 import type { Logger } from "../../lib/logger";
-import type { ChatRequest, LlmProvider, Usage } from "../../providers/llm/types";
+import type { ChatMessage, ChatRequest, LlmProvider, ToolCallDelta, ToolDefinition, Usage } from "../../providers/llm/types";
 import type { SpeechChunk } from "../../providers/tts/types";
 import { estimateTokens } from "./history";
 import type { Playback } from "./playback";
@@ -10,13 +11,49 @@ import { SpeechQueue, type SpeechSettings } from "./speech-queue";
 /**
  * One turn of the avatar: the LLM's answer streamed as text, cut into sentences as it arrives, each
  * sentence spoken as soon as it is complete, the audio sent in order. The turn knows nothing of
- * sockets or storage: it reports to a sink and returns how it ended. Voice input will add a step
- * before it (a transcript becomes the user's text), not change it.
+ * sockets or storage: it reports to a sink and returns how it ended.
+ *
+ * With tools, a reply runs in rounds: the model's text is spoken as it comes, its tool calls are
+ * run side by side once its answer is complete (the caller's `TurnTools` knows how), their results
+ * go back to the model, and the model answers again, up to MAX_TOOL_ROUNDS rounds of calls (after
+ * which it must answer in words). One speech queue carries the whole turn, so what is said before,
+ * between and after calls plays as one stream; a round whose tools are slow gets a filler line
+ * (once a turn) so the user never hears dead air.
  */
+
+/** Rounds of tool calls a turn may make; the model's next answer may not call any. */
+export const MAX_TOOL_ROUNDS = 5;
+/** How long tools may run before the avatar says its filler line. */
+export const FILLER_AFTER_MS = 1000;
+
+/** A call the model made: `arguments` null when its JSON was not an object (the call is refused). */
+export interface ToolCallPlan {
+  id: string;
+  name: string;
+  arguments: JsonObject | null;
+}
+
+/** What the model is told a call returned: JSON text. */
+export interface ToolResultPlan {
+  content: string;
+  isError: boolean;
+}
+
+/** The tools of a turn, as the conversation provides them. */
+export interface TurnTools {
+  /** Sent to the model (the built-ins included). */
+  definitions: ToolDefinition[];
+  /** Runs one round's calls side by side (announcing and recording them); honours `signal`. */
+  run(calls: readonly ToolCallPlan[], signal: AbortSignal): Promise<ToolResultPlan[]>;
+  /** The line to say when the round's tools are slow; null for none. */
+  filler(calls: readonly ToolCallPlan[]): string | null;
+  /** Said when the model ends the conversation without a word of its own. */
+  goodbye: string;
+}
 
 export type TurnInput =
   /** The LLM answers `request` (the history ending with the user's message). */
-  | { kind: "reply"; llm: LlmProvider; request: ChatRequest }
+  | { kind: "reply"; llm: LlmProvider; request: ChatRequest; tools?: TurnTools }
   /** The avatar says `text` exactly. */
   | { kind: "speak"; text: string };
 
@@ -41,6 +78,8 @@ export interface TurnMetrics {
   tts_first_byte_ms: number | null;
   first_audio_ms: number | null;
   total_ms: number;
+  /** Time spent waiting for tools (each round's calls run side by side and count once); null without tools. */
+  tool_ms: number | null;
 }
 
 /** What a turn consumed, for the org's usage. */
@@ -64,6 +103,8 @@ export interface TurnOutcome {
   error?: unknown;
   metrics: TurnMetrics;
   usage: TurnUsage;
+  /** The model called `end_conversation`: the conversation ends once this turn is over. */
+  endConversation: boolean;
 }
 
 export async function runTurn(input: TurnInput, speech: SpeechSettings, sink: TurnSink, ctx: TurnContext): Promise<TurnOutcome> {
@@ -82,7 +123,20 @@ export async function runTurn(input: TurnInput, speech: SpeechSettings, sink: Tu
   });
   let text = "";
   let llmFirstTokenAt: number | null = null;
-  let reported: Usage | undefined;
+  let toolMs: number | null = null;
+  let endConversation = false;
+  const usage = { llmInputTokens: 0, llmOutputTokens: 0 };
+
+  /** Text of the reply, spoken: separated from what came before it (another round, a filler). */
+  const append = (piece: string) => {
+    const gap = text !== "" && !/\s$/.test(text) && !/^\s/.test(piece) ? " " : "";
+    text += gap + piece;
+    sink.delta(gap + piece);
+  };
+  const say = (line: string) => {
+    append(line);
+    queue.add(line);
+  };
 
   const outcome = (status: TurnOutcome["status"], error?: unknown): TurnOutcome => ({
     status,
@@ -95,8 +149,10 @@ export async function runTurn(input: TurnInput, speech: SpeechSettings, sink: Tu
       tts_first_byte_ms: queue.ttsFirstByteMs,
       first_audio_ms: queue.firstAudioAt === null ? null : queue.firstAudioAt - startedAt,
       total_ms: ctx.now() - startedAt,
+      tool_ms: toolMs,
     },
-    usage: { ttsCharacters: queue.synthesizedCharacters, ...llmUsage(input, reported, text) },
+    usage: { ttsCharacters: queue.synthesizedCharacters, ...usage },
+    endConversation,
   });
 
   try {
@@ -105,17 +161,61 @@ export async function runTurn(input: TurnInput, speech: SpeechSettings, sink: Tu
       sink.delta(text);
       for (const sentence of splitSentences(text)) queue.add(sentence);
     } else {
-      const stream = await input.llm.stream(input.request, { signal, config: ctx.config, log: ctx.log });
-      const splitter = new SentenceSplitter();
-      for await (const event of stream) {
-        if (event.type === "usage") reported = event.usage;
-        if (event.type !== "delta" || !event.content) continue;
-        llmFirstTokenAt ??= ctx.now();
-        text += event.content;
-        sink.delta(event.content);
-        for (const sentence of splitter.push(event.content)) queue.add(sentence);
+      const { tools } = input;
+      const messages = [...input.request.messages];
+      let fillerSaid = false;
+      for (let round = 0; ; round++) {
+        const request: ChatRequest = tools
+          ? { ...input.request, messages, tools: tools.definitions, tool_choice: round < MAX_TOOL_ROUNDS ? "auto" : "none" }
+          : { ...input.request, messages };
+        const answer = await streamAnswer(
+          input.llm,
+          request,
+          { ...ctx, signal },
+          () => {
+            llmFirstTokenAt ??= ctx.now();
+          },
+          append,
+          (sentence) => queue.add(sentence),
+        );
+        usage.llmInputTokens += answer.usage?.prompt_tokens ?? estimateMessages(messages);
+        usage.llmOutputTokens +=
+          answer.usage?.completion_tokens ?? (answer.text === "" && answer.calls.length === 0 ? 0 : estimateTokens(answer.text + JSON.stringify(answer.calls)));
+        if (!tools || answer.calls.length === 0) break;
+
+        messages.push({
+          role: "assistant",
+          content: answer.text === "" ? null : answer.text,
+          tool_calls: answer.calls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: JSON.stringify(c.arguments ?? {}) } })),
+        });
+        const toolsStarted = ctx.now();
+        const filler = fillerSaid ? null : tools.filler(answer.calls);
+        const timer =
+          filler === null
+            ? undefined
+            : setTimeout(() => {
+                fillerSaid = true;
+                say(filler);
+              }, FILLER_AFTER_MS);
+        let results: ToolResultPlan[];
+        try {
+          results = await untilAborted(tools.run(answer.calls, signal), signal);
+        } finally {
+          if (timer !== undefined) clearTimeout(timer);
+        }
+        toolMs = (toolMs ?? 0) + (ctx.now() - toolsStarted);
+        answer.calls.forEach((call, i) => {
+          const result = results[i];
+          messages.push({ role: "tool", tool_call_id: call.id, content: result?.content ?? "{}" });
+        });
+        const names = answer.calls.map((c) => c.name);
+        if (names.includes("end_conversation")) {
+          endConversation = true;
+          if (text.trim() === "") say(tools.goodbye);
+          break;
+        }
+        if (names.includes("wait_for_user")) break;
       }
-      for (const sentence of splitter.flush()) queue.add(sentence);
     }
     queue.close();
     await queue.played;
@@ -128,12 +228,81 @@ export async function runTurn(input: TurnInput, speech: SpeechSettings, sink: Tu
   }
 }
 
-/**
- * The model's tokens: the provider's count where it reported one (a stream cut short never does),
- * else estimated as the history is (about four characters a token).
- */
-function llmUsage(input: TurnInput, reported: Usage | undefined, text: string): Omit<TurnUsage, "ttsCharacters"> {
-  if (input.kind === "speak") return { llmInputTokens: 0, llmOutputTokens: 0 };
-  const sent = input.request.messages.reduce((n, m) => n + estimateTokens(typeof m.content === "string" ? m.content : ""), 0);
-  return { llmInputTokens: reported?.prompt_tokens ?? sent, llmOutputTokens: reported?.completion_tokens ?? (text === "" ? 0 : estimateTokens(text)) };
+/** One answer of the model: its text (spoken as it streams) and its tool calls, once complete. */
+async function streamAnswer(
+  llm: LlmProvider,
+  request: ChatRequest,
+  ctx: TurnContext,
+  onToken: () => void,
+  append: (piece: string) => void,
+  speak: (sentence: string) => void,
+): Promise<{ text: string; calls: ToolCallPlan[]; usage: Usage | undefined }> {
+  const stream = await llm.stream(request, { signal: ctx.signal, config: ctx.config, log: ctx.log });
+  const splitter = new SentenceSplitter();
+  const calls = new ToolCallCollector();
+  let text = "";
+  let usage: Usage | undefined;
+  for await (const event of stream) {
+    if (event.type === "usage") usage = event.usage;
+    if (event.type !== "delta") continue;
+    if (event.tool_calls) calls.push(event.tool_calls);
+    if (!event.content) continue;
+    onToken();
+    const piece = event.content;
+    text += piece;
+    append(piece);
+    for (const sentence of splitter.push(piece)) speak(sentence);
+  }
+  for (const sentence of splitter.flush()) speak(sentence);
+  return { text, calls: calls.done(), usage };
 }
+
+/** Streamed tool-call fragments, put together by index (OpenAI's `delta.tool_calls`). */
+class ToolCallCollector {
+  private readonly calls = new Map<number, { id: string; name: string; args: string }>();
+
+  push(deltas: readonly ToolCallDelta[]): void {
+    for (const d of deltas) {
+      const call = this.calls.get(d.index) ?? { id: "", name: "", args: "" };
+      if (d.id) call.id = d.id;
+      if (d.function?.name) call.name += d.function.name;
+      if (d.function?.arguments) call.args += d.function.arguments;
+      this.calls.set(d.index, call);
+    }
+  }
+
+  done(): ToolCallPlan[] {
+    return [...this.calls.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([index, c]) => ({ id: c.id || `call_${index}`, name: c.name, arguments: objectOf(c.args) }));
+  }
+}
+
+function objectOf(json: string): JsonObject | null {
+  try {
+    const value: unknown = JSON.parse(json === "" ? "{}" : json);
+    return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as JsonObject) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** `work`, or a rejection as soon as `signal` aborts (an interrupt does not wait for a slow tool). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+/** What the model was sent, estimated as the history is (about four characters a token). */
+const estimateMessages = (messages: readonly ChatMessage[]) =>
+  messages.reduce(
+    (n, m) =>
+      n +
+      estimateTokens(typeof m.content === "string" ? m.content : "") +
+      ("tool_calls" in m && m.tool_calls ? estimateTokens(JSON.stringify(m.tool_calls)) : 0),
+    0,
+  );

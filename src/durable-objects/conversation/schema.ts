@@ -26,6 +26,11 @@ const MIGRATIONS: readonly ((sql: SqlStorage) => void)[] = [
       sql.exec("DELETE FROM meta WHERE key = 'outbox'");
     }
   },
+  // 3: tool calls in the transcript. `tool` is JSON: `{tool_calls}` on an assistant message that
+  // called tools, `{tool_call_id, name, is_error}` on a tool result; null on every other message.
+  (sql) => {
+    sql.exec("ALTER TABLE messages ADD COLUMN tool TEXT");
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -3,7 +3,7 @@ import { voiceInputOf } from "../../db/voice-input";
 import { newId } from "../../lib/ids";
 import { isoSeconds } from "../../lib/time";
 import type { StoredEvent } from "../../webhooks/events";
-import type { MessageJson } from "../conversation.protocol";
+import type { MessageJson, ToolCallJson } from "../conversation.protocol";
 import type { ConversationSetup } from "./contract";
 import type { LimitState, PlannedAction } from "./limits";
 import { migrate } from "./schema";
@@ -36,13 +36,26 @@ export interface TurnInFlight {
   startedAt?: number;
 }
 
+/** What a message of a tool call carries beyond text (the `tool` column, JSON). */
+export type ToolPart = { tool_calls: ToolCallJson[] } | { tool_call_id: string; name: string; is_error: boolean };
+
+/** A message to store. */
+export interface NewMessage {
+  role: MessageJson["role"];
+  content: string;
+  turnId: string;
+  interrupted: boolean;
+  tool?: ToolPart;
+}
+
 interface MessageRow {
   id: string;
-  role: "user" | "assistant";
+  role: MessageJson["role"];
   content: string;
   turn_id: string;
   interrupted: number;
   created_at: number;
+  tool: string | null;
   [key: string]: SqlStorageValue;
 }
 
@@ -54,6 +67,7 @@ const messageJson = (row: MessageRow): MessageJson => ({
   turn_id: row.turn_id,
   interrupted: row.interrupted === 1,
   created_at: isoSeconds(row.created_at),
+  ...(row.tool === null ? {} : (JSON.parse(row.tool) as ToolPart)),
 });
 
 export class ConversationStore {
@@ -99,7 +113,10 @@ export class ConversationStore {
   record(): ConversationRecord | undefined {
     const record = this.get<ConversationRecord>("record");
     // Objects created before `client_permissions` existed granted nothing; before voice input, the defaults listen.
-    return record && { ...record, clientPermissions: record.clientPermissions ?? [], voiceInput: voiceInputOf(record.voiceInput ?? {}) };
+    // Before tools, none.
+    return (
+      record && { ...record, clientPermissions: record.clientPermissions ?? [], voiceInput: voiceInputOf(record.voiceInput ?? {}), tools: record.tools ?? [] }
+    );
   }
 
   /** The record as it is now: status, start, end and (`session.update`) voice input change; the rest was fixed at creation. */
@@ -188,7 +205,7 @@ export class ConversationStore {
     this.put("usage", Object.fromEntries(USAGE_KEYS.map((k) => [k, Math.max(0, now[k] - written[k])])));
   }
 
-  addMessage(message: { role: "user" | "assistant"; content: string; turnId: string; interrupted: boolean }, now: number): MessageJson {
+  addMessage(message: NewMessage, now: number): MessageJson {
     const row: MessageRow = {
       id: newId("msg"),
       role: message.role,
@@ -196,15 +213,17 @@ export class ConversationStore {
       turn_id: message.turnId,
       interrupted: message.interrupted ? 1 : 0,
       created_at: now,
+      tool: message.tool ? JSON.stringify(message.tool) : null,
     };
     this.sql.exec(
-      "INSERT INTO messages (id, role, content, turn_id, interrupted, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT INTO messages (id, role, content, turn_id, interrupted, created_at, tool) VALUES (?, ?, ?, ?, ?, ?, ?)",
       row.id,
       row.role,
       row.content,
       row.turn_id,
       row.interrupted,
       row.created_at,
+      row.tool,
     );
     const json = messageJson(row);
     this.transcript?.push(json);

@@ -13,6 +13,8 @@ import { EVENT_RETENTION_MS } from "./limits";
 import { runTurn, type TurnMetrics, type TurnOutcome } from "./pipeline";
 import { Playback } from "./playback";
 import type { ConversationStore, TurnInFlight } from "./store";
+import type { PendingToolCalls } from "./tool-calls";
+import { turnTools } from "./turn-tools";
 import type { TurnHandle } from "./turns";
 import type { VoiceTiming } from "./voice-input";
 
@@ -30,6 +32,8 @@ export interface TurnRequest {
   text: string;
   /** The client frame's `event_id`, carried by every event of the turn. */
   replyTo: string | null;
+  /** Asked over a socket (typed or spoken), not by the REST API: a client tool can be answered. */
+  viaSocket: boolean;
   /** A turn the user spoke: its text is the final transcript of the speech on `socketId`. */
   voice?: { socketId: string } & VoiceTiming;
 }
@@ -40,6 +44,8 @@ export interface TurnResult {
   input: MessageJson | null;
   output: MessageJson | null;
   error?: ApiError;
+  /** The model called `end_conversation`: the conversation is to end (`agent_ended`). */
+  endConversation: boolean;
 }
 
 export interface TurnRunnerDeps {
@@ -55,9 +61,13 @@ export interface TurnRunnerDeps {
   usage: (usage: { ttsCharacters: number; llmInputTokens: number; llmOutputTokens: number }) => void;
   /** The deployment's lead when the conversation has none of its own. */
   defaultLeadMs: () => number;
+  /** Client tool calls waiting for a socket's answer. */
+  pendingToolCalls: PendingToolCalls;
+  /** Whether a socket that may answer a client tool is open (`client: true` admits client-secret sockets). */
+  canAnswerTool: (clientSecretMayAnswer: boolean) => boolean;
 }
 
-const NO_METRICS: TurnMetrics = { llm_first_token_ms: null, tts_first_byte_ms: null, first_audio_ms: null, total_ms: 0 };
+const NO_METRICS: TurnMetrics = { llm_first_token_ms: null, tts_first_byte_ms: null, first_audio_ms: null, total_ms: 0, tool_ms: null };
 const NO_VOICE = { stt_final_ms: null, voice_to_voice_ms: null };
 
 /** A voice turn's own metrics: from the end of the user's speech to the transcript, and to the first audio. */
@@ -134,7 +144,25 @@ export class TurnRunner {
     if (!cancelled && llm && !noModel) {
       const transcript = [...store.messages(), { role: "user" as const, content: request.text }];
       const history = chatHistory(setup.systemPrompt, transcript, setup.llm.contextWindow);
-      outcome = runTurn({ kind: "reply", llm, request: { model: setup.llm.model, messages: history } }, speech, sink, context);
+      const canCall = llm.models.find((m) => m.name === setup.llm.model)?.capabilities.tools ?? false;
+      const tools = canCall
+        ? turnTools({
+            conversationId: record.id,
+            turnId,
+            tools: record.tools,
+            viaSocket: request.viaSocket,
+            canAnswer: this.deps.canAnswerTool,
+            pending: this.deps.pendingToolCalls,
+            emit,
+            addMessage: (message) => store.addMessage(message, now()),
+            language: record.voiceInput.input_language,
+            allowInsecureUrls: config.webhooks.allowInsecureUrls,
+            log,
+            now,
+          })
+        : undefined;
+      const chat = { model: setup.llm.model, messages: history };
+      outcome = runTurn({ kind: "reply", llm, request: chat, ...(tools ? { tools } : {}) }, speech, sink, context);
     }
 
     let input: MessageJson | null = null;
@@ -146,12 +174,12 @@ export class TurnRunner {
     if (cancelled) {
       emit({ type: "avatar.interrupted", turn_id: turnId, spoken_text: "" });
       emit({ type: "metrics.turn", turn_id: turnId, ...NO_METRICS, ...voiceMetrics(request, inFlight.startedAt ?? now(), NO_METRICS) });
-      return { id: turnId, status: "interrupted", input, output: null };
+      return { id: turnId, status: "interrupted", input, output: null, endConversation: false };
     }
     if (noModel) {
       emit({ type: "error", code: noModel.code, message: noModel.message });
       emit({ type: "metrics.turn", turn_id: turnId, ...NO_METRICS, ...voiceMetrics(request, inFlight.startedAt ?? now(), NO_METRICS) });
-      return { id: turnId, status: "failed", input, output: null, error: noModel };
+      return { id: turnId, status: "failed", input, output: null, error: noModel, endConversation: false };
     }
     // No `touch()` here, only at the end: the alarm treats a turn in progress as activity anyway,
     // and moving the alarm now cost the runtime ~1 ms before the model's request and this
@@ -186,7 +214,7 @@ export class TurnRunner {
     store.saveTurn(undefined);
     store.pruneEvents(now() - EVENT_RETENTION_MS);
     if (!this.deps.ending()) this.deps.touch();
-    return { id: turnId, status: result.status, input, output, ...(error ? { error } : {}) };
+    return { id: turnId, status: result.status, input, output, ...(error ? { error } : {}), endConversation: result.endConversation };
   }
 
   /**

@@ -32,7 +32,9 @@ import type {
  * contains the word "abbreviations", so a naive sentence count is exact unless they are asked for.
  *
  * Tools, JSON output, `max_tokens` (one word = one token) and `stop` behave as OpenAI documents
- * them. `stream()` sends the same content word by word, paced by `llm.mockWordIntervalMs`.
+ * them. With tools, `auto` calls the tool the user's message names; "in parallel" (or "at the same
+ * time") calls every tool it names in one round, "keep calling" calls again after each result, and
+ * "announce" says a short sentence before the call. `stream()` sends the same content word by word, paced by `llm.mockWordIntervalMs`.
  */
 
 const MODEL_NAME = "echo";
@@ -432,38 +434,51 @@ const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&
 /** "call a tool", "use the function": any tool will do, so the first is called. */
 const ANY_TOOL_REQUEST = /\b(?:call|use)\s+(?:a|an|the|any|your)\s+(?:tool|function)\b/i;
 
-/** The tool the message names first, if any. */
-function mentionedTool(tools: readonly ToolDefinition[], text: string): ToolDefinition | undefined {
-  let best: { tool: ToolDefinition; at: number } | undefined;
-  for (const tool of tools) {
-    const at = text.search(new RegExp(`(?<![\\w-])${escapeRegExp(tool.function.name)}(?![\\w-])`, "i"));
-    if (at >= 0 && (best === undefined || at < best.at)) best = { tool, at };
-  }
-  return best?.tool;
-}
-
 function invalidToolChoice(message: string): ApiError {
   return new ApiError("parameter.invalid", message, { param: "tool_choice" });
 }
 
-/** The tool to call instead of answering in text, if any (OpenAI's `tool_choice` rules). */
-function chooseTool(request: ChatRequest, turn: LastTurn): ToolDefinition | undefined {
+/** "keep calling X": after a result the model calls a tool again (tool loops are tested with it). */
+const KEEP_CALLING = /\bkeep calling\b/i;
+/** "... in parallel" / "at the same time": every tool the message names, in one round. */
+const PARALLEL = /\b(?:in parallel|at the same time)\b/i;
+/** "announce": a short sentence before the call, as real models often say. */
+const ANNOUNCE = /\bannounce\b/i;
+export const MOCK_ANNOUNCEMENT = "One moment, let me look.";
+
+/** Every tool the message names, in the order it names them. */
+function mentionedTools(tools: readonly ToolDefinition[], text: string): ToolDefinition[] {
+  return tools
+    .map((tool) => ({ tool, at: text.search(new RegExp(`(?<![\\w-])${escapeRegExp(tool.function.name)}(?![\\w-])`, "i")) }))
+    .filter((m) => m.at >= 0)
+    .sort((a, b) => a.at - b.at)
+    .map((m) => m.tool);
+}
+
+/** The tools to call instead of answering in text, if any (OpenAI's `tool_choice` rules). */
+function chooseTools(request: ChatRequest, turn: LastTurn): ToolDefinition[] {
   const tools = request.tools ?? [];
   const choice = request.tool_choice ?? "auto";
-  if (choice === "none") return undefined;
+  if (choice === "none") return [];
   if (typeof choice === "object") {
     const named = tools.find((t) => t.function.name === choice.function.name);
     if (!named) throw invalidToolChoice(`tool_choice names ${quote(choice.function.name)}, which is not among the tools.`);
-    return named;
+    return [named];
   }
+  const text = turn.prompt.text;
+  const named = mentionedTools(tools, text);
+  const several = request.parallel_tool_calls !== false && PARALLEL.test(text) ? named : named.slice(0, 1);
   if (choice === "required") {
     const [first] = tools;
     if (!first) throw invalidToolChoice("tool_choice 'required' needs at least one tool.");
-    return mentionedTool(tools, turn.prompt.text) ?? first;
+    return several.length > 0 ? several : [first];
   }
-  // "auto": only a user asking for a tool; after a tool result the model answers in words.
-  if (turn.kind !== "user") return undefined;
-  return mentionedTool(tools, turn.prompt.text) ?? (ANY_TOOL_REQUEST.test(turn.prompt.text) ? tools[0] : undefined);
+  // "auto": only a user asking for a tool; after a tool result the model answers in words, unless
+  // the user asked it to keep calling.
+  if (turn.kind !== "user" && !KEEP_CALLING.test(text)) return [];
+  if (several.length > 0) return several;
+  const first = tools[0];
+  return first && ANY_TOOL_REQUEST.test(text) ? [first] : [];
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -749,13 +764,17 @@ function answer(request: ChatRequest): ChatResult {
   const turn = readLastTurn(request.messages);
   const prompt = promptTokens(request.messages);
 
-  const tool = chooseTool(request, turn);
-  if (tool) {
-    const call = toolCall(tool, request, turn, hash);
+  const chosen = chooseTools(request, turn);
+  if (chosen.length > 0) {
+    const calls = chosen.map((tool, i) => toolCall(tool, request, turn, i === 0 ? hash : fnv1a(String(i), hash)));
+    const content = ANNOUNCE.test(turn.prompt.text) ? MOCK_ANNOUNCEMENT : null;
     return {
-      message: { role: "assistant", content: null, tool_calls: [call] },
+      message: { role: "assistant", content, tool_calls: calls },
       finish_reason: "tool_calls",
-      usage: usage(prompt, countJsonWords(call.function.arguments)),
+      usage: usage(
+        prompt,
+        calls.reduce((n, call) => n + countJsonWords(call.function.arguments), countWords(content ?? "")),
+      ),
     };
   }
 
@@ -770,16 +789,20 @@ const ARGUMENT_FRAGMENTS = 4;
 /** The deltas of a result: its words, or its tool call (a header, then the arguments in pieces). */
 function deltasOf(result: ChatResult): ChatEvent[] {
   const calls = result.message.tool_calls ?? [];
-  if (calls.length === 0) return wordPieces(result.message.content ?? "").map((content) => ({ type: "delta", content }));
-  return calls.flatMap((call, index): ChatEvent[] => {
-    const args = call.function.arguments;
-    const size = Math.max(1, Math.ceil(args.length / ARGUMENT_FRAGMENTS));
-    const fragments: ChatEvent[] = [];
-    for (let at = 0; at < args.length; at += size) {
-      fragments.push({ type: "delta", tool_calls: [{ index, function: { arguments: args.slice(at, at + size) } }] });
-    }
-    return [{ type: "delta", tool_calls: [{ index, id: call.id, type: "function", function: { name: call.function.name, arguments: "" } }] }, ...fragments];
-  });
+  const words: ChatEvent[] = wordPieces(result.message.content ?? "").map((content) => ({ type: "delta", content }));
+  if (calls.length === 0) return words;
+  return [
+    ...words,
+    ...calls.flatMap((call, index): ChatEvent[] => {
+      const args = call.function.arguments;
+      const size = Math.max(1, Math.ceil(args.length / ARGUMENT_FRAGMENTS));
+      const fragments: ChatEvent[] = [];
+      for (let at = 0; at < args.length; at += size) {
+        fragments.push({ type: "delta", tool_calls: [{ index, function: { arguments: args.slice(at, at + size) } }] });
+      }
+      return [{ type: "delta", tool_calls: [{ index, id: call.id, type: "function", function: { name: call.function.name, arguments: "" } }] }, ...fragments];
+    }),
+  ];
 }
 
 /** Waits `ms`, or less if `signal` aborts first; never rejects (an abort is not an error here). */

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { ConversationRecord } from "../../db/conversations";
+import { toolJson } from "../../db/tools";
 import { conversationJson } from "../../durable-objects/conversation.protocol";
 import type { AppEnv } from "../../env";
 import { ApiError } from "../../lib/errors";
@@ -18,13 +19,14 @@ const deps = (c: Context<AppEnv>): conversations.Deps => ({ db: c.get("db"), con
 export const createConversation: Handler<"createConversation"> = async (c) => {
   const baseUrl = c.get("config").publicBaseUrl ?? new URL(c.req.url).origin;
   const auth = c.get("auth");
-  const { record, clientSecret } = await conversations.createConversation(
+  const { record, clientSecret, revealed } = await conversations.createConversation(
     deps(c),
     { orgId: auth.org.id, keyId: auth.key?.keyId },
     c.req.valid("json"),
     baseUrl,
   );
-  const body = { ...conversationJson(record), client_secret: { value: clientSecret.value, expires_at: isoSeconds(clientSecret.expiresAtMs) } };
+  const tools = record.tools.map((t) => toolJson(t, revealed.includes(t.name)));
+  const body = { ...conversationJson(record), tools, client_secret: { value: clientSecret.value, expires_at: isoSeconds(clientSecret.expiresAtMs) } };
   return c.json(body, 201, NO_STORE);
 };
 

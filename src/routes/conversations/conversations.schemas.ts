@@ -6,16 +6,30 @@ import { TimestampSchema } from "../../lib/openapi";
 import { decimalQuery, listSchema, paginationQuery } from "../../lib/pagination";
 import { textField } from "../../lib/text";
 import { personaFields } from "../personas/personas.schemas";
+import { ToolSchema, ToolsInput } from "../tools.schemas";
 
 export const MessageSchema = z
   .object({
     id: z.string().openapi({ example: "msg_01JD0000000000000000000000" }),
     object: z.literal("message"),
-    role: z.enum(["user", "assistant"]),
-    content: z.string(),
+    role: z.enum(["user", "assistant", "tool"]),
+    content: z.string().openapi({ description: "What was said; a `tool` message's is the result as the model got it (JSON text)." }),
     turn_id: z.string().openapi({ example: "turn_01JD0000000000000000000000" }),
     interrupted: z.boolean().openapi({ description: "The avatar was interrupted: `content` is what it had said by then." }),
     created_at: TimestampSchema,
+    tool_calls: z
+      .array(z.object({ id: z.string(), name: z.string(), arguments: z.record(z.string(), z.unknown()).nullable() }))
+      .optional()
+      .openapi({
+        description:
+          "On an assistant message that called tools (its `content` is empty: what the avatar said in the turn is the turn's last assistant message). `arguments` is null when the model's were not a JSON object.",
+      }),
+    tool_call_id: z.string().optional().openapi({ description: "On a `tool` message: the call it answers." }),
+    name: z.string().optional().openapi({ description: "On a `tool` message: the tool's name." }),
+    is_error: z
+      .boolean()
+      .optional()
+      .openapi({ description: 'On a `tool` message: the tool failed, timed out or was refused; `content` is `{"error": "..."}`.' }),
   })
   .openapi("Message");
 
@@ -53,6 +67,7 @@ const conversationFields = {
   client_permissions: z
     .array(z.enum(CLIENT_PERMISSIONS))
     .openapi({ description: "What a browser holding the client secret may do beyond talking and interrupting (see `CreateConversationRequest`)." }),
+  tools: z.array(ToolSchema).openapi({ description: "What the model may call besides the built-ins (`end_conversation`, `wait_for_user`)." }),
   created_at: TimestampSchema,
   started_at: TimestampSchema.nullable().openapi({ description: "When the first socket joined." }),
   ended_at: TimestampSchema.nullable(),
@@ -157,6 +172,10 @@ export const CreateConversationBody = z
       description:
         "`enabled` (default true): whether the user's voice interrupts the avatar. `ignore_words` (at most 100, each up to 40 characters): words and phrases that alone are a backchannel and do not interrupt; default per input_language.",
       example: { ignore_words: ["uh-huh", "yeah", "okay"] },
+    }),
+    tools: ToolsInput.optional().openapi({
+      description:
+        "Replaces the persona's tools. Each is `client` (answered by a socket with `tool.result`; a client secret's socket only when `client: true`) or `server` (POSTed to `url`, signed like a webhook with the tool's `secret`, its JSON answer the result). The model may also call `end_conversation` and `wait_for_user`. Names unique; at most 32.",
     }),
     client_permissions: z
       .array(z.enum(CLIENT_PERMISSIONS))

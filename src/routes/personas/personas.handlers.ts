@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { PERSONA_VERTICALS, type PersonaRow, type PersonaVertical } from "../../db/schema";
+import { type ToolSpec, toolJson } from "../../db/tools";
 import type { AppEnv } from "../../env";
 import { ApiError, notFound, quote } from "../../lib/errors";
 import { toPage } from "../../lib/pagination";
@@ -11,7 +12,8 @@ import type * as routes from "./personas.routes";
 
 type Handler<R extends keyof typeof routes> = HandlerOf<typeof routes, R>;
 
-export const toJson = (p: PersonaRow) => ({
+/** `revealed`: the tools whose generated secret this response shows (the write that generated it). */
+export const toJson = (p: PersonaRow, revealed: readonly string[] = []) => ({
   id: p.id,
   object: "persona" as const,
   name: p.name,
@@ -24,6 +26,7 @@ export const toJson = (p: PersonaRow) => ({
   default_voice_id: p.defaultVoiceId,
   model: p.model,
   stt: p.stt,
+  tools: (JSON.parse(p.tools) as ToolSpec[]).map((t) => toolJson(t, revealed.includes(t.name))),
   is_preset: p.ownerOrgId === null,
   created_at: isoSeconds(p.createdAt),
   updated_at: isoSeconds(p.updatedAt),
@@ -59,14 +62,14 @@ export const getPersona: Handler<"getPersona"> = async (c) => {
 };
 
 export const createPersona: Handler<"createPersona"> = async (c) => {
-  const row = await personas.createPersona(writeDeps(c), c.get("auth").org.id, c.req.valid("json"));
-  return c.json(toJson(row), 201);
+  const { row, revealed } = await personas.createPersona(writeDeps(c), c.get("auth").org.id, c.req.valid("json"));
+  return c.json(toJson(row, revealed), 201);
 };
 
 export const updatePersona: Handler<"updatePersona"> = async (c) => {
   const { persona_id } = c.req.valid("param");
-  const row = await personas.updatePersona(writeDeps(c), c.get("auth").org.id, persona_id, c.req.valid("json"));
-  return c.json(toJson(row), 200);
+  const { row, revealed } = await personas.updatePersona(writeDeps(c), c.get("auth").org.id, persona_id, c.req.valid("json"));
+  return c.json(toJson(row, revealed), 200);
 };
 
 export const deletePersona: Handler<"deletePersona"> = async (c) => {

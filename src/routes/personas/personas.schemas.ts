@@ -4,6 +4,7 @@ import { SttInput } from "../../durable-objects/conversation.protocol";
 import { TimestampSchema } from "../../lib/openapi";
 import { listSchema, paginationQuery } from "../../lib/pagination";
 import { textField } from "../../lib/text";
+import { ToolSchema, ToolsInput } from "../tools.schemas";
 
 export const PersonaSchema = z
   .object({
@@ -22,6 +23,7 @@ export const PersonaSchema = z
       .string()
       .nullable()
       .openapi({ description: "Speech-to-text of its conversations (`provider:model`); null: `mock:default`.", example: "mock:default" }),
+    tools: z.array(ToolSchema).openapi({ description: "What its conversations' model may call (see `CreateConversationRequest.tools`)." }),
     is_preset: z.boolean().openapi({ description: "Presets belong to the platform and are read-only." }),
     created_at: TimestampSchema,
     updated_at: TimestampSchema,
@@ -60,6 +62,7 @@ export const personaFields = {
     description: "Speech-to-text of its conversations, `provider:model` (see `CreateConversationRequest.stt`); null for the default.",
     example: "mock:default",
   }),
+  tools: ToolsInput,
 };
 
 export const CreatePersonaBody = z
@@ -74,6 +77,7 @@ export const CreatePersonaBody = z
     default_voice_id: personaFields.default_voice_id.default("mock:warm"),
     model: personaFields.model.default("mock:echo"),
     stt: personaFields.stt.default(null),
+    tools: personaFields.tools.default([]),
   })
   .openapi("CreatePersonaRequest");
 
@@ -89,5 +93,6 @@ export const UpdatePersonaBody = z
     default_voice_id: personaFields.default_voice_id.optional(),
     model: personaFields.model.optional(),
     stt: personaFields.stt.optional(),
+    tools: personaFields.tools.optional().openapi({ description: "Replaces the whole list." }),
   })
   .openapi("UpdatePersonaRequest");
