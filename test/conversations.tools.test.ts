@@ -144,7 +144,12 @@ describe("client tools", () => {
 describe("server tools", () => {
   it("are POSTed signed the Standard Webhooks way, with the tool's headers, and their JSON answer is the result", async () => {
     const receiver = receivers.add(uniqueName("shop"), json({ status: "delivered" }));
-    const res = await post("/v1/conversations", { avatar_id: "av_demo", greeting: null, ...FAST, tools: [serverTool(receiver.url, { headers: { "X-Api-Key": "shop-key" } })] });
+    const res = await post("/v1/conversations", {
+      avatar_id: "av_demo",
+      greeting: null,
+      ...FAST,
+      tools: [serverTool(receiver.url, { headers: { "X-Api-Key": "shop-key" } })],
+    });
     expect(res.status).toBe(201);
     const conv = (await res.json()) as { id: string; tools: { secret?: string; headers: Record<string, string> }[] };
     const secret = conv.tools[0]?.secret;
@@ -199,7 +204,10 @@ describe("server tools", () => {
     const ws = await open(conv.id);
     ws.send({ type: "input.text", text: "keep calling lookup_order for order 1" });
     await ws.next("metrics.turn", 30_000);
-    const said = ws.ofTypes(["agent.response.delta"]).map((e) => (e as Of<"agent.response.delta">).delta).join("");
+    const said = ws
+      .ofTypes(["agent.response.delta"])
+      .map((e) => (e as Of<"agent.response.delta">).delta)
+      .join("");
     expect(said.split("One moment while I look.").length - 1).toBe(1);
     expect(ws.ofTypes(["tool.call"]).length).toBe(5);
   }, 20_000);
@@ -278,6 +286,13 @@ describe("the loop", () => {
     expect(await ws.next("session.ended", 15_000)).toMatchObject({ reason: "agent_ended" });
     const record = (await (await api(`/v1/conversations/${conv.id}`)).json()) as { status: string; end_reason: string };
     expect(record).toMatchObject({ status: "ended", end_reason: "agent_ended" });
+    // The transcript webhook carries the call and its result.
+    const listed = (await (await api("/v1/events?type=conversation.transcript.ready&limit=100")).json()) as {
+      data: { data: { conversation_id: string; messages: MessageJson[] } }[];
+    };
+    const transcript = listed.data.find((e) => e.data.conversation_id === conv.id);
+    expect(transcript?.data.messages.map((m) => m.role)).toEqual(["user", "assistant", "tool", "assistant"]);
+    expect(transcript?.data.messages[1]?.tool_calls?.[0]?.name).toBe("end_conversation");
   });
 
   it("wait_for_user: the turn ends without another answer", async () => {

@@ -36,9 +36,10 @@ export function measureBundle() {
 }
 
 /**
- * wrangler.toml aliases the import path "../locales/index.js" to English only, for zod's sake. An
- * alias on a relative path hits every file that imports it: fail the build if anything but zod's two
- * entries does, or if a locale other than English still reaches the bundle.
+ * wrangler.toml aliases the import path "../locales/index.js" to English only, and
+ * "./from-json-schema.js" to a stub, for zod's sake. An alias on a relative path hits every file that
+ * imports it: fail the build if anything but zod's entries does, or if a locale other than English
+ * still reaches the bundle.
  * @param {{ inputs: Record<string, { imports?: { original?: string }[] }> }} meta
  */
 function checkLocaleAlias(meta) {
@@ -49,6 +50,12 @@ function checkLocaleAlias(meta) {
   const expected = ["zod/v4/classic/external.js", "zod/v4/core/index.js"];
   if (JSON.stringify(importers) !== JSON.stringify(expected)) {
     throw new Error(`the "../locales/index.js" alias in wrangler.toml now also hits: ${importers.join(", ")}`);
+  }
+  const fromJsonSchema = Object.entries(meta.inputs)
+    .filter(([, input]) => (input.imports ?? []).some((i) => i.original === "./from-json-schema.js"))
+    .map(([file]) => file.replace(/^.*node_modules\//, ""));
+  if (JSON.stringify(fromJsonSchema) !== JSON.stringify(["zod/v4/classic/external.js"])) {
+    throw new Error(`the "./from-json-schema.js" alias in wrangler.toml now also hits: ${fromJsonSchema.join(", ")}`);
   }
   const locales = Object.keys(meta.inputs).filter((f) => /zod\/v4\/locales\/(?!en\.js$)/.test(f));
   if (locales.length > 0) throw new Error(`zod locales still bundled: ${locales.join(", ")}`);

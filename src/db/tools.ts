@@ -9,7 +9,13 @@
  * secret) in the response of the request that generated it, like a webhook endpoint's secret.
  */
 
-import type { JsonObject } from "../lib/json-value";
+/**
+ * A JSON value, typed so that it can cross Durable Object RPC (which `unknown` cannot): tool
+ * parameters, arguments and results. Nested values are `object`, not this type again: the RPC
+ * types map every level of a recursive type and give up ("excessively deep").
+ */
+export type JsonValue = null | boolean | number | string | object;
+export type JsonObject = { [key: string]: JsonValue };
 
 interface ToolBase {
   name: string;
@@ -38,6 +44,11 @@ export interface ServerToolSpec extends ToolBase {
 }
 
 export type ToolSpec = ClientToolSpec | ServerToolSpec;
+
+/** A tool as a request defines it (routes/tools.schemas.ts validates it): the secret optional, defaults applied. */
+export type ToolInput =
+  | (Omit<ClientToolSpec, "parameters"> & { parameters: Record<string, unknown> })
+  | (Omit<ServerToolSpec, "parameters" | "secret"> & { parameters: Record<string, unknown>; secret?: string | undefined });
 
 /** The built-in tools, callable without a definition; a definition may not take their names. */
 export const BUILTIN_TOOLS = {

@@ -8,9 +8,9 @@ import {
   TURN_DETECTION_TYPES,
   type VoiceInputSettings,
 } from "../db/schema";
+import type { JsonObject, JsonValue } from "../db/tools";
 import { toolJson } from "../db/tools";
 import { ApiError, type ErrorCode } from "../lib/errors";
-import type { JsonObject, JsonValue } from "../lib/json-value";
 import { textField } from "../lib/text";
 import { isoSeconds } from "../lib/time";
 import { validationError } from "../lib/validation";

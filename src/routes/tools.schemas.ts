@@ -86,7 +86,6 @@ const ServerToolInput = z.strictObject({
 });
 
 export const ToolInput = z.discriminatedUnion("type", [ClientToolInput, ServerToolInput]);
-export type ToolInput = z.infer<typeof ToolInput>;
 
 export const ToolsInput = z
   .array(ToolInput)

@@ -1,9 +1,7 @@
-import type { ToolSpec } from "../db/tools";
+import type { JsonObject, ToolInput, ToolSpec } from "../db/tools";
 import { ApiError } from "../lib/errors";
-import type { JsonObject } from "../lib/json-value";
 import { newWebhookSecret } from "../lib/webhook-signature";
 import { normalisedWebhookUrl, WEBHOOK_URL_MAX_CHARS, webhookUrlProblem } from "../lib/webhook-urls";
-import type { ToolInput } from "../routes/tools.schemas";
 
 /**
  * Tools as a request wrote them, made ready to store: each server tool's URL checked against the

@@ -17,6 +17,7 @@ import { load } from "./load.mjs";
 import { replayStall } from "./replay.mjs";
 import { BENCH_JWT_SECRET, BENCH_KEY, INJECTED_MS, startRuntime, WINDOW_KEY, WINDOW_LIMIT } from "./runtime.mjs";
 import { streamedMemory } from "./stream-memory.mjs";
+import { toolRoundTrip } from "./tools.mjs";
 import { bargeIn, ingest, voiceToVoice } from "./voice.mjs";
 import { deliveryRate, endToReceiver } from "./webhooks.mjs";
 
@@ -243,6 +244,19 @@ const PROBES = [
         goal: "first audio / done ≤ 0.3; server's added latency ≤ 3 ms at the median",
         met,
         summary: `first audio p50 ${fmt(r.first_audio_ms.p50, 1)} ms, done p50 ${fmt(r.done_ms.p50, 0)} ms: ratio p50 ${fmt(r.ratio_p50, 3)} (worst ${fmt(r.ratio_max, 3)}, goal ≤ 0.3); added = first audio − the model's first complete sentence called directly (p50 ${fmt(r.first_sentence_direct_ms.p50, 1)} ms, scheduled at ${FIRST_SENTENCE_MS}) − the voice's first byte (p50 ${fmt(r.tts_first_byte_ms.p50, 1)} ms): p50 ${fmt(r.added_ms.p50, 1)} ms, p99 ${fmt(r.added_ms.p99, 1)} ms, of which a frame in and out of a bare Durable Object's socket (e) takes p50 ${fmt(r.echo_round_trip_ms.p50, 2)} ms: the API's own p50 ${fmt(r.added_net_ms.p50, 1)} ms (goal ≤ 3 ms) over ${r.turns} turns. By stage (p50): frame to message.created ${fmt(stages.frame_to_message_created, 1)} ms; the first sentence relayed ${fmt(stages.first_sentence_relayed_minus_direct, 1)} ms after it comes directly; that sentence to its first audio ${fmt(stages.first_sentence_to_first_audio, 1)} ms; workerd CPU ${fmt(r.workerd_cpu_ms_per_turn ?? NaN, 0)} ms a turn`,
+      };
+    },
+  },
+  {
+    id: "tool-round-trip",
+    title: "Conversation: a server tool answering in 100 ms, called by the model: what the round trip adds beyond the tool's own time",
+    async run(urls) {
+      const r = await toolRoundTrip({ apiUrl: urls.api, headers: auth, turns: quick ? 10 : 60 });
+      return {
+        ...r,
+        goal: "added ≤ 5 ms at the median",
+        met: r.added_ms.p50 <= 5,
+        summary: `tool.call to the model's next words p50 ${fmt(r.round_trip_ms.p50, 1)} ms (p99 ${fmt(r.round_trip_ms.p99, 1)}), the tool's own time p50 ${fmt(r.tool_ms_at_tool.p50, 1)} ms: added p50 ${fmt(r.added_ms.p50, 1)} ms, p99 ${fmt(r.added_ms.p99, 1)} ms (goal ≤ 5 ms); metrics.turn tool_ms p50 ${fmt(r.metrics_tool_ms.p50, 0)} over ${r.turns} turns`,
       };
     },
   },

@@ -88,8 +88,9 @@ describe("runTurn, completed", () => {
       text,
       spoken: text,
       speechStarted: true,
-      metrics: { llm_first_token_ms: 30, tts_first_byte_ms: 7, first_audio_ms: 37, total_ms: 37 },
+      metrics: { llm_first_token_ms: 30, tts_first_byte_ms: 7, first_audio_ms: 37, total_ms: 37, tool_ms: null },
       usage: { ttsCharacters: 24, llmInputTokens: 11, llmOutputTokens: 7 },
+      endConversation: false,
     });
     expect(llm.requests).toEqual([request]);
     expect(tts.texts).toEqual(["Hello there.", "How are you?"]);
@@ -136,7 +137,7 @@ describe("runTurn, completed", () => {
     });
     const outcome = await run(reply(llm));
     expect(outcome).toMatchObject({ status: "completed", text: "", spoken: "", speechStarted: false });
-    expect(outcome.metrics).toEqual({ llm_first_token_ms: null, tts_first_byte_ms: null, first_audio_ms: null, total_ms: 0 });
+    expect(outcome.metrics).toEqual({ llm_first_token_ms: null, tts_first_byte_ms: null, first_audio_ms: null, total_ms: 0, tool_ms: null });
     expect(outcome.usage.llmOutputTokens).toBe(0);
     expect(tts.calls).toHaveLength(0);
     expect(sink.events).toEqual([]);
@@ -169,7 +170,7 @@ describe("runTurn, interrupted", () => {
     expect(result.spoken).toBe("One");
     expect(result.speechStarted).toBe(true);
     expect(result).not.toHaveProperty("error");
-    expect(result.metrics).toEqual({ llm_first_token_ms: 0, tts_first_byte_ms: 0, first_audio_ms: 0, total_ms: 150 });
+    expect(result.metrics).toEqual({ llm_first_token_ms: 0, tts_first_byte_ms: 0, first_audio_ms: 0, total_ms: 150, tool_ms: null });
     expect(result.usage.ttsCharacters).toBe(8);
     expect(llm.signal?.aborted).toBe(true);
     await sleep(20);
@@ -227,7 +228,7 @@ describe("runTurn, failed", () => {
     expect(result.status).toBe("failed");
     expect(result.error).toBe(failure);
     expect(result).toMatchObject({ text: "", spoken: "", speechStarted: false });
-    expect(result.metrics).toEqual({ llm_first_token_ms: null, tts_first_byte_ms: null, first_audio_ms: null, total_ms: 0 });
+    expect(result.metrics).toEqual({ llm_first_token_ms: null, tts_first_byte_ms: null, first_audio_ms: null, total_ms: 0, tool_ms: null });
     expect(result.usage).toMatchObject({ ttsCharacters: 0, llmOutputTokens: 0 });
     expect(tts.calls).toHaveLength(0);
     expect(sink.events).toEqual([]);

@@ -44,4 +44,23 @@ describe("chatHistory", () => {
     const t = [message(1, "user", "Hi"), message(2, "assistant", ""), message(3, "user", "Hello?")];
     expect(chatHistory(null, t, 32_768).map((m) => m.content)).toEqual(["Hi", "Hello?"]);
   });
+
+  it("sends tool calls and results in the providers' shape, and never a result whose call was cut off", () => {
+    const call = { ...message(2, "assistant", ""), tool_calls: [{ id: "call_1", name: "lookup", arguments: { order: "A1" } }] };
+    const result = { ...message(3, "tool" as "user", '{"status":"shipped"}'), role: "tool" as const, tool_call_id: "call_1", name: "lookup", is_error: false };
+    const t = [message(1, "user", "Where is A1?"), call, result, message(4, "assistant", "It shipped."), message(5, "user", "Thanks")];
+    expect(chatHistory(null, t, 32_768)).toEqual([
+      { role: "user", content: "Where is A1?" },
+      { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "lookup", arguments: '{"order":"A1"}' } }] },
+      { role: "tool", tool_call_id: "call_1", content: '{"status":"shipped"}' },
+      { role: "assistant", content: "It shipped." },
+      { role: "user", content: "Thanks" },
+    ]);
+    // A window that reaches the result but not its call: the result goes too.
+    const tight = estimateTokens("Thanks") + estimateTokens("It shipped.") + estimateTokens('{"status":"shipped"}') + 1024;
+    expect(chatHistory(null, t, tight)).toEqual([
+      { role: "assistant", content: "It shipped." },
+      { role: "user", content: "Thanks" },
+    ]);
+  });
 });

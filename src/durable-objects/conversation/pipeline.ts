@@ -1,5 +1,5 @@
 import type { Config } from "../../config";
-import type { JsonObject } from "../../lib/json-value";
+import type { JsonObject } from "../../db/tools";
 import type { Logger } from "../../lib/logger";
 import type { ChatMessage, ChatRequest, LlmProvider, ToolCallDelta, ToolDefinition, Usage } from "../../providers/llm/types";
 import type { SpeechChunk } from "../../providers/tts/types";

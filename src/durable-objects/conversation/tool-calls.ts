@@ -1,6 +1,5 @@
-import type { ServerToolSpec } from "../../db/tools";
+import type { JsonObject, JsonValue, ServerToolSpec } from "../../db/tools";
 import { readPrefix } from "../../lib/bytes";
-import type { JsonObject, JsonValue } from "../../lib/json-value";
 import type { Logger } from "../../lib/logger";
 import { unixSeconds } from "../../lib/time";
 import { signatureHeader } from "../../lib/webhook-signature";
