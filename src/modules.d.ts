@@ -8,3 +8,7 @@ declare module "*.gz" {
   const bytes: ArrayBuffer;
   export default bytes;
 }
+declare module "*.txt" {
+  const text: string;
+  export default text;
+}

@@ -62,6 +62,7 @@ describe("POST /v1/conversations", () => {
       "model",
       "voice_id",
       "output_audio_format",
+      "output_visemes",
       "input_audio_format",
       "stt",
       "input_language",

@@ -86,7 +86,7 @@ describe("GET /v1/openapi.json", () => {
         "user.turn.ended",
       ].sort(),
     );
-    expect(Object.keys(ws.server_events["avatar.audio.delta"]?.fields ?? {})).toEqual(["turn_id", "audio", "format", "alignment"]);
+    expect(Object.keys(ws.server_events["avatar.audio.delta"]?.fields ?? {})).toEqual(["turn_id", "audio", "format", "alignment", "visemes"]);
     // Read from server-events.md: every event has its description, every field its meaning.
     for (const [type, doc] of Object.entries(ws.server_events as Record<string, { description: string; fields: Record<string, string> }>)) {
       expect(doc.description.length, type).toBeGreaterThan(20);

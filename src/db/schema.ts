@@ -210,6 +210,8 @@ export const conversations = sqliteTable(
     voiceInput: text("voice_input").notNull().default("{}"),
     // JSON list of ToolSpec (src/db/tools.ts), server tools' secrets included.
     tools: text("tools").notNull().default("[]"),
+    // Visemes on every audio frame (`output_visemes`).
+    outputVisemes: integer("output_visemes", { mode: "boolean" }).notNull().default(true),
     createdAt: timestamp("created_at").notNull(),
     startedAt: timestamp("started_at"),
     endedAt: timestamp("ended_at"),

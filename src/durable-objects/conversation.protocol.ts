@@ -15,6 +15,7 @@ import { textField } from "../lib/text";
 import { isoSeconds } from "../lib/time";
 import { validationError } from "../lib/validation";
 import type { Alignment } from "../providers/tts/alignment";
+import type { Visemes } from "../providers/visemes/track";
 
 export type { EndReason, OutputAudioFormat } from "../db/schema";
 
@@ -200,6 +201,7 @@ export interface ConversationJson {
   model: string;
   voice_id: string;
   output_audio_format: OutputAudioFormat;
+  output_visemes: boolean;
   input_audio_format: VoiceInputSettings["input_audio_format"];
   stt: string;
   input_language: string | null;
@@ -285,7 +287,7 @@ export type ServerEventBody =
   | { type: "agent.response.delta"; turn_id: string; delta: string }
   | { type: "agent.response.done"; turn_id: string; message: MessageJson }
   | { type: "avatar.speech.started"; turn_id: string }
-  | { type: "avatar.audio.delta"; turn_id: string; audio: string; format: OutputAudioFormat; alignment: Alignment | null }
+  | { type: "avatar.audio.delta"; turn_id: string; audio: string; format: OutputAudioFormat; alignment: Alignment | null; visemes: Visemes | null }
   | { type: "avatar.speech.stopped"; turn_id: string }
   | { type: "avatar.interrupted"; turn_id: string; spoken_text: string }
   | {
@@ -361,6 +363,7 @@ export const conversationJson = (r: ConversationRecord): ConversationJson => ({
   model: r.model,
   voice_id: r.voiceId,
   output_audio_format: r.outputAudioFormat,
+  output_visemes: r.outputVisemes,
   ...r.voiceInput,
   transport: { type: "websocket", url: r.transportUrl },
   max_duration_s: r.maxDurationS,

@@ -55,6 +55,7 @@ export type CreateInput = {
   metadata: Record<string, string>;
   client_permissions: ClientPermission[];
   tools?: ToolInput[] | undefined;
+  output_visemes: boolean;
 } & VoiceInputChange;
 
 const stub = (deps: Pick<Deps, "namespace">, id: string) => deps.namespace.getByName(doNames.conversation(id));
@@ -154,6 +155,7 @@ export async function createConversation(deps: Deps, auth: { orgId: string; keyI
     clientPermissions: input.client_permissions,
     voiceInput,
     tools: tools.tools,
+    outputVisemes: input.output_visemes,
     createdAt: now,
     startedAt: null,
     endedAt: null,

@@ -6,6 +6,9 @@ import { requireFormat } from "../providers/tts";
 import type { AudioFormat, SpeechChunk, TtsProvider } from "../providers/tts/types";
 import type { VoiceInfo } from "../providers/tts/voices";
 import { CallerGone } from "../providers/upstream";
+import { englishG2p } from "../providers/visemes/english";
+import { planVisemes } from "../providers/visemes/plan";
+import { Pace, VisemeTrack } from "../providers/visemes/track";
 import { resolveVoice } from "./voices";
 
 /**
@@ -23,6 +26,8 @@ export interface SpeakInput {
   speed?: number | undefined;
   /** NDJSON lines of base64 audio with character timings instead of raw audio. */
   timestamps: boolean;
+  /** NDJSON lines with visemes (and the voice's timings where it gives them). */
+  visemes?: boolean | undefined;
 }
 
 interface Deps {
@@ -62,7 +67,20 @@ export async function openSpeech(input: Omit<SpeakInput, "timestamps"> & { times
 }
 
 const encoder = new TextEncoder();
-const ndjsonLine = (chunk: SpeechChunk) => encoder.encode(`${JSON.stringify({ audio: encodeBase64(chunk.audio), alignment: chunk.alignment })}\n`);
+const ndjsonLine = (chunk: SpeechChunk) =>
+  encoder.encode(`${JSON.stringify({ audio: encodeBase64(chunk.audio), alignment: chunk.alignment, ...(chunk.visemes === undefined ? {} : { visemes: chunk.visemes }) })}\n`);
+
+/** PCM sample rates of the formats visemes can be read from (mp3 would need decoding). */
+const PCM_RATES: Partial<Record<AudioFormat, number>> = { pcm_16000: 16_000, pcm_24000: 24_000, wav: 24_000 };
+
+/**
+ * Each chunk with its visemes: from the voice's timings where it gives them, else from the audio,
+ * at the pace of an ordinary voice (the whole text's length in audio is not known while it streams).
+ */
+function withVisemes(text: string, format: AudioFormat): (chunk: SpeechChunk) => SpeechChunk {
+  const track = new VisemeTrack(planVisemes(text, englishG2p()), PCM_RATES[format] ?? 24_000, new Pace());
+  return (chunk) => ({ ...chunk, visemes: track.frame(chunk.audio, chunk.alignment, null) });
+}
 
 /**
  * The audio as a response body: waits for the first chunk (until it exists every failure is still
@@ -113,12 +131,17 @@ export async function audioBody<T>(
 
 export async function speak(input: SpeakInput, deps: Deps): Promise<Spoken> {
   const abort = new AbortController();
-  const { voice, provider, speech } = await openSpeech(input, deps, abort.signal);
-  const encode = input.timestamps ? ndjsonLine : (chunk: SpeechChunk) => chunk.audio;
+  if (input.visemes && PCM_RATES[input.format] === undefined) {
+    throw new ApiError("format.unsupported", "Visemes are read from PCM audio: ask for wav, pcm_16000 or pcm_24000 with `visemes: true`.", { param: "format" });
+  }
+  const ndjson = input.timestamps || input.visemes === true;
+  const { voice, provider, speech } = await openSpeech({ ...input, timestamps: ndjson }, deps, abort.signal);
+  const visemes = input.visemes ? withVisemes(input.text, input.format) : undefined;
+  const encode = ndjson ? (chunk: SpeechChunk) => ndjsonLine(visemes ? visemes(chunk) : chunk) : (chunk: SpeechChunk) => chunk.audio;
   const { body, finished } = await audioBody(speech.chunks, encode, abort, { log: deps.log, provider: provider.id });
   return {
     body,
-    contentType: input.timestamps ? "application/x-ndjson" : speech.contentType,
+    contentType: ndjson ? "application/x-ndjson" : speech.contentType,
     provider,
     voice,
     characters: [...input.text].length,

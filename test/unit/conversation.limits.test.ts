@@ -24,6 +24,7 @@ function record(fields: Partial<ConversationRecord> = {}): ConversationRecord {
     clientPermissions: [],
     voiceInput: voiceInputOf({}),
     tools: [],
+    outputVisemes: true,
     createdAt: T0,
     startedAt: T0,
     endedAt: null,

@@ -63,6 +63,44 @@ describe("pipelining", () => {
   });
 });
 
+describe("visemes", () => {
+  it("a voice without timings still gets visemes on every frame, from its audio, within each frame", async () => {
+    installFakes({ parts: sentences(3), gapMs: 10 }, { speech: true, chunkBytes: 9600 });
+    const { socket } = await talk({ voice_id: DEEPGRAM_VOICE });
+    socket.send({ type: "input.text", text: "Go." });
+    await socket.next("metrics.turn", 20_000);
+    const frames = socket.events.filter((e): e is Of<"avatar.audio.delta"> => e.type === "avatar.audio.delta");
+    expect(frames.length).toBeGreaterThan(5);
+    for (const f of frames) {
+      expect(f.alignment).toBeNull();
+      const visemes = f.visemes;
+      expect(visemes, "every frame").not.toBeNull();
+      const frameMs = atob(f.audio).length / 48;
+      expect(visemes?.ids.length).toBeGreaterThan(0);
+      visemes?.start_ms.forEach((start, k) => {
+        expect(start).toBeGreaterThanOrEqual(0);
+        expect(start + (visemes.duration_ms[k] ?? 0)).toBeLessThanOrEqual(frameMs + 0.1);
+        expect(visemes.ids[k]).toBeGreaterThanOrEqual(0);
+        expect(visemes.ids[k]).toBeLessThanOrEqual(14);
+      });
+    }
+    // Speech, not only silence: mouths open (aa, E, I, O, U) and close (PP, sil).
+    const ids = new Set(frames.flatMap((f) => f.visemes?.ids ?? []));
+    expect(ids.has(0)).toBe(true);
+    expect([10, 11, 12, 13, 14].some((id) => ids.has(id))).toBe(true);
+  });
+
+  it("output_visemes: false sends none", async () => {
+    installFakes({ parts: sentences(1), gapMs: 10 }, { speech: true });
+    const { socket } = await talk({ voice_id: DEEPGRAM_VOICE, output_visemes: false });
+    socket.send({ type: "input.text", text: "Go." });
+    await socket.next("metrics.turn", 20_000);
+    const frames = socket.events.filter((e): e is Of<"avatar.audio.delta"> => e.type === "avatar.audio.delta");
+    expect(frames.length).toBeGreaterThan(0);
+    expect(frames.every((f) => f.visemes === null)).toBe(true);
+  });
+});
+
 describe("interrupt", () => {
   it("a REST message 50 ms after another interrupts it: the first answers interrupted with output null", async () => {
     installFakes({ parts: ["This", " reply is slow", " to come."], gapMs: 300 });

@@ -1,3 +1,4 @@
+import { mockVoice, synthesize } from "../../src/providers/tts/mock-speech";
 import { vi } from "vitest";
 import { connect, createConversation, type Socket } from "../helpers/ws";
 
@@ -51,6 +52,8 @@ export interface TtsScript {
   status?: number;
   /** The error body sent with `status` (Deepgram's shape); a generic one by default. */
   errorBody?: unknown;
+  /** Speech-like audio (the mock voice saying the text, without its timings) instead of a ramp. */
+  speech?: boolean;
 }
 
 interface Streamed {
@@ -115,6 +118,20 @@ function llmFrames(parts: string[]): Uint8Array[] {
   ];
 }
 
+/** The mock voice's PCM for `text` (24 kHz), as a voice without timings would send it. */
+function spoken(text: string): Uint8Array {
+  const voice = mockVoice("warm");
+  if (!voice) throw new Error("no mock voice");
+  const parts = [...synthesize(text, voice)].map((c) => new Uint8Array(c.pcm.buffer, c.pcm.byteOffset, c.pcm.byteLength));
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
 /** Audio that is not silence, so nothing downstream mistakes it for padding. */
 function pcm(bytes: number): Uint8Array {
   const out = new Uint8Array(bytes - (bytes % 2));
@@ -176,7 +193,7 @@ export function installFakes(llm: LlmScript, tts: TtsScript = {}): Fakes {
         fakes.tts.push({ url: request.url, body, signal, startedAt, aborted: () => false, sent: () => 0, finished: () => true, finishedAt: () => startedAt });
         return Response.json(script.errorBody ?? { err_code: "INTERNAL", err_msg: "boom" }, { status: script.status });
       }
-      const total = pcm(Math.max(2, [...text].length * (script.bytesPerChar ?? 480)));
+      const total = script.speech ? spoken(text) : pcm(Math.max(2, [...text].length * (script.bytesPerChar ?? 480)));
       const size = script.chunkBytes ?? 4800;
       const pieces: Uint8Array[] = [];
       for (let at = 0; at < total.length; at += size) pieces.push(total.slice(at, at + size));

@@ -2,6 +2,9 @@ import type { Config } from "../../config";
 import type { OutputAudioFormat } from "../../db/schema";
 import type { Logger } from "../../lib/logger";
 import type { Alignment, SpeechChunk, TtsProvider } from "../../providers/tts/types";
+import type { G2p } from "../../providers/visemes/g2p";
+import { planVisemes } from "../../providers/visemes/plan";
+import { Pace, VisemeTrack, voicedMs } from "../../providers/visemes/track";
 import { Playback, pcmDurationMs } from "./playback";
 
 /**
@@ -22,6 +25,8 @@ export interface SpeechSettings {
   format: OutputAudioFormat;
   /** Audio sent ahead of real time, at most (ms). */
   leadMs: number;
+  /** Visemes on every frame, read with these letter-to-viseme rules; absent: none. */
+  visemes?: G2p;
 }
 
 export interface SpeechContext {
@@ -113,6 +118,8 @@ export class SpeechQueue {
   firstAudioAt: number | null = null;
   /** Settles when every added sentence has been played, or rejects with the first failure. */
   readonly played: Promise<void>;
+  /** The voice's pace, learnt from the sentences so far (visemes without timings). */
+  private readonly voicePace = new Pace();
 
   constructor(
     private readonly settings: SpeechSettings,
@@ -202,6 +209,9 @@ export class SpeechQueue {
   private async playOne(u: Utterance, afterAnother: boolean): Promise<void> {
     const leading = u.raw.slice(0, u.raw.length - u.raw.trimStart().length);
     const timed = this.settings.provider.timings;
+    const sampleRate = SAMPLE_RATE[this.settings.format];
+    const g2p = this.settings.visemes;
+    const track = g2p ? new VisemeTrack(planVisemes(u.text, g2p), sampleRate, this.voicePace) : undefined;
     let sent = 0;
     let said = "";
     for (;;) {
@@ -237,12 +247,18 @@ export class SpeechQueue {
           marks.push({ atMs: 0, spoken: this.wholeSentences + leading + said });
         }
         this.spoken = this.wholeSentences + leading + said;
-        this.playback.add(pcmDurationMs(chunk.audio.length, SAMPLE_RATE[this.settings.format]), marks, this.ctx.now());
-        this.sink.audio({ audio: chunk.audio, alignment }, this.spoken);
+        this.playback.add(pcmDurationMs(chunk.audio.length, sampleRate), marks, this.ctx.now());
+        // From the voice's own timings, or from the audio (exactly spread once the sentence's audio is all here).
+        const restVoiced = track && !chunk.alignment && u.done ? u.chunks.slice(sent - 1).reduce((n, c) => n + voicedMs(c.audio, sampleRate), 0) : null;
+        const visemes = track ? track.frame(chunk.audio, chunk.alignment, restVoiced) : null;
+        this.sink.audio({ audio: chunk.audio, alignment, visemes }, this.spoken);
         continue;
       }
       if (u.error !== undefined) throw u.error;
-      if (u.done) return;
+      if (u.done) {
+        track?.finish();
+        return;
+      }
       await u.changes.next();
     }
   }

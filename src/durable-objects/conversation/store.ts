@@ -115,7 +115,13 @@ export class ConversationStore {
     // Objects created before `client_permissions` existed granted nothing; before voice input, the defaults listen.
     // Before tools, none.
     return (
-      record && { ...record, clientPermissions: record.clientPermissions ?? [], voiceInput: voiceInputOf(record.voiceInput ?? {}), tools: record.tools ?? [] }
+      record && {
+        ...record,
+        clientPermissions: record.clientPermissions ?? [],
+        voiceInput: voiceInputOf(record.voiceInput ?? {}),
+        tools: record.tools ?? [],
+        outputVisemes: record.outputVisemes ?? true,
+      }
     );
   }
 

@@ -6,6 +6,7 @@ import type { Logger } from "../../lib/logger";
 import { llmProvider } from "../../providers/llm";
 import { ttsProvider } from "../../providers/tts";
 import type { SpeechChunk } from "../../providers/tts/types";
+import { englishG2p } from "../../providers/visemes/english";
 import type { MessageJson, ServerEventBody } from "../conversation.protocol";
 import type { EventStream, Listener } from "./events";
 import { chatHistory } from "./history";
@@ -130,10 +131,23 @@ export class TurnRunner {
       audio: (chunk: SpeechChunk, spokenSoFar: string) => {
         inFlight.spoken = spokenSoFar;
         store.saveTurn(inFlight);
-        emit({ type: "avatar.audio.delta", turn_id: turnId, audio: encodeBase64(chunk.audio), format, alignment: chunk.alignment });
+        emit({
+          type: "avatar.audio.delta",
+          turn_id: turnId,
+          audio: encodeBase64(chunk.audio),
+          format,
+          alignment: chunk.alignment,
+          visemes: chunk.visemes ?? null,
+        });
       },
     };
-    const speech = { provider: ttsProvider(setup.tts.provider), voice: setup.tts.voice, format, leadMs: setup.audioLeadMs ?? this.deps.defaultLeadMs() };
+    const speech = {
+      provider: ttsProvider(setup.tts.provider),
+      voice: setup.tts.voice,
+      format,
+      leadMs: setup.audioLeadMs ?? this.deps.defaultLeadMs(),
+      ...(record.outputVisemes ? { visemes: englishG2p() } : {}),
+    };
     const context = { signal: handle.signal, config, log, now, playback };
 
     // The model is asked before anything is written: a Durable Object holds back every outgoing

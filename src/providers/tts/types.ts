@@ -1,5 +1,6 @@
 import type { Config } from "../../config";
 import type { ProviderContext } from "../context";
+import type { Visemes } from "../visemes/track";
 import type { Alignment } from "./alignment";
 import type { TtsProviderId, VoiceInfo } from "./voices";
 
@@ -19,6 +20,8 @@ export interface SpeechChunk {
   audio: Uint8Array;
   /** Timings of the characters whose sound starts in this chunk; null when the provider gives none. */
   alignment: Alignment | null;
+  /** Mouth shapes for the chunk (added by the conversation, not by providers). */
+  visemes?: Visemes | null;
 }
 
 export interface SpeechRequest {

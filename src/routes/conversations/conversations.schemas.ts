@@ -42,6 +42,7 @@ const conversationFields = {
   model: z.string().openapi({ example: "mock:echo" }),
   voice_id: z.string().openapi({ example: "mock:warm" }),
   output_audio_format: z.enum(OUTPUT_AUDIO_FORMATS).openapi({ description: "PCM16 mono rate of `avatar.audio.delta` frames." }),
+  output_visemes: z.boolean().openapi({ description: "Whether `avatar.audio.delta` frames carry `visemes`." }),
   input_audio_format: z.enum(INPUT_AUDIO_FORMATS).openapi({ description: "PCM16 mono rate of the user's audio frames." }),
   stt: z.string().openapi({ description: "The speech-to-text (`provider:model`) the user's voice goes to.", example: DEFAULT_STT }),
   input_language: z.string().nullable().openapi({ description: "ISO 639-1 of what the user speaks; null: the provider detects it." }),
@@ -146,6 +147,10 @@ export const CreateConversationBody = z
       .strictObject({ type: z.string().min(1).openapi({ description: "`websocket`; `pipecat`, `livekit` and `daily` are reserved.", example: "websocket" }) })
       .default({ type: "websocket" }),
     output_audio_format: z.enum(OUTPUT_AUDIO_FORMATS).default("pcm_24000"),
+    output_visemes: z.boolean().default(true).openapi({
+      description:
+        "Mouth shapes (`visemes`, the 15 OVR visemes with frame-relative times) on every `avatar.audio.delta`, for every voice; false saves their ~1 KB a second.",
+    }),
     max_duration_s: z.number().int().min(30).max(3600).default(600).openapi({ description: "30..3600; the conversation ends then (`max_duration`)." }),
     idle_timeout_s: z.number().int().min(10).max(600).default(120).openapi({ description: "10..600; without user input that long, it ends (`idle_timeout`)." }),
     audio_lead_ms: z.number().int().min(200).max(600_000).optional().openapi({

@@ -22,7 +22,7 @@ const audioResponses = (description: string, headers: Record<string, ReturnType<
       "application/x-ndjson": {
         schema: z.string().openapi({
           description:
-            'With `timestamps`: one JSON object per line, `{"audio":"<base64>","alignment":{"chars":[...],"start_ms":[...],"duration_ms":[...]}|null}`, timings relative to that line\'s audio.',
+            'With `timestamps` or `visemes`: one JSON object per line, `{"audio":"<base64>","alignment":{"chars":[...],"start_ms":[...],"duration_ms":[...]}|null}` (with `visemes`, also `"visemes":{"ids":[...],"start_ms":[...],"duration_ms":[...]}`), timings relative to that line\'s audio.',
         }),
       },
     },

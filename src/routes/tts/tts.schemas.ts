@@ -15,6 +15,10 @@ export const SpeakBody = z
     timestamps: z.boolean().default(false).openapi({
       description: "Answer NDJSON lines `{audio (base64), alignment}` with character timings (mock, ElevenLabs) instead of raw audio.",
     }),
+    visemes: z.boolean().default(false).openapi({
+      description:
+        "Answer NDJSON lines `{audio, alignment, visemes}`: `visemes` is `{ids, start_ms, duration_ms}` (OVR viseme indexes 0 sil … 14 U, times relative to the line's audio) for every voice. Needs a PCM format (`wav`, `pcm_16000`, `pcm_24000`): `422 format.unsupported` otherwise.",
+    }),
   })
   .openapi("SpeakRequest");
 

@@ -1,0 +1,1 @@
+ALTER TABLE `conversations` ADD `output_visemes` integer DEFAULT true NOT NULL;
