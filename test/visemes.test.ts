@@ -31,7 +31,7 @@ describe("visemes in a conversation", () => {
     expect(frames.length).toBeGreaterThan(1);
     for (const f of frames) {
       const frameMs = atob(f.audio).length / 48;
-      f.visemes?.start_ms.forEach((s, k) => expect(s + (f.visemes?.duration_ms[k] ?? 0)).toBeLessThanOrEqual(frameMs + 0.1));
+      for (const [k, s] of (f.visemes?.start_ms ?? []).entries()) expect(s + (f.visemes?.duration_ms[k] ?? 0)).toBeLessThanOrEqual(frameMs + 0.1);
     }
     const ids = frames.flatMap((f) => f.visemes?.ids ?? []);
     // good (kk U DD) morning (PP O RR nn I nn) , (sil) mister (PP I SS DD RR) smith (SS PP I TH) . (sil)

@@ -3,12 +3,14 @@
 // Each generator runs into a temporary directory, never over the tree, and the result is compared:
 // - `wrangler types` → src/worker-configuration.d.ts (`wrangler types --check` only compares a hash
 //   of the configuration, so an edited or stale file would pass it);
-// - `drizzle-kit generate` → migrations/: a schema change without its migration would make a new one.
+// - `drizzle-kit generate` → migrations/: a schema change without its migration would make a new one;
+// - `node src/cli/visemes-data.mjs` → src/providers/visemes/g2p-en.txt (built in memory, ~20 s).
 import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { ROOT } from "./seed.mjs";
+import { build as buildVisemes, OUTPUT as VISEMES_DATA } from "./visemes-data.mjs";
 
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 const bin = (/** @type {string} */ name) => join(ROOT, "node_modules/.bin", name);
@@ -47,6 +49,10 @@ try {
   const added = readdirSync(migrations).filter((f) => !before.includes(f));
   if (added.length > 0) problems.push(`src/db/schema.ts has changes without a migration (${added.join(", ")}): run \`npm run db:generate\` and commit it.`);
   else if (!said.includes("No schema changes")) throw new Error(`drizzle-kit generate gave no answer:\n${said}`);
+
+  if ((await buildVisemes()) !== readFileSync(VISEMES_DATA, "utf8")) {
+    problems.push("src/providers/visemes/g2p-en.txt is stale: run `node src/cli/visemes-data.mjs` and commit it.");
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
   rmSync(join(ROOT, "src/.worker-configuration.check.d.ts"), { force: true });
@@ -56,4 +62,4 @@ if (problems.length > 0) {
   for (const p of problems) console.error(p);
   process.exit(1);
 }
-console.log("Generated files are current (wrangler types, drizzle-kit migrations).");
+console.log("Generated files are current (wrangler types, drizzle-kit migrations, the viseme table).");

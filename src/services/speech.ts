@@ -68,7 +68,9 @@ export async function openSpeech(input: Omit<SpeakInput, "timestamps"> & { times
 
 const encoder = new TextEncoder();
 const ndjsonLine = (chunk: SpeechChunk) =>
-  encoder.encode(`${JSON.stringify({ audio: encodeBase64(chunk.audio), alignment: chunk.alignment, ...(chunk.visemes === undefined ? {} : { visemes: chunk.visemes }) })}\n`);
+  encoder.encode(
+    `${JSON.stringify({ audio: encodeBase64(chunk.audio), alignment: chunk.alignment, ...(chunk.visemes === undefined ? {} : { visemes: chunk.visemes }) })}\n`,
+  );
 
 /** PCM sample rates of the formats visemes can be read from (mp3 would need decoding). */
 const PCM_RATES: Partial<Record<AudioFormat, number>> = { pcm_16000: 16_000, pcm_24000: 24_000, wav: 24_000 };

@@ -1,5 +1,5 @@
-import { mockVoice, synthesize } from "../../src/providers/tts/mock-speech";
 import { vi } from "vitest";
+import { mockVoice, synthesize } from "../../src/providers/tts/mock-speech";
 import { connect, createConversation, type Socket } from "../helpers/ws";
 
 /**

@@ -42,7 +42,10 @@ function audio(
 
 export const speakHandler: Handler<"speak"> = async (c) => {
   const body = c.req.valid("json");
-  const spoken = await speak({ text: body.text, voiceId: body.voice_id, format: body.format, speed: body.speed, timestamps: body.timestamps, visemes: body.visemes }, deps(c));
+  const spoken = await speak(
+    { text: body.text, voiceId: body.voice_id, format: body.format, speed: body.speed, timestamps: body.timestamps, visemes: body.visemes },
+    deps(c),
+  );
   return audio(c, spoken);
 };
 
