@@ -139,7 +139,7 @@ class Talk {
  * CPU time a process has used so far (user + system, ms), from /proc; null where there is none.
  * @param {number | undefined} pid
  */
-function cpuMs(pid) {
+export function cpuMs(pid) {
   if (pid === undefined) return null;
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];

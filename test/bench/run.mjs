@@ -18,6 +18,7 @@ import { replayStall } from "./replay.mjs";
 import { BENCH_JWT_SECRET, BENCH_KEY, INJECTED_MS, startRuntime, WINDOW_KEY, WINDOW_LIMIT } from "./runtime.mjs";
 import { streamedMemory } from "./stream-memory.mjs";
 import { toolRoundTrip } from "./tools.mjs";
+import { visemeCost } from "./visemes.mjs";
 import { bargeIn, ingest, voiceToVoice } from "./voice.mjs";
 import { deliveryRate, endToReceiver } from "./webhooks.mjs";
 
@@ -257,6 +258,26 @@ const PROBES = [
         goal: "added ≤ 5 ms at the median",
         met: r.added_ms.p50 <= 5,
         summary: `tool.call to the model's next words p50 ${fmt(r.round_trip_ms.p50, 1)} ms (p99 ${fmt(r.round_trip_ms.p99, 1)}), the tool's own time p50 ${fmt(r.tool_ms_at_tool.p50, 1)} ms: added p50 ${fmt(r.added_ms.p50, 1)} ms, p99 ${fmt(r.added_ms.p99, 1)} ms (goal ≤ 5 ms); metrics.turn tool_ms p50 ${fmt(r.metrics_tool_ms.p50, 0)} over ${r.turns} turns`,
+      };
+    },
+  },
+  {
+    id: "viseme-cost",
+    title:
+      "Visemes: workerd CPU per second of speech sent, the same speech with visemes on and off (mock voice: from its timings; Deepgram against the fake: from the audio)",
+    async run(urls, _n, runtime) {
+      const r = await visemeCost({ apiUrl: urls.api, headers: auth, turns: quick ? 3 : 12, workerdPid: runtime.workerdPid });
+      const worst = Math.max(...Object.values(r.voices).map((v) => v.added_ms_per_s));
+      return {
+        ...r,
+        goal: "≤ 1 ms of CPU per second of speech",
+        met: worst <= 1,
+        summary: Object.entries(r.voices)
+          .map(
+            ([voice, v]) =>
+              `${voice}: ${fmt(v.off_ms_per_s, 2)} → ${fmt(v.on_ms_per_s, 2)} ms per second of audio, visemes +${fmt(v.added_ms_per_s, 2)} ms (${fmt(v.audio_s, 0)} s of audio each way)`,
+          )
+          .join("; "),
       };
     },
   },
