@@ -70,6 +70,26 @@ export function socketUrl(conv, apiUrl, query = {}) {
   return url.toString();
 }
 
+/**
+ * A new conversation (`fields` added to its creation body) and its socket, open past
+ * `session.ready`; `listen` sets what hears its events from then on.
+ * @param {string} apiUrl
+ * @param {Record<string, string>} headers
+ * @param {Record<string, unknown>} fields
+ */
+export async function openConversation(apiUrl, headers, fields) {
+  const conv = await createConversation(apiUrl, headers, fields);
+  const ws = new WebSocket(socketUrl(conv, apiUrl), { headers });
+  /** @type {(event: any) => void} */
+  let onEvent = () => {};
+  ws.on("message", (data) => onEvent(JSON.parse(String(data))));
+  await new Promise((resolve, reject) => {
+    onEvent = (e) => e.type === "session.ready" && resolve(undefined);
+    ws.once("error", reject);
+  });
+  return { ws, listen: (/** @type {(event: any) => void} */ handler) => (onEvent = handler) };
+}
+
 /** One open conversation socket that runs turns one after another. */
 class Talk {
   /** @param {WebSocket} ws */

@@ -4,8 +4,7 @@
 // the user's words name it. What the API adds is the time from `tool.call` to the model's next words
 // at the client, less the tool's own time measured at the tool.
 import { createServer } from "node:http";
-import WebSocket from "ws";
-import { createConversation, now, percentile, socketUrl, UNPACED } from "./conversation.mjs";
+import { now, openConversation, percentile, UNPACED } from "./conversation.mjs";
 
 const TOOL_MS = 100;
 
@@ -34,20 +33,12 @@ async function startTool() {
  */
 export async function toolRoundTrip({ apiUrl, headers, turns }) {
   const tool = await startTool();
-  const conv = await createConversation(apiUrl, headers, {
+  const { ws, listen } = await openConversation(apiUrl, headers, {
     ...UNPACED,
     model: "mock:echo",
     tools: [
       { type: "server", name: "lookup_order", url: tool.url, filler: false, parameters: { type: "object", properties: { order_id: { type: "string" } } } },
     ],
-  });
-  const ws = new WebSocket(socketUrl(conv, apiUrl), { headers });
-  /** @type {(event: any) => void} */
-  let onEvent = () => {};
-  ws.on("message", (data) => onEvent(JSON.parse(String(data))));
-  await new Promise((resolve, reject) => {
-    onEvent = (e) => e.type === "session.ready" && resolve(undefined);
-    ws.once("error", reject);
   });
   /** @type {number[]} */
   const roundTrips = [];
@@ -62,7 +53,7 @@ export async function toolRoundTrip({ apiUrl, headers, turns }) {
         let answered;
         /** @type {number | undefined} */
         let nextWords;
-        onEvent = (e) => {
+        listen((e) => {
           if (e.type === "tool.call") called = now();
           else if (e.type === "tool.result") answered = now();
           else if (e.type === "agent.response.delta" && answered !== undefined && nextWords === undefined) nextWords = now();
@@ -71,7 +62,7 @@ export async function toolRoundTrip({ apiUrl, headers, turns }) {
             if (called === undefined || nextWords === undefined) return reject(new Error("a turn without its tool call or its answer"));
             resolve({ roundTrip: nextWords - called, metricsToolMs: e.tool_ms });
           }
-        };
+        });
         ws.send(JSON.stringify({ type: "input.text", text: `Please lookup_order for order number ${i}.` }));
       });
       roundTrips.push(roundTrip);

@@ -3,8 +3,7 @@
 // and off, the workerd process's CPU time compared, per second of audio sent. Two voices: the mock
 // (character timings: visemes follow them) and Deepgram against the fake upstream (no timings:
 // visemes are read from the audio).
-import WebSocket from "ws";
-import { cpuMs, createConversation, socketUrl, UNPACED } from "./conversation.mjs";
+import { cpuMs, openConversation, UNPACED } from "./conversation.mjs";
 
 const SPEECH =
   "Thanks for your message about the delivery. Your order left the warehouse this morning, and it should arrive on Friday. " +
@@ -15,24 +14,16 @@ const SPEECH =
  * @returns {Promise<{ cpuMs: number | null, audioS: number }>}
  */
 async function speakTurns({ apiUrl, headers, voice, visemes, turns, workerdPid }) {
-  const conv = await createConversation(apiUrl, headers, { ...UNPACED, voice_id: voice, output_visemes: visemes });
-  const ws = new WebSocket(socketUrl(conv, apiUrl), { headers });
-  /** @type {(event: any) => void} */
-  let onEvent = () => {};
-  ws.on("message", (data) => onEvent(JSON.parse(String(data))));
-  await new Promise((resolve, reject) => {
-    onEvent = (e) => e.type === "session.ready" && resolve(undefined);
-    ws.once("error", reject);
-  });
+  const { ws, listen } = await openConversation(apiUrl, headers, { ...UNPACED, voice_id: voice, output_visemes: visemes });
   let bytes = 0;
   const before = cpuMs(workerdPid);
   for (let i = 0; i < turns; i++) {
     await new Promise((resolve, reject) => {
-      onEvent = (e) => {
+      listen((e) => {
         if (e.type === "avatar.audio.delta") bytes += Buffer.from(e.audio, "base64").length;
         else if (e.type === "error") reject(new Error(`${e.code}: ${e.message}`));
         else if (e.type === "metrics.turn") resolve(undefined);
-      };
+      });
       ws.send(JSON.stringify({ type: "avatar.speak", text: SPEECH }));
     });
   }
