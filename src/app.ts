@@ -21,6 +21,7 @@ import { registerEvents } from "./routes/events";
 import { registerHealth } from "./routes/health";
 import { mountedRoutes } from "./routes/mounted-routes";
 import { registerPersonas } from "./routes/personas";
+import { registerPlayground } from "./routes/playground";
 import { registerStt } from "./routes/stt";
 import { registerTts } from "./routes/tts";
 import { registerWebhookEndpoints } from "./routes/webhook-endpoints";
@@ -64,6 +65,7 @@ export function createApp() {
 
   registerHealth(app);
   registerDocs(app);
+  registerPlayground(app);
   registerAvatars(app);
   registerApiKeys(app);
   registerPersonas(app);
