@@ -156,7 +156,8 @@ async function start(e) {
   try {
     await player.unlock();
     const api = client();
-    const body = { avatar_id: $("avatar").value, greeting: null };
+    // The page's own socket (client secret) may end the conversation and switch hands-free / hold-to-talk.
+    const body = { avatar_id: $("avatar").value, greeting: null, client_permissions: ["session.end", "session.update"] };
     if ($("persona").value) body.persona_id = $("persona").value;
     if ($("voice").value) body.voice_id = $("voice").value;
     const conversation = await api.createConversation(body);
@@ -238,11 +239,13 @@ async function toggleMic() {
       const workletUrl = new URL(`mic-worklet.js${new URL(import.meta.url).search}`, import.meta.url).href;
       state.mic = new Microphone({ workletUrl, onFrame: (pcm) => state.connection?.sendAudio(pcm) });
       await state.mic.start();
+      listenBy("server_vad");
       button.setAttribute("aria-pressed", "true");
       button.textContent = "Microphone: on (hands-free)";
     } else {
       await state.mic.stop();
       state.mic = undefined;
+      state.heldOnly = false;
       button.setAttribute("aria-pressed", "false");
       button.textContent = "Microphone: off";
     }
@@ -251,12 +254,31 @@ async function toggleMic() {
   }
 }
 
+/** How the conversation finds the end of the user's turn: the VAD (hands-free) or the button's release (hold to talk). */
+function listenBy(type) {
+  if (state.listening === type || state.connection?.state !== "open") return;
+  state.connection.updateSession({ turn_detection: { type } });
+  state.listening = type;
+}
+
+/** Hold to talk: the microphone is live while the button is held; letting go ends the turn (`input.audio.commit`). */
 async function holdStart() {
-  if (!state.mic) await toggleMic();
+  if (!state.mic) {
+    await toggleMic();
+    state.heldOnly = true;
+    $("mic").textContent = "Microphone: on (hold to talk)";
+  }
+  listenBy("push_to_talk");
   state.mic?.mute(false);
 }
 function holdEnd() {
-  state.connection?.commitAudio();
+  try {
+    state.connection?.commitAudio();
+  } catch (err) {
+    showError(err);
+  }
+  // Started by holding: silent again until the next press (hands-free stays live).
+  if (state.heldOnly) state.mic?.mute(true);
 }
 
 // --- Wiring -------------------------------------------------------------------------------------

@@ -158,6 +158,17 @@ describe("the playground", () => {
     const userCount = await read(() => [...window.playground.messages.values()].filter((m) => m.role === "user").length);
     await waitFor((n) => [...window.playground.messages.values()].filter((m) => m.role === "assistant").length >= n, userCount, 30_000);
     await page.getByRole("button", { name: /Microphone: on/ }).click();
+  }, 90_000);
+
+  it("hold to talk: the turn is the speech while the button is held, ended by letting go", async () => {
+    const users = await read(() => [...window.playground.messages.values()].filter((m) => m.role === "user").length);
+    const hold = page.getByRole("button", { name: "Hold to talk", exact: true });
+    await hold.dispatchEvent("pointerdown");
+    await page.waitForTimeout(3500);
+    await hold.dispatchEvent("pointerup");
+    await waitFor((n) => [...window.playground.messages.values()].filter((m) => m.role === "user").length > n, users, 30_000);
+    const last = await read(() => [...window.playground.messages.values()].filter((m) => m.role === "user").at(-1)?.content ?? "");
+    expect(last).toMatch(/shop open/i);
     mkdirSync(OUTPUT, { recursive: true });
     await page.screenshot({ path: join(OUTPUT, "playground.png"), fullPage: true });
   }, 90_000);
