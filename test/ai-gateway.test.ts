@@ -369,6 +369,8 @@ describe("X-Should-Retry: whether the official clients may retry an error", () =
     for (const code of codes) expect(typeof ERROR_CODES[code].retry, code).toBe("boolean");
     expect(codes.filter((code) => ERROR_CODES[code].retry).sort()).toEqual(
       [
+        // The first request with the same Idempotency-Key is still running: the retry gets its answer.
+        "idempotency.in_progress",
         "internal",
         "jwt.jwks_unavailable",
         "provider.rate_limited",

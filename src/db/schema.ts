@@ -226,6 +226,32 @@ export const conversations = sqliteTable(
   ],
 );
 
+/**
+ * `Idempotency-Key`s of POST requests (Stripe's semantics): one row per org, credential and key,
+ * written when the first request starts (`in_progress`) and completed with its answer, which a retry
+ * with the same body gets again for 24 hours. See middleware/idempotency.ts.
+ */
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    orgId: text("org_id")
+      .notNull()
+      .references(() => orgs.id),
+    // The credential that sent it: an API key's id, or `user:<sub>` for a signed-in user.
+    scope: text("scope").notNull(),
+    key: text("key").notNull(),
+    // SHA-256 (hex) of the method, path, query and body: the same key with another request is refused.
+    requestHash: text("request_hash").notNull(),
+    inProgress: integer("in_progress", { mode: "boolean" }).notNull(),
+    responseStatus: integer("response_status"),
+    // JSON object of the answer's headers that are replayed (Content-Type, Location...).
+    responseHeaders: text("response_headers"),
+    responseBody: text("response_body"),
+    createdAt: timestamp("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.orgId, t.scope, t.key] }), index("idempotency_keys_created_idx").on(t.createdAt)],
+);
+
 /** What is counted per organisation and UTC day, so quotas can be enforced on it. */
 export const USAGE_METRICS = ["tts_characters", "conversation_seconds", "llm_input_tokens", "llm_output_tokens", "stt_seconds"] as const;
 export type UsageMetric = (typeof USAGE_METRICS)[number];

@@ -70,6 +70,8 @@ export const ERROR_CODES = {
   "model.not_found": { type: "not_found", retry: false },
 
   "conversation.ended": { type: "conflict", retry: false },
+  // The first request with this Idempotency-Key is still running: retry shortly.
+  "idempotency.in_progress": { type: "conflict", retry: true },
   // Lasts until the caller closes one of its sockets; none of these conflicts is a passing lock.
   "conversation.too_many_sockets": { type: "conflict", retry: false },
   "webhook_endpoint.limit_reached": { type: "conflict", retry: false },
@@ -80,6 +82,7 @@ export const ERROR_CODES = {
   "model.unknown": { type: "unprocessable", retry: false },
   "voice.unknown": { type: "unprocessable", retry: false },
   "format.unsupported": { type: "unprocessable", retry: false },
+  "idempotency.key_reused": { type: "unprocessable", retry: false },
 
   "rate_limit.exceeded": { type: "rate_limit", retry: true },
   "provider.rate_limited": { type: "rate_limit", retry: true },

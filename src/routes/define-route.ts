@@ -3,6 +3,7 @@ import type { AppEnv } from "../env";
 import type { ErrorCode } from "../lib/errors";
 import { commonHeaders, errorResponses } from "../lib/openapi";
 import { ACCESS, type Access, GLOBAL_CODES } from "../middleware/access";
+import { idempotency } from "../middleware/idempotency";
 import { requestShape } from "../middleware/request-shape";
 import type { RoutePolicy } from "../middleware/route-table";
 
@@ -66,12 +67,15 @@ const streamExtension = (stream: StreamDoc) => ({
 export const defineRoute = <const R extends Definition>(access: Access, definition: R) => {
   const { errors = [], stream, maxBodyBytes, ...config } = definition;
   const rule = ACCESS[access];
+  // Every authenticated POST takes an Idempotency-Key (middleware/idempotency.ts).
+  const idempotent = config.method === "post" && access !== "public" && access !== "unmetered";
   const hasQuery = config.request?.query !== undefined;
   const codes: ErrorCode[] = [
     ...GLOBAL_CODES,
     ...rule.codes,
     ...VALIDATION_CODES,
     ...(config.request?.body ? (["request.invalid_json"] as const) : []),
+    ...(idempotent ? (["idempotency.in_progress", "idempotency.key_reused"] as const) : []),
     ...errors,
   ];
   const policy: RoutePolicy = Object.freeze({ access, codes: new Set(codes), ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }) });
@@ -87,7 +91,7 @@ export const defineRoute = <const R extends Definition>(access: Access, definiti
     ...(stream ? streamExtension(stream) : {}),
     [ROUTE_POLICY]: policy,
     security: rule.security,
-    middleware: [...rule.middleware, requestShape({ declaresQuery: hasQuery, bodyTypes })],
+    middleware: [...rule.middleware, requestShape({ declaresQuery: hasQuery, bodyTypes }), ...(idempotent ? [idempotency] : [])],
     responses,
   });
 };

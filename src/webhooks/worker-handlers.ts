@@ -1,5 +1,6 @@
 import { getConfig } from "../config";
 import { createDb } from "../db/client";
+import { sweepIdempotencyKeys } from "../db/idempotency";
 import type { Bindings } from "../env";
 import { createLogger } from "../lib/logger";
 import { type DeliveryDeps, deliverBatch } from "./delivery";
@@ -16,7 +17,9 @@ const deps = (env: Bindings): DeliveryDeps => {
 /** The Worker's queue consumer: webhook deliveries. */
 export const queue: ExportedHandlerQueueHandler<Bindings, DeliveryMessage> = (batch, env) => deliverBatch(deps(env), batch);
 
-/** The Worker's cron trigger: events an interrupted dispatch left behind go out. */
+/** The Worker's cron trigger: events an interrupted dispatch left behind go out; idempotency keys past their day go. */
 export const scheduled: ExportedHandlerScheduledHandler<Bindings> = async (controller, env) => {
-  await sweepUndispatched(deps(env), controller.scheduledTime);
+  const d = deps(env);
+  await sweepUndispatched(d, controller.scheduledTime);
+  await sweepIdempotencyKeys(d.db, controller.scheduledTime);
 };

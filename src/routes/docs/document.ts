@@ -116,6 +116,30 @@ function fileRequestBodies(doc: Json) {
   components.requestBodies = bodies;
 }
 
+/**
+ * Every POST that takes an `Idempotency-Key` (those that can answer `idempotency.key_reused`) gets it
+ * as a header parameter. `Idempotent-Replayed` is described there, not as a response header: it is
+ * on replays only, and each documented header is on every real answer (openapi.document.test.ts).
+ */
+function idempotencyHeaders(doc: Json) {
+  for (const item of Object.values(doc.paths as Record<string, Record<string, Json>>)) {
+    const post = item.post;
+    const codes = JSON.stringify(post?.responses ?? {});
+    if (!post || !codes.includes("idempotency.key_reused")) continue;
+    post.parameters = [
+      ...((post.parameters as Json[] | undefined) ?? []),
+      {
+        name: "Idempotency-Key",
+        in: "header",
+        required: false,
+        description:
+          "Retry safely: the same key (1 to 255 printable ASCII characters, kept 24 h per org and credential) with the same request answers the first answer again, with `Idempotent-Replayed: true`; with another request `422 idempotency.key_reused`; while the first runs `409 idempotency.in_progress`. Streamed answers (server-sent events, audio) are not kept.",
+        schema: { type: "string", maxLength: 255 },
+      },
+    ];
+  }
+}
+
 /** Generates the document for one origin (the `servers` entry). */
 export function buildDocument(app: OpenAPIHono<AppEnv>, origin: string): Json {
   const doc: Json = {
@@ -128,6 +152,7 @@ export function buildDocument(app: OpenAPIHono<AppEnv>, origin: string): Json {
     "x-websocket": websocketProtocol(),
   };
   fileRequestBodies(doc);
+  idempotencyHeaders(doc);
   return doc;
 }
 
