@@ -29,7 +29,9 @@ let csp: string | null = null;
 type Playground = {
   player: { stats: { scheduled: number; gaps: number; underruns: number } };
   mouthMoves: number;
-  messages: Map<string, { role: string; content: string; interrupted: boolean }>;
+  messages: Map<string, { role: string; content: string; interrupted: boolean; turn_id: string }>;
+  /** The turn whose audio came last. */
+  lastTurn: string | undefined;
   connection: { state: string; drop(): void };
   errors: string[];
 };
@@ -134,10 +136,17 @@ describe("the playground", () => {
   it("Escape interrupts a long reply: the stored reply is what was heard", async () => {
     await page.getByLabel("Your message").fill("Please tell me a story.");
     await page.getByLabel("Your message").press("Enter");
-    const before = await read(() => window.playground.player.stats.scheduled);
-    await waitFor((n) => window.playground.player.stats.scheduled > n, before + 3);
+    // The story's own audio is playing (not the tail of the reply before it, which the story interrupts).
+    await waitFor(() => {
+      const asked = [...window.playground.messages.values()].find((m) => m.role === "user" && m.content === "Please tell me a story.");
+      return asked !== undefined && window.playground.lastTurn === asked.turn_id;
+    });
+    await page.waitForTimeout(500);
     await page.keyboard.press("Escape");
-    await waitFor(() => [...window.playground.messages.values()].some((m) => m.role === "assistant" && m.interrupted));
+    await waitFor(() => {
+      const asked = [...window.playground.messages.values()].find((m) => m.role === "user" && m.content === "Please tell me a story.");
+      return [...window.playground.messages.values()].some((m) => m.role === "assistant" && m.interrupted && m.turn_id === asked?.turn_id);
+    });
   }, 60_000);
 
   it("a dropped socket comes back by itself, without a duplicate message", async () => {
