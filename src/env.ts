@@ -18,6 +18,8 @@ export interface AuthOrg {
   tier: Tier;
   /** Requests per minute this org may make. */
   limit: number;
+  /** Conversations it may hold at once (joined, not ended). */
+  concurrency: number;
 }
 
 export interface AuthContext {

@@ -2,10 +2,11 @@
 -- (wrangler only applies the numbered files at the top of migrations/). Idempotent.
 -- Keys are stored as the hex SHA-256 of the whole key string, like every other key.
 
-INSERT INTO orgs (id, name, tier, rate_limit_per_minute, created_at) VALUES
-  ('org_demo',  'Demo Org',  'enterprise', 100000, 1767225600000),
-  ('org_free',  'Free Org',  'free',       NULL,   1767225600000),
-  ('org_other', 'Other Org', 'pro',        NULL,   1767225600000)
+-- org_demo may hold 10,000 conversations at once: the tests and the playground open many.
+INSERT INTO orgs (id, name, tier, rate_limit_per_minute, max_concurrent_conversations, created_at) VALUES
+  ('org_demo',  'Demo Org',  'enterprise', 100000, 10000, 1767225600000),
+  ('org_free',  'Free Org',  'free',       NULL,   NULL,  1767225600000),
+  ('org_other', 'Other Org', 'pro',        NULL,   NULL,  1767225600000)
 ON CONFLICT (id) DO NOTHING;
 
 INSERT INTO api_keys (id, org_id, name, mode, key_hash, prefix, last4, created_at) VALUES

@@ -14,6 +14,10 @@ export const TIERS = /** @type {const} */ (["free", "creator", "pro", "enterpris
 export const TIER_LIMITS = { free: 10, creator: 30, pro: 60 };
 /** An enterprise org's limit until its own is stored (src/lib/tiers.ts). */
 export const ENTERPRISE_DEFAULT_LIMIT = 600;
+/** Conversations at once by tier (src/lib/tiers.ts). */
+export const TIER_CONCURRENCY = { free: 2, creator: 5, pro: 20 };
+/** An enterprise org's number until its own is stored (src/lib/tiers.ts). */
+export const ENTERPRISE_DEFAULT_CONCURRENCY = 100;
 /** src/db/schema.ts API_KEY_MODES; `live` is the API's default. */
 export const API_KEY_MODES = /** @type {const} */ (["live", "test"]);
 /** A key's name: a text field of at most this many characters (src/routes/api-keys/api-keys.schemas.ts). */
@@ -31,13 +35,22 @@ export const LIMIT_MAX = 1_000_000_000;
  */
 export const limitFor = (tier, customLimit) => (tier === "enterprise" ? (customLimit ?? ENTERPRISE_DEFAULT_LIMIT) : TIER_LIMITS[tier]);
 
-/** @typedef {{ tier: Tier, rate_limit_per_minute: number | null }} OrgRow */
+/**
+ * The conversations an org may hold at once (src/lib/tiers.ts concurrencyFor).
+ * @param {Tier} tier
+ * @param {number | null} custom
+ */
+export const concurrencyFor = (tier, custom) => custom ?? (tier === "enterprise" ? ENTERPRISE_DEFAULT_CONCURRENCY : TIER_CONCURRENCY[tier]);
+
+/** @typedef {{ tier: Tier, rate_limit_per_minute: number | null, max_concurrent_conversations: number | null }} OrgRow */
 
 /** The statement that reads an org's OrgRow; `orgId` as a SQL literal (d1.mjs sqlText). */
-export const selectOrg = (/** @type {string} */ orgIdLiteral) => `SELECT tier, rate_limit_per_minute FROM orgs WHERE id = ${orgIdLiteral}`;
+export const selectOrg = (/** @type {string} */ orgIdLiteral) =>
+  `SELECT tier, rate_limit_per_minute, max_concurrent_conversations FROM orgs WHERE id = ${orgIdLiteral}`;
 
-/** An org's tier and the limit it gets, as the commands print them. */
-export const describeOrg = (/** @type {OrgRow} */ row) => `${row.tier}, ${limitFor(row.tier, row.rate_limit_per_minute)} requests a minute`;
+/** An org's tier and the limits it gets, as the commands print them. */
+export const describeOrg = (/** @type {OrgRow} */ row) =>
+  `${row.tier}, ${limitFor(row.tier, row.rate_limit_per_minute)} requests a minute, ${concurrencyFor(row.tier, row.max_concurrent_conversations)} conversations at once`;
 
 /** @param {string | undefined} value */
 export function checkOrgId(value) {
@@ -71,6 +84,19 @@ export function checkLimit(value) {
   const n = /^\d{1,10}$/.test(value) ? Number(value) : Number.NaN;
   if (!(n >= 1 && n <= LIMIT_MAX))
     throw new UsageError(`--limit ${JSON.stringify(value)} is not a number of requests a minute: a whole number from 1 to ${LIMIT_MAX}`);
+  return n;
+}
+
+/**
+ * `--concurrency`: a whole number of conversations at once, or `tier` for the tier's own (null).
+ * @param {string} value
+ * @returns {number | null}
+ */
+export function checkConcurrency(value) {
+  if (value === "tier") return null;
+  const n = /^\d{1,7}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= 1 && n <= 1_000_000))
+    throw new UsageError(`--concurrency ${JSON.stringify(value)} is not a number of conversations at once: a whole number from 1 to 1000000, or tier`);
   return n;
 }
 

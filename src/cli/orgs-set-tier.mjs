@@ -1,17 +1,22 @@
 // @ts-check
-// `npm run orgs:set-tier -- --org <id> --tier <tier> [--limit <n>] [--remote]`
-// An org's tier, and an enterprise org's own limit (requests a minute): no route writes tiers, so an
+// `npm run orgs:set-tier -- --org <id> --tier <tier> [--limit <n>] [--concurrency <n>|tier] [--remote]`
+// An org's tier, an enterprise org's own limit (requests a minute), and any org's own number of
+// conversations at once (`tier` goes back to the tier's): no route writes tiers, so an
 // operator does, locally by default (the D1 of `npm start`; --persist-to <dir> as wrangler takes it)
 // or in production with --remote. Running Workers pick the change up when their cached key records
 // and org rows expire (a rate-limit lease lifetime, 10 s, for API keys; a minute for user JWTs).
 import { describeTarget, execute, sqlInteger, sqlText, TARGET_OPTIONS, targetFrom } from "./d1.mjs";
-import { checkLimit, checkOrgId, checkTier, describeOrg, selectOrg } from "./org-rules.mjs";
+import { checkConcurrency, checkLimit, checkOrgId, checkTier, describeOrg, selectOrg } from "./org-rules.mjs";
 import { parseOptions, refuse, UsageError } from "./usage.mjs";
 
 const USAGE =
-  "npm run orgs:set-tier -- --org <id> --tier free|creator|pro|enterprise [--limit <requests a minute, enterprise only>]" + " [--remote | --persist-to <dir>]";
+  "npm run orgs:set-tier -- --org <id> --tier free|creator|pro|enterprise [--limit <requests a minute, enterprise only>]" +
+  " [--concurrency <conversations at once>|tier] [--remote | --persist-to <dir>]";
 
-const values = parseOptions({ org: { type: "string" }, tier: { type: "string" }, limit: { type: "string" }, ...TARGET_OPTIONS }, USAGE);
+const values = parseOptions(
+  { org: { type: "string" }, tier: { type: "string" }, limit: { type: "string" }, concurrency: { type: "string" }, ...TARGET_OPTIONS },
+  USAGE,
+);
 
 let input;
 try {
@@ -24,17 +29,23 @@ try {
     orgId: checkOrgId(values.org),
     tier,
     limit: values.limit === undefined ? undefined : checkLimit(values.limit),
+    concurrency: values.concurrency === undefined ? undefined : checkConcurrency(values.concurrency),
     target: targetFrom(values),
   };
 } catch (err) {
   if (err instanceof UsageError) refuse(err.message, USAGE);
   throw err;
 }
-const { orgId, tier, limit, target } = input;
+const { orgId, tier, limit, concurrency, target } = input;
 
 // Without --limit an enterprise org keeps the limit it has stored (ENTERPRISE_DEFAULT_LIMIT when
 // none); other tiers ignore the column, which is left alone so a later enterprise tier finds it.
-const set = [`tier = ${sqlText(tier)}`, ...(limit === undefined ? [] : [`rate_limit_per_minute = ${sqlInteger(limit)}`])];
+// Without --concurrency the org keeps its own number of conversations at once, if it has one.
+const set = [
+  `tier = ${sqlText(tier)}`,
+  ...(limit === undefined ? [] : [`rate_limit_per_minute = ${sqlInteger(limit)}`]),
+  ...(concurrency === undefined ? [] : [`max_concurrent_conversations = ${concurrency === null ? "NULL" : sqlInteger(concurrency)}`]),
+];
 const id = sqlText(orgId);
 const [before, , after] = execute(target, [selectOrg(id), `UPDATE orgs SET ${set.join(", ")} WHERE id = ${id}`, selectOrg(id)]);
 

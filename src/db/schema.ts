@@ -19,6 +19,8 @@ export const orgs = sqliteTable(
     tier: text("tier", { enum: TIERS }).notNull().default("free"),
     // Only read for the enterprise tier, whose limit is negotiated per org.
     rateLimitPerMinute: integer("rate_limit_per_minute"),
+    // Active conversations at once; null = the tier's number (lib/tiers.ts). Any tier may be given one.
+    maxConcurrentConversations: integer("max_concurrent_conversations"),
     createdAt: timestamp("created_at").notNull(),
   },
   (t) => [check("orgs_tier_check", oneOf(t.tier, TIERS))],

@@ -10,8 +10,18 @@ import { createLogger, type Logger } from "../lib/logger";
 import { sseEvent } from "../lib/sse";
 import { chooseStt } from "../providers/stt/choose";
 import type { SttStream, SttStreamEvents } from "../providers/stt/types";
-import { admitTurn, turnsOfKeyRevoked } from "./conversation/admission";
-import { CALLER_HEADER, type Connection, closeSocket, connectionOf, decodeCaller, keyTag, newConnection, POLICY_VIOLATION } from "./conversation/connections";
+import { admitTurn, claimPlace, turnsOfKeyRevoked } from "./conversation/admission";
+import {
+  CALLER_HEADER,
+  type Caller,
+  type Connection,
+  closeSocket,
+  connectionOf,
+  decodeCaller,
+  keyTag,
+  newConnection,
+  POLICY_VIOLATION,
+} from "./conversation/connections";
 import { type ConversationSetup, ENDED_MESSAGE, endedError, errorResponse, failure, type Outcome } from "./conversation/contract";
 import { EventStream, FrameLimiter, type Listener } from "./conversation/events";
 import { IndexSync } from "./conversation/index-sync";
@@ -200,18 +210,34 @@ export class Conversation extends DurableObject<Env> {
     }
     const caller = decodeCaller(request.headers.get(CALLER_HEADER));
     if (!caller) return errorResponse(new ApiError("internal", "The socket's credential was not passed on."));
-    const { 0: client, 1: server } = new WebSocketPair();
     if (this.ctx.getWebSockets().length >= this.config.conversationMaxSockets) {
-      // Accepted only to say why: a browser cannot read the body of a refused upgrade.
-      this.ctx.acceptWebSocket(server);
       const limit = this.config.conversationMaxSockets;
-      this.events.sendError(
-        server,
+      return this.refuseSocket(
         new ApiError("conversation.too_many_sockets", `This conversation already has ${limit} sockets open, its limit; close one first.`),
+        "Too many sockets",
       );
-      server.close(POLICY_VIOLATION, "Too many sockets");
-      return new Response(null, { status: 101, webSocket: client });
     }
+    if (record.status === "active" && record.startedAt === null && this.config.rateLimiting) {
+      // The first socket starts the conversation: it takes one of the org's places (or none is left).
+      const refused = await claimPlace(this.env.RATE_LIMITER, record, caller.orgConcurrency);
+      if (refused) return this.refuseSocket(refused, "Too many conversations");
+    }
+    return this.accept(caller, lastSeq);
+  }
+
+  /** Accepted only to say why: a browser cannot read the body of a refused upgrade. */
+  private refuseSocket(error: ApiError, reason: string): Response {
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server);
+    this.events.sendError(server, error);
+    server.close(POLICY_VIOLATION, reason);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  private accept(caller: Caller, lastSeq: number | null): Response {
+    const record = this.store.record();
+    if (!record) return errorResponse(new ApiError("conversation.not_found", "No such conversation."));
+    const { 0: client, 1: server } = new WebSocketPair();
     const { connection, tags } = newConnection(caller, record.clientPermissions, Date.now());
     this.ctx.acceptWebSocket(server, tags);
     server.serializeAttachment(connection);

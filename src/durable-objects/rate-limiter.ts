@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { getConfig } from "../config";
-import { type HitResult, type LeaseAsk, type LeaseReply, REVOCATION_MEMORY_MS } from "../lib/rate-limits";
+import { type ConversationClaim, type HitResult, type LeaseAsk, type LeaseReply, REVOCATION_MEMORY_MS } from "../lib/rate-limits";
 
 export const WINDOW_MS = 60_000;
 /** Start of the minute-aligned window that `now` falls in. */
@@ -41,6 +41,8 @@ export class RateLimiter extends DurableObject<Env> {
     this.sql.exec("CREATE TABLE IF NOT EXISTS windows (start INTEGER PRIMARY KEY, count INTEGER NOT NULL)");
     this.sql.exec("CREATE TABLE IF NOT EXISTS revoked_keys (key_id TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL)");
     this.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    // The org's conversations that hold a place (joined, not ended), each until it must have ended.
+    this.sql.exec("CREATE TABLE IF NOT EXISTS active_conversations (id TEXT PRIMARY KEY, until INTEGER NOT NULL)");
     this.bookmark = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'bookmark'").toArray()[0]?.value;
     for (const row of this.sql.exec<{ key_id: string }>("SELECT key_id FROM revoked_keys")) this.revoked.add(row.key_id);
   }
@@ -135,6 +137,33 @@ export class RateLimiter extends DurableObject<Env> {
     return { ...base, revoked: false, tokens, granted: this.window.count };
   }
 
+  /**
+   * A conversation's first socket asks for a place among the org's at most `cap` active
+   * conversations. One object per org answers every ask in turn, so the cap is exact under any
+   * concurrency. The place is held until the conversation releases it when it ends, or at the
+   * latest `until` (its maximum duration): a release that never arrives cannot hold it for ever.
+   * Asking again for a conversation that holds a place is granted (a retried join).
+   */
+  claimConversation(id: string, cap: number, until: number): ConversationClaim {
+    const active = this.activeConversations();
+    if (this.sql.exec("SELECT 1 FROM active_conversations WHERE id = ?", id).toArray().length > 0) return { ok: true, active };
+    if (active >= cap) return { ok: false, active };
+    this.sql.exec("INSERT INTO active_conversations (id, until) VALUES (?, ?)", id, until);
+    void this.scheduleCleanup(until);
+    return { ok: true, active: active + 1 };
+  }
+
+  /** The conversation ended: its place is free (idempotent). */
+  releaseConversation(id: string): void {
+    this.sql.exec("DELETE FROM active_conversations WHERE id = ?", id);
+  }
+
+  /** How many conversations of the org hold a place now. */
+  activeConversations(): number {
+    this.sql.exec("DELETE FROM active_conversations WHERE until <= ?", Date.now());
+    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM active_conversations").one().n;
+  }
+
   /** Makes every later `hit` naming this key answer `revoked`, whatever the isolates have cached. */
   async revokeKey(keyId: string, bookmark?: string): Promise<void> {
     this.revoked.add(keyId);
@@ -154,13 +183,16 @@ export class RateLimiter extends DurableObject<Env> {
     for (const row of this.sql.exec<{ key_id: string }>("DELETE FROM revoked_keys WHERE revoked_at <= ? RETURNING key_id", now - REVOCATION_MEMORY_MS)) {
       this.revoked.delete(row.key_id);
     }
+    this.sql.exec("DELETE FROM active_conversations WHERE until <= ?", now);
     const left = this.sql
-      .exec<{ windows: number; revoked: number | null }>(
-        "SELECT (SELECT count(*) FROM windows) AS windows, (SELECT min(revoked_at) FROM revoked_keys) AS revoked",
+      .exec<{ windows: number; revoked: number | null; until: number | null }>(
+        "SELECT (SELECT count(*) FROM windows) AS windows, (SELECT min(revoked_at) FROM revoked_keys) AS revoked, (SELECT min(until) FROM active_conversations) AS until",
       )
       .one();
-    if (left.windows > 0) await this.ctx.storage.setAlarm(current + WINDOW_MS);
-    else if (left.revoked !== null) await this.ctx.storage.setAlarm(left.revoked + REVOCATION_MEMORY_MS);
+    const next = [left.windows > 0 ? current + WINDOW_MS : null, left.revoked === null ? null : left.revoked + REVOCATION_MEMORY_MS, left.until].filter(
+      (at): at is number => at !== null,
+    );
+    if (next.length > 0) await this.ctx.storage.setAlarm(Math.min(...next));
   }
 
   /** Rows of the windows table, oldest first (for tests and diagnostics). */

@@ -86,6 +86,8 @@ export const ERROR_CODES = {
 
   "rate_limit.exceeded": { type: "rate_limit", retry: true },
   "provider.rate_limited": { type: "rate_limit", retry: true },
+  // Lasts until one of the org's conversations ends (minutes): not a passing refusal an SDK should retry.
+  "conversation.concurrency_limit": { type: "rate_limit", retry: false },
 
   internal: { type: "internal", retry: true },
 

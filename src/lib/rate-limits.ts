@@ -10,6 +10,13 @@
  */
 export const REVOCATION_MEMORY_MS = 10 * 60_000;
 
+/** The org's limiter object's answer to a conversation's first socket: a place, or none left. */
+export interface ConversationClaim {
+  ok: boolean;
+  /** The org's active conversations, counting this one when it was granted. */
+  active: number;
+}
+
 export interface HitResult {
   /** The request may proceed. */
   allowed: boolean;

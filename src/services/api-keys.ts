@@ -8,7 +8,7 @@ import { newId } from "../lib/ids";
 import { afterCursor, checkCursor, ownedBy } from "../lib/pagination";
 import type { Limiter } from "../lib/rate-limits";
 import { randomBase62 } from "../lib/secrets";
-import { limitFor } from "../lib/tiers";
+import { concurrencyFor, limitFor } from "../lib/tiers";
 import { isoOrNull, isoSeconds } from "../lib/time";
 import { type DispatchDeps, dispatchEvents } from "../webhooks/dispatch";
 import { buildEvent, insertEvents } from "../webhooks/events";
@@ -49,6 +49,7 @@ export async function findKeyByHash(db: Db, keyHash: string): Promise<KeyLookup 
       orgId: orgs.id,
       tier: orgs.tier,
       customLimit: orgs.rateLimitPerMinute,
+      customConcurrency: orgs.maxConcurrentConversations,
     })
     .from(apiKeys)
     .innerJoin(orgs, eq(orgs.id, apiKeys.orgId))
@@ -59,7 +60,12 @@ export async function findKeyByHash(db: Db, keyHash: string): Promise<KeyLookup 
     keyId: row.keyId,
     revokedAt: row.revokedAt,
     lastUsedAt: row.lastUsedAt,
-    org: { id: row.orgId, tier: row.tier, limit: limitFor(row.tier, row.customLimit) },
+    org: {
+      id: row.orgId,
+      tier: row.tier,
+      limit: limitFor(row.tier, row.customLimit),
+      concurrency: concurrencyFor(row.tier, row.customConcurrency),
+    },
   };
 }
 

@@ -6,9 +6,11 @@ import { type ClientPermission, type ConversationStatus, conversations, type Out
 import type { ToolInput, ToolSpec } from "../db/tools";
 import { changeVoiceInput, type VoiceInputChange, voiceInputOf } from "../db/voice-input";
 import type { Conversation } from "../durable-objects/conversation";
+import { activeConversations, concurrencyError } from "../durable-objects/conversation/admission";
 import { CALLER_HEADER, encodeCaller } from "../durable-objects/conversation/connections";
 import { type ConversationSetup, endedError, readErrorResponse, unwrap } from "../durable-objects/conversation/contract";
 import type { MessageJson } from "../durable-objects/conversation.protocol";
+import type { RateLimiter } from "../durable-objects/rate-limiter";
 import type { AuthContext } from "../env";
 import { doNames } from "../lib/do-names";
 import { ApiError, notFound, quote } from "../lib/errors";
@@ -35,6 +37,7 @@ export interface Deps {
   config: Config;
   log: Logger;
   namespace: DurableObjectNamespace<Conversation>;
+  limiter: DurableObjectNamespace<RateLimiter>;
 }
 
 /** Transports the contract names but this deployment does not offer yet. */
@@ -133,10 +136,23 @@ function resolveVoiceInput(deps: Deps, input: VoiceInputChange, persona: { stt: 
 /** `ws:`/`wss:` to match the base URL the client used (or the deployment's public one). */
 const socketUrl = (baseUrl: string, id: string) => `${baseUrl.replace(/^http/, "ws").replace(/\/$/, "")}/v1/conversations/${id}/ws`;
 
-/** `keyId` is the API key creating it: the client secret it gets is revoked with that key. */
-export async function createConversation(deps: Deps, auth: { orgId: string; keyId: string | undefined }, input: CreateInput, baseUrl: string) {
+/**
+ * `keyId` is the API key creating it: the client secret it gets is revoked with that key.
+ * `concurrency` is the org's cap on active conversations: refused here when it is reached already
+ * (the cap itself is held exactly when the first socket joins, see conversation/admission.ts).
+ */
+export async function createConversation(
+  deps: Deps,
+  auth: { orgId: string; keyId: string | undefined; concurrency: number },
+  input: CreateInput,
+  baseUrl: string,
+) {
   const { orgId } = auth;
   const { setup, modelId, voiceId, personaId, voiceInput, tools } = await resolveSetup(deps, orgId, input);
+  if (deps.config.rateLimiting) {
+    const active = await activeConversations(deps.limiter, orgId);
+    if (active >= auth.concurrency) throw concurrencyError(auth.concurrency, active);
+  }
   const id = newId("conv");
   const now = Date.now();
   const record: ConversationRecord = {
@@ -249,6 +265,7 @@ export async function connect(deps: Deps, auth: AuthContext, id: string, request
       credential: auth.conversationId === undefined ? "api_key" : "client_secret",
       keyId: auth.key?.keyId ?? auth.issuedBy ?? null,
       orgLimit: auth.org.limit,
+      orgConcurrency: auth.org.concurrency,
     }),
   );
   const response = await stub(deps, id).fetch(new Request(request, { headers }));

@@ -2,10 +2,15 @@ import { eq } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type OrgRow, orgs } from "../db/schema";
 import type { AuthOrg } from "../env";
-import { limitFor } from "../lib/tiers";
+import { concurrencyFor, limitFor } from "../lib/tiers";
 import { TtlCache } from "../lib/ttl-cache";
 
-const toAuthOrg = (row: OrgRow): AuthOrg => ({ id: row.id, tier: row.tier, limit: limitFor(row.tier, row.rateLimitPerMinute) });
+const toAuthOrg = (row: OrgRow): AuthOrg => ({
+  id: row.id,
+  tier: row.tier,
+  limit: limitFor(row.tier, row.rateLimitPerMinute),
+  concurrency: concurrencyFor(row.tier, row.maxConcurrentConversations),
+});
 
 // Org rows change rarely (tier upgrades); caching them saves a D1 round trip per request. A tier
 // change therefore applies within this TTL.

@@ -20,7 +20,7 @@ export const BENCH_JWT_SECRET = "bench-jwt-secret-0123456789abcdef";
 /** Round trips the latency probe adds at the binding boundary (Durable Object RPC and D1 primary). */
 export const INJECTED_MS = [0, 20, 80, 250];
 const BENCH_SEED = `
-INSERT INTO orgs (id, name, tier, rate_limit_per_minute, created_at) VALUES ('org_bench', 'Bench', 'enterprise', 1000000000, 0);
+INSERT INTO orgs (id, name, tier, rate_limit_per_minute, max_concurrent_conversations, created_at) VALUES ('org_bench', 'Bench', 'enterprise', 1000000000, 100000, 0);
 INSERT INTO api_keys (id, org_id, name, mode, key_hash, prefix, last4, created_at)
   VALUES ('key_bench', 'org_bench', 'bench', 'test', '__HASH__', 'av_test_benc', '0000', 0);
 INSERT INTO orgs (id, name, tier, rate_limit_per_minute, created_at) VALUES ('org_bench_window', 'Bench window', 'enterprise', ${WINDOW_LIMIT}, 0);

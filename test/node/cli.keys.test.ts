@@ -9,7 +9,7 @@ import { SECRET_LENGTH } from "../../src/cli/api-key-secret.mjs";
 import * as rules from "../../src/cli/org-rules.mjs";
 import { ROOT } from "../../src/cli/seed.mjs";
 import { API_KEY_MODES, TIERS } from "../../src/db/schema.ts";
-import { ENTERPRISE_DEFAULT_LIMIT, TIER_LIMITS } from "../../src/lib/tiers.ts";
+import { ENTERPRISE_DEFAULT_CONCURRENCY, ENTERPRISE_DEFAULT_LIMIT, TIER_CONCURRENCY, TIER_LIMITS } from "../../src/lib/tiers.ts";
 import { hermeticSettings } from "./settings.ts";
 import { migrateAndSeed, startWranglerDev, type WranglerDev } from "./wrangler-dev.ts";
 
@@ -76,6 +76,8 @@ describe("the rules the commands copy from the API", () => {
     expect(rules.TIERS).toEqual(TIERS);
     expect(rules.TIER_LIMITS).toEqual(TIER_LIMITS);
     expect(rules.ENTERPRISE_DEFAULT_LIMIT).toBe(ENTERPRISE_DEFAULT_LIMIT);
+    expect(rules.TIER_CONCURRENCY).toEqual(TIER_CONCURRENCY);
+    expect(rules.ENTERPRISE_DEFAULT_CONCURRENCY).toBe(ENTERPRISE_DEFAULT_CONCURRENCY);
     expect(rules.API_KEY_MODES).toEqual(API_KEY_MODES);
   });
 });
@@ -110,6 +112,12 @@ describe("bad input is refused before the database is touched", () => {
       ["--org", "org_demo", "--tier", "enterprise", "--limit", "1e3"],
       /^--limit "1e3" is not a number of requests a minute/m,
     ],
+    [
+      "set-tier: a concurrency that is not a number",
+      "orgs-set-tier",
+      ["--org", "org_demo", "--tier", "pro", "--concurrency", "many"],
+      /^--concurrency "many" is not a number of conversations at once/m,
+    ],
     ["set-tier: a zero limit", "orgs-set-tier", ["--org", "org_demo", "--tier", "enterprise", "--limit", "0"], /is not a number of requests a minute/],
   ];
 
@@ -143,7 +151,7 @@ describe("keys:create, then the key at work, then orgs:set-tier", () => {
       expect(secrets).toHaveLength(1);
       secret = secrets[0] as string;
       expect(secret).toMatch(new RegExp(`^av_test_[A-Za-z0-9]{${SECRET_LENGTH}}$`));
-      expect(r.stdout).toContain(`Created org ${ORG} (pro, 60 requests a minute)`);
+      expect(r.stdout).toContain(`Created org ${ORG} (pro, 60 requests a minute, 20 conversations at once)`);
       expect(r.stdout).toContain(`  KEY=${secret}\n  curl -H "Authorization: Bearer $KEY" http://127.0.0.1:8787/v1/avatars\n`);
       expect(r.stdout).toMatch(/No api_key.created webhook/);
     },
@@ -186,9 +194,11 @@ describe("keys:create, then the key at work, then orgs:set-tier", () => {
     "orgs:set-tier makes it an enterprise org with its own limit, which requests then get",
     async () => {
       if (!dev) throw new Error("wrangler dev did not start");
-      const r = await run("orgs-set-tier", ["--org", ORG, "--tier", "enterprise", "--limit", "1234", "--persist-to", persist]);
+      const r = await run("orgs-set-tier", ["--org", ORG, "--tier", "enterprise", "--limit", "1234", "--concurrency", "7", "--persist-to", persist]);
       expect(r.code, r.stdout + r.stderr).toBe(0);
-      expect(r.stdout).toContain(`Org ${ORG}: pro, 60 requests a minute before, enterprise, 1234 requests a minute now`);
+      expect(r.stdout).toContain(
+        `Org ${ORG}: pro, 60 requests a minute, 20 conversations at once before, enterprise, 1234 requests a minute, 7 conversations at once now`,
+      );
       let limit: string | null = null;
       for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((w) => setTimeout(w, 250))) {
         const res = await fetch(new URL("/v1/avatars", dev.url), { headers: { Authorization: `Bearer ${secret}` } });
@@ -206,7 +216,9 @@ describe("keys:create, then the key at work, then orgs:set-tier", () => {
     async () => {
       const r = await run("keys-create", ["--org", ORG, "--tier", "free", "--persist-to", persist]);
       expect(r.code, r.stdout + r.stderr).toBe(0);
-      expect(r.stdout).toContain(`Org ${ORG} exists (enterprise, 1234 requests a minute); --tier free left it as it is (npm run orgs:set-tier changes it).`);
+      expect(r.stdout).toContain(
+        `Org ${ORG} exists (enterprise, 1234 requests a minute, 7 conversations at once); --tier free left it as it is (npm run orgs:set-tier changes it).`,
+      );
       expect(r.stdout).toMatch(/^ {2}KEY=av_live_[A-Za-z0-9]{40}$/m);
     },
     COMMAND_MS,

@@ -7,6 +7,51 @@ import { secondsUntil } from "../../lib/time";
 import type { RateLimiter } from "../rate-limiter";
 import type { Caller } from "./connections";
 
+/** A place is held this long past a conversation's maximum duration at the latest (clock skew, the end's own work). */
+const PLACE_SLACK_MS = 60_000;
+
+/** The refusal of a conversation over the org's cap, at create and at its first socket alike. */
+export const concurrencyError = (cap: number, active: number) =>
+  new ApiError(
+    "conversation.concurrency_limit",
+    `Your organisation has ${active} active conversation${active === 1 ? "" : "s"}, the most it may hold at once (${cap}); end one first.`,
+  );
+
+/**
+ * An org holds at most `cap` conversations at once, counted from a conversation's first socket
+ * until it ends (one created and never joined holds nothing). The org's limiter object keeps the
+ * places, so the cap is exact whatever the number of isolates; this is the only blocking call a
+ * conversation makes to it, once, when its first socket joins.
+ */
+export async function claimPlace(
+  limiter: DurableObjectNamespace<RateLimiter>,
+  conversation: { id: string; orgId: string; maxDurationS: number },
+  cap: number,
+): Promise<ApiError | undefined> {
+  const until = Date.now() + conversation.maxDurationS * 1000 + PLACE_SLACK_MS;
+  try {
+    const claim = await limiter.getByName(doNames.orgLimiter(conversation.orgId)).claimConversation(conversation.id, cap, until);
+    return claim.ok ? undefined : concurrencyError(cap, claim.active);
+  } catch {
+    // Fail closed, as requests and turns do.
+    return new ApiError("rate_limit.unavailable", "The rate limiter cannot be reached; try again in a few seconds.");
+  }
+}
+
+/** The conversation ended: its place is free. Throws when the limiter cannot be reached (the caller retries). */
+export async function releasePlace(limiter: DurableObjectNamespace<RateLimiter>, conversation: { id: string; orgId: string }): Promise<void> {
+  await limiter.getByName(doNames.orgLimiter(conversation.orgId)).releaseConversation(conversation.id);
+}
+
+/** How many of the org's conversations hold a place now (fails closed when the limiter cannot say). */
+export async function activeConversations(limiter: DurableObjectNamespace<RateLimiter>, orgId: string): Promise<number> {
+  try {
+    return await limiter.getByName(doNames.orgLimiter(orgId)).activeConversations();
+  } catch {
+    throw new ApiError("rate_limit.unavailable", "The rate limiter cannot be reached; try again in a few seconds.");
+  }
+}
+
 /**
  * A turn a socket starts (`input.text`, `avatar.speak`) costs one unit of the org's rate limit, like
  * a request: a socket cost one request to open, and without this it could drive upstream models and

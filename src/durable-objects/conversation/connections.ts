@@ -22,6 +22,12 @@ export interface Caller {
   orgLimit: number;
 }
 
+/** What the route passes with an upgrade: the caller, and what only the first socket needs. */
+export interface Upgrade extends Caller {
+  /** Conversations the org may hold at once (the first socket takes one of its places). */
+  orgConcurrency: number;
+}
+
 export interface Connection extends Caller {
   id: string;
   connectedAt: number;
@@ -35,15 +41,22 @@ export interface Connection extends Caller {
  */
 export const CALLER_HEADER = "X-Avatar-Socket-Caller";
 
-export const encodeCaller = (caller: Caller): string => JSON.stringify(caller);
+export const encodeCaller = (caller: Upgrade): string => JSON.stringify(caller);
 
 /** The caller the route sent, or undefined when the header is missing or not one (never from a client). */
-export function decodeCaller(header: string | null): Caller | undefined {
+export function decodeCaller(header: string | null): Upgrade | undefined {
   if (header === null) return undefined;
   try {
     const value = JSON.parse(header) as Partial<Caller>;
     if ((value.credential !== "api_key" && value.credential !== "client_secret") || typeof value.orgLimit !== "number") return undefined;
-    return { credential: value.credential, keyId: typeof value.keyId === "string" ? value.keyId : null, orgLimit: value.orgLimit };
+    const concurrency = (value as Partial<Upgrade>).orgConcurrency;
+    if (typeof concurrency !== "number") return undefined;
+    return {
+      credential: value.credential,
+      keyId: typeof value.keyId === "string" ? value.keyId : null,
+      orgLimit: value.orgLimit,
+      orgConcurrency: concurrency,
+    };
   } catch {
     return undefined;
   }
@@ -78,7 +91,14 @@ export const keyTag = (keyId: string) => `key:${keyId}`;
 
 /** A new connection: its identity and the tags to accept its socket with. */
 export function newConnection(caller: Caller, granted: readonly ClientPermission[], now: number): { connection: Connection; tags: string[] } {
-  const connection: Connection = { ...caller, id: newId("sock"), connectedAt: now, permissions: permissionsOf(caller, granted) };
+  const connection: Connection = {
+    id: newId("sock"),
+    credential: caller.credential,
+    keyId: caller.keyId,
+    orgLimit: caller.orgLimit,
+    connectedAt: now,
+    permissions: permissionsOf(caller, granted),
+  };
   const tags = [connection.id, `credential:${caller.credential}`, ...(caller.keyId ? [keyTag(caller.keyId)] : [])];
   return { connection, tags };
 }

@@ -7,11 +7,13 @@ import type { Logger } from "../../lib/logger";
 import { dispatchEvents } from "../../webhooks/dispatch";
 import { buildEvent, insertEvents, type StoredEvent } from "../../webhooks/events";
 import { conversationJson } from "../conversation.protocol";
+import { releasePlace } from "./admission";
 import type { ConversationStore, PendingUsage } from "./store";
 
 /**
  * Everything the conversation object owes the rest of the system, written from its own storage: the
- * D1 index (its start and end), the org's usage, and the webhook events, which wait in the object's
+ * D1 index (its start and end), the org's usage, its place among the org's active conversations
+ * (freed at the end), and the webhook events, which wait in the object's
  * outbox from the moment of their cause until D1 has them. One writer at a time (two writes never
  * flush the same outbox events); a failed write leaves everything in place for the next one.
  */
@@ -23,7 +25,7 @@ const TRANSCRIPT_INLINE_BYTES = 16 * 1024;
 export const talkedSeconds = (startedAt: number | null, endedAt: number): number => (startedAt === null ? 0 : Math.ceil((endedAt - startedAt) / 1000));
 
 export interface IndexSyncDeps {
-  env: Pick<Env, "DB" | "WEBHOOKS">;
+  env: Pick<Env, "DB" | "WEBHOOKS" | "RATE_LIMITER">;
   store: ConversationStore;
   log: () => Logger;
   /** The write failed: the caller's alarm retries it. */
@@ -118,6 +120,8 @@ export class IndexSync {
         const seconds = talkedSeconds(record.startedAt, record.endedAt);
         const end = markEnded(db, record.id, { endedAt: record.endedAt, endReason: record.endReason, startedAt: record.startedAt });
         await db.batch([end, ...statements, ...(seconds > 0 ? [usageUpsert(db, record.orgId, "conversation_seconds", seconds, record.endedAt)] : [])]);
+        // Its place among the org's active conversations is free (idempotent, so a retry may repeat it).
+        if (record.startedAt !== null) await releasePlace(env.RATE_LIMITER, record);
       } else if (record.startedAt !== null) {
         // Idempotent (the first start only), so a write for usage alone may repeat it.
         await db.batch([markStarted(db, record.id, record.startedAt), ...statements]);

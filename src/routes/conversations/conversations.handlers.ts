@@ -14,14 +14,20 @@ import type * as routes from "./conversations.routes";
 
 type Handler<R extends keyof typeof routes> = HandlerOf<typeof routes, R>;
 
-const deps = (c: Context<AppEnv>): conversations.Deps => ({ db: c.get("db"), config: c.get("config"), log: c.get("log"), namespace: c.env.CONVERSATION });
+const deps = (c: Context<AppEnv>): conversations.Deps => ({
+  db: c.get("db"),
+  config: c.get("config"),
+  log: c.get("log"),
+  namespace: c.env.CONVERSATION,
+  limiter: c.env.RATE_LIMITER,
+});
 
 export const createConversation: Handler<"createConversation"> = async (c) => {
   const baseUrl = c.get("config").publicBaseUrl ?? new URL(c.req.url).origin;
   const auth = c.get("auth");
   const { record, clientSecret, revealed } = await conversations.createConversation(
     deps(c),
-    { orgId: auth.org.id, keyId: auth.key?.keyId },
+    { orgId: auth.org.id, keyId: auth.key?.keyId, concurrency: auth.org.concurrency },
     c.req.valid("json"),
     baseUrl,
   );

@@ -27,7 +27,7 @@ export const createConversation = defineRoute("api_key", {
   tags,
   summary: "Create a conversation",
   description:
-    "The avatar must be session-ready (`422 avatar.not_a_look` for a character with looks, `422 avatar.not_ready` otherwise); the persona's prompt, greeting, model and voice are defaults the body can override. `transport.type` other than `websocket` is `400 transport.unsupported` for the reserved `pipecat`, `livekit` and `daily`. The answer's `client_secret` (for browsers, 10 minutes, this conversation only, refused once the creating API key is revoked) is shown only here; `client_permissions` says what a socket opened with it may do beyond talking. Voice input: `stt` (else the persona's, else `mock:default`) must be a known speech-to-text model (`422 model.unknown`, `param: stt`) of a configured provider (`503 provider.not_configured`); `turn_detection` and `interruption` fields left out keep their defaults.",
+    "The avatar must be session-ready (`422 avatar.not_a_look` for a character with looks, `422 avatar.not_ready` otherwise); the persona's prompt, greeting, model and voice are defaults the body can override. `transport.type` other than `websocket` is `400 transport.unsupported` for the reserved `pipecat`, `livekit` and `daily`. The answer's `client_secret` (for browsers, 10 minutes, this conversation only, refused once the creating API key is revoked) is shown only here; `client_permissions` says what a socket opened with it may do beyond talking. Voice input: `stt` (else the persona's, else `mock:default`) must be a known speech-to-text model (`422 model.unknown`, `param: stt`) of a configured provider (`503 provider.not_configured`); `turn_detection` and `interruption` fields left out keep their defaults. An org holds at most its tier's number of active conversations at once (free 2, creator 5, pro 20, enterprise 100 unless agreed otherwise), counted from a conversation's first socket until it ends: when that many are active, creating one is `429 conversation.concurrency_limit` (not worth retrying until one ends), and so is the first socket of one created meanwhile (sent as an `error` event, then closed with 1008).",
   request: { body: json(CreateConversationBody) },
   responses: { 201: jsonResponse(CreatedConversationSchema, "The conversation, with its WebSocket URL and client secret.", NO_STORE_HEADERS) },
   errors: [
@@ -39,6 +39,7 @@ export const createConversation = defineRoute("api_key", {
     "voice.unknown",
     "format.unsupported",
     "transport.unsupported",
+    "conversation.concurrency_limit",
     "provider.not_configured",
     "provider.unavailable",
     "provider.timeout",

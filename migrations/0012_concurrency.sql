@@ -1,0 +1,1 @@
+ALTER TABLE `orgs` ADD `max_concurrent_conversations` integer;
