@@ -24,6 +24,7 @@ import { registerPersonas } from "./routes/personas";
 import { registerPlayground } from "./routes/playground";
 import { registerStt } from "./routes/stt";
 import { registerTts } from "./routes/tts";
+import { registerUsage } from "./routes/usage";
 import { registerWebhookEndpoints } from "./routes/webhook-endpoints";
 
 /** Hono's own 4xx (body parsing in the validators) mapped onto the contract's codes. */
@@ -75,6 +76,7 @@ export function createApp() {
   registerConversations(app);
   registerWebhookEndpoints(app);
   registerEvents(app);
+  registerUsage(app);
 
   const methodsFor = allowedMethods(app.routes);
   app.notFound((c) => {

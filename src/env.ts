@@ -1,6 +1,7 @@
 import type { Config } from "./config";
 import type { Db } from "./db/client";
 import type { Tier } from "./db/schema";
+import type { Meter } from "./db/usage";
 import type { Logger } from "./lib/logger";
 import type { HitResult, Limiter } from "./lib/rate-limits";
 import type { ServerTiming } from "./lib/server-timing";
@@ -36,6 +37,9 @@ export interface AuthContext {
    */
   issuedBy?: string;
 }
+
+/** Whose usage a request makes: its org, and its API key (the one behind a client secret), if any. */
+export const meterOf = (auth: AuthContext): Meter => ({ orgId: auth.org.id, keyId: auth.key?.keyId ?? auth.issuedBy ?? null });
 
 export interface AppEnv {
   Bindings: Bindings;

@@ -78,6 +78,7 @@ describe("POST /v1/conversations", () => {
       "started_at",
       "ended_at",
       "end_reason",
+      "usage",
       "client_secret",
     ]);
     expect(body.client_permissions).toEqual([]);

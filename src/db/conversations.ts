@@ -2,6 +2,7 @@ import { and, eq, isNull } from "drizzle-orm";
 import type { Db } from "./client";
 import { type ClientPermission, type ConversationRow, conversations, type EndReason, type VoiceInputSettings } from "./schema";
 import type { ToolSpec } from "./tools";
+import { type ConversationUsage, conversationUsageOf } from "./usage";
 import { voiceInputOf } from "./voice-input";
 
 /**
@@ -11,11 +12,14 @@ import { voiceInputOf } from "./voice-input";
  */
 
 /** A conversation's indexed fields with the JSON ones parsed: what the object and the index agree on. */
-export type ConversationRecord = Omit<ConversationRow, "metadata" | "clientPermissions" | "voiceInput" | "tools"> & {
+export type ConversationRecord = Omit<ConversationRow, "metadata" | "clientPermissions" | "voiceInput" | "tools" | "usage" | "keyId"> & {
   metadata: Record<string, string>;
   clientPermissions: ClientPermission[];
   voiceInput: VoiceInputSettings;
   tools: ToolSpec[];
+  /** Absent on records an object stored before keys were kept (none). */
+  keyId?: string | null;
+  usage: ConversationUsage;
 };
 
 export const toRecord = (row: ConversationRow): ConversationRecord => ({
@@ -24,6 +28,7 @@ export const toRecord = (row: ConversationRow): ConversationRecord => ({
   clientPermissions: JSON.parse(row.clientPermissions) as ClientPermission[],
   voiceInput: voiceInputOf(JSON.parse(row.voiceInput) as Partial<VoiceInputSettings>),
   tools: JSON.parse(row.tools) as ToolSpec[],
+  usage: conversationUsageOf(JSON.parse(row.usage) as Partial<ConversationUsage>),
 });
 
 export async function insertConversation(db: Db, record: ConversationRecord): Promise<void> {
@@ -33,8 +38,16 @@ export async function insertConversation(db: Db, record: ConversationRecord): Pr
     clientPermissions: JSON.stringify(record.clientPermissions),
     voiceInput: JSON.stringify(record.voiceInput),
     tools: JSON.stringify(record.tools),
+    usage: JSON.stringify(record.usage),
   });
 }
+
+/** The conversation's usage so far, as its object counts it. (A statement: batch it with the usage it adds.) */
+export const updateUsage = (db: Db, id: string, usage: ConversationUsage) =>
+  db
+    .update(conversations)
+    .set({ usage: JSON.stringify(usage) })
+    .where(eq(conversations.id, id));
 
 /** A `session.update` changed how the conversation listens. (A statement: await it or batch it.) */
 export const updateVoiceInput = (db: Db, id: string, voiceInput: VoiceInputSettings) =>

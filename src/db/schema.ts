@@ -214,6 +214,10 @@ export const conversations = sqliteTable(
     tools: text("tools").notNull().default("[]"),
     // Visemes on every audio frame (`output_visemes`).
     outputVisemes: integer("output_visemes", { mode: "boolean" }).notNull().default(true),
+    // The API key that created it: its usage is metered, and its quotas applied, to that key.
+    keyId: text("key_id"),
+    // JSON ConversationUsage (src/db/usage.ts) of its turns so far, written with each index sync.
+    usage: text("usage").notNull().default("{}"),
     createdAt: timestamp("created_at").notNull(),
     startedAt: timestamp("started_at"),
     endedAt: timestamp("ended_at"),
@@ -254,8 +258,20 @@ export const idempotencyKeys = sqliteTable(
   (t) => [primaryKey({ columns: [t.orgId, t.scope, t.key] }), index("idempotency_keys_created_idx").on(t.createdAt)],
 );
 
-/** What is counted per organisation and UTC day, so quotas can be enforced on it. */
-export const USAGE_METRICS = ["tts_characters", "conversation_seconds", "llm_input_tokens", "llm_output_tokens", "stt_seconds"] as const;
+/**
+ * What is metered per organisation, API key and UTC day. `llm_tokens_estimated` is how many of
+ * the day's `llm_input_tokens` + `llm_output_tokens` were estimated (a provider that reported no
+ * usage, a stream cut short) rather than reported.
+ */
+export const USAGE_METRICS = [
+  "conversation_seconds",
+  "tts_characters",
+  "llm_input_tokens",
+  "llm_output_tokens",
+  "llm_tokens_estimated",
+  "stt_seconds",
+  "requests",
+] as const;
 export type UsageMetric = (typeof USAGE_METRICS)[number];
 
 export const usage = sqliteTable(
@@ -264,12 +280,14 @@ export const usage = sqliteTable(
     orgId: text("org_id")
       .notNull()
       .references(() => orgs.id),
-    // UTC day, YYYY-MM-DD: one row per org, day and metric, incremented in place.
+    // UTC day, YYYY-MM-DD: one row per org, day, metric and key, incremented in place.
     day: text("day").notNull(),
     metric: text("metric", { enum: USAGE_METRICS }).notNull(),
+    // The API key the usage was made with; '' for none (a signed-in user's requests).
+    keyId: text("key_id").notNull().default(""),
     quantity: integer("quantity").notNull().default(0),
   },
-  (t) => [primaryKey({ columns: [t.orgId, t.day, t.metric] }), check("usage_metric_check", oneOf(t.metric, USAGE_METRICS))],
+  (t) => [primaryKey({ columns: [t.orgId, t.day, t.metric, t.keyId] }), check("usage_metric_check", oneOf(t.metric, USAGE_METRICS))],
 );
 
 export type OrgRow = typeof orgs.$inferSelect;

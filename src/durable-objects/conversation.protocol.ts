@@ -10,6 +10,7 @@ import {
 } from "../db/schema";
 import type { JsonObject, JsonValue } from "../db/tools";
 import { toolJson } from "../db/tools";
+import { type ConversationUsageJson, conversationUsageJson } from "../db/usage";
 import { ApiError, type ErrorCode } from "../lib/errors";
 import { textField } from "../lib/text";
 import { isoSeconds } from "../lib/time";
@@ -218,6 +219,7 @@ export interface ConversationJson {
   started_at: string | null;
   ended_at: string | null;
   end_reason: EndReason | null;
+  usage: ConversationUsageJson;
   messages?: MessageJson[];
 }
 
@@ -375,4 +377,5 @@ export const conversationJson = (r: ConversationRecord): ConversationJson => ({
   started_at: r.startedAt === null ? null : isoSeconds(r.startedAt),
   ended_at: r.endedAt === null ? null : isoSeconds(r.endedAt),
   end_reason: r.endReason,
+  usage: conversationUsageJson(r),
 });

@@ -3,6 +3,7 @@ import { getConfig } from "../config";
 import type { ConversationRecord } from "../db/conversations";
 import type { EndReason } from "../db/schema";
 import type { JsonValue } from "../db/tools";
+import { NO_CONVERSATION_USAGE } from "../db/usage";
 import { changeVoiceInput } from "../db/voice-input";
 import { decodeBase64 } from "../lib/bytes";
 import { ApiError } from "../lib/errors";
@@ -91,7 +92,8 @@ export class Conversation extends DurableObject<Env> {
       touch: () => this.touch(),
       ending: () => this.ending !== undefined,
       usage: (u) => {
-        if (this.index.usage({ tts_characters: u.ttsCharacters, llm_input_tokens: u.llmInputTokens, llm_output_tokens: u.llmOutputTokens, stt_seconds: 0 })) {
+        const turn = { tts_characters: u.ttsCharacters, llm_input_tokens: u.llmInputTokens, llm_output_tokens: u.llmOutputTokens };
+        if (this.index.usage({ ...NO_CONVERSATION_USAGE, ...turn, llm_tokens_estimated: u.llmEstimatedTokens })) {
           this.ctx.waitUntil(this.index.sync());
         }
       },
@@ -113,7 +115,7 @@ export class Conversation extends DurableObject<Env> {
       listening: (on) => this.turns.listening(on),
       startTurn: (ws, connection, text, timing, interrupt) => this.ctx.waitUntil(this.voiceTurn(ws, connection, text, timing, interrupt)),
       // Written with the next sync (a turn's end, the alarm's housekeeping, the conversation's end).
-      usage: (seconds) => this.index.usage({ tts_characters: 0, llm_input_tokens: 0, llm_output_tokens: 0, stt_seconds: seconds }),
+      usage: (seconds) => this.index.usage({ ...NO_CONVERSATION_USAGE, stt_seconds: seconds }),
     });
     // Answered by the runtime itself, so a keep-alive never wakes a hibernating conversation.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(KEEP_ALIVE_FRAME, KEEP_ALIVE_ACK));

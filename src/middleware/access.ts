@@ -5,12 +5,14 @@ import type { ErrorCode } from "../lib/errors";
 import { apiKeyAuth, authenticateApiKey } from "./api-key-auth";
 import { clientSecretAuth } from "./client-secret-auth";
 import { jwtAuth } from "./jwt-auth";
+import { meterRequest } from "./meter-requests";
 import { ipRateLimit, orgRateLimit } from "./rate-limit";
 import { touchApiKey } from "./touch-api-key";
 
 /**
  * Who may call a route, and therefore which middleware runs before its validators (authentication,
- * then the rate limit, so a rejected request does no other work, then bookkeeping), which error codes
+ * then the rate limit, so a rejected request does no other work, then bookkeeping: last use, the
+ * `requests` meter), which error codes
  * it can answer and which origins CORS allows. Each route names its kind in its definition.
  * - `api_key`: a backend's API key.
  * - `client_secret`: an API key, or a conversation's client secret in `?token=` (browsers' WebSockets).
@@ -53,20 +55,22 @@ const optionalApiKey = createMiddleware<AppEnv>(async (c, next) => {
   }
   await authenticateApiKey(c, header);
   await orgRateLimit(c, async () => {
-    await touchApiKey(c, next);
+    await touchApiKey(c, async () => {
+      await meterRequest(c, next);
+    });
   });
 });
 
 export const ACCESS: Record<Access, AccessRule> = {
-  api_key: { middleware: [apiKeyAuth, orgRateLimit, touchApiKey], security: [{ apiKey: [] }], codes: API_KEY_CODES, anyOrigin: false },
+  api_key: { middleware: [apiKeyAuth, orgRateLimit, touchApiKey, meterRequest], security: [{ apiKey: [] }], codes: API_KEY_CODES, anyOrigin: false },
   client_secret: {
-    middleware: [clientSecretAuth, orgRateLimit, touchApiKey],
+    middleware: [clientSecretAuth, orgRateLimit, touchApiKey, meterRequest],
     security: [{ apiKey: [] }, { clientSecret: [] }],
     codes: [...API_KEY_CODES, "client_secret.invalid", "config.secret_missing"],
     anyOrigin: false,
   },
   jwt: {
-    middleware: [jwtAuth, orgRateLimit],
+    middleware: [jwtAuth, orgRateLimit, meterRequest],
     security: [{ userJwt: [] }],
     codes: [
       "jwt.missing",

@@ -3,6 +3,7 @@ import { ApiError } from "../lib/errors";
 import type { Logger } from "../lib/logger";
 import { sseEvent } from "../lib/sse";
 import { requireModel } from "../providers/llm";
+import { estimateMessages, estimateTokens } from "../providers/llm/estimate";
 import type { ChatEvent, ChatRequest, LlmProvider, ModelInfo, Usage } from "../providers/llm/types";
 import { CallerGone } from "../providers/upstream";
 
@@ -19,11 +20,28 @@ export interface GatewayRequest extends Omit<ChatRequest, "model"> {
   include_usage: boolean;
 }
 
+/** What a completion consumed, for the org's usage; `estimated` of the tokens when the provider reported none. */
+export interface GatewayUsage {
+  input: number;
+  output: number;
+  estimated: number;
+}
+
 interface Deps {
   config: Config;
   log: Logger;
   /** The request's id, reused in the completion's id so a client and the log can be matched. */
   requestId: string;
+  /** Called once per completion, however it ended (a stream cut short or cancelled included). */
+  onUsage: (usage: GatewayUsage) => void;
+}
+
+/** The provider's usage, or an estimate of what was sent and what came back. */
+function usageOf(reported: Usage | undefined, request: GatewayRequest, outputText: string): GatewayUsage {
+  if (reported) return { input: reported.prompt_tokens, output: reported.completion_tokens, estimated: 0 };
+  const input = estimateMessages(request.messages);
+  const output = outputText === "" ? 0 : estimateTokens(outputText);
+  return { input, output, estimated: input + output };
 }
 
 /** The provider and model of a request, or the error that says why not (422, 503). */
@@ -44,6 +62,7 @@ const unixSeconds = () => Math.floor(Date.now() / 1000);
 export async function createCompletion(request: GatewayRequest, deps: Deps, signal: AbortSignal) {
   const { provider, model } = route(request.model, deps.config);
   const result = await provider.complete({ ...request, model: model.name }, { signal, config: deps.config, log: deps.log });
+  deps.onUsage(usageOf(result.usage, request, ""));
   return {
     id: completionId(deps.requestId),
     object: "chat.completion" as const,
@@ -87,9 +106,18 @@ export async function streamCompletion(request: GatewayRequest, deps: Deps): Pro
     sseEvent({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }], ...usageField });
   let started = false;
   let usage: Usage | undefined;
+  // What came back, for an estimate when the provider reports no usage (or the stream is cut short).
+  let output = "";
+  let metered = false;
+  const meter = () => {
+    if (metered) return;
+    metered = true;
+    deps.onUsage(usageOf(usage, request, output));
+  };
 
   const toBytes = (event: ChatEvent): Uint8Array | undefined => {
     if (event.type === "delta") {
+      output += (event.content ?? "") + (event.tool_calls ? JSON.stringify(event.tool_calls) : "");
       return chunk({ ...(event.content === undefined ? {} : { content: event.content }), ...(event.tool_calls ? { tool_calls: event.tool_calls } : {}) });
     }
     if (event.type === "finish") return chunk({}, event.finish_reason);
@@ -108,6 +136,7 @@ export async function streamCompletion(request: GatewayRequest, deps: Deps): Pro
         for (;;) {
           const next = await iterator.next();
           if (next.done) {
+            meter();
             if (request.include_usage && usage) controller.enqueue(sseEvent({ ...base, choices: [], usage }));
             controller.enqueue(sseEvent("[DONE]"));
             controller.close();
@@ -120,6 +149,7 @@ export async function streamCompletion(request: GatewayRequest, deps: Deps): Pro
           }
         }
       } catch (err) {
+        meter();
         if (err instanceof CallerGone) return controller.close();
         const apiError = err instanceof ApiError ? err : new ApiError("provider.unavailable", `${provider.name} broke off the stream; try again shortly.`);
         if (!(err instanceof ApiError)) deps.log.error("chat stream failed", { error: err, model: model.id });
@@ -129,6 +159,7 @@ export async function streamCompletion(request: GatewayRequest, deps: Deps): Pro
       }
     },
     async cancel() {
+      meter();
       abort.abort();
       await iterator.return?.();
     },

@@ -4,6 +4,7 @@ import type { Db } from "../db/client";
 import { activeConversationIds, type ConversationRecord, findConversation, insertConversation, toRecord } from "../db/conversations";
 import { type ClientPermission, type ConversationStatus, conversations, type OutputAudioFormat, type VoiceInputSettings } from "../db/schema";
 import type { ToolInput, ToolSpec } from "../db/tools";
+import { NO_CONVERSATION_USAGE } from "../db/usage";
 import { changeVoiceInput, type VoiceInputChange, voiceInputOf } from "../db/voice-input";
 import type { Conversation } from "../durable-objects/conversation";
 import { activeConversations, concurrencyError } from "../durable-objects/conversation/admission";
@@ -172,6 +173,8 @@ export async function createConversation(
     voiceInput,
     tools: tools.tools,
     outputVisemes: input.output_visemes,
+    keyId: auth.keyId ?? null,
+    usage: NO_CONVERSATION_USAGE,
     createdAt: now,
     startedAt: null,
     endedAt: null,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ConversationRecord } from "../../src/db/conversations";
+import { NO_CONVERSATION_USAGE } from "../../src/db/usage";
 import { voiceInputOf } from "../../src/db/voice-input";
 import { EVENT_RETENTION_MS, INDEX_RETRY_MS, type LimitState, planNext, warningLeadMs } from "../../src/durable-objects/conversation/limits";
 
@@ -25,6 +26,8 @@ function record(fields: Partial<ConversationRecord> = {}): ConversationRecord {
     voiceInput: voiceInputOf({}),
     tools: [],
     outputVisemes: true,
+    keyId: null,
+    usage: NO_CONVERSATION_USAGE,
     createdAt: T0,
     startedAt: T0,
     endedAt: null,

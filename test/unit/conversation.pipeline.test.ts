@@ -89,7 +89,7 @@ describe("runTurn, completed", () => {
       spoken: text,
       speechStarted: true,
       metrics: { llm_first_token_ms: 30, tts_first_byte_ms: 7, first_audio_ms: 37, total_ms: 37, tool_ms: null },
-      usage: { ttsCharacters: 24, llmInputTokens: 11, llmOutputTokens: 7 },
+      usage: { ttsCharacters: 24, llmInputTokens: 11, llmOutputTokens: 7, llmEstimatedTokens: 0 },
       endConversation: false,
     });
     expect(llm.requests).toEqual([request]);
@@ -111,7 +111,7 @@ describe("runTurn, completed", () => {
     const outcome = await run(reply(llm));
     expect(outcome.status).toBe("completed");
     // About four characters a token plus four a message: "Be brief." 3 + 4, "Hello?" 2 + 4; the reply 7 + 4.
-    expect(outcome.usage).toEqual({ ttsCharacters: 24, llmInputTokens: 13, llmOutputTokens: 11 });
+    expect(outcome.usage).toEqual({ ttsCharacters: 24, llmInputTokens: 13, llmOutputTokens: 11, llmEstimatedTokens: 24 });
   });
 
   it("speaks a `speak` input exactly, without the LLM", async () => {
@@ -122,7 +122,7 @@ describe("runTurn, completed", () => {
     expect(outcome.text).toBe(text);
     expect(outcome.spoken).toBe(text);
     expect(outcome.speechStarted).toBe(true);
-    expect(outcome.usage).toEqual({ ttsCharacters: 18, llmInputTokens: 0, llmOutputTokens: 0 });
+    expect(outcome.usage).toEqual({ ttsCharacters: 18, llmInputTokens: 0, llmOutputTokens: 0, llmEstimatedTokens: 0 });
     expect(outcome.metrics.llm_first_token_ms).toBeNull();
     expect(outcome.metrics.first_audio_ms).toBe(0);
     expect(sink.deltas).toEqual([text]);

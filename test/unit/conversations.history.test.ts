@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { chatHistory, estimateTokens } from "../../src/durable-objects/conversation/history";
+import { chatHistory } from "../../src/durable-objects/conversation/history";
 import type { MessageJson } from "../../src/durable-objects/conversation.protocol";
+import { estimateTokens } from "../../src/providers/llm/estimate";
 
 /** What the model is sent for a reply: the stored transcript, newest kept, within its context. */
 

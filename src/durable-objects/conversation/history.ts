@@ -1,3 +1,4 @@
+import { estimateTokens } from "../../providers/llm/estimate";
 import type { ChatMessage } from "../../providers/llm/types";
 import type { MessageJson } from "../conversation.protocol";
 
@@ -6,17 +7,11 @@ import type { MessageJson } from "../conversation.protocol";
  * kept, as fits the model's context window with room left for the answer. Interrupted replies are
  * sent as what was actually said, since that is what the user heard.
  *
- * Tokens are estimated (about four characters each, plus a few per message for the framing) rather
- * than counted: a tokenizer per provider would cost more bundle than the precision is worth, and the
- * reserve below absorbs the error.
+ * Tokens are estimated (providers/llm/estimate.ts); the reserve below absorbs the error.
  */
 
-const CHARS_PER_TOKEN = 4;
-const TOKENS_PER_MESSAGE = 4;
 /** Kept free for the reply: voice answers are short, and a window is never filled to the brim. */
 const REPLY_RESERVE_TOKENS = 1024;
-
-export const estimateTokens = (text: string) => Math.ceil(text.length / CHARS_PER_TOKEN) + TOKENS_PER_MESSAGE;
 
 /** A stored message as the model is sent it: tool calls and results in OpenAI's shape. */
 function chatMessage(message: Pick<MessageJson, "role" | "content" | "tool_calls" | "tool_call_id">): ChatMessage {

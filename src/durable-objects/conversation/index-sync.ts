@@ -1,14 +1,13 @@
 import type { BatchItem } from "drizzle-orm/batch";
 import { createDb } from "../../db/client";
-import { type ConversationRecord, markEnded, markStarted, updateVoiceInput } from "../../db/conversations";
-import type { UsageMetric } from "../../db/schema";
-import { usageUpsert } from "../../db/usage";
+import { type ConversationRecord, markEnded, markStarted, updateUsage, updateVoiceInput } from "../../db/conversations";
+import { type ConversationUsage, conversationUsageOf, isNoUsage, talkedSeconds, usageUpsert, usageUpserts } from "../../db/usage";
 import type { Logger } from "../../lib/logger";
 import { dispatchEvents } from "../../webhooks/dispatch";
 import { buildEvent, insertEvents, type StoredEvent } from "../../webhooks/events";
 import { conversationJson } from "../conversation.protocol";
 import { releasePlace } from "./admission";
-import type { ConversationStore, PendingUsage } from "./store";
+import type { ConversationStore } from "./store";
 
 /**
  * Everything the conversation object owes the rest of the system, written from its own storage: the
@@ -20,9 +19,6 @@ import type { ConversationStore, PendingUsage } from "./store";
 
 /** A transcript up to this size rides in its event; a longer one is fetched from `transcript_url`. */
 const TRANSCRIPT_INLINE_BYTES = 16 * 1024;
-
-/** Whole seconds from the first socket to the end (what `conversation.ended` reports and usage counts). */
-export const talkedSeconds = (startedAt: number | null, endedAt: number): number => (startedAt === null ? 0 : Math.ceil((endedAt - startedAt) / 1000));
 
 export interface IndexSyncDeps {
   env: Pick<Env, "DB" | "WEBHOOKS" | "RATE_LIMITER">;
@@ -52,9 +48,9 @@ export class IndexSync {
     this.deps.store.saveVoiceInputBehind(this.deps.store.voiceInputBehind() + 1);
   }
 
-  /** A turn's speech and model tokens, for the org's usage (written with the next sync). */
-  usage(usage: PendingUsage): boolean {
-    if (usage.tts_characters + usage.llm_input_tokens + usage.llm_output_tokens + usage.stt_seconds === 0) return false;
+  /** A turn's speech, model tokens or heard voice, for the org's usage (written with the next sync). */
+  usage(usage: ConversationUsage): boolean {
+    if (isNoUsage(usage)) return false;
     this.deps.store.addUsage(usage);
     return true;
   }
@@ -108,18 +104,19 @@ export class IndexSync {
     const usage = store.usage();
     const voiceInputBehind = store.voiceInputBehind();
     const now = Date.now();
+    // Usage is the key's that created the conversation (its quotas apply to it).
+    const meter = { orgId: record.orgId, keyId: record.keyId ?? null };
     const statements: BatchItem<"sqlite">[] = [
       ...(outbox.length > 0 ? [insertEvents(db, outbox)] : []),
       ...(voiceInputBehind > 0 ? [updateVoiceInput(db, record.id, record.voiceInput)] : []),
-      ...Object.entries(usage)
-        .filter(([, quantity]) => quantity > 0)
-        .map(([metric, quantity]) => usageUpsert(db, record.orgId, metric as UsageMetric, quantity, now)),
+      ...usageUpserts(db, meter, usage, now),
+      ...(isNoUsage(usage) ? [] : [updateUsage(db, record.id, conversationUsageOf(record.usage))]),
     ];
     try {
       if (record.status === "ended" && record.endedAt !== null && record.endReason !== null) {
         const seconds = talkedSeconds(record.startedAt, record.endedAt);
         const end = markEnded(db, record.id, { endedAt: record.endedAt, endReason: record.endReason, startedAt: record.startedAt });
-        await db.batch([end, ...statements, ...(seconds > 0 ? [usageUpsert(db, record.orgId, "conversation_seconds", seconds, record.endedAt)] : [])]);
+        await db.batch([end, ...statements, ...(seconds > 0 ? [usageUpsert(db, meter, "conversation_seconds", seconds, record.endedAt)] : [])]);
         // Its place among the org's active conversations is free (idempotent, so a retry may repeat it).
         if (record.startedAt !== null) await releasePlace(env.RATE_LIMITER, record);
       } else if (record.startedAt !== null) {

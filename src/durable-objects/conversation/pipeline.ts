@@ -1,9 +1,9 @@
 import type { Config } from "../../config";
 import type { JsonObject } from "../../db/tools";
 import type { Logger } from "../../lib/logger";
-import type { ChatMessage, ChatRequest, LlmProvider, ToolCallDelta, ToolDefinition, Usage } from "../../providers/llm/types";
+import { estimateMessages, estimateTokens } from "../../providers/llm/estimate";
+import type { ChatRequest, LlmProvider, ToolCallDelta, ToolDefinition, Usage } from "../../providers/llm/types";
 import type { SpeechChunk } from "../../providers/tts/types";
-import { estimateTokens } from "./history";
 import type { Playback } from "./playback";
 import { SentenceSplitter, splitSentences } from "./sentences";
 import { SpeechQueue, type SpeechSettings } from "./speech-queue";
@@ -87,6 +87,8 @@ export interface TurnUsage {
   ttsCharacters: number;
   llmInputTokens: number;
   llmOutputTokens: number;
+  /** Of the two above, how many were estimated (the provider reported no usage). */
+  llmEstimatedTokens: number;
 }
 
 export interface TurnOutcome {
@@ -125,7 +127,7 @@ export async function runTurn(input: TurnInput, speech: SpeechSettings, sink: Tu
   let llmFirstTokenAt: number | null = null;
   let toolMs: number | null = null;
   let endConversation = false;
-  const usage = { llmInputTokens: 0, llmOutputTokens: 0 };
+  const usage = { llmInputTokens: 0, llmOutputTokens: 0, llmEstimatedTokens: 0 };
 
   /** Text of the reply, spoken: separated from what came before it (another round, a filler). */
   const append = (piece: string) => {
@@ -178,9 +180,13 @@ export async function runTurn(input: TurnInput, speech: SpeechSettings, sink: Tu
           append,
           (sentence) => queue.add(sentence),
         );
-        usage.llmInputTokens += answer.usage?.prompt_tokens ?? estimateMessages(messages);
-        usage.llmOutputTokens +=
+        // The provider's count where it reported one (a stream cut short reports none): else estimated, and counted as such.
+        const prompt = answer.usage?.prompt_tokens ?? estimateMessages(messages);
+        const completion =
           answer.usage?.completion_tokens ?? (answer.text === "" && answer.calls.length === 0 ? 0 : estimateTokens(answer.text + JSON.stringify(answer.calls)));
+        usage.llmInputTokens += prompt;
+        usage.llmOutputTokens += completion;
+        if (!answer.usage) usage.llmEstimatedTokens += prompt + completion;
         if (!tools || answer.calls.length === 0) break;
 
         messages.push({
@@ -296,13 +302,3 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
     work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
 }
-
-/** What the model was sent, estimated as the history is (about four characters a token). */
-const estimateMessages = (messages: readonly ChatMessage[]) =>
-  messages.reduce(
-    (n, m) =>
-      n +
-      estimateTokens(typeof m.content === "string" ? m.content : "") +
-      ("tool_calls" in m && m.tool_calls ? estimateTokens(JSON.stringify(m.tool_calls)) : 0),
-    0,
-  );

@@ -1,4 +1,5 @@
 import type { ConversationRecord } from "../../db/conversations";
+import { addConversationUsage, type ConversationUsage, conversationUsageOf, isNoUsage } from "../../db/usage";
 import { voiceInputOf } from "../../db/voice-input";
 import { newId } from "../../lib/ids";
 import { isoSeconds } from "../../lib/time";
@@ -13,17 +14,6 @@ import { migrate } from "./schema";
  * that sockets resume from, and the turn in flight. Every call is synchronous (the object's SQLite
  * is local), so a write and the broadcast that follows it run with nothing in between.
  */
-
-/** Usage of the org the conversation's turns have consumed, by the `usage` table's metric. */
-export interface PendingUsage {
-  tts_characters: number;
-  llm_input_tokens: number;
-  llm_output_tokens: number;
-  /** Seconds of the user's voice received. */
-  stt_seconds: number;
-}
-const NO_USAGE: PendingUsage = { tts_characters: 0, llm_input_tokens: 0, llm_output_tokens: 0, stt_seconds: 0 };
-const USAGE_KEYS = Object.keys(NO_USAGE) as (keyof PendingUsage)[];
 
 /** The turn in flight, kept so a turn cut off by a restart can still be closed properly. */
 export interface TurnInFlight {
@@ -194,21 +184,22 @@ export class ConversationStore {
    * What the turns consumed that the index (D1) has not counted yet: added when a turn ends, taken
    * off once D1 has it, so a failed write only delays it.
    */
-  usage(): PendingUsage {
+  usage(): ConversationUsage {
     // Objects from before a metric existed stored usage without it.
-    return { ...NO_USAGE, ...this.get<Partial<PendingUsage>>("usage") };
+    return conversationUsageOf(this.get<Partial<ConversationUsage>>("usage"));
   }
 
-  addUsage(more: PendingUsage): void {
-    const now = this.usage();
-    this.put("usage", Object.fromEntries(USAGE_KEYS.map((k) => [k, now[k] + more[k]])));
+  /** A turn's usage: pending for the index, and added to the conversation's own (its record's `usage`). */
+  addUsage(more: ConversationUsage): void {
+    this.put("usage", addConversationUsage(this.usage(), more));
+    const record = this.record();
+    if (record) this.saveRecord({ ...record, usage: addConversationUsage(conversationUsageOf(record.usage), more) });
   }
 
   /** `written` reached D1: only it is taken off (turns that ended meanwhile stay pending). */
-  usageWritten(written: PendingUsage): void {
-    if (USAGE_KEYS.every((k) => written[k] === 0)) return;
-    const now = this.usage();
-    this.put("usage", Object.fromEntries(USAGE_KEYS.map((k) => [k, Math.max(0, now[k] - written[k])])));
+  usageWritten(written: ConversationUsage): void {
+    if (isNoUsage(written)) return;
+    this.put("usage", addConversationUsage(this.usage(), written, -1));
   }
 
   addMessage(message: NewMessage, now: number): MessageJson {

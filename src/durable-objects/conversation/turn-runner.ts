@@ -11,7 +11,7 @@ import type { MessageJson, ServerEventBody } from "../conversation.protocol";
 import type { EventStream, Listener } from "./events";
 import { chatHistory } from "./history";
 import { EVENT_RETENTION_MS } from "./limits";
-import { runTurn, type TurnMetrics, type TurnOutcome } from "./pipeline";
+import { runTurn, type TurnMetrics, type TurnOutcome, type TurnUsage } from "./pipeline";
 import { Playback } from "./playback";
 import type { ConversationStore, TurnInFlight } from "./store";
 import type { PendingToolCalls } from "./tool-calls";
@@ -59,7 +59,7 @@ export interface TurnRunnerDeps {
   /** The conversation is ending: a turn that has not started yet does not start. */
   ending: () => boolean;
   /** What the turn consumed, for the org's usage. */
-  usage: (usage: { ttsCharacters: number; llmInputTokens: number; llmOutputTokens: number }) => void;
+  usage: (usage: TurnUsage) => void;
   /** The deployment's lead when the conversation has none of its own. */
   defaultLeadMs: () => number;
   /** Client tool calls waiting for a socket's answer. */

@@ -1,11 +1,12 @@
 import type { Context } from "hono";
-import type { AppEnv } from "../../env";
+import { usageUpserts } from "../../db/usage";
+import { type AppEnv, meterOf } from "../../env";
 import { ApiError, quote } from "../../lib/errors";
 import { SSE_HEADERS } from "../../lib/sse";
 import { PUBLIC_LIST_TTL_S } from "../../middleware/public-cache";
 import { findModel, LLM_PROVIDERS } from "../../providers/llm";
 import type { ChatRequest, LlmProvider, ModelInfo } from "../../providers/llm/types";
-import { createCompletion, type GatewayRequest, streamCompletion } from "../../services/chat";
+import { createCompletion, type GatewayRequest, type GatewayUsage, streamCompletion } from "../../services/chat";
 import type { HandlerOf } from "../define-route";
 import type * as routes from "./ai.routes";
 import type { ChatCompletionInput } from "./ai.schemas";
@@ -101,7 +102,13 @@ function toGatewayRequest(input: ChatCompletionInput): GatewayRequest {
 
 async function answer(c: Context<AppEnv>, input: ChatCompletionInput): Promise<Response> {
   const request = toGatewayRequest(input);
-  const deps = { config: c.get("config"), log: c.get("log"), requestId: c.get("requestId") };
+  const db = c.get("db");
+  const meter = meterOf(c.get("auth"));
+  const onUsage = (u: GatewayUsage) => {
+    const [first, ...rest] = usageUpserts(db, meter, { llm_input_tokens: u.input, llm_output_tokens: u.output, llm_tokens_estimated: u.estimated }, Date.now());
+    if (first) c.executionCtx.waitUntil(db.batch([first, ...rest]).catch((err: unknown) => c.get("log").warn("usage not recorded", { error: err })));
+  };
+  const deps = { config: c.get("config"), log: c.get("log"), requestId: c.get("requestId"), onUsage };
   if (request.stream) return new Response(await streamCompletion(request, deps), { headers: SSE_HEADERS });
   return c.json(await createCompletion(request, deps, c.req.raw.signal), 200);
 }

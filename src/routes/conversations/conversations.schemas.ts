@@ -73,6 +73,20 @@ const conversationFields = {
   started_at: TimestampSchema.nullable().openapi({ description: "When the first socket joined." }),
   ended_at: TimestampSchema.nullable(),
   end_reason: z.enum(END_REASONS).nullable(),
+  usage: z
+    .object({
+      conversation_seconds: z.number().int().openapi({ description: "From the first socket to the end (to now while it runs), rounded up." }),
+      tts_characters: z.number().int().openapi({ description: "Characters of the avatar's replies sent to text to speech." }),
+      llm_input_tokens: z.number().int(),
+      llm_output_tokens: z.number().int(),
+      llm_tokens_estimated: z.number().int().openapi({
+        description: "Of the input and output tokens, how many were estimated (about four characters a token) because the provider reported none.",
+      }),
+      stt_seconds: z.number().int().openapi({ description: "Seconds of the user's voice sent to speech to text." }),
+    })
+    .openapi("ConversationUsage", {
+      description: "What the conversation has consumed, metered to the org and to the API key that created it (`GET /v1/usage`). Turns add to it as they end.",
+    }),
 };
 
 export const ConversationSchema = z.object(conversationFields).openapi("Conversation");

@@ -37,6 +37,7 @@ export const TAGS = [
       "Real-time conversations with an avatar: create one, talk over its WebSocket (`x-websocket` describes the protocol) or REST, read its transcript.",
   },
   { name: "API keys", description: "Your organisation's API keys, managed with a signed-in user's JWT." },
+  { name: "Usage", description: "What your organisation has used, per day or per API key, as it is metered (and quotas are counted)." },
   {
     name: "Webhooks",
     description: "Endpoints that receive this API's events (`webhooks` describes each delivery), their delivery log, and the events themselves.",

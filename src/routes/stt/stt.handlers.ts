@@ -1,4 +1,5 @@
 import { recordUsage } from "../../db/usage";
+import { meterOf } from "../../env";
 import { transcribeUpload } from "../../services/transcription";
 import type { HandlerOf } from "../define-route";
 import type * as routes from "./stt.routes";
@@ -11,10 +12,11 @@ export const transcribeHandler: Handler<"transcribe"> = async (c) => {
     { file: form.file, model: form.model, language: form.language, inputAudioFormat: form.input_audio_format },
     { config: c.get("config"), log: c.get("log"), signal: c.req.raw.signal },
   );
-  const orgId = c.get("auth").org.id;
   const db = c.get("db");
   c.executionCtx.waitUntil(
-    recordUsage(db, orgId, "stt_seconds", Math.ceil(result.durationS)).catch((err: unknown) => c.get("log").warn("usage not recorded", { error: err })),
+    recordUsage(db, meterOf(c.get("auth")), "stt_seconds", Math.ceil(result.durationS)).catch((err: unknown) =>
+      c.get("log").warn("usage not recorded", { error: err }),
+    ),
   );
   c.header("X-STT-Provider", result.provider);
   return c.json(

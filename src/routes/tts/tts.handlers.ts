@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { recordUsage } from "../../db/usage";
-import type { AppEnv } from "../../env";
+import { type AppEnv, meterOf } from "../../env";
 import { sha256Hex } from "../../lib/crypto";
 import { ApiError, quote } from "../../lib/errors";
 import { publicCached } from "../../middleware/public-cache";
@@ -23,11 +23,11 @@ function audio(
   spoken: Pick<Spoken, "body" | "contentType" | "characters" | "finished"> & { provider: { id: string } },
   extra: Record<string, string> = {},
 ): Response {
-  const orgId = c.get("auth").org.id;
+  const meter = meterOf(c.get("auth"));
   const db = c.get("db");
   c.executionCtx.waitUntil(
     spoken.finished
-      .then(() => recordUsage(db, orgId, "tts_characters", spoken.characters))
+      .then(() => recordUsage(db, meter, "tts_characters", spoken.characters))
       .catch((err: unknown) => c.get("log").warn("usage not recorded", { error: err })),
   );
   return new Response(spoken.body, {
