@@ -1,6 +1,6 @@
 import type { Config } from "./config";
 import type { Db } from "./db/client";
-import type { Tier } from "./db/schema";
+import type { Quotas, Tier } from "./db/schema";
 import type { Meter } from "./db/usage";
 import type { Logger } from "./lib/logger";
 import type { HitResult, Limiter } from "./lib/rate-limits";
@@ -21,12 +21,14 @@ export interface AuthOrg {
   limit: number;
   /** Conversations it may hold at once (joined, not ended). */
   concurrency: number;
+  /** Its daily quotas (its own, else its tier's). */
+  quotas: Quotas;
 }
 
 export interface AuthContext {
   org: AuthOrg;
   /** The API key record used, when the caller authenticated with a key. */
-  key?: { keyId: string; lastUsedAt: number | null };
+  key?: { keyId: string; lastUsedAt: number | null; quotas: Partial<Quotas> | null };
   /** The signed-in user (`sub`), when the caller authenticated with a JWT. */
   userId?: string;
   /** The one conversation a browser's client secret opens, when the caller used one. */

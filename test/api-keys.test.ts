@@ -22,7 +22,7 @@ interface List<T> {
   next_cursor: string | null;
 }
 
-const KEY_FIELDS = ["id", "object", "name", "mode", "prefix", "last4", "created_at", "last_used_at", "revoked_at"];
+const KEY_FIELDS = ["id", "object", "name", "mode", "prefix", "last4", "created_at", "last_used_at", "revoked_at", "quotas"];
 
 const asUser = async (org = "org_demo") => ({ key: await userJwt({ org_id: org }) });
 

@@ -124,7 +124,18 @@ describe("api_key events", () => {
     const [created] = eventsOf(r.requests);
     const { secret, ...publicFields } = key;
     expect(created).toEqual({ id: created?.id, object: "event", type: "api_key.created", created_at: key.created_at, data: { api_key: publicFields } });
-    expect(Object.keys(created?.data.api_key)).toEqual(["id", "object", "name", "mode", "prefix", "last4", "created_at", "last_used_at", "revoked_at"]);
+    expect(Object.keys(created?.data.api_key)).toEqual([
+      "id",
+      "object",
+      "name",
+      "mode",
+      "prefix",
+      "last4",
+      "created_at",
+      "last_used_at",
+      "revoked_at",
+      "quotas",
+    ]);
     expect(r.requests[0]?.body).not.toContain(secret);
     expect(r.requests[0]?.body).not.toContain('"secret"');
 

@@ -18,6 +18,8 @@ export const ENTERPRISE_DEFAULT_LIMIT = 600;
 export const TIER_CONCURRENCY = { free: 2, creator: 5, pro: 20 };
 /** An enterprise org's number until its own is stored (src/lib/tiers.ts). */
 export const ENTERPRISE_DEFAULT_CONCURRENCY = 100;
+/** What a daily quota can cap (src/db/schema.ts QUOTA_METRICS). */
+export const QUOTA_METRICS = /** @type {const} */ (["conversation_seconds", "tts_characters", "llm_tokens"]);
 /** src/db/schema.ts API_KEY_MODES; `live` is the API's default. */
 export const API_KEY_MODES = /** @type {const} */ (["live", "test"]);
 /** A key's name: a text field of at most this many characters (src/routes/api-keys/api-keys.schemas.ts). */
@@ -42,11 +44,11 @@ export const limitFor = (tier, customLimit) => (tier === "enterprise" ? (customL
  */
 export const concurrencyFor = (tier, custom) => custom ?? (tier === "enterprise" ? ENTERPRISE_DEFAULT_CONCURRENCY : TIER_CONCURRENCY[tier]);
 
-/** @typedef {{ tier: Tier, rate_limit_per_minute: number | null, max_concurrent_conversations: number | null }} OrgRow */
+/** @typedef {{ tier: Tier, rate_limit_per_minute: number | null, max_concurrent_conversations: number | null, quotas: string | null }} OrgRow */
 
 /** The statement that reads an org's OrgRow; `orgId` as a SQL literal (d1.mjs sqlText). */
 export const selectOrg = (/** @type {string} */ orgIdLiteral) =>
-  `SELECT tier, rate_limit_per_minute, max_concurrent_conversations FROM orgs WHERE id = ${orgIdLiteral}`;
+  `SELECT tier, rate_limit_per_minute, max_concurrent_conversations, quotas FROM orgs WHERE id = ${orgIdLiteral}`;
 
 /** An org's tier and the limits it gets, as the commands print them. */
 export const describeOrg = (/** @type {OrgRow} */ row) =>
@@ -98,6 +100,25 @@ export function checkConcurrency(value) {
   if (!(n >= 1 && n <= 1_000_000))
     throw new UsageError(`--concurrency ${JSON.stringify(value)} is not a number of conversations at once: a whole number from 1 to 1000000, or tier`);
   return n;
+}
+
+/**
+ * `--quota metric=<n>|none|tier`: an org's own daily quota of a metric (a whole number), none at
+ * all (`none`), or its tier's again (`tier`).
+ * @param {string} value
+ * @returns {{ metric: (typeof QUOTA_METRICS)[number], value: number | null | "tier" }}
+ */
+export function checkQuota(value) {
+  const [name, amount, ...rest] = value.split("=");
+  const metric = QUOTA_METRICS.find((m) => m === name);
+  if (!metric || amount === undefined || rest.length > 0) {
+    throw new UsageError(`--quota ${JSON.stringify(value)} is not <metric>=<n>|none|tier, with a metric of ${QUOTA_METRICS.join(", ")}`);
+  }
+  if (amount === "none") return { metric, value: null };
+  if (amount === "tier") return { metric, value: "tier" };
+  const n = /^\d{1,13}$/.test(amount) ? Number(amount) : Number.NaN;
+  if (!(n >= 0 && n <= 1_000_000_000_000)) throw new UsageError(`--quota ${JSON.stringify(value)}: the quota must be a whole number, none or tier`);
+  return { metric, value: n };
 }
 
 // As src/lib/text.ts textField: no C0/C1 control characters, no lone surrogate halves.

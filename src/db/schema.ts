@@ -11,6 +11,12 @@ const timestamp = (name: string) => integer(name, { mode: "number" });
 export const TIERS = ["free", "creator", "pro", "enterprise"] as const;
 export type Tier = (typeof TIERS)[number];
 
+/** What a daily quota can cap (`llm_tokens`: input and output together). */
+export const QUOTA_METRICS = ["conversation_seconds", "tts_characters", "llm_tokens"] as const;
+export type QuotaMetric = (typeof QUOTA_METRICS)[number];
+/** Per UTC day, by metric: a number, or null for no cap. */
+export type Quotas = Record<QuotaMetric, number | null>;
+
 export const orgs = sqliteTable(
   "orgs",
   {
@@ -21,6 +27,8 @@ export const orgs = sqliteTable(
     rateLimitPerMinute: integer("rate_limit_per_minute"),
     // Active conversations at once; null = the tier's number (lib/tiers.ts). Any tier may be given one.
     maxConcurrentConversations: integer("max_concurrent_conversations"),
+    // JSON object of daily quotas that replace the tier's (metric → number, or null for none).
+    quotas: text("quotas"),
     createdAt: timestamp("created_at").notNull(),
   },
   (t) => [check("orgs_tier_check", oneOf(t.tier, TIERS))],
@@ -45,6 +53,8 @@ export const apiKeys = sqliteTable(
     createdAt: timestamp("created_at").notNull(),
     lastUsedAt: timestamp("last_used_at"),
     revokedAt: timestamp("revoked_at"),
+    // JSON object of this key's own daily quotas (metric → number), on top of its org's.
+    quotas: text("quotas"),
   },
   (t) => [index("api_keys_org_created_idx").on(t.orgId, t.createdAt, t.id), check("api_keys_mode_check", oneOf(t.mode, API_KEY_MODES))],
 );
@@ -141,7 +151,7 @@ export const CONVERSATION_STATUSES = ["active", "ended"] as const;
 export type ConversationStatus = (typeof CONVERSATION_STATUSES)[number];
 export const OUTPUT_AUDIO_FORMATS = ["pcm_24000", "pcm_16000"] as const;
 export type OutputAudioFormat = (typeof OUTPUT_AUDIO_FORMATS)[number];
-export const END_REASONS = ["api_ended", "client_ended", "agent_ended", "max_duration", "idle_timeout", "error"] as const;
+export const END_REASONS = ["api_ended", "client_ended", "agent_ended", "max_duration", "idle_timeout", "quota_exceeded", "error"] as const;
 export type EndReason = (typeof END_REASONS)[number];
 /** What a conversation may let a browser's client secret do beyond talking (`client_permissions`). */
 export const CLIENT_PERMISSIONS = ["avatar.speak", "session.end", "session.update"] as const;

@@ -340,7 +340,7 @@ export type ServerEventBody =
   | { type: "user.speech.ignored"; socket_id: string; reason: SpeechIgnoredReason; transcript: string; speech_ms: number }
   /** `session.update` changed how the conversation listens: the settings now. */
   | { type: "session.updated"; voice_input: VoiceInputSettings }
-  | { type: "session.expiring"; seconds_left: number; reason: "max_duration" | "idle_timeout" }
+  | { type: "session.expiring"; seconds_left: number; reason: "max_duration" | "idle_timeout" | "quota_exceeded" }
   | { type: "session.ended"; reason: EndReason }
   | { type: "error"; code: ErrorCode; message: string; reply_to?: string; param?: string };
 

@@ -11,7 +11,7 @@ import { createLogger, type Logger } from "../lib/logger";
 import { sseEvent } from "../lib/sse";
 import { chooseStt } from "../providers/stt/choose";
 import type { SttStream, SttStreamEvents } from "../providers/stt/types";
-import { admitTurn, claimPlace, turnsOfKeyRevoked } from "./conversation/admission";
+import { type Admission, admitTurn, claimPlace, releasePlace, turnsOfKeyRevoked } from "./conversation/admission";
 import {
   CALLER_HEADER,
   type Caller,
@@ -26,7 +26,8 @@ import {
 import { type ConversationSetup, ENDED_MESSAGE, endedError, errorResponse, failure, type Outcome } from "./conversation/contract";
 import { EventStream, FrameLimiter, type Listener } from "./conversation/events";
 import { IndexSync } from "./conversation/index-sync";
-import { EVENT_RETENTION_MS, planNext, warningLeadMs } from "./conversation/limits";
+import { EVENT_RETENTION_MS, planNext, QUOTA_RETRY_MS, warningLeadMs } from "./conversation/limits";
+import { ConversationQuota } from "./conversation/quota";
 import { ConversationStore } from "./conversation/store";
 import { PendingToolCalls } from "./conversation/tool-calls";
 import { type TurnRequest, type TurnResult, TurnRunner } from "./conversation/turn-runner";
@@ -70,6 +71,7 @@ export class Conversation extends DurableObject<Env> {
   private readonly runner: TurnRunner;
   private readonly index: IndexSync;
   private readonly voice: VoiceSockets;
+  private readonly quota: ConversationQuota;
   /** Client tool calls waiting for a socket's `tool.result`. */
   private readonly toolCalls = new PendingToolCalls();
   /** Aborted when the conversation ends: every STT session it opened closes with it. */
@@ -84,6 +86,7 @@ export class Conversation extends DurableObject<Env> {
     this.log = createLogger({ conversation_id: this.store.record()?.id });
     this.turns = new TurnQueue((state) => this.events.broadcast({ type: "avatar.state", state }));
     this.index = new IndexSync({ env, store: this.store, log: () => this.log, onBehind: () => this.arm() });
+    this.quota = new ConversationQuota(() => ({ limiter: env.RATE_LIMITER, enabled: this.config.rateLimiting }), this.store);
     this.runner = new TurnRunner({
       store: this.store,
       events: this.events,
@@ -93,6 +96,7 @@ export class Conversation extends DurableObject<Env> {
       ending: () => this.ending !== undefined,
       usage: (u) => {
         const turn = { tts_characters: u.ttsCharacters, llm_input_tokens: u.llmInputTokens, llm_output_tokens: u.llmOutputTokens };
+        this.ctx.waitUntil(this.quota.afterTurn(u).catch((err: unknown) => this.log.warn("turn not counted against the quotas", { error: err })));
         if (this.index.usage({ ...NO_CONVERSATION_USAGE, ...turn, llm_tokens_estimated: u.llmEstimatedTokens })) {
           this.ctx.waitUntil(this.index.sync());
         }
@@ -153,6 +157,8 @@ export class Conversation extends DurableObject<Env> {
   /** A REST message: the whole turn, once it has been spoken. */
   async send(content: string): Promise<Outcome<TurnJson>> {
     if (this.isEnding()) return failure(endedError());
+    const overQuota = this.quota.blocked();
+    if (overQuota) return failure(overQuota);
     const turn = await this.startTurn({ kind: "reply", text: content, replyTo: null, viaSocket: false });
     if (turn.status === "failed") return failure(turn.error ?? new ApiError("internal", "The turn failed."));
     if (!turn.input) return failure(new ApiError("internal", "The turn has no input message."));
@@ -162,6 +168,8 @@ export class Conversation extends DurableObject<Env> {
   /** A REST message answered as server-sent events: the turn's events as the sockets get them. */
   async stream(content: string): Promise<Outcome<ReadableStream<Uint8Array>>> {
     if (this.isEnding()) return failure(endedError());
+    const overQuota = this.quota.blocked();
+    if (overQuota) return failure(overQuota);
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const writer = writable.getWriter();
     // A reader that went away must not stop the turn: the sockets still get it.
@@ -223,6 +231,16 @@ export class Conversation extends DurableObject<Env> {
       // The first socket starts the conversation: it takes one of the org's places (or none is left).
       const refused = await claimPlace(this.env.RATE_LIMITER, record, caller.orgConcurrency);
       if (refused) return this.refuseSocket(refused, "Too many conversations");
+      // And its first minute of the daily quota of seconds, if one applies.
+      const quota = await this.quota
+        .start(Date.now())
+        .catch(() => ({ refused: new ApiError("rate_limit.unavailable", "The quota counter cannot be reached; try again in a few seconds.") }));
+      if ("refused" in quota) {
+        await releasePlace(this.env.RATE_LIMITER, record).catch(() => {});
+        return this.refuseSocket(quota.refused, "Over quota");
+      }
+      const limits = this.store.limits();
+      if (limits && quota.state) this.store.saveLimits({ ...limits, secondsQuota: quota.state });
     }
     return this.accept(caller, lastSeq);
   }
@@ -463,10 +481,11 @@ export class Conversation extends DurableObject<Env> {
         this.touch();
         return;
       }
-      const leadS = warningLeadMs(plan.reason === "max_duration" ? record.maxDurationS : record.idleTimeoutS) / 1000;
+      const leadS = plan.reason === "quota_exceeded" ? 30 : warningLeadMs(plan.reason === "max_duration" ? record.maxDurationS : record.idleTimeoutS) / 1000;
       const secondsLeft = Math.max(0, Math.min(leadS, Math.ceil((plan.endsAt - Date.now()) / 1000)));
       if (plan.reason === "max_duration") limits.warnedMax = true;
-      else limits.warnedIdleFor = limits.lastActivityAt;
+      else if (plan.reason === "idle_timeout") limits.warnedIdleFor = limits.lastActivityAt;
+      else if (limits.secondsQuota) limits.secondsQuota = { ...limits.secondsQuota, warned: true };
       this.store.saveLimits(limits);
       this.events.emit({ type: "session.expiring", seconds_left: secondsLeft, reason: plan.reason });
     } else if (plan?.kind === "end" && record.status === "active") {
@@ -477,6 +496,18 @@ export class Conversation extends DurableObject<Env> {
       }
       await this.end(plan.reason);
       return;
+    } else if (plan?.kind === "renew_quota" && record.status === "active" && limits.secondsQuota) {
+      try {
+        const renewed = await this.quota.renew(limits.secondsQuota);
+        this.store.saveLimits({ ...(this.store.limits() ?? limits), secondsQuota: renewed });
+      } catch (err) {
+        // The ledger could not be reached: asked again shortly (the seconds held last until then).
+        this.log.warn("quota seconds not renewed; retrying", { error: err });
+        const retry = { kind: "renew_quota" as const, at: Date.now() + QUOTA_RETRY_MS };
+        this.store.savePlan(retry);
+        await this.ctx.storage.setAlarm(retry.at);
+        return;
+      }
     } else {
       this.store.pruneEvents(Date.now() - EVENT_RETENTION_MS);
       if (limits.indexBehind) await this.index.sync();
@@ -521,9 +552,11 @@ export class Conversation extends DurableObject<Env> {
   }
 
   /** A turn a socket starts costs one unit of the org's rate limit (conversation/admission.ts). */
-  private admit(connection: Connection) {
+  private admit(connection: Connection): Promise<Admission> {
     const record = this.store.record();
     if (!record) return Promise.resolve({ ok: true as const });
+    const overQuota = this.quota.blocked();
+    if (overQuota) return Promise.resolve({ ok: false as const, revoked: false, error: overQuota });
     return admitTurn(this.env.RATE_LIMITER, record.orgId, connection, { enabled: this.config.rateLimiting, waitUntil: (work) => this.ctx.waitUntil(work) });
   }
 
@@ -554,6 +587,8 @@ export class Conversation extends DurableObject<Env> {
     this.index.ended(ended);
     this.events.emit({ type: "session.ended", reason }, replyTo);
     for (const ws of this.ctx.getWebSockets()) closeSocket(ws, 1000, ENDED_MESSAGE);
+    const seconds = this.store.limits()?.secondsQuota;
+    if (seconds) this.ctx.waitUntil(this.quota.refund(seconds, ended).catch((err: unknown) => this.log.warn("quota seconds not refunded", { error: err })));
     await this.index.sync();
     this.arm();
   }

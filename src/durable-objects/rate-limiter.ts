@@ -1,6 +1,13 @@
 import { DurableObject } from "cloudflare:workers";
 import { getConfig } from "../config";
+import { createDb } from "../db/client";
+import type { QuotaMetric } from "../db/schema";
+import { createLogger } from "../lib/logger";
 import { type ConversationClaim, type HitResult, type LeaseAsk, type LeaseReply, REVOCATION_MEMORY_MS } from "../lib/rate-limits";
+import { isoSeconds } from "../lib/time";
+import { dispatchEvents } from "../webhooks/dispatch";
+import { buildEvent, insertEvents } from "../webhooks/events";
+import { type QuotaAsk, QuotaLedger, type QuotaReply, type QuotaWarning } from "./quota-ledger";
 
 export const WINDOW_MS = 60_000;
 /** Start of the minute-aligned window that `now` falls in. */
@@ -34,6 +41,7 @@ export class RateLimiter extends DurableObject<Env> {
   private bookmark: string | undefined;
   /** Lease holders seen in the current window, with when: the fair share divides among the recent ones. */
   private holders = new Map<string, number>();
+  private readonly quotas: QuotaLedger;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -43,6 +51,7 @@ export class RateLimiter extends DurableObject<Env> {
     this.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     // The org's conversations that hold a place (joined, not ended), each until it must have ended.
     this.sql.exec("CREATE TABLE IF NOT EXISTS active_conversations (id TEXT PRIMARY KEY, until INTEGER NOT NULL)");
+    this.quotas = new QuotaLedger(this.sql);
     this.bookmark = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'bookmark'").toArray()[0]?.value;
     for (const row of this.sql.exec<{ key_id: string }>("SELECT key_id FROM revoked_keys")) this.revoked.add(row.key_id);
   }
@@ -162,6 +171,50 @@ export class RateLimiter extends DurableObject<Env> {
   activeConversations(): number {
     this.sql.exec("DELETE FROM active_conversations WHERE until <= ?", Date.now());
     return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM active_conversations").one().n;
+  }
+
+  /** Counts work against the org's (and the key's) daily quota of a metric: see quota-ledger.ts. */
+  spendQuota(orgId: string, ask: QuotaAsk): QuotaReply {
+    const { reply, warnings } = this.quotas.spend(ask);
+    if (warnings.length > 0) this.ctx.waitUntil(this.sendWarnings(orgId, warnings));
+    return reply;
+  }
+
+  /** Gives back what a reservation did not use. */
+  refundQuota(metric: QuotaMetric, amount: number, keyId: string | null, day: string): void {
+    this.quotas.refund(metric, amount, keyId, day);
+  }
+
+  /** What the org (or a key of it) has counted today of a metric. */
+  quotaUsed(metric: QuotaMetric, keyId: string | null): number {
+    return this.quotas.usedToday(metric, keyId);
+  }
+
+  /**
+   * `quota.warning` events (80 % and 100 %, once per day, scope and metric, as the ledger decided).
+   * Stored and queued like every event; a failure is logged, and the warning is not sent again.
+   */
+  private async sendWarnings(orgId: string, warnings: QuotaWarning[]): Promise<void> {
+    const db = createDb(this.env.DB);
+    const log = createLogger({ component: "quotas", org_id: orgId });
+    const events = warnings.map((w) =>
+      buildEvent(orgId, "quota.warning", {
+        metric: w.metric,
+        scope: w.scope,
+        key_id: w.keyId,
+        percent: w.percent,
+        used: w.used,
+        limit: w.limit,
+        day: w.day,
+        resets_at: isoSeconds(w.resetAt),
+      }),
+    );
+    try {
+      await db.batch([insertEvents(db, events)]);
+      await dispatchEvents({ db, queue: this.env.WEBHOOKS, log }, events);
+    } catch (err) {
+      log.warn("quota warning not recorded", { error: err });
+    }
   }
 
   /** Makes every later `hit` naming this key answer `revoked`, whatever the isolates have cached. */

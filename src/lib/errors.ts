@@ -89,6 +89,11 @@ export const ERROR_CODES = {
   // Lasts until one of the org's conversations ends (minutes): not a passing refusal an SDK should retry.
   "conversation.concurrency_limit": { type: "rate_limit", retry: false },
 
+  // A daily quota: nothing changes until the UTC day does (or the quota is raised).
+  "quota.tts_characters": { type: "quota_exceeded", retry: false },
+  "quota.conversation_seconds": { type: "quota_exceeded", retry: false },
+  "quota.llm_tokens": { type: "quota_exceeded", retry: false },
+
   internal: { type: "internal", retry: true },
 
   "rate_limit.unavailable": { type: "service_unavailable", retry: true },

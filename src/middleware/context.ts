@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { type Config, getConfig } from "../config";
 import { createDb, createReadDb, type Db } from "../db/client";
+import type { QuotaDeps } from "../durable-objects/quota-client";
 import type { AppEnv } from "../env";
 import { timedD1 } from "../lib/d1-wrap";
 import { createLogger } from "../lib/logger";
@@ -79,3 +80,6 @@ export function inBackground(c: Context<AppEnv>, promise: Promise<unknown>): voi
 
 /** What recording and sending webhook events needs, from the request. */
 export const dispatchDeps = (c: Context<AppEnv>): DispatchDeps => ({ db: c.get("db"), queue: c.env.WEBHOOKS, log: c.get("log") });
+
+/** What the quota helpers need (services/quotas.ts): the org's limiter, off with the rate limits. */
+export const quotaDeps = (c: Context<AppEnv>): QuotaDeps => ({ limiter: c.env.RATE_LIMITER, enabled: c.get("config").rateLimiting });

@@ -1,6 +1,6 @@
 import { and, desc, eq, isNull, lte, or, sql } from "drizzle-orm";
 import { createPrimarySession, type Db } from "../db/client";
-import { type ApiKeyMode, type ApiKeyRow, apiKeys, orgs } from "../db/schema";
+import { type ApiKeyMode, type ApiKeyRow, apiKeys, orgs, QUOTA_METRICS, type Quotas } from "../db/schema";
 import type { Conversation } from "../durable-objects/conversation";
 import type { AuthOrg } from "../env";
 import { sha256Hex } from "../lib/crypto";
@@ -8,7 +8,7 @@ import { newId } from "../lib/ids";
 import { afterCursor, checkCursor, ownedBy } from "../lib/pagination";
 import type { Limiter } from "../lib/rate-limits";
 import { randomBase62 } from "../lib/secrets";
-import { concurrencyFor, limitFor } from "../lib/tiers";
+import { concurrencyFor, limitFor, parseQuotas, quotasFor } from "../lib/tiers";
 import { isoOrNull, isoSeconds } from "../lib/time";
 import { type DispatchDeps, dispatchEvents } from "../webhooks/dispatch";
 import { buildEvent, insertEvents } from "../webhooks/events";
@@ -25,7 +25,11 @@ export const apiKeyJson = (k: ApiKeyRow) => ({
   created_at: isoSeconds(k.createdAt),
   last_used_at: isoOrNull(k.lastUsedAt),
   revoked_at: isoOrNull(k.revokedAt),
+  quotas: keyQuotasJson(parseQuotas(k.quotas)),
 });
+
+/** A key's quotas on the wire: every metric, null where the key has none of its own. */
+const keyQuotasJson = (q: Partial<Quotas> | null): Quotas => Object.fromEntries(QUOTA_METRICS.map((m) => [m, q?.[m] ?? null])) as Quotas;
 
 /** Characters of randomness after `av_live_` / `av_test_` (API.md asks for at least 32). */
 export const SECRET_LENGTH = 40;
@@ -37,6 +41,8 @@ export interface KeyLookup {
   revokedAt: number | null;
   lastUsedAt: number | null;
   org: AuthOrg;
+  /** The key's own daily quotas, if it was given any. */
+  quotas: Partial<Quotas> | null;
 }
 
 /** One query: the key by the hash of its secret, with the org it acts for. */
@@ -50,6 +56,8 @@ export async function findKeyByHash(db: Db, keyHash: string): Promise<KeyLookup 
       tier: orgs.tier,
       customLimit: orgs.rateLimitPerMinute,
       customConcurrency: orgs.maxConcurrentConversations,
+      orgQuotas: orgs.quotas,
+      keyQuotas: apiKeys.quotas,
     })
     .from(apiKeys)
     .innerJoin(orgs, eq(orgs.id, apiKeys.orgId))
@@ -65,7 +73,9 @@ export async function findKeyByHash(db: Db, keyHash: string): Promise<KeyLookup 
       tier: row.tier,
       limit: limitFor(row.tier, row.customLimit),
       concurrency: concurrencyFor(row.tier, row.customConcurrency),
+      quotas: quotasFor(row.tier, parseQuotas(row.orgQuotas)),
     },
+    quotas: parseQuotas(row.keyQuotas),
   };
 }
 
@@ -92,7 +102,7 @@ export const getKey = (db: Db, orgId: string, keyId: string) =>
  * Mints a key; the secret exists only in the return value, the table gets its hash. The key and its
  * `api_key.created` event are written together, then the event is sent to the org's webhooks.
  */
-export async function createKey(deps: DispatchDeps, orgId: string, input: { name: string; mode: ApiKeyMode }) {
+export async function createKey(deps: DispatchDeps, orgId: string, input: { name: string; mode: ApiKeyMode; quotas?: Partial<Quotas> | undefined }) {
   const secret = `av_${input.mode}_${randomBase62(SECRET_LENGTH)}`;
   const row: ApiKeyRow = {
     id: newId("key"),
@@ -105,6 +115,7 @@ export async function createKey(deps: DispatchDeps, orgId: string, input: { name
     createdAt: Date.now(),
     lastUsedAt: null,
     revokedAt: null,
+    quotas: input.quotas === undefined ? null : JSON.stringify(input.quotas),
   };
   const event = buildEvent(orgId, "api_key.created", { api_key: apiKeyJson(row) }, row.createdAt);
   await deps.db.batch([deps.db.insert(apiKeys).values(row), insertEvents(deps.db, [event])]);

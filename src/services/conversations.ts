@@ -11,6 +11,7 @@ import { activeConversations, concurrencyError } from "../durable-objects/conver
 import { CALLER_HEADER, encodeCaller } from "../durable-objects/conversation/connections";
 import { type ConversationSetup, endedError, readErrorResponse, unwrap } from "../durable-objects/conversation/contract";
 import type { MessageJson } from "../durable-objects/conversation.protocol";
+import { checkQuota } from "../durable-objects/quota-client";
 import type { RateLimiter } from "../durable-objects/rate-limiter";
 import type { AuthContext } from "../env";
 import { doNames } from "../lib/do-names";
@@ -144,15 +145,20 @@ const socketUrl = (baseUrl: string, id: string) => `${baseUrl.replace(/^http/, "
  */
 export async function createConversation(
   deps: Deps,
-  auth: { orgId: string; keyId: string | undefined; concurrency: number },
+  auth: { orgId: string; keyId: string | undefined; concurrency: number; quotas: NonNullable<ConversationSetup["quotas"]> },
   input: CreateInput,
   baseUrl: string,
 ) {
   const { orgId } = auth;
-  const { setup, modelId, voiceId, personaId, voiceInput, tools } = await resolveSetup(deps, orgId, input);
+  const resolved = await resolveSetup(deps, orgId, input);
+  const { modelId, voiceId, personaId, voiceInput, tools } = resolved;
+  // The quotas it will count against: the org's and its creating key's, as they stand now.
+  const setup: ConversationSetup = { ...resolved.setup, quotas: auth.quotas };
   if (deps.config.rateLimiting) {
     const active = await activeConversations(deps.limiter, orgId);
     if (active >= auth.concurrency) throw concurrencyError(auth.concurrency, active);
+    const holder = { orgId, keyId: auth.keyId ?? null, org: auth.quotas.org, key: auth.quotas.key };
+    await checkQuota({ limiter: deps.limiter, enabled: true }, holder, "conversation_seconds");
   }
   const id = newId("conv");
   const now = Date.now();

@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { type OrgRow, orgs } from "../db/schema";
 import type { AuthOrg } from "../env";
-import { concurrencyFor, limitFor } from "../lib/tiers";
+import { concurrencyFor, limitFor, parseQuotas, quotasFor } from "../lib/tiers";
 import { TtlCache } from "../lib/ttl-cache";
 
 const toAuthOrg = (row: OrgRow): AuthOrg => ({
@@ -10,6 +10,7 @@ const toAuthOrg = (row: OrgRow): AuthOrg => ({
   tier: row.tier,
   limit: limitFor(row.tier, row.rateLimitPerMinute),
   concurrency: concurrencyFor(row.tier, row.maxConcurrentConversations),
+  quotas: quotasFor(row.tier, parseQuotas(row.quotas)),
 });
 
 // Org rows change rarely (tier upgrades); caching them saves a D1 round trip per request. A tier

@@ -13,6 +13,7 @@ export const EVENT_TYPES = [
   "api_key.revoked",
   "webhook_endpoint.disabled",
   "webhook.test",
+  "quota.warning",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

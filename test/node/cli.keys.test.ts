@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SECRET_LENGTH } from "../../src/cli/api-key-secret.mjs";
 import * as rules from "../../src/cli/org-rules.mjs";
 import { ROOT } from "../../src/cli/seed.mjs";
-import { API_KEY_MODES, TIERS } from "../../src/db/schema.ts";
+import { API_KEY_MODES, QUOTA_METRICS, TIERS } from "../../src/db/schema.ts";
 import { ENTERPRISE_DEFAULT_CONCURRENCY, ENTERPRISE_DEFAULT_LIMIT, TIER_CONCURRENCY, TIER_LIMITS } from "../../src/lib/tiers.ts";
 import { hermeticSettings } from "./settings.ts";
 import { migrateAndSeed, startWranglerDev, type WranglerDev } from "./wrangler-dev.ts";
@@ -77,6 +77,7 @@ describe("the rules the commands copy from the API", () => {
     expect(rules.TIER_LIMITS).toEqual(TIER_LIMITS);
     expect(rules.ENTERPRISE_DEFAULT_LIMIT).toBe(ENTERPRISE_DEFAULT_LIMIT);
     expect(rules.TIER_CONCURRENCY).toEqual(TIER_CONCURRENCY);
+    expect(rules.QUOTA_METRICS).toEqual(QUOTA_METRICS);
     expect(rules.ENTERPRISE_DEFAULT_CONCURRENCY).toBe(ENTERPRISE_DEFAULT_CONCURRENCY);
     expect(rules.API_KEY_MODES).toEqual(API_KEY_MODES);
   });
@@ -111,6 +112,12 @@ describe("bad input is refused before the database is touched", () => {
       "orgs-set-tier",
       ["--org", "org_demo", "--tier", "enterprise", "--limit", "1e3"],
       /^--limit "1e3" is not a number of requests a minute/m,
+    ],
+    [
+      "set-tier: a quota of an unknown metric",
+      "orgs-set-tier",
+      ["--org", "org_demo", "--tier", "pro", "--quota", "requests=5"],
+      /^--quota "requests=5" is not <metric>=<n>\|none\|tier/m,
     ],
     [
       "set-tier: a concurrency that is not a number",
@@ -194,11 +201,15 @@ describe("keys:create, then the key at work, then orgs:set-tier", () => {
     "orgs:set-tier makes it an enterprise org with its own limit, which requests then get",
     async () => {
       if (!dev) throw new Error("wrangler dev did not start");
-      const r = await run("orgs-set-tier", ["--org", ORG, "--tier", "enterprise", "--limit", "1234", "--concurrency", "7", "--persist-to", persist]);
+      const r = await run("orgs-set-tier", [
+        ...["--org", ORG, "--tier", "enterprise", "--limit", "1234", "--concurrency", "7"],
+        ...["--quota", "tts_characters=100", "--quota", "llm_tokens=none", "--persist-to", persist],
+      ]);
       expect(r.code, r.stdout + r.stderr).toBe(0);
       expect(r.stdout).toContain(
         `Org ${ORG}: pro, 60 requests a minute, 20 conversations at once before, enterprise, 1234 requests a minute, 7 conversations at once now`,
       );
+      expect(r.stdout).toContain('Its own daily quotas now: {"tts_characters":100,"llm_tokens":null}.');
       let limit: string | null = null;
       for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((w) => setTimeout(w, 250))) {
         const res = await fetch(new URL("/v1/avatars", dev.url), { headers: { Authorization: `Bearer ${secret}` } });

@@ -1,3 +1,4 @@
+import type { Quotas } from "../../db/schema";
 import { ApiError, type ErrorCode } from "../../lib/errors";
 import type { LlmProviderId } from "../../providers/llm/types";
 import type { TtsProviderId } from "../../providers/tts/voices";
@@ -23,6 +24,11 @@ export interface ConversationSetup {
    * before it existed (the deployment's default applies).
    */
   audioLeadMs?: number;
+  /**
+   * The daily quotas of the org and of the API key that created it, as they stood at creation
+   * (absent on objects created before quotas: none apply).
+   */
+  quotas?: { org: Quotas; key: Partial<Quotas> | null };
 }
 
 /** An error as it crosses RPC. */

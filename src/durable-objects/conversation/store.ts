@@ -1,4 +1,5 @@
 import type { ConversationRecord } from "../../db/conversations";
+import type { QuotaMetric } from "../../db/schema";
 import { addConversationUsage, type ConversationUsage, conversationUsageOf, isNoUsage } from "../../db/usage";
 import { voiceInputOf } from "../../db/voice-input";
 import { newId } from "../../lib/ids";
@@ -7,6 +8,7 @@ import type { StoredEvent } from "../../webhooks/events";
 import type { MessageJson, ToolCallJson } from "../conversation.protocol";
 import type { ConversationSetup } from "./contract";
 import type { LimitState, PlannedAction } from "./limits";
+import type { QuotaBlocked } from "./quota";
 import { migrate } from "./schema";
 
 /**
@@ -134,6 +136,15 @@ export class ConversationStore {
 
   limits(): LimitState | undefined {
     return this.get<LimitState>("limits");
+  }
+
+  /** Quotas a turn reached, by metric, with the UTC day they hold for (quota.ts). */
+  quotaBlocked(): Partial<Record<QuotaMetric, QuotaBlocked>> {
+    return this.get<Partial<Record<QuotaMetric, QuotaBlocked>>>("quota_blocked") ?? {};
+  }
+
+  saveQuotaBlocked(blocked: Partial<Record<QuotaMetric, QuotaBlocked>>): void {
+    this.put("quota_blocked", blocked);
   }
 
   saveLimits(limits: LimitState): void {

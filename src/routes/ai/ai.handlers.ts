@@ -1,8 +1,10 @@
 import type { Context } from "hono";
 import { usageUpserts } from "../../db/usage";
+import { checkQuota, quotaHolderOf, reportQuota } from "../../durable-objects/quota-client";
 import { type AppEnv, meterOf } from "../../env";
 import { ApiError, quote } from "../../lib/errors";
 import { SSE_HEADERS } from "../../lib/sse";
+import { quotaDeps } from "../../middleware/context";
 import { PUBLIC_LIST_TTL_S } from "../../middleware/public-cache";
 import { findModel, LLM_PROVIDERS } from "../../providers/llm";
 import type { ChatRequest, LlmProvider, ModelInfo } from "../../providers/llm/types";
@@ -104,9 +106,16 @@ async function answer(c: Context<AppEnv>, input: ChatCompletionInput): Promise<R
   const request = toGatewayRequest(input);
   const db = c.get("db");
   const meter = meterOf(c.get("auth"));
+  const holder = quotaHolderOf(c.get("auth"));
+  // Tokens are only known at the end: refused when the quota is already reached, counted after.
+  await checkQuota(quotaDeps(c), holder, "llm_tokens");
   const onUsage = (u: GatewayUsage) => {
+    const log = c.get("log");
     const [first, ...rest] = usageUpserts(db, meter, { llm_input_tokens: u.input, llm_output_tokens: u.output, llm_tokens_estimated: u.estimated }, Date.now());
-    if (first) c.executionCtx.waitUntil(db.batch([first, ...rest]).catch((err: unknown) => c.get("log").warn("usage not recorded", { error: err })));
+    if (first) c.executionCtx.waitUntil(db.batch([first, ...rest]).catch((err: unknown) => log.warn("usage not recorded", { error: err })));
+    c.executionCtx.waitUntil(
+      reportQuota(quotaDeps(c), holder, "llm_tokens", u.input + u.output).catch((err: unknown) => log.warn("quota not counted", { error: err })),
+    );
   };
   const deps = { config: c.get("config"), log: c.get("log"), requestId: c.get("requestId"), onUsage };
   if (request.stream) return new Response(await streamCompletion(request, deps), { headers: SSE_HEADERS });

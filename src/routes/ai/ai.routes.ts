@@ -76,7 +76,7 @@ const chat = (path: string, operationId: string, summary: string) =>
       status: 200,
       description: `\`chat.completion.chunk\` events in OpenAI's shape, each a \`data:\` line, ending in \`data: [DONE]\`; a failure after the stream began is an \`event: error\` carrying the envelope, then \`[DONE]\`. Example: \`data: {"object":"chat.completion.chunk",...}\` … \`data: [DONE]\`.`,
     },
-    errors: ["model.unknown", ...PROVIDER_ERRORS],
+    errors: ["model.unknown", "quota.llm_tokens", ...PROVIDER_ERRORS],
   });
 
 export const chatCompletions = chat("/v1/ai/chat/completions", "createChatCompletion", "Chat completion (OpenAI-compatible)");

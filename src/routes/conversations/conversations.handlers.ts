@@ -27,7 +27,12 @@ export const createConversation: Handler<"createConversation"> = async (c) => {
   const auth = c.get("auth");
   const { record, clientSecret, revealed } = await conversations.createConversation(
     deps(c),
-    { orgId: auth.org.id, keyId: auth.key?.keyId, concurrency: auth.org.concurrency },
+    {
+      orgId: auth.org.id,
+      keyId: auth.key?.keyId,
+      concurrency: auth.org.concurrency,
+      quotas: { org: auth.org.quotas, key: auth.key?.quotas ?? null },
+    },
     c.req.valid("json"),
     baseUrl,
   );

@@ -18,7 +18,7 @@ import {
 
 const tags = ["Conversations"];
 const json = <T>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
-const TURN_ERRORS = ["conversation.not_found", "conversation.ended", ...PROVIDER_ERRORS] as const;
+const TURN_ERRORS = ["conversation.not_found", "conversation.ended", "quota.tts_characters", "quota.llm_tokens", ...PROVIDER_ERRORS] as const;
 
 export const createConversation = defineRoute("api_key", {
   method: "post",
@@ -40,6 +40,7 @@ export const createConversation = defineRoute("api_key", {
     "format.unsupported",
     "transport.unsupported",
     "conversation.concurrency_limit",
+    "quota.conversation_seconds",
     "provider.not_configured",
     "provider.unavailable",
     "provider.timeout",

@@ -52,6 +52,7 @@ const WEBHOOK_DESCRIPTIONS: Record<EventType, string> = {
   "api_key.revoked": "An API key was revoked.",
   "webhook_endpoint.disabled": "An endpoint stopped receiving events: its receiver answered 410, or every attempt failed for three days.",
   "webhook.test": "Sent by `POST /v1/webhook-endpoints/{endpoint_id}/test`.",
+  "quota.warning": "A daily quota of the organisation, or of one of its API keys, reached 80 % and then 100 % (once each per UTC day).",
 };
 
 /** The Standard Webhooks headers of every delivery (webhooks/delivery.ts signs them). */

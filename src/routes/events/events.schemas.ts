@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { QUOTA_METRICS } from "../../db/schema";
 import { TimestampSchema } from "../../lib/openapi";
 import { listSchema, paginationQuery } from "../../lib/pagination";
 import { EVENT_TYPES } from "../../webhooks/events";
@@ -56,6 +57,22 @@ export const EventSchema = z
       "WebhookEndpointDisabledEvent",
     ),
     envelope("webhook.test", z.object({ webhook_endpoint_id: z.string(), message: z.string() }), "WebhookTestEvent"),
+    envelope(
+      "quota.warning",
+      z.object({
+        metric: z.enum(QUOTA_METRICS),
+        scope: z.enum(["org", "key"]).openapi({ description: "The organisation's quota, or the key's own (`key_id`)." }),
+        key_id: z.string().nullable(),
+        percent: z
+          .union([z.literal(80), z.literal(100)])
+          .openapi({ description: "80: most of it is used; 100: what needs more is refused until `resets_at`." }),
+        used: z.number().int(),
+        limit: z.number().int(),
+        day: z.string().openapi({ description: "The UTC day counted.", example: "2026-12-03" }),
+        resets_at: TimestampSchema,
+      }),
+      "QuotaWarningEvent",
+    ),
   ])
   .openapi("Event");
 

@@ -1,8 +1,10 @@
 import type { Context } from "hono";
 import { recordUsage } from "../../db/usage";
+import { quotaHolderOf, reserveQuota } from "../../durable-objects/quota-client";
 import { type AppEnv, meterOf } from "../../env";
 import { sha256Hex } from "../../lib/crypto";
 import { ApiError, quote } from "../../lib/errors";
+import { quotaDeps } from "../../middleware/context";
 import { publicCached } from "../../middleware/public-cache";
 import { deepgramProxy } from "../../providers/tts/deepgram";
 import { elevenlabsProxy } from "../../providers/tts/elevenlabs";
@@ -40,13 +42,30 @@ function audio(
   });
 }
 
+/**
+ * Speech of `text` within the daily quota of characters: reserved before any upstream call (so an
+ * org over its quota is refused with 402, not billed), given back if the synthesis fails before
+ * its audio starts.
+ */
+async function withinQuota(c: Context<AppEnv>, text: string, work: () => Promise<Response>): Promise<Response> {
+  const reservation = await reserveQuota(quotaDeps(c), quotaHolderOf(c.get("auth")), "tts_characters", [...text].length);
+  try {
+    return await work();
+  } catch (err) {
+    c.executionCtx.waitUntil(reservation.refund().catch((e: unknown) => c.get("log").warn("quota reservation not refunded", { error: e })));
+    throw err;
+  }
+}
+
 export const speakHandler: Handler<"speak"> = async (c) => {
   const body = c.req.valid("json");
-  const spoken = await speak(
-    { text: body.text, voiceId: body.voice_id, format: body.format, speed: body.speed, timestamps: body.timestamps, visemes: body.visemes },
-    deps(c),
-  );
-  return audio(c, spoken);
+  return withinQuota(c, body.text, async () => {
+    const spoken = await speak(
+      { text: body.text, voiceId: body.voice_id, format: body.format, speed: body.speed, timestamps: body.timestamps, visemes: body.visemes },
+      deps(c),
+    );
+    return audio(c, spoken);
+  });
 };
 
 /** What a voice says when asked for a sample and given no text. */
@@ -87,16 +106,18 @@ export const previewHandler: Handler<"preview"> = async (c) => {
       },
     });
   }
-  const spoken = await speak({ text: sample, voiceId: voice.id, format: "wav", timestamps: false }, deps(c));
-  // One branch to the client, one into the cache (per location, a day): the same preview again
-  // makes no upstream call.
-  const [forClient, forCache] = spoken.body.tee();
-  c.executionCtx.waitUntil(
-    caches.default
-      .put(key, new Response(forCache, { headers: { "Content-Type": spoken.contentType, "Cache-Control": "max-age=86400" } }))
-      .catch((err: unknown) => c.get("log").warn("preview not cached", { error: err })),
-  );
-  return audio(c, { ...spoken, body: forClient }, { "X-TTS-Cache": "miss" });
+  return withinQuota(c, sample, async () => {
+    const spoken = await speak({ text: sample, voiceId: voice.id, format: "wav", timestamps: false }, deps(c));
+    // One branch to the client, one into the cache (per location, a day): the same preview again
+    // makes no upstream call.
+    const [forClient, forCache] = spoken.body.tee();
+    c.executionCtx.waitUntil(
+      caches.default
+        .put(key, new Response(forCache, { headers: { "Content-Type": spoken.contentType, "Cache-Control": "max-age=86400" } }))
+        .catch((err: unknown) => c.get("log").warn("preview not cached", { error: err })),
+    );
+    return audio(c, { ...spoken, body: forClient }, { "X-TTS-Cache": "miss" });
+  });
 };
 
 const toJson = (v: ListedVoice) => ({
@@ -136,15 +157,17 @@ async function proxied(
   text: string,
   send: (ctx: { signal: AbortSignal; config: AppEnv["Variables"]["config"]; log: AppEnv["Variables"]["log"] }) => Promise<UpstreamResponse>,
 ) {
-  const abort = new AbortController();
-  const upstream = await send({ signal: abort.signal, ...deps(c) });
-  const { body, finished } = await audioBody(upstream.chunks(), (bytes) => bytes, abort, { log: c.get("log"), provider });
-  return audio(c, {
-    body,
-    finished,
-    provider: { id: provider },
-    characters: [...text].length,
-    contentType: upstream.headers.get("Content-Type") ?? "application/octet-stream",
+  return withinQuota(c, text, async () => {
+    const abort = new AbortController();
+    const upstream = await send({ signal: abort.signal, ...deps(c) });
+    const { body, finished } = await audioBody(upstream.chunks(), (bytes) => bytes, abort, { log: c.get("log"), provider });
+    return audio(c, {
+      body,
+      finished,
+      provider: { id: provider },
+      characters: [...text].length,
+      contentType: upstream.headers.get("Content-Type") ?? "application/octet-stream",
+    });
   });
 }
 

@@ -5,7 +5,7 @@ import { defineRoute, PROVIDER_ERRORS } from "../define-route";
 import { DeepgramBody, ElevenLabsBody, GroqBody, ListVoicesQuery, PreviewBody, SpeakBody, VoiceListSchema } from "./tts.schemas";
 
 const tags = ["Text to speech"];
-const SPEECH_ERRORS = ["voice.unknown", "format.unsupported", ...PROVIDER_ERRORS] as const;
+const SPEECH_ERRORS = ["voice.unknown", "format.unsupported", "quota.tts_characters", ...PROVIDER_ERRORS] as const;
 
 const audioResponses = (description: string, headers: Record<string, ReturnType<typeof header>> = {}) => ({
   200: {
@@ -85,7 +85,7 @@ const native = <S extends z.ZodType>(provider: string, path: string, schema: S, 
         content: { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } },
       },
     },
-    errors: PROVIDER_ERRORS,
+    errors: ["quota.tts_characters", ...PROVIDER_ERRORS],
   });
 
 export const elevenlabsNative = native(
