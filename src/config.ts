@@ -60,6 +60,8 @@ const SCHEMA = z.object({
    * every isolate. Shorter means more calls to the org's limiter object.
    */
   LIMITER_LEASE_MS: intSetting(1_000, 60_000, 10_000),
+  /** The `requests` metric is written once per this window per isolate (ms): one D1 write, not one per request. */
+  USAGE_REQUESTS_BATCH_MS: intSetting(10, 60_000, 1_000),
   /** Tests and the benchmark only: `X-Sim-Holder` makes a request stand for another isolate's lease holder. */
   LIMITER_SIMULATED_HOLDERS: flag("off"),
   /** Benchmark only: a round trip added to every call of a Durable Object / the D1 primary / a D1 replica (ms). */
@@ -140,6 +142,7 @@ export interface Config {
   voiceSttIdleMs: number;
   rateLimiting: boolean;
   limiter: { leaseMs: number; simulatedHolders: boolean };
+  usageRequestsBatchMs: number;
   /** Benchmark only: added round trips (all 0 unless set). */
   simulatedRtt: { durableObjectMs: number; d1PrimaryMs: number; d1ReplicaMs: number };
   corsAllowedOrigins: string[];
@@ -189,6 +192,7 @@ function build(p: Parsed): Omit<Config, "ai"> {
     voiceSttIdleMs: p.VOICE_STT_IDLE_MS,
     rateLimiting: p.RATE_LIMITING,
     limiter: { leaseMs: p.LIMITER_LEASE_MS, simulatedHolders: p.LIMITER_SIMULATED_HOLDERS },
+    usageRequestsBatchMs: p.USAGE_REQUESTS_BATCH_MS,
     simulatedRtt: { durableObjectMs: p.SIM_DO_RTT_MS, d1PrimaryMs: p.SIM_D1_PRIMARY_RTT_MS, d1ReplicaMs: p.SIM_D1_REPLICA_RTT_MS },
     corsAllowedOrigins: p.CORS_ALLOWED_ORIGINS,
     strictErrorCodes: p.STRICT_ERROR_CODES,

@@ -76,6 +76,18 @@ describe("active conversations per org", () => {
     expect(refused).toHaveLength(15);
     for (const r of refused) expect(r.first.code).toBe("conversation.concurrency_limit");
     expect(await limiterOf(org.id).activeConversations()).toBe(5);
+    // At the cap, concurrent creates are all refused.
+    const creates = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        api("/v1/conversations", {
+          method: "POST",
+          key: org.key,
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ avatar_id: "av_demo", greeting: null }),
+        }),
+      ),
+    );
+    expect(creates.map((r) => r.status)).toEqual(Array(10).fill(429));
   });
 
   it("the tier's number applies unless the org has its own: free 2, pro 20, enterprise 100", async () => {

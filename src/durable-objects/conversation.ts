@@ -228,21 +228,33 @@ export class Conversation extends DurableObject<Env> {
       );
     }
     if (record.status === "active" && record.startedAt === null && this.config.rateLimiting) {
-      // The first socket starts the conversation: it takes one of the org's places (or none is left).
-      const refused = await claimPlace(this.env.RATE_LIMITER, record, caller.orgConcurrency);
-      if (refused) return this.refuseSocket(refused, "Too many conversations");
-      // And its first minute of the daily quota of seconds, if one applies.
-      const quota = await this.quota
-        .start(Date.now())
-        .catch(() => ({ refused: new ApiError("rate_limit.unavailable", "The quota counter cannot be reached; try again in a few seconds.") }));
-      if ("refused" in quota) {
-        await releasePlace(this.env.RATE_LIMITER, record).catch(() => {});
-        return this.refuseSocket(quota.refused, "Over quota");
-      }
-      const limits = this.store.limits();
-      if (limits && quota.state) this.store.saveLimits({ ...limits, secondsQuota: quota.state });
+      const refused = await this.takePlace(record, caller.orgConcurrency);
+      if (refused) return this.refuseSocket(refused, refused.code === "conversation.concurrency_limit" ? "Too many conversations" : "Over quota");
     }
     return this.accept(caller, lastSeq);
+  }
+
+  /**
+   * The first socket starts the conversation: it takes one of the org's places (admission.ts) and
+   * its first minute of the daily quota of seconds, if one applies (quota.ts); or says why not.
+   */
+  private async takePlace(record: ConversationRecord, cap: number): Promise<ApiError | undefined> {
+    const refused = await claimPlace(this.env.RATE_LIMITER, record, cap);
+    if (refused) return refused;
+    if (this.store.limits()?.secondsQuota) return undefined;
+    const quota = await this.quota
+      .start(Date.now())
+      .catch(() => ({ refused: new ApiError("rate_limit.unavailable", "The quota counter cannot be reached; try again in a few seconds.") }));
+    const limits = this.store.limits();
+    if ("refused" in quota) {
+      if (!limits?.secondsQuota) await releasePlace(this.env.RATE_LIMITER, record).catch(() => {});
+      return quota.refused;
+    }
+    if (!quota.state || !limits) return undefined;
+    // Another first socket took the seconds meanwhile: these go back.
+    if (limits.secondsQuota) this.ctx.waitUntil(this.quota.giveBack(quota.state).catch(() => {}));
+    else this.store.saveLimits({ ...limits, secondsQuota: quota.state });
+    return undefined;
   }
 
   /** Accepted only to say why: a browser cannot read the body of a refused upgrade. */

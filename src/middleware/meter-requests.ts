@@ -7,16 +7,16 @@ import type { Logger } from "../lib/logger";
 /**
  * The `requests` metric: every authenticated request that was admitted (after the rate limit),
  * counted per org, API key and UTC day. A D1 write per request would cost the warm read path a
- * write each time, so the isolate adds the counts up in memory and keeps at most one batch in
- * flight: counts that arrive while it runs go into the next one. Writes then follow D1's own pace
- * (about one per round trip per isolate, whatever the request rate), off every response path: each
- * request's `waitUntil` holds the batch that carries its count. A failed batch is put back and
- * written with the next one.
+ * write each time, and a write every 50 ms still cost it a measurable share of its throughput (D1
+ * writes one statement at a time), so the isolate adds the counts up in memory and writes what
+ * arrived within `USAGE_REQUESTS_BATCH_MS` (a second) in one batch: one write per isolate per
+ * window, whatever the request rate, off every response path (each request's
+ * `waitUntil` holds the batch that carries its count). A failed batch is put back and written with
+ * the next one.
  */
 
 const pending = new Map<string, { meter: Meter; at: number; count: number }>();
-let inFlight: Promise<void> | undefined;
-let queued: Promise<void> | undefined;
+let scheduled: Promise<void> | undefined;
 
 export const meterRequest = createMiddleware<AppEnv>(async (c, next) => {
   const meter = meterOf(c.get("auth"));
@@ -25,24 +25,16 @@ export const meterRequest = createMiddleware<AppEnv>(async (c, next) => {
   const entry = pending.get(key);
   if (entry) entry.count += 1;
   else pending.set(key, { meter, at: now, count: 1 });
-  c.executionCtx.waitUntil(flush(c.get("db"), c.get("log")));
+  const db = c.get("db");
+  const log = c.get("log");
+  const batchMs = c.get("config").usageRequestsBatchMs;
+  scheduled ??= new Promise((resolve) => setTimeout(resolve, batchMs)).then(() => {
+    scheduled = undefined;
+    return write(db, log);
+  });
+  c.executionCtx.waitUntil(scheduled);
   await next();
 });
-
-/** The batch that will carry what is pending now: the one starting, or the one after the batch in flight. */
-function flush(db: Db, log: Logger): Promise<void> {
-  if (!inFlight) {
-    inFlight = write(db, log).finally(() => {
-      inFlight = undefined;
-    });
-    return inFlight;
-  }
-  queued ??= inFlight.then(() => {
-    queued = undefined;
-    return flush(db, log);
-  });
-  return queued;
-}
 
 async function write(db: Db, log: Logger): Promise<void> {
   const batch = [...pending.entries()];

@@ -15,7 +15,7 @@ import { heardVsStored } from "./heard.mjs";
 import { addedLatency, mostPerWindow, revokeToRefusal } from "./limits.mjs";
 import { load } from "./load.mjs";
 import { replayStall } from "./replay.mjs";
-import { BENCH_JWT_SECRET, BENCH_KEY, INJECTED_MS, startRuntime, WINDOW_KEY, WINDOW_LIMIT } from "./runtime.mjs";
+import { BENCH_JWT_SECRET, BENCH_KEY, INJECTED_MS, QUOTA_KEY, startRuntime, WINDOW_KEY, WINDOW_LIMIT } from "./runtime.mjs";
 import { streamedMemory } from "./stream-memory.mjs";
 import { toolRoundTrip } from "./tools.mjs";
 import { visemeCost } from "./visemes.mjs";
@@ -34,6 +34,8 @@ const seconds = quick ? 2 : 5;
 const warmup = quick ? 0.5 : 1;
 const CONNECTIONS = [1, 16];
 const auth = { Authorization: `Bearer ${BENCH_KEY}` };
+/** A key of an org (and with quotas of its own) under daily quotas on every metric. */
+const quotaAuth = { Authorization: `Bearer ${QUOTA_KEY}` };
 const json = { ...auth, "Content-Type": "application/json" };
 const HELLO = [{ role: "user", content: "Hello there, how are you today?" }];
 
@@ -46,6 +48,14 @@ const TARGETS = [
   { id: "health", route: "GET /health", worker: "api", path: "/health", baseline: "a" },
   { id: "list", route: "GET /v1/avatars (auth + limit + D1)", worker: "api", path: "/v1/avatars", headers: auth, baseline: "b" },
   { id: "get", route: "GET /v1/avatars/av_demo (auth + limit + D1)", worker: "api", path: "/v1/avatars/av_demo", headers: auth, baseline: "b" },
+  {
+    id: "get-quota",
+    route: "GET /v1/avatars/av_demo, an org and key under daily quotas (reads never ask the ledger)",
+    worker: "api",
+    path: "/v1/avatars/av_demo",
+    headers: quotaAuth,
+    baseline: "b",
+  },
   {
     id: "chat",
     route: "POST /v1/ai/chat/completions (mock:echo, not streamed)",
@@ -245,6 +255,26 @@ const PROBES = [
         goal: "first audio / done ≤ 0.3; server's added latency ≤ 3 ms at the median",
         met,
         summary: `first audio p50 ${fmt(r.first_audio_ms.p50, 1)} ms, done p50 ${fmt(r.done_ms.p50, 0)} ms: ratio p50 ${fmt(r.ratio_p50, 3)} (worst ${fmt(r.ratio_max, 3)}, goal ≤ 0.3); added = first audio − the model's first complete sentence called directly (p50 ${fmt(r.first_sentence_direct_ms.p50, 1)} ms, scheduled at ${FIRST_SENTENCE_MS}) − the voice's first byte (p50 ${fmt(r.tts_first_byte_ms.p50, 1)} ms): p50 ${fmt(r.added_ms.p50, 1)} ms, p99 ${fmt(r.added_ms.p99, 1)} ms, of which a frame in and out of a bare Durable Object's socket (e) takes p50 ${fmt(r.echo_round_trip_ms.p50, 2)} ms: the API's own p50 ${fmt(r.added_net_ms.p50, 1)} ms (goal ≤ 3 ms) over ${r.turns} turns. By stage (p50): frame to message.created ${fmt(stages.frame_to_message_created, 1)} ms; the first sentence relayed ${fmt(stages.first_sentence_relayed_minus_direct, 1)} ms after it comes directly; that sentence to its first audio ${fmt(stages.first_sentence_to_first_audio, 1)} ms; workerd CPU ${fmt(r.workerd_cpu_ms_per_turn ?? NaN, 0)} ms a turn`,
+      };
+    },
+  },
+  {
+    id: "conversation-turn-quota",
+    title: "Conversation: the same turn, by an org and key under daily quotas on every metric (seconds taken a minute ahead, each turn counted)",
+    async run(urls, _n, runtime) {
+      const r = await turnLatency({
+        apiUrl: urls.api,
+        echoUrl: urls.wsEcho,
+        llmUrl: urls.fakeOpenAi,
+        headers: quotaAuth,
+        turns: quick ? 10 : 60,
+        workerdPid: runtime.workerdPid,
+      });
+      return {
+        ...r,
+        goal: "no measurable cost of quotas: the API's own added latency within the turn's goal (≤ 3 ms at the median), as conversation-turn without quotas",
+        met: r.added_net_ms.p50 <= 3,
+        summary: `first audio p50 ${fmt(r.first_audio_ms.p50, 1)} ms; the API's own added latency p50 ${fmt(r.added_net_ms.p50, 1)} ms, p99 ${fmt(r.added_ms.p99, 1)} ms over ${r.turns} turns (compare conversation-turn, same run)`,
       };
     },
   },

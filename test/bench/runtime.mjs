@@ -16,6 +16,8 @@ export const BENCH_KEY = "av_test_bench000000000000000000000000000000";
 /** An org whose limit the benchmark does reach: the most admitted per window is checked against it. */
 export const WINDOW_KEY = "av_test_benchwindow0000000000000000000000000";
 export const WINDOW_LIMIT = 600;
+/** The bench org again, with daily quotas on every metric (too large to reach): what a quota costs. */
+export const QUOTA_KEY = "av_test_benchquota00000000000000000000000000";
 export const BENCH_JWT_SECRET = "bench-jwt-secret-0123456789abcdef";
 /** Round trips the latency probe adds at the binding boundary (Durable Object RPC and D1 primary). */
 export const INJECTED_MS = [0, 20, 80, 250];
@@ -25,7 +27,13 @@ INSERT INTO api_keys (id, org_id, name, mode, key_hash, prefix, last4, created_a
   VALUES ('key_bench', 'org_bench', 'bench', 'test', '__HASH__', 'av_test_benc', '0000', 0);
 INSERT INTO orgs (id, name, tier, rate_limit_per_minute, created_at) VALUES ('org_bench_window', 'Bench window', 'enterprise', ${WINDOW_LIMIT}, 0);
 INSERT INTO api_keys (id, org_id, name, mode, key_hash, prefix, last4, created_at)
-  VALUES ('key_bench_window', 'org_bench_window', 'window', 'test', '__WINDOW_HASH__', 'av_test_benc', '0000', 0);`;
+  VALUES ('key_bench_window', 'org_bench_window', 'window', 'test', '__WINDOW_HASH__', 'av_test_benc', '0000', 0);
+INSERT INTO orgs (id, name, tier, rate_limit_per_minute, max_concurrent_conversations, quotas, created_at)
+  VALUES ('org_bench_quota', 'Bench quota', 'enterprise', 1000000000, 100000,
+          '{"conversation_seconds":1000000000,"tts_characters":1000000000000,"llm_tokens":1000000000000}', 0);
+INSERT INTO api_keys (id, org_id, name, mode, key_hash, prefix, last4, quotas, created_at)
+  VALUES ('key_bench_quota', 'org_bench_quota', 'quota', 'test', '__QUOTA_HASH__', 'av_test_benc', '0000',
+          '{"conversation_seconds":1000000000,"tts_characters":1000000000000,"llm_tokens":1000000000000}', 0);`;
 
 const freePort = () =>
   new Promise((resolve, reject) => {
@@ -140,7 +148,11 @@ export async function startRuntime({ root, bundle }) {
   await db.batch(readMigrations().map((s) => db.prepare(s)));
   await applySeed(
     { db, bucket: await mf.getR2Bucket("MODELS", "api") },
-    readSeed([BENCH_SEED.replace("__HASH__", await sha256Hex(BENCH_KEY)).replace("__WINDOW_HASH__", await sha256Hex(WINDOW_KEY))]),
+    readSeed([
+      BENCH_SEED.replace("__HASH__", await sha256Hex(BENCH_KEY))
+        .replace("__WINDOW_HASH__", await sha256Hex(WINDOW_KEY))
+        .replace("__QUOTA_HASH__", await sha256Hex(QUOTA_KEY)),
+    ]),
   );
 
   const urls = Object.fromEntries(names.map((n) => [n, `http://127.0.0.1:${ports[n]}`]));

@@ -18,6 +18,8 @@ const TEST_SETTINGS: Record<string, string> = {
   // Audio as fast as it is made, so a test need not wait the length of the speech; the tests of
   // pacing give their conversation its own audio_lead_ms.
   CONVERSATION_AUDIO_LEAD_MS: "600000",
+  // Request counts written within 20 ms, so a test that waits on a request's waitUntil waits little.
+  USAGE_REQUESTS_BATCH_MS: "20",
   // Rate-limit tests simulate several isolates, each with its own lease.
   LIMITER_SIMULATED_HOLDERS: "on",
 };

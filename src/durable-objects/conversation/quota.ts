@@ -97,6 +97,12 @@ export class ConversationQuota {
     await refundQuota(this.deps(), holder, "conversation_seconds", Math.min(unused, state.lastGranted), state.day);
   }
 
+  /** Seconds taken that the conversation will not use at all (a second first socket took its own). */
+  async giveBack(state: SecondsQuota): Promise<void> {
+    const holder = this.holder();
+    if (holder) await refundQuota(this.deps(), holder, "conversation_seconds", state.taken, state.day);
+  }
+
   /** A turn ended: its speech and tokens are counted, and a quota it reached refuses the next turn. */
   async afterTurn(usage: TurnUsage): Promise<void> {
     const holder = this.holder();
