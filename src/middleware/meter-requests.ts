@@ -10,13 +10,12 @@ import type { Logger } from "../lib/logger";
  * write each time, and a write every 50 ms still cost it a measurable share of its throughput (D1
  * writes one statement at a time), so the isolate adds the counts up in memory and writes what
  * arrived within `USAGE_REQUESTS_BATCH_MS` (a second) in one batch: one write per isolate per
- * window, whatever the request rate, off every response path (each request's
- * `waitUntil` holds the batch that carries its count). A failed batch is put back and written with
- * the next one.
+ * window, whatever the request rate, off every response path (the `waitUntil` of the request that
+ * opened the window holds its batch). A failed batch is put back and written with the next one.
  */
 
 const pending = new Map<string, { meter: Meter; at: number; count: number }>();
-let scheduled: Promise<void> | undefined;
+let scheduled = false;
 
 export const meterRequest = createMiddleware<AppEnv>(async (c, next) => {
   const meter = meterOf(c.get("auth"));
@@ -25,14 +24,19 @@ export const meterRequest = createMiddleware<AppEnv>(async (c, next) => {
   const entry = pending.get(key);
   if (entry) entry.count += 1;
   else pending.set(key, { meter, at: now, count: 1 });
-  const db = c.get("db");
-  const log = c.get("log");
-  const batchMs = c.get("config").usageRequestsBatchMs;
-  scheduled ??= new Promise((resolve) => setTimeout(resolve, batchMs)).then(() => {
-    scheduled = undefined;
-    return write(db, log);
-  });
-  c.executionCtx.waitUntil(scheduled);
+  if (!scheduled) {
+    // The request that starts a window holds its batch (its own context writes it): a promise of one
+    // request's context is never handed to another's.
+    scheduled = true;
+    const db = c.get("db");
+    const log = c.get("log");
+    c.executionCtx.waitUntil(
+      new Promise((resolve) => setTimeout(resolve, c.get("config").usageRequestsBatchMs)).then(() => {
+        scheduled = false;
+        return write(db, log);
+      }),
+    );
+  }
   await next();
 });
 
