@@ -356,7 +356,8 @@ export type ServerEvent = ServerEventBody & Envelope;
 export type ServerEventType = ServerEventBody["type"];
 
 /** The wire shape of a conversation, from the index row or the object's own copy of it. */
-export const conversationJson = (r: ConversationRecord): ConversationJson => ({
+/** `now` fixes a live conversation's seconds so far: the start event and the first socket's `session.ready` show the same moment. */
+export const conversationJson = (r: ConversationRecord, now = Date.now()): ConversationJson => ({
   id: r.id,
   object: "conversation",
   status: r.status,
@@ -377,5 +378,5 @@ export const conversationJson = (r: ConversationRecord): ConversationJson => ({
   started_at: r.startedAt === null ? null : isoSeconds(r.startedAt),
   ended_at: r.endedAt === null ? null : isoSeconds(r.endedAt),
   end_reason: r.endReason,
-  usage: conversationUsageJson(r),
+  usage: conversationUsageJson(r, now),
 });

@@ -270,18 +270,19 @@ export class Conversation extends DurableObject<Env> {
     const record = this.store.record();
     if (!record) return errorResponse(new ApiError("conversation.not_found", "No such conversation."));
     const { 0: client, 1: server } = new WebSocketPair();
-    const { connection, tags } = newConnection(caller, record.clientPermissions, Date.now());
+    const now = Date.now();
+    const { connection, tags } = newConnection(caller, record.clientPermissions, now);
     this.ctx.acceptWebSocket(server, tags);
     server.serializeAttachment(connection);
     const firstJoin = record.status === "active" && record.startedAt === null;
-    if (firstJoin) record.startedAt = Date.now();
+    if (firstJoin) record.startedAt = now;
     if (record.status === "active") this.touch(firstJoin ? record : undefined);
 
     // session.ready, then the replay (in slices; live events reach this socket through the log
     // until it has caught up), then live events.
     this.events.sendTo(server, {
       type: "session.ready",
-      conversation: socketView(record, connection),
+      conversation: socketView(record, connection, now),
       socket_id: connection.id,
       last_seq: this.events.lastSeq,
       state: this.turns.state,
@@ -610,8 +611,8 @@ export class Conversation extends DurableObject<Env> {
  * The conversation as a socket is shown it: a browser's client secret does not get `metadata`,
  * which is the backend's (user ids, CRM references) and not the browser's to read.
  */
-function socketView(record: ConversationRecord, connection: Connection): ConversationJson | Omit<ConversationJson, "metadata"> {
-  const json = conversationJson(record);
+function socketView(record: ConversationRecord, connection: Connection, now: number): ConversationJson | Omit<ConversationJson, "metadata"> {
+  const json = conversationJson(record, now);
   if (connection.credential === "api_key") return json;
   const { metadata: _hidden, ...rest } = json;
   return rest;

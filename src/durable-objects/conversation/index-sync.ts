@@ -35,7 +35,14 @@ export class IndexSync {
 
   /** The first socket joined. */
   started(record: ConversationRecord): void {
-    this.deps.store.addToOutbox([buildEvent(record.orgId, "conversation.started", { conversation: conversationJson(record) }, record.startedAt ?? Date.now())]);
+    this.deps.store.addToOutbox([
+      buildEvent(
+        record.orgId,
+        "conversation.started",
+        { conversation: conversationJson(record, record.startedAt ?? undefined) },
+        record.startedAt ?? Date.now(),
+      ),
+    ]);
   }
 
   /** The conversation ended: `conversation.ended` and `conversation.transcript.ready`, decided now. */
