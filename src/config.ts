@@ -44,6 +44,8 @@ const SCHEMA = z.object({
   /** Origin of URLs the API hands out; the request's own when unset. */
   PUBLIC_BASE_URL: optionalUrl(),
   MODEL_URL_TTL_SECONDS: intSetting(60, 7 * 86_400, 900),
+  /** Lifetime of a custom avatar's signed upload URL; an avatar not uploaded by then fails. */
+  AVATAR_UPLOAD_TTL_SECONDS: intSetting(5, 7 * 86_400, 3_600),
   PUBLIC_RATE_LIMIT_PER_MINUTE: intSetting(1, 1_000_000, 300),
   /** Failed authentications a client address may make per minute before it is answered 429 without a lookup. */
   AUTH_FAILURES_PER_MINUTE: intSetting(1, 1_000_000, 60),
@@ -135,6 +137,7 @@ export interface Config {
   ai: AiBinding | undefined;
   publicBaseUrl: string | undefined;
   modelUrlTtlSeconds: number;
+  avatarUploadTtlSeconds: number;
   publicRateLimitPerMinute: number;
   authFailuresPerMinute: number;
   conversationMaxSockets: number;
@@ -185,6 +188,7 @@ function build(p: Parsed): Omit<Config, "ai"> {
   return {
     publicBaseUrl: p.PUBLIC_BASE_URL,
     modelUrlTtlSeconds: p.MODEL_URL_TTL_SECONDS,
+    avatarUploadTtlSeconds: p.AVATAR_UPLOAD_TTL_SECONDS,
     publicRateLimitPerMinute: p.PUBLIC_RATE_LIMIT_PER_MINUTE,
     authFailuresPerMinute: p.AUTH_FAILURES_PER_MINUTE,
     conversationMaxSockets: p.CONVERSATION_MAX_SOCKETS,

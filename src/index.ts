@@ -5,6 +5,7 @@ import { queue, scheduled } from "./webhooks/worker-handlers";
 
 export { Conversation } from "./durable-objects/conversation";
 export { RateLimiter } from "./durable-objects/rate-limiter";
+export { AvatarProcessing } from "./workflows/avatar-processing";
 
 const app = createApp();
 

@@ -35,7 +35,7 @@ describe("GET /v1/avatars/{avatar_id}/model", () => {
     expect(res.headers.get("Cache-Control")).toBe("no-store");
     expect(res.status).toBe(200);
     const model = (await res.json()) as AvatarModel;
-    expect(Object.keys(model)).toEqual(["object", "avatar_id", "runtime_type", "format", "url", "expires_at"]);
+    expect(Object.keys(model)).toEqual(["object", "avatar_id", "runtime_type", "format", "url", "expires_at", "metadata"]);
     expect(model).toMatchObject({ object: "avatar_model", avatar_id: AV.demo, runtime_type: "mock", format: "json" });
     const url = new URL(model.url);
     expect(url.origin).toBe("https://api.test");

@@ -3,7 +3,7 @@ import { AV, type Avatar } from "./helpers/fixtures";
 import { api, expectError } from "./helpers/http";
 
 describe("GET /v1/avatars/{avatar_id}", () => {
-  it("answers av_demo exactly as API.md shows it", async () => {
+  it("answers av_demo exactly as API.md shows it, with the custom-avatar fields added (null for the platform's)", async () => {
     const res = await api(`/v1/avatars/${AV.demo}`);
     expect(res.status).toBe(200);
     expect(res.headers.get("Content-Type")).toBe("application/json");
@@ -23,6 +23,8 @@ describe("GET /v1/avatars/{avatar_id}", () => {
       is_favorite: false,
       is_public: true,
       active: true,
+      source_format: null,
+      failure: null,
     });
   });
 

@@ -1,6 +1,8 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { AvatarApiError, AvatarClient, type ConnectionEvent, connect, type SocketFactory, type SocketLike } from "../src/client/index";
+import { freshOrg } from "./helpers/auth";
+import { cloud, makePly } from "./helpers/avatar-files";
 import { BASE, KEYS } from "./helpers/http";
 
 /**
@@ -90,6 +92,24 @@ describe("REST", () => {
       .listAvatars()
       .catch((e: unknown) => e);
     expect(unreachable).toMatchObject({ type: "connection", code: "connection.failed" });
+  });
+
+  it("creates a custom avatar and uploads its file to the signed URL, without the key; a second upload is the API's error", async () => {
+    const org = await freshOrg("enterprise", 100_000);
+    const sent: Headers[] = [];
+    const recording: typeof fetch = (input, init) => {
+      sent.push(new Headers(init?.headers));
+      return apiFetch(input, init);
+    };
+    const client = new AvatarClient({ baseUrl: BASE, apiKey: org.key, fetch: recording });
+    const avatar = await client.createAvatar({ name: "From the SDK", runtime_type: "gaussian", source_format: "ply" });
+    expect(avatar).toMatchObject({ status: "processing", upload: { method: "PUT" } });
+    const file = makePly(cloud(8));
+    const stored = await client.uploadAvatarFile(avatar.upload, file);
+    expect(stored).toMatchObject({ id: avatar.id, status: "processing" });
+    expect(sent.at(-1)?.has("Authorization")).toBe(false);
+    const again = await client.uploadAvatarFile(avatar.upload, file).catch((e: unknown) => e);
+    expect(again).toMatchObject({ status: 409, code: "avatar.upload_used" });
   });
 });
 

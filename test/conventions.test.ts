@@ -31,9 +31,9 @@ describe("unknown routes and methods", () => {
 
   it("a known path with the wrong method is 405 method.not_allowed with Allow", async () => {
     const cases: [string, string, string][] = [
-      ["POST", "/v1/avatars", "GET, HEAD"],
+      ["PUT", "/v1/avatars", "GET, HEAD, POST"],
       ["DELETE", "/health", "GET, HEAD"],
-      ["PATCH", "/v1/avatars/av_demo", "GET, HEAD"],
+      ["PATCH", "/v1/avatars/av_demo/model", "GET, HEAD"],
       ["GET", "/v1/avatars/av_demo/favorite", "DELETE, PUT"],
     ];
     for (const [method, path, allow] of cases) {

@@ -44,3 +44,9 @@ INSERT INTO avatars (id, owner_org_id, parent_id, name, is_demo, is_public, acti
    'https://assets.example.com/avatars/av_01KJXMPK00R52WS9AE0Y6BT6W5.png', NULL,
    'av_01KJXMPK00R52WS9AE0Y6BT6W5.splat', 'splat', 1772668800000, 1772668800000)
 ON CONFLICT (id) DO NOTHING;
+
+-- What org_demo's unfinished uploads were uploaded as, and why the failed one failed.
+UPDATE avatars SET source_format = 'ply' WHERE id = 'av_01KJKB3Q000TTKZ65ECZT8NCY2' AND source_format IS NULL;
+UPDATE avatars SET source_format = 'ply', failure_code = 'avatar.format_invalid',
+  failure_message = 'The PLY has no opacity property; export it from a Gaussian Splatting trainer (x, y, z, f_dc_0..2, opacity, scale_0..2, rot_0..3).'
+  WHERE id = 'av_01KJNXGE00QEZHB32PJBPGNQPA' AND failure_code IS NULL;

@@ -9,8 +9,8 @@ import { AvatarFileError } from "./errors";
  */
 
 export const SPLAT_BYTES = 32;
-/** More splats than this is not an avatar (a large trained scene is about 6 million). */
-export const MAX_SPLATS = 10_000_000;
+/** More splats than this is not an avatar (a trained head is 100k to 500k), and 1 million is what sorting them fits in a Worker's 128 MB (two copies of 32 bytes each, plus the keys). */
+export const MAX_SPLATS = 1_000_000;
 
 /** One splat as the writer takes it: linear scales, colour bytes, a quaternion of any length. */
 export interface Splat {

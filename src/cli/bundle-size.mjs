@@ -1,10 +1,12 @@
 // @ts-check
 // Builds the bundle exactly as `wrangler deploy` would ship it (minified: wrangler.toml sets
-// minify = true) without uploading, then reports its gzipped size against the 210 KiB budget.
+// minify = true) without uploading, then reports its gzipped size against the 225 KiB budget.
 //
 // The budget catches accidental growth (zod's locales once added 250 KiB of minified code); it was
 // 200 KiB until tools and visemes (issues 20 and 21) took the code to 201.3 KiB with nothing left
-// to cut that is not used (what was, zod's fromJSONSchema, is aliased out). Data stays out of the
+// to cut that is not used (what was, zod's fromJSONSchema, is aliased out); 210 until custom avatar
+// uploads (issue 24: five routes, the processing job, the PLY/.splat/GLB/image checks and a PNG
+// encoder, +10 KiB) found it full after usage and quotas. Data stays out of the
 // code: the docs page's assets (gzipped data modules) and the prose and tables the Worker reads
 // (text modules: the OpenAPI description, the events' documentation, the viseme table), each
 // reported beside the budget.
@@ -16,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { copyDocsAssets } from "./docs-assets.mjs";
 
-export const BUDGET_KIB = 210;
+export const BUDGET_KIB = 225;
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
 export function measureBundle() {

@@ -1,5 +1,18 @@
 import { AvatarApiError } from "./errors";
-import type { Avatar, Conversation, CreateConversation, CreatedConversation, List, Message, Persona, Speak, Turn, Voice } from "./types";
+import type {
+  Avatar,
+  Conversation,
+  CreateAvatar,
+  CreateConversation,
+  CreatedAvatar,
+  CreatedConversation,
+  List,
+  Message,
+  Persona,
+  Speak,
+  Turn,
+  Voice,
+} from "./types";
 
 /**
  * The REST side of the API, typed from its schemas. A browser should not hold an API key: give it
@@ -52,6 +65,25 @@ export class AvatarClient {
   }
   getAvatar(id: string) {
     return this.json<Avatar>("GET", `/v1/avatars/${encodeURIComponent(id)}`);
+  }
+  /** A custom avatar in `processing`; send its file with `uploadAvatarFile`. */
+  createAvatar(body: CreateAvatar) {
+    return this.json<CreatedAvatar>("POST", "/v1/avatars", { body });
+  }
+  /**
+   * PUTs the file to the avatar's signed upload URL (no key: the URL is the authorisation). A Blob,
+   * an ArrayBuffer or bytes carry their length, which the URL requires. Answers the avatar, still
+   * `processing`: it becomes `ready` or `failed` (webhooks `avatar.ready`, `avatar.failed`).
+   */
+  async uploadAvatarFile(upload: CreatedAvatar["upload"], file: Blob | ArrayBuffer | ArrayBufferView): Promise<Avatar> {
+    let response: Response;
+    try {
+      response = await this.doFetch(upload.url, { method: upload.method, body: file as BodyInit });
+    } catch (err) {
+      throw new AvatarApiError({ type: "connection", code: "connection.failed", message: err instanceof Error ? err.message : String(err), status: 0 });
+    }
+    if (!response.ok) throw await AvatarApiError.of(response);
+    return (await response.json()) as Avatar;
   }
   listPersonas(query: { limit?: number; starting_after?: string; vertical?: string } = {}) {
     return this.json<List<Persona>>("GET", "/v1/personas", { query });

@@ -1,6 +1,6 @@
 import type { z } from "@hono/zod-openapi";
 import type { ClientEvent, ServerEvent, ServerEventType } from "../durable-objects/conversation.protocol";
-import type { AvatarSchema } from "../routes/avatars/avatars.schemas";
+import type { AvatarSchema, CreateAvatarBody, CreatedAvatarSchema } from "../routes/avatars/avatars.schemas";
 import type {
   ConversationSchema,
   CreateConversationBody,
@@ -18,6 +18,8 @@ import type { SpeakBody, VoiceSchema } from "../routes/tts/tts.schemas";
  */
 
 export type Avatar = z.infer<typeof AvatarSchema>;
+export type CreateAvatar = z.input<typeof CreateAvatarBody>;
+export type CreatedAvatar = z.infer<typeof CreatedAvatarSchema>;
 export type Persona = z.infer<typeof PersonaSchema>;
 export type Voice = z.infer<typeof VoiceSchema>;
 export type Conversation = z.infer<typeof ConversationSchema>;

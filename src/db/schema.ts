@@ -65,6 +65,9 @@ export const RUNTIME_TYPES = ["mock", "gaussian"] as const;
 export type RuntimeType = (typeof RUNTIME_TYPES)[number];
 export const MODEL_FORMATS = ["splat", "ply", "glb", "json"] as const;
 export type ModelFormat = (typeof MODEL_FORMATS)[number];
+/** What a custom avatar is uploaded as (POST /v1/avatars `source_format`). */
+export const SOURCE_FORMATS = ["ply", "splat", "glb", "image"] as const;
+export type SourceFormat = (typeof SOURCE_FORMATS)[number];
 
 export const avatars = sqliteTable(
   "avatars",
@@ -87,6 +90,20 @@ export const avatars = sqliteTable(
     modelFormat: text("model_format", { enum: MODEL_FORMATS }),
     createdAt: timestamp("created_at").notNull(),
     updatedAt: timestamp("updated_at").notNull(),
+    // Custom avatars (POST /v1/avatars): the uploaded file's format; null for platform avatars.
+    sourceFormat: text("source_format", { enum: SOURCE_FORMATS }),
+    // Why processing failed, as `failure: {code, message}`; null unless status is failed.
+    failureCode: text("failure_code"),
+    failureMessage: text("failure_message"),
+    // JSON ModelInfo (services/avatar-uploads.ts): what processing measured; null until ready.
+    modelInfo: text("model_info"),
+    // R2 key of the preview this API serves as preview_img_url; null when the preview is elsewhere.
+    previewAssetKey: text("preview_asset_key"),
+    // The signed upload URL's expiry, and when it was used: it takes one upload.
+    uploadExpiresAt: timestamp("upload_expires_at"),
+    uploadedAt: timestamp("uploaded_at"),
+    // Deleted by its org: gone from every read; conversations keep their avatar_id.
+    deletedAt: timestamp("deleted_at"),
   },
   (t) => [
     index("avatars_created_idx").on(t.createdAt, t.id),

@@ -55,3 +55,6 @@ export const encodeBase64 = (bytes: Uint8Array): string => {
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(binary);
 };
+
+/** `bytes` random bytes as base64url: a token that names something without being guessable. */
+export const randomToken = (bytes = 16): string => base64url.encode(crypto.getRandomValues(new Uint8Array(bytes)));

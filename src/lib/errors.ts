@@ -44,6 +44,8 @@ export const ERROR_CODES = {
   "provider.rejected": { type: "invalid_request", retry: false },
   "websocket.upgrade_required": { type: "invalid_request", status: 426, retry: false },
   "range.not_satisfiable": { type: "invalid_request", status: 416, retry: false },
+  // An upload streamed to storage must say its size first (R2 takes a stream of known length only).
+  "request.length_required": { type: "invalid_request", status: 411, retry: false },
 
   "api_key.missing": { type: "authentication", retry: false },
   "api_key.invalid": { type: "authentication", retry: false },
@@ -57,6 +59,7 @@ export const ERROR_CODES = {
   "signature.invalid": { type: "permission", retry: false },
   "signature.expired": { type: "permission", retry: false },
   "persona.read_only": { type: "permission", retry: false },
+  "avatar.read_only": { type: "permission", retry: false },
   "scope.denied": { type: "permission", retry: false },
 
   "route.not_found": { type: "not_found", retry: false },
@@ -75,6 +78,9 @@ export const ERROR_CODES = {
   // Lasts until the caller closes one of its sockets; none of these conflicts is a passing lock.
   "conversation.too_many_sockets": { type: "conflict", retry: false },
   "webhook_endpoint.limit_reached": { type: "conflict", retry: false },
+  "avatar.limit_reached": { type: "conflict", retry: false },
+  // An upload URL takes one upload; a new avatar gets a new URL.
+  "avatar.upload_used": { type: "conflict", retry: false },
 
   // Processing takes minutes, or failed for good: not what an SDK's retry in a second can fix.
   "avatar.not_ready": { type: "unprocessable", retry: false },
@@ -198,5 +204,6 @@ export class ApiError extends Error {
 
 type NotFoundResource = "avatar" | "persona" | "conversation" | "api_key" | "webhook_endpoint" | "event";
 
-export const notFound = (resource: NotFoundResource, id: string) =>
-  new ApiError(`${resource}.not_found`, `No ${resource.replaceAll("_", " ")} with id ${quote(id)}.`);
+/** `param` names the field that carried the id, when it came in a body (`parent_id`, `avatar_id`). */
+export const notFound = (resource: NotFoundResource, id: string, param?: string) =>
+  new ApiError(`${resource}.not_found`, `No ${resource.replaceAll("_", " ")} with id ${quote(id)}.`, { param });

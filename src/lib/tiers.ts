@@ -21,6 +21,11 @@ export const ENTERPRISE_DEFAULT_CONCURRENCY = 100;
 export const concurrencyFor = (tier: Tier, custom: number | null): number =>
   custom ?? (tier === "enterprise" ? ENTERPRISE_DEFAULT_CONCURRENCY : TIER_CONCURRENCY[tier]);
 
+/** Custom avatars (characters and looks) an org may keep, by tier. */
+export const TIER_AVATARS: Record<Tier, number> = { free: 5, creator: 25, pro: 100, enterprise: 1_000 };
+
+export const avatarsFor = (tier: Tier): number => TIER_AVATARS[tier];
+
 /**
  * Daily quotas by tier (UTC days). Enterprise orgs have none unless agreed; any org can be given
  * its own (`orgs.quotas`, metric by metric).

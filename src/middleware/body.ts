@@ -55,6 +55,16 @@ async function discardRest(reader: ReadableStreamDefaultReader<Uint8Array>, alre
 }
 
 /**
+ * For a route that streams its body to storage (which takes a stream of known length only): a body
+ * without a Content-Length is read to its end, thrown away (see `discardRest`), and refused.
+ */
+export async function refuseUnsized(req: Request): Promise<void> {
+  if (req.headers.get("content-length") !== null && !req.headers.has("transfer-encoding")) return;
+  if (req.body) await discardRest(req.body.getReader(), 0);
+  throw new ApiError("request.length_required", "Send the file with a Content-Length header (curl -T and fetch with a Blob or an ArrayBuffer do).");
+}
+
+/**
  * Before authentication or dispatch: a body over its route's limit (1 MiB unless the route declares
  * more, looked up in the route table) is refused, by its Content-Length or, when it
  * is streamed without one, by reading it: up to the limit kept, past it read to the end and discarded
@@ -71,12 +81,15 @@ export const bodyLimitFor = (routes: RouteTable) =>
     const raw = c.req.raw;
     if (!hasBody(raw) || raw.body === null) return next();
     // A route that takes uploads declares its own limit (`POST /v1/stt`: 25 MiB); every other one gets 1 MiB.
-    const limit = routes.reached(raw.method, c.req.path).maxBodyBytes ?? MAX_BODY_BYTES;
+    const policy = routes.reached(raw.method, c.req.path);
+    const limit = policy.maxBodyBytes ?? MAX_BODY_BYTES;
     const length = raw.headers.get("content-length");
     if (length !== null && !raw.headers.has("transfer-encoding")) {
       if (Number(length) > limit) throw tooLarge(limit);
       return next();
     }
+    // Its handler streams it, and refuses it without a length (`refuseUnsized`): buffering it is what streaming avoids.
+    if (policy.streamedBody) return next();
     const reader = raw.body.getReader();
     const chunks: Uint8Array[] = [];
     let size = 0;

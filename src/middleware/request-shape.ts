@@ -7,6 +7,9 @@ import { hasBody } from "./body";
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
+/** In `bodyTypes`: the route takes a body of any media type (an uploaded file). */
+export const ANY_MEDIA_TYPE = "*/*";
+
 /**
  * The shape of a request, checked after authentication like any other validation, before its
  * values are:
@@ -36,6 +39,7 @@ export const requestShape = (opts: { declaresQuery: boolean; bodyTypes: readonly
   });
 
 async function checkBody(c: Context<AppEnv>, bodyTypes: readonly string[]): Promise<void> {
+  if (bodyTypes.includes(ANY_MEDIA_TYPE)) return;
   const header = c.req.header("Content-Type");
   const media = header === undefined ? undefined : parseMediaType(header);
   const essence = media?.essence ?? "";

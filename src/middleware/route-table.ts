@@ -9,6 +9,8 @@ export interface RoutePolicy {
   readonly codes: ReadonlySet<ErrorCode>;
   /** The largest request body it takes, when it takes more than the global limit (body.ts). */
   readonly maxBodyBytes?: number;
+  /** The handler streams the body to storage as it arrives: it must declare its length, and is never buffered (body.ts). */
+  readonly streamedBody?: boolean;
 }
 
 /**

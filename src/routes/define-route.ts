@@ -4,7 +4,7 @@ import type { ErrorCode } from "../lib/errors";
 import { commonHeaders, errorResponses } from "../lib/openapi";
 import { ACCESS, type Access, GLOBAL_CODES } from "../middleware/access";
 import { idempotency } from "../middleware/idempotency";
-import { requestShape } from "../middleware/request-shape";
+import { ANY_MEDIA_TYPE, requestShape } from "../middleware/request-shape";
 import type { RoutePolicy } from "../middleware/route-table";
 
 const VALIDATION_CODES: ErrorCode[] = ["parameter.missing", "parameter.invalid", "parameter.unknown"];
@@ -38,6 +38,8 @@ type Definition = Omit<RouteConfig, "middleware" | "security" | "operationId" | 
   stream?: StreamDoc;
   /** A body limit above the global 1 MiB, for a route that takes uploads (middleware/body.ts). */
   maxBodyBytes?: number;
+  /** The body is a file streamed to storage: any media type, a Content-Length required, never buffered. */
+  streamedBody?: true;
 };
 
 /** A streamed answer: server-sent events whose `data` the description says. */
@@ -65,7 +67,7 @@ const streamExtension = (stream: StreamDoc) => ({
  * which CORS and the test suite's strict error-code check read once the route is mounted.
  */
 export const defineRoute = <const R extends Definition>(access: Access, definition: R) => {
-  const { errors = [], stream, maxBodyBytes, ...config } = definition;
+  const { errors = [], stream, maxBodyBytes, streamedBody, ...config } = definition;
   const rule = ACCESS[access];
   // Every authenticated POST takes an Idempotency-Key (middleware/idempotency.ts).
   const idempotent = config.method === "post" && access !== "public" && access !== "unmetered";
@@ -74,12 +76,18 @@ export const defineRoute = <const R extends Definition>(access: Access, definiti
     ...GLOBAL_CODES,
     ...rule.codes,
     ...VALIDATION_CODES,
-    ...(config.request?.body ? (["request.invalid_json"] as const) : []),
+    ...(config.request?.body && !streamedBody ? (["request.invalid_json"] as const) : []),
     ...(idempotent ? (["idempotency.in_progress", "idempotency.key_reused"] as const) : []),
     ...errors,
   ];
-  const policy: RoutePolicy = Object.freeze({ access, codes: new Set(codes), ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }) });
-  const bodyTypes = config.request?.body ? Object.keys(config.request.body.content) : ["application/json"];
+  const policy: RoutePolicy = Object.freeze({
+    access,
+    codes: new Set(codes),
+    ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }),
+    ...(streamedBody ? { streamedBody } : {}),
+  });
+  // A streamed file is taken as whatever type it is (`curl -T` sends none).
+  const bodyTypes = streamedBody ? [ANY_MEDIA_TYPE] : config.request?.body ? Object.keys(config.request.body.content) : ["application/json"];
   const rateLimited = access !== "unmetered";
   const responses: RouteConfig["responses"] = { ...errorResponses(codes), ...config.responses };
   for (const [status, response] of Object.entries(responses)) {
@@ -87,7 +95,7 @@ export const defineRoute = <const R extends Definition>(access: Access, definiti
     responses[status] = { ...response, headers: { ...commonHeaders(Number(status), rateLimited), ...(response.headers as object | undefined) } };
   }
   return createRoute({
-    ...(config as Omit<R, "errors" | "stream" | "maxBodyBytes">),
+    ...(config as Omit<R, "errors" | "stream" | "maxBodyBytes" | "streamedBody">),
     ...(stream ? streamExtension(stream) : {}),
     [ROUTE_POLICY]: policy,
     security: rule.security,

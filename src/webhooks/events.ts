@@ -14,6 +14,8 @@ export const EVENT_TYPES = [
   "webhook_endpoint.disabled",
   "webhook.test",
   "quota.warning",
+  "avatar.ready",
+  "avatar.failed",
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -27,8 +29,8 @@ export interface StoredEvent {
 }
 
 /** The event envelope of the contract: `{id, object: "event", type, created_at, data}`. */
-export function buildEvent(orgId: string, type: EventType, data: Record<string, unknown>, now = Date.now()): StoredEvent {
-  const id = newId("evt");
+/** `id` is given only by a writer that may retry and must store the event once (an avatar's outcome). */
+export function buildEvent(orgId: string, type: EventType, data: Record<string, unknown>, now = Date.now(), id = newId("evt")): StoredEvent {
   const payload = JSON.stringify({ id, object: "event", type, created_at: isoSeconds(now), data });
   return { id, orgId, type, createdAt: now, payload };
 }

@@ -32,6 +32,8 @@ export const AVATAR_FIELDS = [
   "is_favorite",
   "is_public",
   "active",
+  "source_format",
+  "failure",
 ];
 
 export interface Avatar {
@@ -50,6 +52,8 @@ export interface Avatar {
   is_favorite: boolean;
   is_public: boolean;
   active: boolean;
+  source_format: "ply" | "splat" | "glb" | "image" | null;
+  failure: { code: string; message: string } | null;
 }
 
 export interface List<T> {

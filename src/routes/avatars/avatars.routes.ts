@@ -1,7 +1,21 @@
 import { z } from "@hono/zod-openapi";
 import { cacheControl, header, jsonResponse } from "../../lib/openapi";
+import { MAX_UPLOAD_BYTES } from "../../services/avatar-uploads";
 import { defineRoute } from "../define-route";
-import { AvatarIdParams, AvatarListSchema, AvatarModelSchema, AvatarSchema, ListAvatarsQuery, ModelFileQuery } from "./avatars.schemas";
+import {
+  AvatarFileBody,
+  AvatarIdParams,
+  AvatarListSchema,
+  AvatarModelSchema,
+  AvatarSchema,
+  CreateAvatarBody,
+  CreatedAvatarSchema,
+  DeletedAvatarSchema,
+  ListAvatarsQuery,
+  ModelFileQuery,
+  PreviewParams,
+  UpdateAvatarBody,
+} from "./avatars.schemas";
 
 const tags = ["Avatars"];
 
@@ -106,5 +120,96 @@ export const unfavoriteAvatar = defineRoute("api_key", {
   description: "Idempotent. Answers the avatar.",
   request: { params: AvatarIdParams },
   responses: { 200: jsonResponse(AvatarSchema, "The avatar, `is_favorite: false`.") },
+  errors: ["avatar.not_found"],
+});
+
+export const createAvatar = defineRoute("api_key", {
+  method: "post",
+  path: "/v1/avatars",
+  operationId: "createAvatar",
+  tags,
+  summary: "Create a custom avatar (a character, or a look of one)",
+  description:
+    "Answers the avatar in `processing` with a signed `upload` URL: `PUT` the file to it (at most `max_bytes`, with a `Content-Length`). " +
+    "A durable job then checks and converts it and renders a preview: the avatar becomes `ready` (webhook `avatar.ready`) or `failed` with `failure` saying what to fix " +
+    "(`avatar.failed`). A file that has not arrived when the URL expires fails as `avatar.upload_missing`. " +
+    "`parent_id` must be one of your characters (another organisation's avatar is `404`, a platform or public one `403 avatar.read_only`). " +
+    "An organisation keeps at most 5 (free), 25 (creator), 100 (pro) or 1,000 (enterprise) avatars: past that, `409 avatar.limit_reached`.",
+  request: { body: { required: true, content: { "application/json": { schema: CreateAvatarBody } } } },
+  responses: { 201: jsonResponse(CreatedAvatarSchema, "The avatar, processing, and where to upload its file.") },
+  errors: ["avatar.not_found", "avatar.read_only", "avatar.limit_reached", "config.secret_missing"],
+});
+
+export const updateAvatar = defineRoute("api_key", {
+  method: "patch",
+  path: "/v1/avatars/{avatar_id}",
+  operationId: "updateAvatar",
+  tags,
+  summary: "Rename, publish or deactivate one of your avatars",
+  description: "Only the fields sent change. Avatars of the platform and other organisations' public ones are `403 avatar.read_only`.",
+  request: { params: AvatarIdParams, body: { required: true, content: { "application/json": { schema: UpdateAvatarBody } } } },
+  responses: { 200: jsonResponse(AvatarSchema, "The avatar.") },
+  errors: ["avatar.not_found", "avatar.read_only"],
+});
+
+export const deleteAvatar = defineRoute("api_key", {
+  method: "delete",
+  path: "/v1/avatars/{avatar_id}",
+  operationId: "deleteAvatar",
+  tags,
+  summary: "Delete one of your avatars",
+  description:
+    "A character goes with its looks. Its files are removed and it is gone from every read; conversations that used it keep their record (and `avatar_id`). " +
+    "Avatars of the platform and other organisations' public ones are `403 avatar.read_only`.",
+  request: { params: AvatarIdParams },
+  responses: { 200: jsonResponse(DeletedAvatarSchema, "Deleted.") },
+  errors: ["avatar.not_found", "avatar.read_only"],
+});
+
+export const uploadAvatarFile = defineRoute("public", {
+  method: "put",
+  path: "/v1/avatars/{avatar_id}/upload",
+  operationId: "uploadAvatarFile",
+  tags,
+  summary: "Upload a custom avatar's file through its signed URL",
+  description:
+    "The `upload.url` from `POST /v1/avatars`; the signature is the authorisation. The body is the file, of any media type, with a `Content-Length` " +
+    "(`411 request.length_required` without one) of at most `max_bytes` (`413 request.too_large`); it is streamed to storage, never buffered. " +
+    "One upload per URL (`409 avatar.upload_used`); an upload that breaks off can be sent again to the same URL. Answers the avatar, still `processing`.",
+  request: {
+    params: AvatarIdParams,
+    query: ModelFileQuery,
+    body: { required: true, content: { "application/octet-stream": { schema: AvatarFileBody } } },
+  },
+  responses: { 200: jsonResponse(AvatarSchema, "Stored; processing has begun.") },
+  errors: [
+    "signature.invalid",
+    "signature.expired",
+    "avatar.not_found",
+    "avatar.upload_used",
+    "parameter.missing",
+    "request.length_required",
+    "config.secret_missing",
+  ],
+  maxBodyBytes: MAX_UPLOAD_BYTES,
+  streamedBody: true,
+});
+
+export const getAvatarPreview = defineRoute("public", {
+  method: "get",
+  path: "/v1/avatars/{avatar_id}/preview/{token}",
+  operationId: "getAvatarPreview",
+  tags,
+  summary: "A custom avatar's preview image",
+  description:
+    "The `preview_img_url` of an uploaded avatar: PNG (or the JPEG that was uploaded for the mock runtime). Its URL cannot be guessed from the avatar's id; it never changes, so it is cached for a year.",
+  request: { params: PreviewParams },
+  responses: {
+    200: {
+      description: "The image.",
+      headers: { "Cache-Control": header("`public, max-age=31536000, immutable`."), ETag: header("The stored object's entity tag.") },
+      content: { "image/png": binary, "image/jpeg": binary },
+    },
+  },
   errors: ["avatar.not_found"],
 });

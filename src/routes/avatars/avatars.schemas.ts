@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { AVATAR_STATUSES, MODEL_FORMATS, RUNTIME_TYPES } from "../../db/schema";
+import { AVATAR_STATUSES, MODEL_FORMATS, RUNTIME_TYPES, SOURCE_FORMATS } from "../../db/schema";
 import { TimestampSchema } from "../../lib/openapi";
 import { listSchema, paginationQuery } from "../../lib/pagination";
 
@@ -22,8 +22,62 @@ export const AvatarSchema = z
     is_favorite: z.boolean().openapi({ description: "Marked as favourite by your organisation." }),
     is_public: z.boolean(),
     active: z.boolean(),
+    source_format: z.enum(SOURCE_FORMATS).nullable().openapi({ description: "What a custom avatar was uploaded as; null for avatars of the platform." }),
+    failure: z
+      .object({
+        code: z.string().openapi({ example: "avatar.format_invalid" }),
+        message: z.string().openapi({ example: "The PLY header says 120000 splats but the file holds 11950 (its size is 3000427 bytes)." }),
+      })
+      .nullable()
+      .openapi({
+        description:
+          "Why processing failed (`status: failed`), and what to fix: `avatar.upload_missing`, `avatar.format_invalid`, `avatar.too_large`, `avatar.processing_failed`; null otherwise.",
+      }),
   })
   .openapi("Avatar");
+
+const UploadSchema = z
+  .object({
+    url: z.string().openapi({ description: "Signed URL of this API: `PUT` the file's bytes to it, once, before `expires_at`. It needs no key." }),
+    method: z.literal("PUT"),
+    expires_at: TimestampSchema,
+    max_bytes: z.number().int().openapi({ example: 209715200 }),
+  })
+  .openapi("AvatarUpload");
+
+export const CreatedAvatarSchema = AvatarSchema.extend({ upload: UploadSchema }).openapi("CreatedAvatar");
+
+const name = z.string().trim().min(1).max(200);
+
+export const CreateAvatarBody = z
+  .strictObject({
+    name,
+    parent_id: z.string().min(1).nullable().optional().openapi({ description: "One of your characters: the new avatar is a look of it." }),
+    is_public: z.boolean().optional().openapi({ description: "Visible to every organisation (default false)." }),
+    runtime_type: z.enum(RUNTIME_TYPES).openapi({ description: "`gaussian` for `ply`, `splat` and `glb` uploads, `mock` for `image`." }),
+    source_format: z.enum(SOURCE_FORMATS).openapi({
+      description:
+        "`ply`: a 3D Gaussian Splatting PLY (binary little endian; x, y, z, f_dc_0..2, opacity, scale_0..2, rot_0..3), converted to `.splat`; `splat`: the 32-byte `.splat` layout, checked and sorted; `glb`: glTF 2.0 binary, checked; `image`: a PNG or JPEG for the mock runtime, used as the preview.",
+    }),
+  })
+  .openapi("CreateAvatarRequest");
+
+export const UpdateAvatarBody = z
+  .strictObject({
+    name: name.optional(),
+    is_public: z.boolean().optional(),
+    active: z.boolean().optional().openapi({ description: "An inactive avatar cannot start conversations." }),
+  })
+  .openapi("UpdateAvatarRequest");
+
+export const DeletedAvatarSchema = z
+  .object({ id: z.string().openapi({ example: "av_01KJXMPK00R52WS9AE0Y6BT6W5" }), object: z.literal("avatar"), deleted: z.literal(true) })
+  .openapi("DeletedAvatar");
+
+export const PreviewParams = z.object({
+  avatar_id: z.string().openapi({ param: { name: "avatar_id", in: "path" } }),
+  token: z.string().openapi({ param: { name: "token", in: "path" }, description: "Part of the preview's URL, as `preview_img_url` gives it." }),
+});
 
 export const AvatarListSchema = listSchema(AvatarSchema, "AvatarList");
 
@@ -52,6 +106,17 @@ export const AvatarModelSchema = z
     format: z.enum(MODEL_FORMATS),
     url: z.string().openapi({ description: "Served by this API from R2; needs no key; stops working at `expires_at`." }),
     expires_at: TimestampSchema,
+    metadata: z
+      .object({
+        bytes: z.number().int(),
+        splat_count: z.number().int().nullable(),
+        bounds: z.object({ min: z.array(z.number()).length(3), max: z.array(z.number()).length(3) }).nullable(),
+        image: z.object({ width: z.number().int(), height: z.number().int() }).nullable(),
+      })
+      .nullable()
+      .openapi({
+        description: "What processing measured of an uploaded avatar's model (its size, splats and their bounds, or the image); null for platform avatars.",
+      }),
   })
   .openapi("AvatarModel");
 
@@ -65,3 +130,6 @@ export const ModelFileQuery = z.strictObject({
     .min(1)
     .openapi({ description: "HMAC-SHA256 of the URL, base64url; part of the signed URL.", example: "3q2-7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }),
 });
+
+/** The uploaded file, as bytes (any media type). */
+export const AvatarFileBody = z.any().openapi("AvatarFile", { type: "string", format: "binary", description: "The file's bytes." });

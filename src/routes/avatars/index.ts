@@ -10,4 +10,9 @@ export const registerAvatars = (app: OpenAPIHono<AppEnv>) =>
     .openapi(routes.getAvatarModel, handlers.getAvatarModel)
     .openapi(routes.downloadAvatarModel, handlers.downloadAvatarModel)
     .openapi(routes.favoriteAvatar, handlers.favoriteAvatar)
-    .openapi(routes.unfavoriteAvatar, handlers.unfavoriteAvatar);
+    .openapi(routes.unfavoriteAvatar, handlers.unfavoriteAvatar)
+    .openapi(routes.createAvatar, handlers.createAvatar)
+    .openapi(routes.updateAvatar, handlers.updateAvatar)
+    .openapi(routes.deleteAvatar, handlers.deleteAvatar)
+    .openapi(routes.uploadAvatarFile, handlers.uploadAvatarFile)
+    .openapi(routes.getAvatarPreview, handlers.getAvatarPreview);

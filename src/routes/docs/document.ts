@@ -53,6 +53,9 @@ const WEBHOOK_DESCRIPTIONS: Record<EventType, string> = {
   "webhook_endpoint.disabled": "An endpoint stopped receiving events: its receiver answered 410, or every attempt failed for three days.",
   "webhook.test": "Sent by `POST /v1/webhook-endpoints/{endpoint_id}/test`.",
   "quota.warning": "A daily quota of the organisation, or of one of its API keys, reached 80 % and then 100 % (once each per UTC day).",
+  "avatar.ready": "A custom avatar's upload was converted: the avatar can start conversations (`data.avatar`: id, name, status, runtime_type, source_format).",
+  "avatar.failed":
+    "A custom avatar's processing failed; `data.avatar.failure` says what to fix (`avatar.upload_missing`, `avatar.format_invalid`, `avatar.too_large`, `avatar.processing_failed`).",
 };
 
 /** The Standard Webhooks headers of every delivery (webhooks/delivery.ts signs them). */

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { QUOTA_METRICS } from "../../db/schema";
+import { QUOTA_METRICS, RUNTIME_TYPES, SOURCE_FORMATS } from "../../db/schema";
 import { TimestampSchema } from "../../lib/openapi";
 import { listSchema, paginationQuery } from "../../lib/pagination";
 import { EVENT_TYPES } from "../../webhooks/events";
@@ -17,6 +17,17 @@ const envelope = <T extends (typeof EVENT_TYPES)[number], D extends z.ZodType>(t
       data,
     })
     .openapi(name);
+
+/** The avatar as its processing outcome names it (`GET /v1/avatars/{id}` has the rest). */
+const ProcessedAvatar = z.object({
+  id: z.string(),
+  object: z.literal("avatar"),
+  name: z.string(),
+  status: z.enum(["ready", "failed"]),
+  runtime_type: z.enum(RUNTIME_TYPES),
+  source_format: z.enum(SOURCE_FORMATS),
+  failure: z.object({ code: z.string(), message: z.string() }).nullable().openapi({ description: "What to fix, when it failed." }),
+});
 
 const endReason = z.string().openapi({ example: "client_ended", description: "The conversation's `end_reason`." });
 
@@ -73,6 +84,8 @@ export const EventSchema = z
       }),
       "QuotaWarningEvent",
     ),
+    envelope("avatar.ready", z.object({ avatar: ProcessedAvatar }), "AvatarReadyEvent"),
+    envelope("avatar.failed", z.object({ avatar: ProcessedAvatar }), "AvatarFailedEvent"),
   ])
   .openapi("Event");
 
