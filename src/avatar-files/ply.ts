@@ -127,7 +127,6 @@ export function parsePlyHeader(start: Uint8Array, totalBytes: number): PlyHeader
   if (format !== "binary_little_endian 1.0") throw invalid(`The PLY is '${format ?? "without a format"}'; only 'binary_little_endian 1.0' is read.`);
   if (vertexCount === undefined) throw invalid("The PLY has no vertex element.");
   if (vertexCount === 0) throw invalid("The PLY has no vertices.");
-  if (vertexCount > MAX_SPLATS) throw new AvatarFileError("avatar.too_large", `The PLY has ${vertexCount} splats; at most ${MAX_SPLATS} are accepted.`);
   const missing = REQUIRED.filter((name) => !offsets.has(name));
   if (missing.length > 0) throw invalid(`The PLY lacks the Gaussian splat properties ${missing.join(", ")}.`);
   const expected = headerBytes + vertexCount * stride;
@@ -136,6 +135,8 @@ export function parsePlyHeader(start: Uint8Array, totalBytes: number): PlyHeader
       `The PLY header declares ${vertexCount} vertices of ${stride} bytes (${expected} bytes with the header), but the file has ${totalBytes}: it is ${totalBytes < expected ? "truncated" : "longer than its header says"}.`,
     );
   }
+  // After the size check: a header that lies about its count is a broken file, not a large one.
+  if (vertexCount > MAX_SPLATS) throw new AvatarFileError("avatar.too_large", `The PLY has ${vertexCount} splats; at most ${MAX_SPLATS} are accepted.`);
   const readers = Object.fromEntries(
     REQUIRED.map((name) => {
       const p = offsets.get(name) as { offset: number; type: string };

@@ -1,5 +1,5 @@
 import { encodePng } from "./png";
-import { readSplats, type SplatSet } from "./splat";
+import { SPLAT_BYTES, type SplatSet } from "./splat";
 
 /**
  * A preview of a splat avatar: a front view (looking along +z, y down, the convention of trained
@@ -21,22 +21,29 @@ export async function renderPreview(set: SplatSet, size = PREVIEW_SIZE): Promise
   const pixels = new Uint8Array(size * size * 4);
   for (let i = 0; i < size * size; i++) pixels.set(BACKGROUND, i * 4);
 
-  const splats = [];
-  for (const s of readSplats(set.bytes.subarray(0, Math.min(set.count, MAX_PREVIEW_SPLATS) * 32))) splats.push(s);
-  splats.sort((a, b) => b.position[2] - a.position[2]);
-  for (const s of splats) {
-    const u = ((s.position[0] - cx) / span + 0.5) * size;
-    const v = ((s.position[1] - cy) / span + 0.5) * size;
-    const radius = Math.min(MAX_RADIUS_PX, Math.max(0.75, (((s.scale[0] + s.scale[1]) / 2) * size) / span));
-    const alpha = s.rgba[3] / 255;
+  // Read straight from the records into typed arrays: an object per splat would cost tens of MB for
+  // a large avatar, in an isolate of 128 MB that already holds the splats twice.
+  const n = Math.min(set.count, MAX_PREVIEW_SPLATS);
+  const view = new DataView(set.bytes.buffer, set.bytes.byteOffset, n * SPLAT_BYTES);
+  const depth = new Float32Array(n);
+  for (let i = 0; i < n; i++) depth[i] = view.getFloat32(i * SPLAT_BYTES + 8, true);
+  const order = new Uint32Array(n).map((_, i) => i);
+  order.sort((a, b) => (depth[b] as number) - (depth[a] as number));
+  for (const i of order) {
+    const at = i * SPLAT_BYTES;
+    const u = ((view.getFloat32(at, true) - cx) / span + 0.5) * size;
+    const v = ((view.getFloat32(at + 4, true) - cy) / span + 0.5) * size;
+    const scale = (view.getFloat32(at + 12, true) + view.getFloat32(at + 16, true)) / 2;
+    const radius = Math.min(MAX_RADIUS_PX, Math.max(0.75, (scale * size) / span));
+    const alpha = (set.bytes[at + 27] as number) / 255;
     for (let y = Math.max(0, Math.floor(v - radius)); y <= Math.min(size - 1, Math.ceil(v + radius)); y++) {
       for (let x = Math.max(0, Math.floor(u - radius)); x <= Math.min(size - 1, Math.ceil(u + radius)); x++) {
         const d2 = ((x + 0.5 - u) ** 2 + (y + 0.5 - v) ** 2) / (radius * radius);
         if (d2 > 1) continue;
         // A Gaussian falloff to the disc's edge.
         const a = alpha * Math.exp(-2 * d2);
-        const at = (y * size + x) * 4;
-        for (let c = 0; c < 3; c++) pixels[at + c] = Math.round((s.rgba[c] as number) * a + (pixels[at + c] as number) * (1 - a));
+        const p = (y * size + x) * 4;
+        for (let c = 0; c < 3; c++) pixels[p + c] = Math.round((set.bytes[at + 24 + c] as number) * a + (pixels[p + c] as number) * (1 - a));
       }
     }
   }

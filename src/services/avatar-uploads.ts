@@ -53,7 +53,7 @@ export interface ProcessingParams {
  */
 export async function startProcessing(workflow: Workflow<ProcessingParams>, db: Db, params: ProcessingParams): Promise<void> {
   try {
-    await workflow.create({ id: params.avatarId, params });
+    disposeStub(await workflow.create({ id: params.avatarId, params }));
   } catch (err) {
     await db.delete(avatars).where(eq(avatars.id, params.avatarId));
     throw err;
@@ -63,8 +63,18 @@ export async function startProcessing(workflow: Workflow<ProcessingParams>, db: 
 /** Tells the avatar's job that its file is in storage. */
 export async function announceUpload(workflow: Workflow<ProcessingParams>, avatarId: string, event: UploadEvent): Promise<void> {
   const instance = await workflow.get(avatarId);
-  await instance.sendEvent({ type: UPLOAD_EVENT, payload: event });
+  try {
+    await instance.sendEvent({ type: UPLOAD_EVENT, payload: event });
+  } finally {
+    disposeStub(instance);
+  }
 }
+
+/** A workflow instance is an RPC stub: released now rather than whenever the garbage collector runs. */
+const DISPOSE = (Symbol as unknown as { dispose?: symbol }).dispose;
+const disposeStub = (instance: WorkflowInstance) => {
+  if (DISPOSE) (instance as unknown as Record<symbol, (() => void) | undefined>)[DISPOSE]?.();
+};
 
 /** The job's event when the file has arrived. */
 export const UPLOAD_EVENT = "upload";

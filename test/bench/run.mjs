@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { BUDGET_KIB, measureBundle } from "../../src/cli/bundle-size.mjs";
+import { avatarUpload } from "./avatar-upload.mjs";
 import { capacity, FIRST_SENTENCE_MS, REPLY, turnLatency } from "./conversation.mjs";
 import { firstChunk } from "./first-chunk.mjs";
 import { heardVsStored } from "./heard.mjs";
@@ -205,6 +206,25 @@ const PROBES = [
         goal: "flat: streaming 10× more grows the warm peak by less than 16 MiB more",
         met: difference < 16,
         summary: `warm: ${mib(small)} MiB streamed, peak +${fmt(small.grew_mib, 1)} MiB; ${mib(large)} MiB streamed (${fmt(large.bytes / 2 ** 20 / large.seconds, 0)} MiB/s), peak +${fmt(large.grew_mib, 1)} MiB (difference ${fmt(difference, 1)} MiB); cold, the first three streams grew the process by ${cold.map((r) => `+${fmt(r.grew_mib, 0)}`).join(", ")} MiB to its working size`,
+      };
+    },
+  },
+  {
+    id: "avatar-upload",
+    title: "Custom avatars: workerd's memory while a PLY upload streams into R2, and the job's conversion speed (end of upload to ready)",
+    async run(urls, _n, runtime) {
+      if (!runtime.workerdPid) throw new Error("workerd's process was not found");
+      const r = await avatarUpload({ api: urls.api, auth, pid: runtime.workerdPid, quick });
+      const { upload, upload_small: small, conversion } = r;
+      // Flat: the 100 MiB upload grows workerd by far less than its size (and not much more than a 5 MiB one).
+      const met = upload.grew_mib < 16 + small.grew_mib;
+      return {
+        ...r,
+        goal: "the upload's memory flat (grows < 16 MiB more than a 5 MiB upload's)",
+        met,
+        summary:
+          `${upload.mib} MiB uploaded in ${fmt(upload.seconds, 2)} s (${fmt(upload.mib_per_s, 0)} MiB/s), workerd peak +${fmt(upload.grew_mib, 1)} MiB (a 5 MiB upload: +${fmt(small.grew_mib, 1)} MiB); ` +
+          `a ${conversion.mib} MiB PLY (${conversion.splats} splats) ready ${fmt(conversion.seconds, 2)} s after its upload: ${fmt(conversion.splats_per_s, 0)} splats/s, workerd peak ${fmt(conversion.peak_mib, 0)} MiB, +${fmt(conversion.grew_mib, 0)} MiB over its size before the upload`,
       };
     },
   },

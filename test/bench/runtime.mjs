@@ -58,6 +58,9 @@ function workerdPid() {
  * @param {{ root: string, bundle: string }} opts  bundle: the API as `wrangler deploy --dry-run` built it
  * @returns {Promise<{ urls: Record<string, string>, dispose: () => Promise<void> }>}
  */
+/** Bindings of a workflow defined by the "api" worker, for the other workers. */
+const onApi = (workflows = {}) => Object.fromEntries(Object.entries(workflows).map(([binding, w]) => [binding, { ...w, scriptName: "api" }]));
+
 export async function startRuntime({ root, bundle }) {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(root, "wrangler.toml"));
   // api_d<ms> / off_d<ms>: more isolates of the API with a round trip added to every call of the
@@ -87,6 +90,8 @@ export async function startRuntime({ root, bundle }) {
     ...workerOptions,
     // One consumer per queue: the first API worker delivers the webhooks of both.
     queueConsumers: name === "api" ? workerOptions.queueConsumers : undefined,
+    // One definition per workflow too: the other API workers start the first one's jobs.
+    workflows: name === "api" ? workerOptions.workflows : onApi(workerOptions.workflows),
     name,
     modules: true,
     scriptPath: bundle,
