@@ -47,11 +47,13 @@ const freePort = () =>
 
 const sha256Hex = async (s) => Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s))).toString("hex");
 
-/** The workerd process Miniflare started (a child of this process), whose memory the bench watches. */
-function workerdPid() {
+/** The workerd processes Miniflare started (children of this process), whose memory the bench watches. */
+function workerdPids() {
   const out = execFileSync("ps", ["-o", "pid=,comm=", "--ppid", String(process.pid)], { encoding: "utf8" });
-  const line = out.split("\n").find((l) => l.includes("workerd"));
-  return line ? Number(line.trim().split(/\s+/)[0]) : undefined;
+  return out
+    .split("\n")
+    .filter((l) => l.includes("workerd"))
+    .map((l) => Number(l.trim().split(/\s+/)[0]));
 }
 
 /**
@@ -100,6 +102,8 @@ export async function startRuntime({ root, bundle }) {
     unsafeDirectSockets: socket(name),
   });
 
+  // A probe may start a second runtime beside the first: its workerd is the one that was not there before.
+  const before = new Set(workerdPids());
   const mf = new Miniflare({
     cf: false,
     workers: [
@@ -161,5 +165,5 @@ export async function startRuntime({ root, bundle }) {
   );
 
   const urls = Object.fromEntries(names.map((n) => [n, `http://127.0.0.1:${ports[n]}`]));
-  return { urls, dispose: () => mf.dispose(), workerdPid: workerdPid() };
+  return { urls, dispose: () => mf.dispose(), workerdPid: workerdPids().find((pid) => !before.has(pid)) };
 }
