@@ -205,7 +205,7 @@ const PROBES = [
         large,
         goal: "flat: streaming 10× more grows the warm peak by less than 16 MiB more",
         met: difference < 16,
-        summary: `warm: ${mib(small)} MiB streamed, peak +${fmt(small.grew_mib, 1)} MiB; ${mib(large)} MiB streamed (${fmt(large.bytes / 2 ** 20 / large.seconds, 0)} MiB/s), peak +${fmt(large.grew_mib, 1)} MiB (difference ${fmt(difference, 1)} MiB); cold, the first three streams grew the process by ${cold.map((r) => `+${fmt(r.grew_mib, 0)}`).join(", ")} MiB to its working size`,
+        summary: `warm: ${mib(small)} MiB streamed, peak ${signed(small.grew_mib, 1)} MiB; ${mib(large)} MiB streamed (${fmt(large.bytes / 2 ** 20 / large.seconds, 0)} MiB/s), peak ${signed(large.grew_mib, 1)} MiB (difference ${fmt(difference, 1)} MiB); cold, the first three streams grew the process by ${cold.map((r) => signed(r.grew_mib, 0)).join(", ")} MiB to its working size`,
       };
     },
   },
@@ -216,12 +216,13 @@ const PROBES = [
       // Each part on a workerd of its own: resident memory never shrinks, so after other work it
       // holds free heap that hides a peak (the suite's process is at 1.7 GB by this probe).
       const conversion = await onFreshRuntime(runtime, (own, pid) => conversionSpeed({ api: own.urls.api, auth, pid, quick }));
-      const r = { ...(await onFreshRuntime(runtime, (own, pid) => uploadMemory({ api: own.urls.api, auth, pid, quick }))), conversion };
-      const { upload, upload_small: small } = r;
+      const memory = await onFreshRuntime(runtime, (own, pid) => uploadMemory({ api: own.urls.api, auth, pid, quick }));
+      const { upload, upload_small: small } = memory;
       // Flat: the 100 MiB upload grows workerd by far less than its size (and not much more than a 5 MiB one).
       const met = upload.grew_mib < 16 + small.grew_mib;
       return {
-        ...r,
+        ...memory,
+        conversion,
         goal: "the upload's memory flat (grows < 16 MiB more than a 5 MiB upload's)",
         met,
         summary:
@@ -327,7 +328,7 @@ const PROBES = [
         summary: Object.entries(r.voices)
           .map(
             ([voice, v]) =>
-              `${voice}: ${fmt(v.off_ms_per_s, 2)} → ${fmt(v.on_ms_per_s, 2)} ms per second of audio, visemes +${fmt(v.added_ms_per_s, 2)} ms (${fmt(v.audio_s, 0)} s of audio each way)`,
+              `${voice}: ${fmt(v.off_ms_per_s, 2)} → ${fmt(v.on_ms_per_s, 2)} ms per second of audio, visemes ${signed(v.added_ms_per_s, 2)} ms (${fmt(v.audio_s, 0)} s of audio each way)`,
           )
           .join("; "),
       };
@@ -472,6 +473,8 @@ const workerdVersion = () => {
 };
 
 const fmt = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "–");
+/** With its sign: "+4.6", "-2.0" (a measured growth can come out negative). */
+const signed = (n, digits = 2) => (Number.isFinite(n) && n >= 0 ? `+${fmt(n, digits)}` : fmt(n, digits));
 /**
  * `work` against a runtime started afresh for it (and stopped after), with its workerd's pid.
  * @template T
@@ -488,9 +491,6 @@ async function onFreshRuntime(runtime, work) {
     await own.dispose();
   }
 }
-
-/** With its sign: "+4.6", "-2.0". */
-const signed = (n, digits = 2) => (Number.isFinite(n) && n >= 0 ? `+${fmt(n, digits)}` : fmt(n, digits));
 
 async function main() {
   const started = new Date();
