@@ -22,6 +22,7 @@ import {
   keyTag,
   newConnection,
   POLICY_VIOLATION,
+  upgradeResponse,
 } from "./conversation/connections";
 import { type ConversationSetup, ENDED_MESSAGE, endedError, errorResponse, failure, type Outcome } from "./conversation/contract";
 import { EventStream, FrameLimiter, type Listener } from "./conversation/events";
@@ -263,7 +264,7 @@ export class Conversation extends DurableObject<Env> {
     this.ctx.acceptWebSocket(server);
     this.events.sendError(server, error);
     server.close(POLICY_VIOLATION, reason);
-    return new Response(null, { status: 101, webSocket: client });
+    return upgradeResponse(client);
   }
 
   private accept(caller: Caller, lastSeq: number | null): Response {
@@ -300,7 +301,7 @@ export class Conversation extends DurableObject<Env> {
     if (record.status === "ended") this.ctx.waitUntil(replayed.then(() => closeSocket(server, 1000, ENDED_MESSAGE)));
     else this.ctx.waitUntil(replayed);
     if (firstJoin) this.begin();
-    return new Response(null, { status: 101, webSocket: client });
+    return upgradeResponse(client);
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
