@@ -125,23 +125,23 @@ describe("conversation sockets in wrangler dev", () => {
     const conv = await create();
     // Offered explicitly (it is `ws`'s default too, and every browser's).
     const client = new WebSocket(conv.transport.url, { headers: HEADERS, perMessageDeflate: true });
+    // Listeners first: session.ready is the first frame and may arrive with the upgrade's answer.
     const offered = new Promise<string | undefined>((resolve) => client.once("upgrade", (res) => resolve(res.headers["sec-websocket-extensions"])));
-    const opened = new Promise<void>((resolve, reject) => {
-      client.once("open", () => resolve());
-      client.once("error", reject);
-    });
-    await opened;
-    expect(await offered).toBeUndefined();
-    expect(client.extensions).toBe("");
     const ready = new Promise<Event>((resolve) =>
       client.on("message", (data) => {
         const event = JSON.parse(String(data)) as Event;
         if (event.type === "session.ready") resolve(event);
       }),
     );
+    await new Promise<void>((resolve, reject) => {
+      client.once("open", () => resolve());
+      client.once("error", reject);
+    });
+    expect(await offered).toBeUndefined();
+    expect(client.extensions).toBe("");
     expect((await ready).type).toBe("session.ready");
     client.close(1000);
-  });
+  }, 15_000);
 
   it("voice over a real socket: frames arrive in order, the transcript is exact, the avatar answers, and barge-in interrupts it", async () => {
     const conv = await create({ audio_lead_ms: 500 });

@@ -22,7 +22,10 @@ export default async function setup(project: TestProject) {
     modules: true,
     scriptPath: bundle.script,
     modulesRoot: dirname(bundle.script),
-    bindings: { ...workerOptions.bindings, ...hermeticSettings() },
+    // Audio paced as deployed (the default lead): the browser tests play it in real time as a user
+    // would, and an interrupt needs a reply still going (unpaced, a two-minute story is all sent
+    // within a second, and catching it was a race the socket's deflate used to slow down).
+    bindings: { ...workerOptions.bindings, ...hermeticSettings({ CONVERSATION_AUDIO_LEAD_MS: "1500" }) },
     host: "127.0.0.1",
     port: 0,
     cf: false,
