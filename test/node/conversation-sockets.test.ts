@@ -4,7 +4,8 @@ import { startWranglerDev, type WranglerDev } from "./wrangler-dev.ts";
 
 /**
  * Conversation sockets against the real runtime (`wrangler dev`), for what the Workers test pool
- * cannot show: a conversation object evicted while its sockets stay connected (hibernation).
+ * cannot show: a conversation object evicted while its sockets stay connected (hibernation), and
+ * the HTTP handshake itself (what the upgrade negotiates).
  */
 
 const KEY = "av_test_demo00000000000000000000000000000000";
@@ -19,12 +20,15 @@ interface Event {
 /** A `ws` client that keeps every event and knows when its TCP connection ended. */
 class Client {
   readonly events: Event[] = [];
+  /** The headers of the server's answer to the upgrade. */
+  upgradeHeaders: Record<string, string | string[] | undefined> = {};
   private constructor(readonly ws: WebSocket) {
+    ws.once("upgrade", (res) => (this.upgradeHeaders = res.headers));
     ws.on("message", (data) => this.events.push(JSON.parse(String(data)) as Event));
   }
 
-  static async open(url: string, headers: Record<string, string> = {}): Promise<Client> {
-    const client = new Client(new WebSocket(url, { headers }));
+  static async open(url: string, headers: Record<string, string> = {}, options: WebSocket.ClientOptions = {}): Promise<Client> {
+    const client = new Client(new WebSocket(url, { ...options, headers }));
     await new Promise<void>((resolve, reject) => {
       client.ws.once("open", () => resolve());
       client.ws.once("error", reject);
@@ -124,23 +128,11 @@ describe("conversation sockets in wrangler dev", () => {
   it("a socket never negotiates permessage-deflate, though the client offers it: frames go out uncompressed", async () => {
     const conv = await create();
     // Offered explicitly (it is `ws`'s default too, and every browser's).
-    const client = new WebSocket(conv.transport.url, { headers: HEADERS, perMessageDeflate: true });
-    // Listeners first: session.ready is the first frame and may arrive with the upgrade's answer.
-    const offered = new Promise<string | undefined>((resolve) => client.once("upgrade", (res) => resolve(res.headers["sec-websocket-extensions"])));
-    const ready = new Promise<Event>((resolve) =>
-      client.on("message", (data) => {
-        const event = JSON.parse(String(data)) as Event;
-        if (event.type === "session.ready") resolve(event);
-      }),
-    );
-    await new Promise<void>((resolve, reject) => {
-      client.once("open", () => resolve());
-      client.once("error", reject);
-    });
-    expect(await offered).toBeUndefined();
-    expect(client.extensions).toBe("");
-    expect((await ready).type).toBe("session.ready");
-    client.close(1000);
+    const client = await Client.open(conv.transport.url, HEADERS, { perMessageDeflate: true });
+    expect(client.upgradeHeaders["sec-websocket-extensions"]).toBeUndefined();
+    expect(client.ws.extensions).toBe("");
+    expect((await client.next("session.ready")).type).toBe("session.ready");
+    client.ws.close(1000);
   }, 15_000);
 
   it("voice over a real socket: frames arrive in order, the transcript is exact, the avatar answers, and barge-in interrupts it", async () => {
