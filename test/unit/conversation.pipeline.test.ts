@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runTurn, type TurnContext, type TurnInput, type TurnOutcome } from "../../src/durable-objects/conversation/pipeline";
+import { runTurn, type TurnContext, type TurnInput, type TurnOutcome, type TurnTools } from "../../src/durable-objects/conversation/pipeline";
 import { Playback } from "../../src/durable-objects/conversation/playback";
 import { ApiError } from "../../src/lib/errors";
 import type { ChatEvent, ChatRequest } from "../../src/providers/llm/types";
@@ -100,6 +100,29 @@ describe("runTurn, completed", () => {
     expect(kinds).toEqual(["started", "audio", "audio", "audio", "audio"]);
     expect(alignedText(sink)).toBe(text);
     expect(sink.frames.at(-1)?.spoken).toBe(text);
+  });
+
+  it("joins one answer's tokens as the model wrote them, and sets a tool round's answer apart from the text before it", async () => {
+    const { sink, run } = setup();
+    let round = 0;
+    const llm = new FakeLlm(async function* () {
+      if (round++ === 0) {
+        for (const token of ["Let", " me", " check", "."]) yield delta(token);
+        yield { type: "delta", tool_calls: [{ index: 0, id: "call_1", function: { name: "lookup", arguments: "{}" } }] };
+      } else {
+        for (const token of ["It", "'s", " sunny", ",", " mostly", "."]) yield delta(token);
+      }
+      yield { type: "finish", finish_reason: "stop" };
+    });
+    const tools: TurnTools = {
+      definitions: [],
+      run: async (calls) => calls.map(() => ({ content: "{}", isError: false })),
+      filler: () => null,
+      goodbye: "Goodbye.",
+    };
+    const outcome = await run({ kind: "reply", llm, request, tools });
+    expect(outcome.text).toBe("Let me check. It's sunny, mostly.");
+    expect(sink.deltas.join("")).toBe(outcome.text);
   });
 
   it("estimates the tokens when the provider reports none", async () => {

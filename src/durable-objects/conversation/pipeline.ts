@@ -129,14 +129,22 @@ export async function runTurn(input: TurnInput, speech: SpeechSettings, sink: Tu
   let endConversation = false;
   const usage = { llmInputTokens: 0, llmOutputTokens: 0, llmEstimatedTokens: 0 };
 
-  /** Text of the reply, spoken: separated from what came before it (another round, a filler). */
+  /**
+   * Text of the reply, spoken. The tokens of one answer are joined as the model wrote them ("Hello",
+   * ",", " world"); a new part (another round's answer, a filler line) is set apart from what came
+   * before it by a space when neither side has one.
+   */
+  let newPart = false;
   const append = (piece: string) => {
-    const gap = text !== "" && !/\s$/.test(text) && !/^\s/.test(piece) ? " " : "";
+    const gap = newPart && text !== "" && !/\s$/.test(text) && !/^\s/.test(piece) ? " " : "";
+    newPart = false;
     text += gap + piece;
     sink.delta(gap + piece);
   };
   const say = (line: string) => {
+    newPart = true;
     append(line);
+    newPart = true;
     queue.add(line);
   };
 
@@ -167,6 +175,7 @@ export async function runTurn(input: TurnInput, speech: SpeechSettings, sink: Tu
       const messages = [...input.request.messages];
       let fillerSaid = false;
       for (let round = 0; ; round++) {
+        if (round > 0) newPart = true;
         const request: ChatRequest = tools
           ? { ...input.request, messages, tools: tools.definitions, tool_choice: round < MAX_TOOL_ROUNDS ? "auto" : "none" }
           : { ...input.request, messages };
