@@ -655,6 +655,27 @@ describe("anthropic: streaming", () => {
     expect(await unread.next()).toEqual({ done: true, value: undefined });
   });
 
+  it("after message_stop reads the rest of the body rather than cancelling it, so its connection can be reused", async () => {
+    let end = () => {};
+    const rest = new Promise<void>((resolve) => (end = resolve));
+    const { upstream } = fakeStream([
+      messageStart(),
+      textStart(0),
+      textDelta(0, "Hi"),
+      blockStop(0),
+      messageDelta("end_turn", { output_tokens: 1 }),
+      messageStop,
+      rest,
+    ]);
+    const { events, error } = await drain(await anthropic.stream(HELLO, context()));
+    expect(error).toBeUndefined();
+    expect(events.map((e) => e.type)).toEqual(["delta", "finish", "usage"]);
+    expect(upstream.finished).toBe(false);
+    end();
+    await vi.waitFor(() => expect(upstream.finished).toBe(true));
+    expect(upstream.cancelled).toBe(false);
+  });
+
   it("breaking out of for-await cancels the upstream body", async () => {
     const { upstream } = fakeStream([messageStart(), textStart(0), textDelta(0, "Hel"), new Promise(() => {})]);
     for await (const event of await anthropic.stream(HELLO, context())) {

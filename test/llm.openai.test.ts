@@ -11,6 +11,7 @@ import {
   noAnswer,
   providerContext,
   sleep,
+  type Step,
   type TrickleOptions,
   trickle,
   typedErrors,
@@ -114,7 +115,7 @@ const frame = (chunk: unknown) => `data: ${JSON.stringify(chunk)}\n\n`;
 const DONE = "data: [DONE]\n\n";
 
 /** A streamed answer: `text/event-stream` with `data: {...}` frames. */
-function sseStream(frames: string[], options: TrickleOptions = {}): FakeBody & { response: Response } {
+function sseStream(frames: readonly Step[], options: TrickleOptions = {}): FakeBody & { response: Response } {
   const fake = trickle(frames, options);
   return { ...fake, response: new Response(fake.body, { headers: { "content-type": "text/event-stream; charset=utf-8", ...OPENAI_HEADERS } }) };
 }
@@ -465,6 +466,38 @@ describe.each(CASES)("%s: stream()", (_id, c) => {
     const enqueued = fake.enqueued();
     await sleep(100);
     expect(fake.enqueued()).toBe(enqueued);
+  });
+
+  it("after [DONE] reads the rest of the body rather than cancelling it, so its connection can be reused", async () => {
+    let end = () => {};
+    const rest = new Promise<void>((resolve) => (end = resolve));
+    // The body's end comes after [DONE], as the last bytes of a chunked body can.
+    const fake = sseStream([...TEXT_FRAMES(c), rest]);
+    fakeUpstream(() => fake.response);
+    const events = await collect(await c.provider.stream(request(c), context()));
+    // The answer was whole at [DONE]: it did not wait for the body's end.
+    expect(textOf(events)).toBe("Hello, world!");
+    expect(fake.closed()).toBe(false);
+    end();
+    await vi.waitFor(() => expect(fake.closed()).toBe(true));
+    expect(fake.cancelled()).toBe(false);
+  });
+
+  it("after [DONE] lets go of a body that stays open (within a second) or keeps writing (past 64 KiB)", async () => {
+    const open = sseStream(TEXT_FRAMES(c), { end: "hang" });
+    fakeUpstream(() => open.response);
+    const started = Date.now();
+    expect(textOf(await collect(await c.provider.stream(request(c), context())))).toBe("Hello, world!");
+    expect(open.cancelled()).toBe(false);
+    await vi.waitFor(() => expect(open.cancelled()).toBe(true), { timeout: 3000 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+
+    const kib = "x".repeat(1024);
+    const chatty = sseStream([...TEXT_FRAMES(c), ...Array.from({ length: 200 }, () => kib)], { onRead: true });
+    fakeUpstream(() => chatty.response);
+    expect(textOf(await collect(await c.provider.stream(request(c), context())))).toBe("Hello, world!");
+    await vi.waitFor(() => expect(chatty.cancelled()).toBe(true));
+    expect(chatty.enqueued() - TEXT_FRAMES(c).length).toBeLessThan(80);
   });
 
   it("cancels the upstream body when the consumer gives the iterator back before reading", async () => {

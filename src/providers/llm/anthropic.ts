@@ -365,8 +365,9 @@ function blockDelta(state: StreamState, event: JsonObject): ChatEvent | undefine
 }
 
 /**
- * The generator behind `stream()`. It reads through `serverSentEvents` with `for await`, so a
- * return or throw here (the consumer stopping, an error event) cancels the upstream body.
+ * The generator behind `stream()`. It reads the upstream's `events()` with `for await`, so a
+ * return or throw here (the consumer stopping, an error event) cancels the upstream body; after
+ * `message_stop` the events have ended already and the body's rest is read, not cancelled.
  */
 async function* toChatEvents(events: AsyncIterable<EventSourceMessage>, where: StreamLog): AsyncGenerator<ChatEvent> {
   const state = new StreamState();
@@ -428,6 +429,15 @@ export const anthropic: LlmProvider = {
   async stream(request, ctx) {
     const upstream = await send(request, ctx, true);
     const where = streamLogOf("llm", UPSTREAM, ctx);
-    return releasingEarly(loggedStream(toChatEvents(upstream.events(), where), where), upstream);
+    return releasingEarly(
+      loggedStream(
+        toChatEvents(
+          upstream.events((e) => e.event === "message_stop"),
+          where,
+        ),
+        where,
+      ),
+      upstream,
+    );
   },
 };

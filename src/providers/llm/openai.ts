@@ -154,18 +154,21 @@ function chunkOf(chunk: unknown): Chunk {
   };
 }
 
+/** OpenAI's last event: nothing of the answer follows it. */
+const isDone = (event: { data: string }) => event.data.startsWith("[DONE]");
+
 /**
  * Turns the upstream's server-sent events into the interface's events: the deltas as they come,
  * then one `finish`, then `usage` when it was reported. `for await` over `events` matters: leaving
- * the loop (an early return by our consumer, `[DONE]`, an error) returns the SSE iterator, which
- * cancels the upstream body.
+ * the loop early (our consumer returning, an error) returns the SSE iterator, which cancels the
+ * upstream body; after `[DONE]` the iterator has ended already and reads the body's rest itself.
  */
 async function* chatEvents(id: string, events: AsyncIterable<{ data: string }>, where: StreamLog): AsyncGenerator<ChatEvent, void> {
   let finishReason: FinishReason | undefined;
   let usage: Usage | undefined;
   let done = false;
   for await (const { data } of events) {
-    if (data.startsWith("[DONE]")) {
+    if (isDone({ data })) {
       done = true;
       break;
     }
@@ -243,7 +246,7 @@ function openAiCompatible(dialect: Dialect): LlmProvider {
     async stream(request, ctx) {
       const upstream = await send(dialect, request, ctx, true);
       const where = streamLogOf("llm", dialect.upstream, ctx);
-      return releasingEarly(loggedStream(chatEvents(id, upstream.events(), where), where), upstream);
+      return releasingEarly(loggedStream(chatEvents(id, upstream.events(isDone), where), where), upstream);
     },
   };
 }
