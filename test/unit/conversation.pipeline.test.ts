@@ -125,6 +125,34 @@ describe("runTurn, completed", () => {
     expect(sink.deltas.join("")).toBe(outcome.text);
   });
 
+  it("holds the reply's first event until the turn's input is announced (the model is asked before it)", async () => {
+    const { sink, run } = setup();
+    let announce = () => {};
+    const announced = new Promise<void>((resolve) => (announce = resolve));
+    const llm = new FakeLlm(async function* () {
+      yield delta("Hello there.");
+      yield { type: "finish", finish_reason: "stop" };
+    });
+    const outcome = runTurn(
+      { kind: "reply", llm, request },
+      { provider: new FakeTts(true, timedFrames), voice: "voice_1", format: "pcm_24000", leadMs: HUGE_LEAD },
+      sink,
+      {
+        signal: new AbortController().signal,
+        config: testConfig(),
+        log,
+        now: () => 0,
+        announced,
+      },
+    );
+    await sleep(20);
+    expect(llm.requests).toHaveLength(1);
+    expect(sink.events).toEqual([]);
+    announce();
+    expect((await outcome).status).toBe("completed");
+    expect(sink.deltas).toEqual(["Hello there."]);
+  });
+
   it("estimates the tokens when the provider reports none", async () => {
     const { run } = setup();
     const llm = new FakeLlm(async function* () {

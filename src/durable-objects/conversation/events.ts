@@ -1,5 +1,6 @@
 import type { ApiError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
+import { nextTask } from "../../lib/time";
 import type { ServerEvent, ServerEventBody } from "../conversation.protocol";
 import type { ConversationStore } from "./store";
 
@@ -94,7 +95,7 @@ export class EventStream {
         }
         // Caught up: nothing awaits between this check and joining the live stream (finally).
         if (cursor >= this.lastSeq) return;
-        await new Promise<void>((resolve) => setTimeout(resolve, 0));
+        await nextTask();
         if (ws.readyState !== WebSocket.OPEN) return;
       }
     } finally {

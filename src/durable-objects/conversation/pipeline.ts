@@ -71,6 +71,12 @@ export interface TurnContext {
   now: () => number;
   /** Tracks the turn's audio against what the client reports having played. */
   playback?: Playback;
+  /**
+   * Settles once the turn's input has been announced (its `message.created`): the reply's first
+   * event waits for it, so the model can be asked before the input is written and the input still
+   * comes first.
+   */
+  announced?: Promise<void>;
 }
 
 export interface TurnMetrics {
@@ -253,6 +259,7 @@ async function streamAnswer(
   speak: (sentence: string) => void,
 ): Promise<{ text: string; calls: ToolCallPlan[]; usage: Usage | undefined }> {
   const stream = await llm.stream(request, { signal: ctx.signal, config: ctx.config, log: ctx.log });
+  await ctx.announced;
   const splitter = new SentenceSplitter();
   const calls = new ToolCallCollector();
   let text = "";

@@ -1,6 +1,7 @@
 import type { Config } from "../../config";
 import type { OutputAudioFormat } from "../../db/schema";
 import type { Logger } from "../../lib/logger";
+import { nextTask } from "../../lib/time";
 import type { Alignment, SpeechChunk, TtsProvider } from "../../providers/tts/types";
 import type { G2p } from "../../providers/visemes/g2p";
 import { planVisemes } from "../../providers/visemes/plan";
@@ -48,14 +49,9 @@ export interface AudioSink {
 const SAMPLE_RATE: Record<OutputAudioFormat, number> = { pcm_16000: 16_000, pcm_24000: 24_000 };
 
 /**
- * Lets the event loop run between frames: a Durable Object holds every outgoing message until the
- * storage writes before it are durable, which happens between tasks, so without this a provider
- * that makes a sentence in one go (the mock) would hold the first frame until the last was made.
- */
-const nextTask = (ms = 0) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/**
- * After a sentence's first frame (which goes at once), frames are made this many to a task: each
+ * After a sentence's first frame (which goes at once), frames are made this many to a task
+ * (`nextTask` between them: a provider that makes a sentence in one go, the mock, would otherwise
+ * hold the first frame until the last was made, the output gate waiting for all their writes): each
  * task that writes ends in a storage commit, ~0.2 ms of the runtime's CPU, and a frame per task
  * cost an unpaced turn of the benchmark ~18% more CPU (137 against 113 ms a turn, workerd's own
  * counter). Five frames are ~1 s of audio and a millisecond or so of the mock voice's work.

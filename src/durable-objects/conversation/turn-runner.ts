@@ -3,6 +3,7 @@ import { encodeBase64 } from "../../lib/crypto";
 import { ApiError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import type { Logger } from "../../lib/logger";
+import { nextTask } from "../../lib/time";
 import { llmProvider } from "../../providers/llm";
 import { ttsProvider } from "../../providers/tts";
 import type { SpeechChunk } from "../../providers/tts/types";
@@ -150,10 +151,13 @@ export class TurnRunner {
     };
     const context = { signal: handle.signal, config, log, now, playback };
 
-    // The model is asked before anything is written: a Durable Object holds back every outgoing
-    // request until its writes are durable, and the model's first token matters more than the
-    // user's message being stored a moment earlier. (Nothing the turn reports can come before
-    // the message.created below: the answer arrives in a later task.)
+    // The model is asked before anything is written, and the writes wait for a later task: a
+    // Durable Object holds back an outgoing request until the writes of the task that made it are
+    // durable (workerd decides when the task ends, so even a write after fetch() holds it; ~0.5 ms
+    // a turn here). The model's first token matters more than the user's message being stored a
+    // moment earlier, and `announced` keeps the message.created below ahead of the reply.
+    let announce = () => {};
+    const announced = new Promise<void>((resolve) => (announce = resolve));
     let outcome: Promise<TurnOutcome> | undefined;
     if (!cancelled && llm && !noModel) {
       const transcript = [...store.messages(), { role: "user" as const, content: request.text }];
@@ -176,14 +180,19 @@ export class TurnRunner {
           })
         : undefined;
       const chat = { model: setup.llm.model, messages: history };
-      outcome = runTurn({ kind: "reply", llm, request: chat, ...(tools ? { tools } : {}) }, speech, sink, context);
+      outcome = runTurn({ kind: "reply", llm, request: chat, ...(tools ? { tools } : {}) }, speech, sink, { ...context, announced });
+      await nextTask();
     }
 
     let input: MessageJson | null = null;
-    if (request.kind === "reply") {
-      input = store.addMessage({ role: "user", content: request.text, turnId, interrupted: false }, now());
-      if (request.voice) emit({ type: "user.transcript.final", socket_id: request.voice.socketId, message: input });
-      emit({ type: "message.created", message: input });
+    try {
+      if (request.kind === "reply") {
+        input = store.addMessage({ role: "user", content: request.text, turnId, interrupted: false }, now());
+        if (request.voice) emit({ type: "user.transcript.final", socket_id: request.voice.socketId, message: input });
+        emit({ type: "message.created", message: input });
+      }
+    } finally {
+      announce();
     }
     if (cancelled) {
       emit({ type: "avatar.interrupted", turn_id: turnId, spoken_text: "" });
