@@ -64,6 +64,8 @@ const SCHEMA = z.object({
   LIMITER_LEASE_MS: intSetting(1_000, 60_000, 10_000),
   /** The `requests` metric is written once per this window per isolate (ms): one D1 write, not one per request. */
   USAGE_REQUESTS_BATCH_MS: intSetting(10, 60_000, 1_000),
+  /** A conversation's turns' usage reaches D1 at most this long after a turn (ms): one write per window, not one per turn. */
+  USAGE_CONVERSATIONS_BATCH_MS: intSetting(10, 600_000, 10_000),
   /** Tests and the benchmark only: `X-Sim-Holder` makes a request stand for another isolate's lease holder. */
   LIMITER_SIMULATED_HOLDERS: flag("off"),
   /** Benchmark only: a round trip added to every call of a Durable Object / the D1 primary / a D1 replica (ms). */
@@ -146,6 +148,7 @@ export interface Config {
   rateLimiting: boolean;
   limiter: { leaseMs: number; simulatedHolders: boolean };
   usageRequestsBatchMs: number;
+  usageConversationsBatchMs: number;
   /** Benchmark only: added round trips (all 0 unless set). */
   simulatedRtt: { durableObjectMs: number; d1PrimaryMs: number; d1ReplicaMs: number };
   corsAllowedOrigins: string[];
@@ -197,6 +200,7 @@ function build(p: Parsed): Omit<Config, "ai"> {
     rateLimiting: p.RATE_LIMITING,
     limiter: { leaseMs: p.LIMITER_LEASE_MS, simulatedHolders: p.LIMITER_SIMULATED_HOLDERS },
     usageRequestsBatchMs: p.USAGE_REQUESTS_BATCH_MS,
+    usageConversationsBatchMs: p.USAGE_CONVERSATIONS_BATCH_MS,
     simulatedRtt: { durableObjectMs: p.SIM_DO_RTT_MS, d1PrimaryMs: p.SIM_D1_PRIMARY_RTT_MS, d1ReplicaMs: p.SIM_D1_REPLICA_RTT_MS },
     corsAllowedOrigins: p.CORS_ALLOWED_ORIGINS,
     strictErrorCodes: p.STRICT_ERROR_CODES,

@@ -99,7 +99,7 @@ export class Conversation extends DurableObject<Env> {
         const turn = { tts_characters: u.ttsCharacters, llm_input_tokens: u.llmInputTokens, llm_output_tokens: u.llmOutputTokens };
         this.ctx.waitUntil(this.quota.afterTurn(u).catch((err: unknown) => this.log.warn("turn not counted against the quotas", { error: err })));
         if (this.index.usage({ ...NO_CONVERSATION_USAGE, ...turn, llm_tokens_estimated: u.llmEstimatedTokens })) {
-          this.ctx.waitUntil(this.index.sync());
+          this.ctx.waitUntil(this.index.usageWithin(this.config.usageConversationsBatchMs));
         }
       },
       defaultLeadMs: () => this.config.conversationAudioLeadMs,
@@ -119,7 +119,7 @@ export class Conversation extends DurableObject<Env> {
       interrupt: () => this.turns.interrupt(),
       listening: (on) => this.turns.listening(on),
       startTurn: (ws, connection, text, timing, interrupt) => this.ctx.waitUntil(this.voiceTurn(ws, connection, text, timing, interrupt)),
-      // Written with the next sync (a turn's end, the alarm's housekeeping, the conversation's end).
+      // Written with the next sync (a turn's usage write, the alarm's housekeeping, the conversation's end).
       usage: (seconds) => this.index.usage({ ...NO_CONVERSATION_USAGE, stt_seconds: seconds }),
     });
     // Answered by the runtime itself, so a keep-alive never wakes a hibernating conversation.

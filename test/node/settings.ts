@@ -20,6 +20,8 @@ const TEST_SETTINGS: Record<string, string> = {
   CONVERSATION_AUDIO_LEAD_MS: "600000",
   // Request counts written within 20 ms, so a test that waits on a request's waitUntil waits little.
   USAGE_REQUESTS_BATCH_MS: "20",
+  // A conversation's turn usage too, so a test reading /v1/usage after a turn waits little.
+  USAGE_CONVERSATIONS_BATCH_MS: "20",
   // Rate-limit tests simulate several isolates, each with its own lease.
   LIMITER_SIMULATED_HOLDERS: "on",
 };

@@ -3,6 +3,7 @@ import { createDb } from "../../db/client";
 import { type ConversationRecord, markEnded, markStarted, updateUsage, updateVoiceInput } from "../../db/conversations";
 import { type ConversationUsage, conversationUsageOf, isNoUsage, talkedSeconds, usageUpsert, usageUpserts } from "../../db/usage";
 import type { Logger } from "../../lib/logger";
+import { nextTask } from "../../lib/time";
 import { dispatchEvents } from "../../webhooks/dispatch";
 import { buildEvent, insertEvents, type StoredEvent } from "../../webhooks/events";
 import { conversationJson } from "../conversation.protocol";
@@ -30,6 +31,8 @@ export interface IndexSyncDeps {
 
 export class IndexSync {
   private running: Promise<void> = Promise.resolve();
+  /** The write of usage that is waiting for its window to close, if one is. */
+  private usageWrite: Promise<void> | undefined;
 
   constructor(private readonly deps: IndexSyncDeps) {}
 
@@ -60,6 +63,22 @@ export class IndexSync {
     if (isNoUsage(usage)) return false;
     this.deps.store.addUsage(usage);
     return true;
+  }
+
+  /**
+   * Writes the usage counted so far within `ms`, with whatever else is pending then. Turns are
+   * written together, not one by one: a conversation taking a turn a second would cost D1 (one
+   * statement at a time for the whole deployment) a write a second, and that write would go out
+   * just as the next turn begins. Usage waits in the object's storage meanwhile, so nothing is lost
+   * if the object stops first; the conversation's end writes it at once.
+   */
+  usageWithin(ms: number): Promise<void> {
+    this.usageWrite ??= nextTask(ms).then(() => {
+      this.usageWrite = undefined;
+      // The end, or another sync, may have written it already.
+      return isNoUsage(this.deps.store.usage()) ? undefined : this.sync();
+    });
+    return this.usageWrite;
   }
 
   /** Writes what is pending; resolves when done (a failure is logged and left for the retry). */
