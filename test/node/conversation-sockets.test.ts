@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
+import type WebSocket from "ws";
 import { startWranglerDev, type WranglerDev } from "./wrangler-dev.ts";
+import { Client } from "./ws-client.ts";
 
 /**
  * Conversation sockets against the real runtime (`wrangler dev`), for what the Workers test pool
@@ -10,42 +11,6 @@ import { startWranglerDev, type WranglerDev } from "./wrangler-dev.ts";
 
 const KEY = "av_test_demo00000000000000000000000000000000";
 const HEADERS = { Authorization: `Bearer ${KEY}`, "Content-Type": "application/json" };
-
-interface Event {
-  type: string;
-  seq?: number;
-  [field: string]: unknown;
-}
-
-/** A `ws` client that keeps every event and knows when its TCP connection ended. */
-class Client {
-  readonly events: Event[] = [];
-  /** The headers of the server's answer to the upgrade. */
-  upgradeHeaders: Record<string, string | string[] | undefined> = {};
-  private constructor(readonly ws: WebSocket) {
-    ws.once("upgrade", (res) => (this.upgradeHeaders = res.headers));
-    ws.on("message", (data) => this.events.push(JSON.parse(String(data)) as Event));
-  }
-
-  static async open(url: string, headers: Record<string, string> = {}, options: WebSocket.ClientOptions = {}): Promise<Client> {
-    const client = new Client(new WebSocket(url, { ...options, headers }));
-    await new Promise<void>((resolve, reject) => {
-      client.ws.once("open", () => resolve());
-      client.ws.once("error", reject);
-    });
-    return client;
-  }
-
-  async next(type: string, after = 0, timeoutMs = 10_000): Promise<Event> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.events.slice(after).find((e) => e.type === type);
-      if (found) return found;
-      if (Date.now() > deadline) throw new Error(`no ${type}; got ${this.events.map((e) => e.type).join(", ")}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-}
 
 describe("conversation sockets in wrangler dev", () => {
   let dev: WranglerDev | undefined;

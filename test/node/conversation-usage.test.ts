@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
 import { startWranglerDev, type WranglerDev } from "./wrangler-dev.ts";
+import { Client } from "./ws-client.ts";
 
 /**
  * A conversation's usage reaches D1 in one write per window, not one per turn, against the real
@@ -36,19 +36,14 @@ describe("a conversation's usage in wrangler dev", () => {
     const created = await api("/v1/conversations", { method: "POST", body: JSON.stringify({ avatar_id: "av_demo", model: "mock:echo", greeting: null }) });
     expect(created.status).toBe(201);
     const conversation = (await created.json()) as { id: string; transport: { url: string } };
-    const ws = new WebSocket(conversation.transport.url, { headers: HEADERS });
-    const types: string[] = [];
-    ws.on("message", (data) => types.push((JSON.parse(String(data)) as { type: string }).type));
-    await new Promise((resolve, reject) => {
-      ws.once("open", resolve);
-      ws.once("error", reject);
-    });
+    const client = await Client.open(conversation.transport.url, HEADERS);
     const started = Date.now();
-    for (const [i, text] of ["Hello there.", "How are you today?"].entries()) {
-      ws.send(JSON.stringify({ type: "input.text", text }));
-      while (types.filter((t) => t === "metrics.turn").length <= i) await sleep(10);
+    for (const text of ["Hello there.", "How are you today?"]) {
+      const sent = client.events.length;
+      client.ws.send(JSON.stringify({ type: "input.text", text }));
+      await client.next("metrics.turn", sent);
     }
-    ws.close();
+    client.ws.close();
     // Both turns are over and counted on the conversation; the org's usage has not been written yet.
     const record = (await (await api(`/v1/conversations/${conversation.id}`)).json()) as { usage: { tts_characters: number } };
     expect(record.usage.tts_characters).toBeGreaterThan(0);

@@ -1,8 +1,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
 import { startWranglerDev, type WranglerDev } from "./wrangler-dev.ts";
+import { Client } from "./ws-client.ts";
 
 /**
  * Connections to an upstream, against the real runtime (`wrangler dev`) and a model on a real
@@ -64,24 +64,16 @@ describe("connections to upstreams in wrangler dev", () => {
     });
     expect(res.status).toBe(201);
     const conversation = (await res.json()) as { transport: { url: string } };
-    const ws = new WebSocket(conversation.transport.url, { headers: HEADERS });
-    const events: { type: string; [field: string]: unknown }[] = [];
-    ws.on("message", (data) => events.push(JSON.parse(String(data))));
-    await new Promise((resolve, reject) => {
-      ws.once("open", resolve);
-      ws.once("error", reject);
-    });
-    const ended = (n: number) => events.filter((e) => e.type === "metrics.turn").length >= n;
+    const client = await Client.open(conversation.transport.url, HEADERS);
     for (let turn = 1; turn <= 3; turn++) {
-      ws.send(JSON.stringify({ type: "input.text", text: `Turn ${turn}` }));
-      const deadline = Date.now() + 10_000;
-      while (!ended(turn) && Date.now() < deadline) await sleep(10);
-      expect(ended(turn)).toBe(true);
+      const sent = client.events.length;
+      client.ws.send(JSON.stringify({ type: "input.text", text: `Turn ${turn}` }));
+      await client.next("metrics.turn", sent);
       // A pause a person would take: the runtime has had its chance to pool the connection.
       await sleep(50);
     }
-    ws.close();
-    const replies = events.filter((e) => e.type === "agent.response.done").map((e) => (e.message as { content: string }).content);
+    client.ws.close();
+    const replies = client.events.filter((e) => e.type === "agent.response.done").map((e) => (e.message as { content: string }).content);
     expect(replies).toEqual(["Hello there.", "Hello there.", "Hello there."]);
     expect(model.seen.requests).toBe(3);
     expect(model.seen.connections).toBe(1);

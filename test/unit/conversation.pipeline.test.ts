@@ -37,6 +37,7 @@ interface Setup {
   clock?: Clock;
   playback?: Playback;
   leadMs?: number;
+  announced?: Promise<void>;
 }
 
 /** Two frames of 40 ms per sentence, with timings. */
@@ -57,6 +58,7 @@ function setup(options: Setup = {}) {
     log,
     now: clock.now,
     playback,
+    ...(options.announced ? { announced: options.announced } : {}),
   };
   const run = (input: TurnInput): Promise<TurnOutcome> =>
     runTurn(input, { provider: tts, voice: "voice_1", format: "pcm_24000", leadMs: options.leadMs ?? HUGE_LEAD }, sink, ctx);
@@ -126,25 +128,14 @@ describe("runTurn, completed", () => {
   });
 
   it("holds the reply's first event until the turn's input is announced (the model is asked before it)", async () => {
-    const { sink, run } = setup();
     let announce = () => {};
     const announced = new Promise<void>((resolve) => (announce = resolve));
+    const { sink, run } = setup({ announced });
     const llm = new FakeLlm(async function* () {
       yield delta("Hello there.");
       yield { type: "finish", finish_reason: "stop" };
     });
-    const outcome = runTurn(
-      { kind: "reply", llm, request },
-      { provider: new FakeTts(true, timedFrames), voice: "voice_1", format: "pcm_24000", leadMs: HUGE_LEAD },
-      sink,
-      {
-        signal: new AbortController().signal,
-        config: testConfig(),
-        log,
-        now: () => 0,
-        announced,
-      },
-    );
+    const outcome = run(reply(llm));
     await sleep(20);
     expect(llm.requests).toHaveLength(1);
     expect(sink.events).toEqual([]);

@@ -364,6 +364,9 @@ function blockDelta(state: StreamState, event: JsonObject): ChatEvent | undefine
   return index === undefined ? undefined : { type: "delta", tool_calls: [{ index, function: { arguments: partial } }] };
 }
 
+/** Anthropic's last event: nothing of the answer follows it. */
+const isMessageStop = (event: EventSourceMessage) => event.event === "message_stop";
+
 /**
  * The generator behind `stream()`. It reads the upstream's `events()` with `for await`, so a
  * return or throw here (the consumer stopping, an error event) cancels the upstream body; after
@@ -429,15 +432,6 @@ export const anthropic: LlmProvider = {
   async stream(request, ctx) {
     const upstream = await send(request, ctx, true);
     const where = streamLogOf("llm", UPSTREAM, ctx);
-    return releasingEarly(
-      loggedStream(
-        toChatEvents(
-          upstream.events((e) => e.event === "message_stop"),
-          where,
-        ),
-        where,
-      ),
-      upstream,
-    );
+    return releasingEarly(loggedStream(toChatEvents(upstream.events(isMessageStop), where), where), upstream);
   },
 };
