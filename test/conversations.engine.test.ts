@@ -2,7 +2,9 @@ import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Conversation } from "../src/durable-objects/conversation";
+import { EventStream } from "../src/durable-objects/conversation/events";
 import { SCHEMA_VERSION } from "../src/durable-objects/conversation/schema";
+import { ConversationStore } from "../src/durable-objects/conversation/store";
 import type { ServerEvent } from "../src/durable-objects/conversation.protocol";
 import { api, KEYS } from "./helpers/http";
 import { createConversation, socketsClosedAfterEach } from "./helpers/ws";
@@ -68,6 +70,55 @@ describe("sequence numbers", () => {
     // Events without a seq are for one socket or ephemeral: session.ready, avatar.state.
     expect([...new Set(witness.events.filter((e) => e.seq === undefined).map((e) => e.type))].sort()).toEqual(["avatar.state", "session.ready"]);
   }, 40_000);
+
+  it("a reply's own events leave before they are written; the log has them a task later, in order, and no logged event overtakes them", async () => {
+    const conv = await createConversation();
+    await runInDurableObject(stubOf(conv.id), async (_, state) => {
+      const sent: ServerEvent[] = [];
+      const socket = { send: (frame: string) => sent.push(JSON.parse(frame) as ServerEvent) } as unknown as WebSocket;
+      const store = new ConversationStore(state.storage);
+      const events = new EventStream(store, () => [socket]);
+      // Read past the store, which would write what it holds back first.
+      const logged = () =>
+        state.storage.sql
+          .exec<{ seq: number }>("SELECT seq FROM events ORDER BY seq")
+          .toArray()
+          .map((r) => r.seq);
+      const base = events.lastSeq;
+      const written = logged();
+
+      events.stream({ type: "agent.response.delta", turn_id: "turn_1", delta: "Hello" });
+      events.stream({ type: "avatar.speech.started", turn_id: "turn_1" });
+      expect(sent.map((e) => e.seq)).toEqual([base + 1, base + 2]);
+      expect(logged()).toEqual(written);
+      await scheduler.wait(1);
+      expect(logged()).toEqual([...written, base + 1, base + 2]);
+
+      // A logged event in the same task as a streamed one: both in the log at once, in seq order.
+      events.stream({ type: "agent.response.delta", turn_id: "turn_1", delta: " there." });
+      events.emit({ type: "avatar.speech.stopped", turn_id: "turn_1" });
+      expect(logged()).toEqual([...written, base + 1, base + 2, base + 3, base + 4]);
+      // And the store's own reads never lag: a replay's read sees a streamed event at once.
+      events.stream({ type: "agent.response.delta", turn_id: "turn_2", delta: "Next" });
+      expect(store.eventsAfter(base + 4, 10).map((r) => r.seq)).toEqual([base + 5]);
+    });
+  });
+
+  it("a restart in the middle of a reply goes on past every seq the reply could have sent; after it, without a gap", async () => {
+    const conv = await createConversation();
+    await runInDurableObject(stubOf(conv.id), async (_, state) => {
+      const events = new EventStream(new ConversationStore(state.storage), () => []);
+      const streamed = events.stream({ type: "agent.response.delta", turn_id: "turn_1", delta: "Hello" }).seq ?? 0;
+      // A new object over the same storage before the streamed event was written (as after a crash).
+      const restarted = new EventStream(new ConversationStore(state.storage), () => []);
+      expect(restarted.lastSeq).toBeGreaterThanOrEqual(streamed);
+      expect(restarted.lastSeq).toBeLessThan(streamed + 256);
+
+      // The reply's end is a logged event: from there a restart continues the sequence exactly.
+      const last = events.emit({ type: "avatar.speech.stopped", turn_id: "turn_1" }).seq ?? 0;
+      expect(new EventStream(new ConversationStore(state.storage), () => []).lastSeq).toBe(last);
+    });
+  });
 
   it("avatar.state says what the avatar is doing, as it changes, and session.ready says it to a late socket", async () => {
     const conv = await createConversation({ audio_lead_ms: 300 });

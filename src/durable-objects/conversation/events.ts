@@ -5,10 +5,14 @@ import type { ServerEvent, ServerEventBody } from "../conversation.protocol";
 import type { ConversationStore } from "./store";
 
 /**
- * What the conversation's sockets receive, in three kinds:
- * - `emit`: logged events. Numbered (`seq`), written to the log and only then sent to every socket
- *   (and the REST stream listening, if any), in one synchronous step, so a socket replaying the log
- *   never misses or repeats one.
+ * What the conversation's sockets receive, in four kinds:
+ * - `emit`: logged events. Numbered (`seq`), written to the log and sent to every socket (and the
+ *   REST stream listening, if any) in one synchronous step, so a socket replaying the log never
+ *   misses or repeats one. The runtime lets them leave once the write is durable.
+ * - `stream`: the logged events of a reply in progress (its deltas, its speech starting, its
+ *   audio), sent at once and written a task later (store.ts `behind`): the first audio does not
+ *   wait for a commit. Their seqs are reserved in storage ahead of use, so an object restarted
+ *   before it wrote them goes on past them and never gives a client's seq to another event.
  * - `broadcast`: ephemeral events for every socket (a state change; later, interim transcripts).
  *   Not logged, no `seq`: a socket that was away does not get them back.
  * - `sendTo`: events for one socket (its `session.ready`, an error answering its frame). Not logged,
@@ -22,6 +26,12 @@ export type Listener = (frame: string, event: ServerEvent) => void;
 
 /** Rows read and sent per slice of a replay: audio frames are ~13 KB, so about 100 KB a slice (32 rows, ~400 KB, held live listeners up to ~90 ms on a loaded 2-core machine). */
 const REPLAY_SLICE_ROWS = 8;
+
+/**
+ * Seqs reserved at a time for `stream`: a restart in the middle of a reply skips at most this many
+ * (one write each time they run out; a sentence of mock speech is ~10 events).
+ */
+const STREAM_RESERVE = 256;
 
 /** `type` first, then the envelope, then the event's own fields (Object.assign keeps that order). */
 const envelope = (body: ServerEventBody, seq: number | undefined, now: number, replyTo: string | null): ServerEvent =>
@@ -44,6 +54,8 @@ function send(ws: WebSocket, frame: string): void {
 export class EventStream {
   /** The seq of the newest logged event. */
   lastSeq: number;
+  /** Seqs up to this one may be sent before they are written (`stream`); it is stored first. */
+  private reserved: number;
   /** Sockets still receiving their replay: live events wait for them in the log. */
   private readonly replaying = new Set<WebSocket>();
 
@@ -51,19 +63,49 @@ export class EventStream {
     private readonly store: ConversationStore,
     private readonly sockets: () => WebSocket[],
   ) {
-    this.lastSeq = store.lastSeq();
+    // Past a reservation left by a restart in the middle of a reply (events sent, maybe not written);
+    // that reply's closing (turn-runner `closeLost`) is logged next, so the newest seq is a real event again.
+    this.lastSeq = Math.max(store.lastSeq(), store.seqReserved());
+    this.reserved = this.lastSeq;
   }
 
-  /** A logged event, for every socket. */
+  /** A logged event, for every socket, sent once it is written. */
   emit(body: ServerEventBody, replyTo: string | null = null, listener?: Listener): ServerEvent {
-    const now = Date.now();
-    const seq = ++this.lastSeq;
-    const event = envelope(body, seq, now, replyTo);
-    const frame = JSON.stringify(event);
+    const { seq, now, event, frame } = this.next(body, replyTo);
     this.store.appendEvent(seq, now, frame);
+    if (this.reserved > seq) {
+      // The reply's stream is over: a restart from here on continues the sequence without a gap.
+      this.reserved = seq;
+      this.store.saveSeqReserved(seq);
+    }
+    this.out(frame, event, listener);
+    return event;
+  }
+
+  /** A logged event of a reply in progress, for every socket: sent at once, written a task later. */
+  stream(body: ServerEventBody, replyTo: string | null = null, listener?: Listener): ServerEvent {
+    const { seq, now, event, frame } = this.next(body, replyTo);
+    if (seq > this.reserved) {
+      // Stored before this event can leave: the runtime holds it until this task's writes are durable.
+      this.reserved = seq - 1 + STREAM_RESERVE;
+      this.store.saveSeqReserved(this.reserved);
+    }
+    this.store.appendEventSoon(seq, now, frame);
+    this.out(frame, event, listener);
+    return event;
+  }
+
+  /** The next logged event: its seq, its time and its frame. */
+  private next(body: ServerEventBody, replyTo: string | null): { seq: number; now: number; event: ServerEvent; frame: string } {
+    const seq = ++this.lastSeq;
+    const now = Date.now();
+    const event = envelope(body, seq, now, replyTo);
+    return { seq, now, event, frame: JSON.stringify(event) };
+  }
+
+  private out(frame: string, event: ServerEvent, listener: Listener | undefined): void {
     this.toLive(frame);
     listener?.(frame, event);
-    return event;
   }
 
   /** An ephemeral event for every socket: not logged, no seq. */

@@ -3,7 +3,7 @@ import type { QuotaMetric } from "../../db/schema";
 import { addConversationUsage, type ConversationUsage, conversationUsageOf, isNoUsage } from "../../db/usage";
 import { voiceInputOf } from "../../db/voice-input";
 import { newId } from "../../lib/ids";
-import { isoSeconds } from "../../lib/time";
+import { isoSeconds, nextTask } from "../../lib/time";
 import type { StoredEvent } from "../../webhooks/events";
 import type { MessageJson, ToolCallJson } from "../conversation.protocol";
 import type { ConversationSetup } from "./contract";
@@ -62,6 +62,9 @@ const messageJson = (row: MessageRow): MessageJson => ({
   ...(row.tool === null ? {} : (JSON.parse(row.tool) as ToolPart)),
 });
 
+const INSERT_EVENT = "INSERT INTO events (seq, ts, frame) VALUES (?, ?, ?)";
+const UPSERT_META = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
 export class ConversationStore {
   /**
    * Parsed meta values and the transcript, read once per object lifetime: this store is the only
@@ -72,14 +75,42 @@ export class ConversationStore {
 
   private readonly sql: SqlStorage;
 
+  /**
+   * Writes of a reply in progress, made a task later (`appendEventSoon`, `saveTurnSoon`): a
+   * Durable Object holds back everything it sends until the writes of the task that sent it are
+   * durable (an fsync here, a replicated commit in production), so an audio frame written in its
+   * own task waits for that before it may leave. They run in the order made, at the next task or
+   * before any other statement of this store, whichever comes first: nothing reads the store behind.
+   */
+  private behind: (() => void)[] = [];
+
   constructor(storage: DurableObjectStorage) {
     this.sql = storage.sql;
     migrate(storage);
   }
 
+  /** Every statement but the deferred writes themselves: what was deferred runs first. */
+  private exec<T extends Record<string, SqlStorageValue>>(query: string, ...bindings: unknown[]): SqlStorageCursor<T> {
+    this.settle();
+    return this.sql.exec<T>(query, ...bindings);
+  }
+
+  private later(write: () => void): void {
+    if (this.behind.length === 0) void nextTask().then(() => this.settle());
+    this.behind.push(write);
+  }
+
+  /** Runs the deferred writes now. */
+  settle(): void {
+    if (this.behind.length === 0) return;
+    const writes = this.behind;
+    this.behind = [];
+    for (const write of writes) write();
+  }
+
   private get<T>(key: string): T | undefined {
     if (!this.meta.has(key)) {
-      const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
+      const row = this.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
       this.meta.set(key, row ? JSON.parse(row.value) : undefined);
     }
     // Callers get a copy: a change they make is not a change of the store until they save it.
@@ -87,7 +118,7 @@ export class ConversationStore {
   }
 
   private put(key: string, value: unknown): void {
-    this.sql.exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, JSON.stringify(value));
+    this.exec(UPSERT_META, key, JSON.stringify(value));
     this.meta.set(key, structuredClone(value));
   }
 
@@ -164,10 +195,17 @@ export class ConversationStore {
     return this.get<TurnInFlight>("turn");
   }
 
+  /** `saveTurn`, written a task later (see `behind`): read back at once. */
+  saveTurnSoon(turn: TurnInFlight): void {
+    const json = JSON.stringify(turn);
+    this.meta.set("turn", structuredClone(turn));
+    this.later(() => this.sql.exec(UPSERT_META, "turn", json));
+  }
+
   saveTurn(turn: TurnInFlight | undefined): void {
     if (turn) this.put("turn", turn);
     else {
-      this.sql.exec("DELETE FROM meta WHERE key = 'turn'");
+      this.exec("DELETE FROM meta WHERE key = 'turn'");
       this.meta.set("turn", undefined);
     }
   }
@@ -184,11 +222,11 @@ export class ConversationStore {
   }
 
   addToOutbox(list: StoredEvent[]): void {
-    for (const event of list) this.sql.exec("INSERT OR IGNORE INTO outbox (id, event) VALUES (?, ?)", event.id, JSON.stringify(event));
+    for (const event of list) this.exec("INSERT OR IGNORE INTO outbox (id, event) VALUES (?, ?)", event.id, JSON.stringify(event));
   }
 
   removeFromOutbox(ids: string[]): void {
-    for (const id of ids) this.sql.exec("DELETE FROM outbox WHERE id = ?", id);
+    for (const id of ids) this.exec("DELETE FROM outbox WHERE id = ?", id);
   }
 
   /**
@@ -223,7 +261,7 @@ export class ConversationStore {
       created_at: now,
       tool: message.tool ? JSON.stringify(message.tool) : null,
     };
-    this.sql.exec(
+    this.exec(
       "INSERT INTO messages (id, role, content, turn_id, interrupted, created_at, tool) VALUES (?, ?, ?, ?, ?, ?, ?)",
       row.id,
       row.role,
@@ -248,31 +286,49 @@ export class ConversationStore {
 
   /** The newest `limit` messages (all when absent), oldest first. */
   messages(limit?: number): MessageJson[] {
-    this.transcript ??= this.sql.exec<MessageRow>("SELECT * FROM messages ORDER BY rowid").toArray().map(messageJson);
+    this.transcript ??= this.exec<MessageRow>("SELECT * FROM messages ORDER BY rowid").toArray().map(messageJson);
     return limit === undefined ? [...this.transcript] : this.transcript.slice(-limit);
   }
 
+  /**
+   * The highest seq that may have been sent before it was logged (events.ts `stream`): after a
+   * restart the sequence goes on past it, so no seq a client may hold is used twice.
+   */
+  seqReserved(): number {
+    return this.get<number>("seq_reserved") ?? 0;
+  }
+
+  saveSeqReserved(seq: number): void {
+    this.put("seq_reserved", seq);
+  }
+
+  /** The newest logged event's seq (0 when none). */
   lastSeq(): number {
-    return this.sql.exec<{ seq: number | null }>("SELECT max(seq) AS seq FROM events").one().seq ?? 0;
+    return this.exec<{ seq: number | null }>("SELECT max(seq) AS seq FROM events").one().seq ?? 0;
   }
 
   appendEvent(seq: number, ts: number, frame: string): void {
-    this.sql.exec("INSERT INTO events (seq, ts, frame) VALUES (?, ?, ?)", seq, ts, frame);
+    this.exec(INSERT_EVENT, seq, ts, frame);
+  }
+
+  /** `appendEvent`, written a task later (see `behind`); the log's readers see it at once. */
+  appendEventSoon(seq: number, ts: number, frame: string): void {
+    this.later(() => this.sql.exec(INSERT_EVENT, seq, ts, frame));
   }
 
   /** The first `limit` stored events after `seq`, in order, as sent. */
   eventsAfter(seq: number, limit: number): { seq: number; frame: string }[] {
-    return this.sql.exec<{ seq: number; frame: string }>("SELECT seq, frame FROM events WHERE seq > ? ORDER BY seq LIMIT ?", seq, limit).toArray();
+    return this.exec<{ seq: number; frame: string }>("SELECT seq, frame FROM events WHERE seq > ? ORDER BY seq LIMIT ?", seq, limit).toArray();
   }
 
   /** How many stored events come after `seq`. */
   countEventsAfter(seq: number): number {
-    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM events WHERE seq > ?", seq).one().n;
+    return this.exec<{ n: number }>("SELECT count(*) AS n FROM events WHERE seq > ?", seq).one().n;
   }
 
   /** The oldest event still held (0 when none): a resume from before it has a gap. */
   firstSeq(): number {
-    return this.sql.exec<{ seq: number | null }>("SELECT min(seq) AS seq FROM events").one().seq ?? 0;
+    return this.exec<{ seq: number | null }>("SELECT min(seq) AS seq FROM events").one().seq ?? 0;
   }
 
   /**
@@ -281,10 +337,7 @@ export class ConversationStore {
    * this walks only the rows it deletes (the audio makes the table large: no scans).
    */
   pruneEvents(before: number): void {
-    this.sql.exec(
-      "DELETE FROM events WHERE seq < coalesce((SELECT seq FROM events WHERE ts >= ? ORDER BY seq LIMIT 1), (SELECT max(seq) FROM events))",
-      before,
-    );
+    this.exec("DELETE FROM events WHERE seq < coalesce((SELECT seq FROM events WHERE ts >= ? ORDER BY seq LIMIT 1), (SELECT max(seq) FROM events))", before);
   }
 
   /**
@@ -292,6 +345,6 @@ export class ConversationStore {
    * kept), to schedule the next pruning; null when there is nothing left to prune.
    */
   oldestPrunableEventAt(): number | null {
-    return this.sql.exec<{ ts: number }>("SELECT ts FROM events WHERE seq < (SELECT max(seq) FROM events) ORDER BY seq LIMIT 1").toArray()[0]?.ts ?? null;
+    return this.exec<{ ts: number }>("SELECT ts FROM events WHERE seq < (SELECT max(seq) FROM events) ORDER BY seq LIMIT 1").toArray()[0]?.ts ?? null;
   }
 }

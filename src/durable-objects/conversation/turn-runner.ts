@@ -105,6 +105,8 @@ export class TurnRunner {
     if (!record || !setup) throw new Error("conversation not initialised");
     const turnId = newId("turn");
     const emit = (body: ServerEventBody) => events.emit(body, request.replyTo, listener);
+    // The reply's own words and audio leave at once, written a task later (events.ts).
+    const stream = (body: ServerEventBody) => events.stream(body, request.replyTo, listener);
     const now = () => Date.now();
     const log = this.deps.log().with({ turn_id: turnId });
     const config = this.deps.config();
@@ -122,17 +124,17 @@ export class TurnRunner {
     const playback = new Playback();
     const format = record.outputAudioFormat;
     const sink = {
-      delta: (delta: string) => emit({ type: "agent.response.delta", turn_id: turnId, delta }),
+      delta: (delta: string) => stream({ type: "agent.response.delta", turn_id: turnId, delta }),
       speechStarted: () => {
         inFlight.speechStarted = true;
-        store.saveTurn(inFlight);
+        store.saveTurnSoon(inFlight);
         handle.setState("speaking");
-        emit({ type: "avatar.speech.started", turn_id: turnId });
+        stream({ type: "avatar.speech.started", turn_id: turnId });
       },
       audio: (chunk: SpeechChunk, spokenSoFar: string) => {
         inFlight.spoken = spokenSoFar;
-        store.saveTurn(inFlight);
-        emit({
+        store.saveTurnSoon(inFlight);
+        stream({
           type: "avatar.audio.delta",
           turn_id: turnId,
           audio: encodeBase64(chunk.audio),
