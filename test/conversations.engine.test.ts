@@ -120,6 +120,29 @@ describe("sequence numbers", () => {
     });
   });
 
+  it("a reply reserves its seqs as it starts, so its streamed events write nothing in the task that sends them", async () => {
+    const conv = await createConversation();
+    await runInDurableObject(stubOf(conv.id), async (_, state) => {
+      const events = new EventStream(new ConversationStore(state.storage), () => []);
+      const stored = () => ({
+        reserved: state.storage.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'seq_reserved'").toArray()[0]?.value,
+        events: state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM events").one().n,
+      });
+      // Without a reservation the first streamed event writes one itself (and so waits for it).
+      const first = events.stream({ type: "agent.response.delta", turn_id: "turn_1", delta: "Hi" }).seq ?? 0;
+      expect(stored().reserved).toBe(String(first - 1 + 256));
+      events.emit({ type: "avatar.speech.stopped", turn_id: "turn_1" });
+
+      events.reserve();
+      await scheduler.wait(1);
+      const before = stored();
+      expect(before.reserved).toBe(String(events.lastSeq + 256));
+      events.stream({ type: "agent.response.delta", turn_id: "turn_2", delta: "Hello" });
+      events.stream({ type: "avatar.speech.started", turn_id: "turn_2" });
+      expect(stored()).toEqual(before);
+    });
+  });
+
   it("avatar.state says what the avatar is doing, as it changes, and session.ready says it to a late socket", async () => {
     const conv = await createConversation({ audio_lead_ms: 300 });
     const s = await open(conv.id);

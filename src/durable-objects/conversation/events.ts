@@ -84,15 +84,21 @@ export class EventStream {
 
   /** A logged event of a reply in progress, for every socket: sent at once, written a task later. */
   stream(body: ServerEventBody, replyTo: string | null = null, listener?: Listener): ServerEvent {
+    // Stored before this event can leave: the runtime holds it until this task's writes are durable.
+    if (this.lastSeq >= this.reserved) this.reserve();
     const { seq, now, event, frame } = this.next(body, replyTo);
-    if (seq > this.reserved) {
-      // Stored before this event can leave: the runtime holds it until this task's writes are durable.
-      this.reserved = seq - 1 + STREAM_RESERVE;
-      this.store.saveSeqReserved(this.reserved);
-    }
     this.store.appendEventSoon(seq, now, frame);
     this.out(frame, event, listener);
     return event;
+  }
+
+  /**
+   * Reserves the next seqs for `stream`. A reply calls it as it starts, in a task that writes
+   * anyway, so its first streamed event has no write of its own to wait for.
+   */
+  reserve(): void {
+    this.reserved = this.lastSeq + STREAM_RESERVE;
+    this.store.saveSeqReserved(this.reserved);
   }
 
   /** The next logged event: its seq, its time and its frame. */

@@ -193,6 +193,8 @@ export class TurnRunner {
         if (request.voice) emit({ type: "user.transcript.final", socket_id: request.voice.socketId, message: input });
         emit({ type: "message.created", message: input });
       }
+      // In this task, which writes the user's message anyway: the reply's first delta need not wait.
+      if (!cancelled && !noModel) events.reserve();
     } finally {
       announce();
     }
