@@ -256,10 +256,11 @@ export interface Envelope {
   /**
    * The conversation's event sequence, 1, 2, 3... with no gaps, on the events written to its log
    * (what every socket receives and a resume replays); after a restart in the middle of a reply it
-   * skips ahead (at most 256) past the seqs the reply may have sent, and never reuses one. Events that are not logged have no `seq`:
-   * those for one socket (`session.ready`, `session.keep_alive.ack`, an `error` answering its frame)
-   * and the ephemeral broadcasts (`avatar.state`). So "keep the highest seq, skip an event whose
-   * seq you have" is a correct de-duplication for every event.
+   * skips ahead (at most 256) past the seqs the reply may have sent, and never reuses one. Events
+   * that are not logged have no `seq`: those for one socket (`session.ready`,
+   * `session.keep_alive.ack`, an `error` answering its frame) and the ephemeral broadcasts
+   * (`avatar.state`). So "keep the highest seq, skip an event whose seq you have" is a correct
+   * de-duplication for every event.
    */
   seq?: number;
   /** ISO-8601 UTC with milliseconds. */

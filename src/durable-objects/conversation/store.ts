@@ -101,7 +101,7 @@ export class ConversationStore {
   }
 
   /** Runs the deferred writes now. */
-  settle(): void {
+  private settle(): void {
     if (this.behind.length === 0) return;
     const writes = this.behind;
     this.behind = [];
@@ -120,6 +120,13 @@ export class ConversationStore {
   private put(key: string, value: unknown): void {
     this.exec(UPSERT_META, key, JSON.stringify(value));
     this.meta.set(key, structuredClone(value));
+  }
+
+  /** `put`, written a task later (see `behind`): read back at once, as it is now. */
+  private putSoon(key: string, value: unknown): void {
+    const json = JSON.stringify(value);
+    this.meta.set(key, structuredClone(value));
+    this.later(() => this.sql.exec(UPSERT_META, key, json));
   }
 
   /** Written once, at creation. */
@@ -197,9 +204,7 @@ export class ConversationStore {
 
   /** `saveTurn`, written a task later (see `behind`): read back at once. */
   saveTurnSoon(turn: TurnInFlight): void {
-    const json = JSON.stringify(turn);
-    this.meta.set("turn", structuredClone(turn));
-    this.later(() => this.sql.exec(UPSERT_META, "turn", json));
+    this.putSoon("turn", turn);
   }
 
   saveTurn(turn: TurnInFlight | undefined): void {
