@@ -69,6 +69,9 @@ export interface TurnRunnerDeps {
   canAnswerTool: (clientSecretMayAnswer: boolean) => boolean;
 }
 
+/** How long the user's message waits to be written after the model is asked (see `run`). */
+const MODEL_HEAD_START_MS = 1;
+
 const NO_METRICS: TurnMetrics = { llm_first_token_ms: null, tts_first_byte_ms: null, first_audio_ms: null, total_ms: 0, tool_ms: null };
 const NO_VOICE = { stt_final_ms: null, voice_to_voice_ms: null };
 
@@ -153,11 +156,13 @@ export class TurnRunner {
     };
     const context = { signal: handle.signal, config, log, now, playback };
 
-    // The model is asked before anything is written, and the writes wait for a later task: a
-    // Durable Object holds back an outgoing request until the writes of the task that made it are
-    // durable (workerd decides when the task ends, so even a write after fetch() holds it; ~0.5 ms
-    // a turn here). The model's first token matters more than the user's message being stored a
-    // moment earlier, and `announced` keeps the message.created below ahead of the reply.
+    // The model is asked before anything is written, and the writes wait a moment: a Durable
+    // Object holds back an outgoing request until the writes made before it left are durable.
+    // fetch() only starts the request; it leaves a few event-loop turns later, so a write in the
+    // very next task still holds it (+0.3 ms to the model's request against no write at all, a
+    // bare object here), and one a millisecond later no longer does (MODEL_HEAD_START_MS). The
+    // model's first token matters more than the user's message being stored a moment earlier, and
+    // `announced` keeps the message.created below ahead of the reply.
     let announce = () => {};
     const announced = new Promise<void>((resolve) => (announce = resolve));
     let outcome: Promise<TurnOutcome> | undefined;
@@ -183,7 +188,7 @@ export class TurnRunner {
         : undefined;
       const chat = { model: setup.llm.model, messages: history };
       outcome = runTurn({ kind: "reply", llm, request: chat, ...(tools ? { tools } : {}) }, speech, sink, { ...context, announced });
-      await nextTask();
+      await nextTask(MODEL_HEAD_START_MS);
     }
 
     let input: MessageJson | null = null;
