@@ -55,19 +55,31 @@ export async function openLoop({ url, headers, rate, seconds, headersFor }) {
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const total = Math.round(rate * seconds);
   const start = performance.now();
-  /** @type {Promise<{ latency: number, answer: Answer }>[]} */
+  /** @type {Promise<{ latency: number, answer: Answer } | { error: string }>[]} */
   const pending = [];
   for (let i = 0; i < total; i++) {
     const due = start + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 1) await sleep(wait);
-    pending.push(get(agent, url, { ...headers, ...(headersFor?.(i) ?? {}) }).then((answer) => ({ latency: performance.now() - due, answer })));
+    pending.push(
+      get(agent, url, { ...headers, ...(headersFor?.(i) ?? {}) }).then(
+        (answer) => ({ latency: performance.now() - due, answer }),
+        // A connection reset while later requests are still being sent would be an unhandled
+        // rejection that ends the whole run (it did once, 12 minutes in): it is counted instead,
+        // and the summary shows it.
+        (/** @type {NodeJS.ErrnoException} */ err) => ({ error: err.code ?? String(err) }),
+      ),
+    );
   }
-  const results = await Promise.all(pending);
+  const settled = await Promise.all(pending);
   agent.destroy();
+  const results = settled.filter((r) => "answer" in r);
+  const failed = countBy(settled.flatMap((r) => ("error" in r ? [r.error] : [])));
   const latencies = results.map((r) => r.latency).sort((a, b) => a - b);
   return {
     n: results.length,
+    /** Requests that got no answer at all, by error code (answered ones count under `statuses`). */
+    failed,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     statuses: countBy(results.map((r) => r.answer.status)),
@@ -106,8 +118,9 @@ export async function addedLatency({ urls, headers, delays, rate, seconds }) {
         blocked: withLimiter.blocked,
         n: withLimiter.n,
         windows: withLimiter.windows,
+        failed: withLimiter.failed,
       },
-      without: { p50: without.p50, p99: without.p99, statuses: without.statuses },
+      without: { p50: without.p50, p99: without.p99, statuses: without.statuses, failed: without.failed },
       added_p50: withLimiter.p50 - without.p50,
       added_p99: withLimiter.p99 - without.p99,
     });

@@ -98,7 +98,7 @@ const PROBES = [
         summary: rows
           .map(
             (r) =>
-              `${r.injected_ms} ms injected: p50 ${fmt(r.with.p50, 1)} vs ${fmt(r.without.p50, 1)} ms (added ${fmt(r.added_p50, 1)}), p99 ${fmt(r.with.p99, 1)} vs ${fmt(r.without.p99, 1)} (added ${fmt(r.added_p99, 1)}), ${fmt(r.with.zero_blocking * 100, 1)} % with no blocking call (${r.with.blocked} of ${r.with.n} waited, ${r.with.windows} windows)`,
+              `${r.injected_ms} ms injected: p50 ${fmt(r.with.p50, 1)} vs ${fmt(r.without.p50, 1)} ms (added ${fmt(r.added_p50, 1)}), p99 ${fmt(r.with.p99, 1)} vs ${fmt(r.without.p99, 1)} (added ${fmt(r.added_p99, 1)}), ${fmt(r.with.zero_blocking * 100, 1)} % with no blocking call (${r.with.blocked} of ${r.with.n} waited, ${r.with.windows} windows)${unanswered(r.with.failed, r.without.failed)}`,
           )
           .join("; "),
       };
@@ -473,6 +473,14 @@ const workerdVersion = () => {
 };
 
 const fmt = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "–");
+/** Requests of an open loop that got no answer (connection errors), with and without the limiter; empty when none. */
+const unanswered = (/** @type {Record<string, number>} */ on, /** @type {Record<string, number>} */ off) => {
+  const list = (/** @type {Record<string, number>} */ f) =>
+    Object.entries(f)
+      .map(([code, n]) => `${n} ${code}`)
+      .join(", ") || "none";
+  return Object.keys(on).length + Object.keys(off).length === 0 ? "" : `, unanswered: ${list(on)} with the limiter, ${list(off)} without`;
+};
 /** With its sign: "+4.6", "-2.0" (a measured growth can come out negative). */
 const signed = (n, digits = 2) => (Number.isFinite(n) && n >= 0 ? `+${fmt(n, digits)}` : fmt(n, digits));
 /**
