@@ -77,6 +77,8 @@ export async function openLoop({ url, headers, rate, seconds, headersFor }) {
   const failed = countBy(settled.flatMap((r) => ("error" in r ? [r.error] : [])));
   const latencies = results.map((r) => r.latency).sort((a, b) => a - b);
   return {
+    /** Requests sent; `n` of them were answered. */
+    sent: total,
     n: results.length,
     /** Requests that got no answer at all, by error code (answered ones count under `statuses`). */
     failed,
@@ -150,7 +152,7 @@ export async function mostPerWindow({ url, key, limit, seconds }) {
     perWindow[reset] = (perWindow[reset] ?? 0) + 1;
   }
   const admitted = Object.values(perWindow);
-  return { limit, offered: r.n, windows: admitted.length, most: Math.max(0, ...admitted), statuses: r.statuses };
+  return { limit, offered: r.sent, windows: admitted.length, most: Math.max(0, ...admitted), statuses: r.statuses };
 }
 
 /**
