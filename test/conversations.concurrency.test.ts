@@ -117,12 +117,14 @@ describe("active conversations per org", () => {
   it("a place whose release never came is freed once the conversation must have ended", async () => {
     const org = await freshOrg("free");
     const limiter = limiterOf(org.id);
-    expect(await limiter.claimConversation("conv_a", 2, Date.now() + 200)).toEqual({ ok: true, active: 1 });
+    // Its place lasts a second: long enough that the claims below come before it ends on a loaded machine
+    // (200 ms once did not).
+    expect(await limiter.claimConversation("conv_a", 2, Date.now() + 1_000)).toEqual({ ok: true, active: 1 });
     expect(await limiter.claimConversation("conv_b", 2, Date.now() + 60_000)).toEqual({ ok: true, active: 2 });
     expect(await limiter.claimConversation("conv_c", 2, Date.now() + 60_000)).toEqual({ ok: false, active: 2 });
     // A retried claim of a conversation holding a place is granted again.
     expect(await limiter.claimConversation("conv_b", 2, Date.now() + 60_000)).toEqual({ ok: true, active: 2 });
-    await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 1_050));
     expect(await limiter.claimConversation("conv_c", 2, Date.now() + 60_000)).toEqual({ ok: true, active: 2 });
     await limiter.releaseConversation("conv_b");
     await limiter.releaseConversation("conv_b");
