@@ -64,12 +64,12 @@ const messageJson = (row: MessageRow): MessageJson => ({
 
 const INSERT_EVENT = "INSERT INTO events (seq, ts, frame) VALUES (?, ?, ?)";
 /**
- * How long the writes of a reply in progress wait to be written together (`behind`). Each write
- * made in its own task is a commit of its own, and a reply streams ~40 tokens and ~95 audio frames
- * a second: written a task later, that was ~64 commits a turn, about a fifth of the object's CPU in a
- * turn (a CPU profile of the bench's turns, `ActorSqlite` commits and their fsyncs). They are sent at
- * once whatever this is; a crash may lose this long of them from the log, and the seqs reserved
- * for them (events.ts) are skipped, as before.
+ * How long the writes of a reply in progress wait to be written together (`behind`). Each task that
+ * writes is a commit of its own: written a task later, the bench's turn (40 tokens over a second,
+ * ~95 audio frames) made ~64 commits, and they and their fsyncs were about a fifth of the object's
+ * CPU (a CPU profile, `ActorSqlite` commits); written every 50 ms, ~24. The events are sent at once
+ * whatever this is; a crash may lose this long of them from the log, and the seqs reserved for them
+ * (events.ts) are skipped, as before.
  */
 export const WRITE_BEHIND_MS = 50;
 const UPSERT_META = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
