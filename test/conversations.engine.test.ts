@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { Conversation } from "../src/durable-objects/conversation";
 import { EventStream } from "../src/durable-objects/conversation/events";
 import { SCHEMA_VERSION } from "../src/durable-objects/conversation/schema";
-import { ConversationStore, WRITE_BEHIND_MS } from "../src/durable-objects/conversation/store";
+import { ConversationStore, WRITE_BEHIND_MAX_MS, WRITE_BEHIND_MS } from "../src/durable-objects/conversation/store";
 import type { ServerEvent } from "../src/durable-objects/conversation.protocol";
 import { api, KEYS } from "./helpers/http";
 import { createConversation, socketsClosedAfterEach } from "./helpers/ws";
@@ -94,16 +94,27 @@ describe("sequence numbers", () => {
       // Not in the next task: the writes of a moment are one commit, not one each.
       await scheduler.wait(1);
       expect(logged()).toEqual(written);
-      await scheduler.wait(WRITE_BEHIND_MS);
+      // No event follows: they are written anyway.
+      await scheduler.wait(WRITE_BEHIND_MAX_MS);
       expect(logged()).toEqual([...written, base + 1, base + 2]);
+
+      // An event once the oldest write behind is WRITE_BEHIND_MS old: sent, then all written a task later.
+      events.stream({ type: "agent.response.delta", turn_id: "turn_1", delta: " Hi" });
+      await scheduler.wait(WRITE_BEHIND_MS + 5);
+      expect(logged()).toEqual([...written, base + 1, base + 2]);
+      events.stream({ type: "agent.response.delta", turn_id: "turn_1", delta: " again" });
+      expect(sent.at(-1)?.seq).toBe(base + 4);
+      expect(logged()).toEqual([...written, base + 1, base + 2]);
+      await scheduler.wait(1);
+      expect(logged()).toEqual([...written, base + 1, base + 2, base + 3, base + 4]);
 
       // A logged event in the same task as a streamed one: both in the log at once, in seq order.
       events.stream({ type: "agent.response.delta", turn_id: "turn_1", delta: " there." });
       events.emit({ type: "avatar.speech.stopped", turn_id: "turn_1" });
-      expect(logged()).toEqual([...written, base + 1, base + 2, base + 3, base + 4]);
+      expect(logged()).toEqual([...written, base + 1, base + 2, base + 3, base + 4, base + 5, base + 6]);
       // And the store's own reads never lag: a replay's read sees a streamed event at once.
       events.stream({ type: "agent.response.delta", turn_id: "turn_2", delta: "Next" });
-      expect(store.eventsAfter(base + 4, 10).map((r) => r.seq)).toEqual([base + 5]);
+      expect(store.eventsAfter(base + 6, 10).map((r) => r.seq)).toEqual([base + 7]);
     });
   });
 
@@ -121,7 +132,7 @@ describe("sequence numbers", () => {
       store.saveTurnSoon(turn("Hello"));
       store.saveTurnSoon(turn("Hello there"));
       expect(store.turn()?.spoken).toBe("Hello there");
-      await scheduler.wait(WRITE_BEHIND_MS + 1);
+      await scheduler.wait(WRITE_BEHIND_MAX_MS + 1);
       expect(stored()).toEqual(["Hello there"]);
 
       // Deferred saves, then one written at once: the older ones go first, the newest stays.
@@ -129,7 +140,7 @@ describe("sequence numbers", () => {
       store.saveTurnSoon(turn("Hello there, how are"));
       store.saveTurn(turn("Hello there, how are you?"));
       expect(stored()).toEqual(["Hello there, how are you?"]);
-      await scheduler.wait(WRITE_BEHIND_MS + 1);
+      await scheduler.wait(WRITE_BEHIND_MAX_MS + 1);
       expect(stored()).toEqual(["Hello there, how are you?"]);
       expect(new ConversationStore(state.storage).turn()?.spoken).toBe("Hello there, how are you?");
     });

@@ -64,14 +64,16 @@ const messageJson = (row: MessageRow): MessageJson => ({
 
 const INSERT_EVENT = "INSERT INTO events (seq, ts, frame) VALUES (?, ?, ?)";
 /**
- * How long the writes of a reply in progress wait to be written together (`behind`). Each task that
- * writes is a commit of its own: written a task later, the bench's turn (40 tokens over a second,
- * ~95 audio frames) made ~64 commits, and they and their fsyncs were about a fifth of the object's
- * CPU (a CPU profile, `ActorSqlite` commits); written every 50 ms, ~24. The events are sent at once
- * whatever this is; a crash may lose this long of them from the log, and the seqs reserved for them
- * (events.ts) are skipped, as before.
+ * How old the writes of a reply in progress get before they are written together (`behind`). Each
+ * task that writes is a commit of its own: written a task later, the bench's turn (40 tokens over a
+ * second, ~95 audio frames) made ~64 commits, and they and their fsyncs were about a fifth of the
+ * object's CPU (a CPU profile, `ActorSqlite` commits); written as `behind` says, ~17. The events are
+ * sent at once whatever this is; a crash may lose up to `WRITE_BEHIND_MAX_MS` of them from the log,
+ * and the seqs reserved for them (events.ts) are skipped, as before.
  */
 export const WRITE_BEHIND_MS = 50;
+/** When no event follows to write them after (the reply paused): the writes behind are written anyway. */
+export const WRITE_BEHIND_MAX_MS = 200;
 const UPSERT_META = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 
 export class ConversationStore {
@@ -88,11 +90,19 @@ export class ConversationStore {
    * Writes of a reply in progress, made later (`appendEventSoon`, `saveTurnSoon`): a Durable Object
    * holds back everything it sends until the writes of the task that sent it are durable (an fsync
    * here, a replicated commit in production), so an audio frame written in its own task waits for
-   * that before it may leave. They run in the order made, together, `WRITE_BEHIND_MS` after the
-   * first of them or before any other statement of this store, whichever comes first: nothing reads
-   * the store behind.
+   * that before it may leave. They run in the order made, together, before any other statement of
+   * this store (nothing reads the store behind), or in the task after an event sent once the oldest
+   * is `WRITE_BEHIND_MS` old, or `WRITE_BEHIND_MAX_MS` after it if no event follows.
+   * Not on a timer of their own alone: a model's tokens come at a steady pace, and a commit that
+   * starts as a token arrives holds that token back (every other token at 25 ms and 50 ms) until
+   * it is durable; right after an event is sent, the next one is furthest away.
    */
   private behind: (() => void)[] = [];
+  /** When the oldest write behind was made. */
+  private behindSince = 0;
+  /** Counts the batches written, so that a batch's own `WRITE_BEHIND_MAX_MS` timer finds it gone. */
+  private batches = 0;
+  private writeScheduled = false;
   /** Meta keys with a `putSoon` among the writes behind: one write each, of the newest value. */
   private readonly metaBehind = new Set<string>();
 
@@ -107,14 +117,25 @@ export class ConversationStore {
     return this.sql.exec<T>(query, ...bindings);
   }
 
+  /** A write behind; it is made before the event it belongs to is sent, in the same task. */
   private later(write: () => void): void {
-    if (this.behind.length === 0) void nextTask(WRITE_BEHIND_MS).then(() => this.settle());
     this.behind.push(write);
+    const now = Date.now();
+    if (this.behind.length === 1) {
+      this.behindSince = now;
+      const batch = this.batches;
+      void nextTask(WRITE_BEHIND_MAX_MS).then(() => this.batches === batch && this.settle());
+    } else if (!this.writeScheduled && now - this.behindSince >= WRITE_BEHIND_MS) {
+      this.writeScheduled = true;
+      void nextTask().then(() => this.settle());
+    }
   }
 
   /** Runs the deferred writes now. */
   private settle(): void {
+    this.writeScheduled = false;
     if (this.behind.length === 0) return;
+    this.batches += 1;
     const writes = this.behind;
     this.behind = [];
     for (const write of writes) write();
