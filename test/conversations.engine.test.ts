@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { Conversation } from "../src/durable-objects/conversation";
 import { EventStream } from "../src/durable-objects/conversation/events";
 import { SCHEMA_VERSION } from "../src/durable-objects/conversation/schema";
-import { ConversationStore, WRITE_BEHIND_MAX_MS, WRITE_BEHIND_MS } from "../src/durable-objects/conversation/store";
+import { ConversationStore } from "../src/durable-objects/conversation/store";
 import type { ServerEvent } from "../src/durable-objects/conversation.protocol";
 import { api, KEYS } from "./helpers/http";
 import { createConversation, socketsClosedAfterEach } from "./helpers/ws";
@@ -71,7 +71,7 @@ describe("sequence numbers", () => {
     expect([...new Set(witness.events.filter((e) => e.seq === undefined).map((e) => e.type))].sort()).toEqual(["avatar.state", "session.ready"]);
   }, 40_000);
 
-  it("a reply's own events leave before they are written; the log has them together a moment later, in order, and no logged event overtakes them", async () => {
+  it("a reply's own events leave before they are written; the log has them a task later, in order, and no logged event overtakes them", async () => {
     const conv = await createConversation();
     await runInDurableObject(stubOf(conv.id), async (_, state) => {
       const sent: ServerEvent[] = [];
@@ -91,58 +91,16 @@ describe("sequence numbers", () => {
       events.stream({ type: "avatar.speech.started", turn_id: "turn_1" });
       expect(sent.map((e) => e.seq)).toEqual([base + 1, base + 2]);
       expect(logged()).toEqual(written);
-      // Not in the next task: the writes of a moment are one commit, not one each.
       await scheduler.wait(1);
-      expect(logged()).toEqual(written);
-      // No event follows: they are written anyway.
-      await scheduler.wait(WRITE_BEHIND_MAX_MS);
       expect(logged()).toEqual([...written, base + 1, base + 2]);
-
-      // An event once the oldest write behind is WRITE_BEHIND_MS old: sent, then all written a task later.
-      events.stream({ type: "agent.response.delta", turn_id: "turn_1", delta: " Hi" });
-      await scheduler.wait(WRITE_BEHIND_MS + 5);
-      expect(logged()).toEqual([...written, base + 1, base + 2]);
-      events.stream({ type: "agent.response.delta", turn_id: "turn_1", delta: " again" });
-      expect(sent.at(-1)?.seq).toBe(base + 4);
-      expect(logged()).toEqual([...written, base + 1, base + 2]);
-      await scheduler.wait(1);
-      expect(logged()).toEqual([...written, base + 1, base + 2, base + 3, base + 4]);
 
       // A logged event in the same task as a streamed one: both in the log at once, in seq order.
       events.stream({ type: "agent.response.delta", turn_id: "turn_1", delta: " there." });
       events.emit({ type: "avatar.speech.stopped", turn_id: "turn_1" });
-      expect(logged()).toEqual([...written, base + 1, base + 2, base + 3, base + 4, base + 5, base + 6]);
+      expect(logged()).toEqual([...written, base + 1, base + 2, base + 3, base + 4]);
       // And the store's own reads never lag: a replay's read sees a streamed event at once.
       events.stream({ type: "agent.response.delta", turn_id: "turn_2", delta: "Next" });
-      expect(store.eventsAfter(base + 6, 10).map((r) => r.seq)).toEqual([base + 7]);
-    });
-  });
-
-  it("a turn saved again and again while it streams is stored as it is last; a save that cannot wait is never overwritten by an older deferred one", async () => {
-    const conv = await createConversation();
-    await runInDurableObject(stubOf(conv.id), async (_, state) => {
-      const store = new ConversationStore(state.storage);
-      const stored = () =>
-        state.storage.sql
-          .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'turn'")
-          .toArray()
-          .map((r) => (JSON.parse(r.value) as { spoken: string }).spoken);
-      const turn = (spoken: string) => ({ id: "turn_1", replyTo: null, speechStarted: true, spoken, startedAt: 1 });
-
-      store.saveTurnSoon(turn("Hello"));
-      store.saveTurnSoon(turn("Hello there"));
-      expect(store.turn()?.spoken).toBe("Hello there");
-      await scheduler.wait(WRITE_BEHIND_MAX_MS + 1);
-      expect(stored()).toEqual(["Hello there"]);
-
-      // Deferred saves, then one written at once: the older ones go first, the newest stays.
-      store.saveTurnSoon(turn("Hello there, how"));
-      store.saveTurnSoon(turn("Hello there, how are"));
-      store.saveTurn(turn("Hello there, how are you?"));
-      expect(stored()).toEqual(["Hello there, how are you?"]);
-      await scheduler.wait(WRITE_BEHIND_MAX_MS + 1);
-      expect(stored()).toEqual(["Hello there, how are you?"]);
-      expect(new ConversationStore(state.storage).turn()?.spoken).toBe("Hello there, how are you?");
+      expect(store.eventsAfter(base + 4, 10).map((r) => r.seq)).toEqual([base + 5]);
     });
   });
 

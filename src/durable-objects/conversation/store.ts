@@ -63,17 +63,6 @@ const messageJson = (row: MessageRow): MessageJson => ({
 });
 
 const INSERT_EVENT = "INSERT INTO events (seq, ts, frame) VALUES (?, ?, ?)";
-/**
- * How old the writes of a reply in progress get before they are written together (`behind`). Each
- * task that writes is a commit of its own: written a task later, the bench's turn (40 tokens over a
- * second, ~95 audio frames) made ~64 commits, and they and their fsyncs were about a fifth of the
- * object's CPU (a CPU profile, `ActorSqlite` commits); written as `behind` says, ~17. The events are
- * sent at once whatever this is; a crash may lose up to `WRITE_BEHIND_MAX_MS` of them from the log,
- * and the seqs reserved for them (events.ts) are skipped, as before.
- */
-export const WRITE_BEHIND_MS = 50;
-/** When no event follows to write them after (the reply paused): the writes behind are written anyway. */
-export const WRITE_BEHIND_MAX_MS = 200;
 const UPSERT_META = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 
 export class ConversationStore {
@@ -87,24 +76,13 @@ export class ConversationStore {
   private readonly sql: SqlStorage;
 
   /**
-   * Writes of a reply in progress, made later (`appendEventSoon`, `saveTurnSoon`): a Durable Object
-   * holds back everything it sends until the writes of the task that sent it are durable (an fsync
-   * here, a replicated commit in production), so an audio frame written in its own task waits for
-   * that before it may leave. They run in the order made, together, before any other statement of
-   * this store (nothing reads the store behind), or in the task after an event sent once the oldest
-   * is `WRITE_BEHIND_MS` old, or `WRITE_BEHIND_MAX_MS` after it if no event follows.
-   * Not on a timer of their own alone: a model's tokens come at a steady pace, and a commit that
-   * starts as a token arrives holds that token back (every other token at 25 ms and 50 ms) until
-   * it is durable; right after an event is sent, the next one is furthest away.
+   * Writes of a reply in progress, made a task later (`appendEventSoon`, `saveTurnSoon`): a
+   * Durable Object holds back everything it sends until the writes of the task that sent it are
+   * durable (an fsync here, a replicated commit in production), so an audio frame written in its
+   * own task waits for that before it may leave. They run in the order made, at the next task or
+   * before any other statement of this store, whichever comes first: nothing reads the store behind.
    */
   private behind: (() => void)[] = [];
-  /** When the oldest write behind was made. */
-  private behindSince = 0;
-  /** Counts the batches written, so that a batch's own `WRITE_BEHIND_MAX_MS` timer finds it gone. */
-  private batches = 0;
-  private writeScheduled = false;
-  /** Meta keys with a `putSoon` among the writes behind: one write each, of the newest value. */
-  private readonly metaBehind = new Set<string>();
 
   constructor(storage: DurableObjectStorage) {
     this.sql = storage.sql;
@@ -117,25 +95,14 @@ export class ConversationStore {
     return this.sql.exec<T>(query, ...bindings);
   }
 
-  /** A write behind; it is made before the event it belongs to is sent, in the same task. */
   private later(write: () => void): void {
+    if (this.behind.length === 0) void nextTask().then(() => this.settle());
     this.behind.push(write);
-    const now = Date.now();
-    if (this.behind.length === 1) {
-      this.behindSince = now;
-      const batch = this.batches;
-      void nextTask(WRITE_BEHIND_MAX_MS).then(() => this.batches === batch && this.settle());
-    } else if (!this.writeScheduled && now - this.behindSince >= WRITE_BEHIND_MS) {
-      this.writeScheduled = true;
-      void nextTask().then(() => this.settle());
-    }
   }
 
   /** Runs the deferred writes now. */
   private settle(): void {
-    this.writeScheduled = false;
     if (this.behind.length === 0) return;
-    this.batches += 1;
     const writes = this.behind;
     this.behind = [];
     for (const write of writes) write();
@@ -155,18 +122,11 @@ export class ConversationStore {
     this.meta.set(key, structuredClone(value));
   }
 
-  /**
-   * `put`, written later (see `behind`): read back at once, as it is now. A key saved again before
-   * it is written is written once, as it is then (a reply saves its turn with every audio frame).
-   */
+  /** `put`, written a task later (see `behind`): read back at once, as it is now. */
   private putSoon(key: string, value: unknown): void {
+    const json = JSON.stringify(value);
     this.meta.set(key, structuredClone(value));
-    if (this.metaBehind.has(key)) return;
-    this.metaBehind.add(key);
-    this.later(() => {
-      this.metaBehind.delete(key);
-      this.sql.exec(UPSERT_META, key, JSON.stringify(this.meta.get(key)));
-    });
+    this.later(() => this.sql.exec(UPSERT_META, key, json));
   }
 
   /** Written once, at creation. */
@@ -242,7 +202,7 @@ export class ConversationStore {
     return this.get<TurnInFlight>("turn");
   }
 
-  /** `saveTurn`, written later (see `behind`): read back at once. */
+  /** `saveTurn`, written a task later (see `behind`): read back at once. */
   saveTurnSoon(turn: TurnInFlight): void {
     this.putSoon("turn", turn);
   }
@@ -356,7 +316,7 @@ export class ConversationStore {
     this.exec(INSERT_EVENT, seq, ts, frame);
   }
 
-  /** `appendEvent`, written later (see `behind`); the log's readers see it at once. */
+  /** `appendEvent`, written a task later (see `behind`); the log's readers see it at once. */
   appendEventSoon(seq: number, ts: number, frame: string): void {
     this.later(() => this.sql.exec(INSERT_EVENT, seq, ts, frame));
   }

@@ -108,7 +108,7 @@ export class TurnRunner {
     if (!record || !setup) throw new Error("conversation not initialised");
     const turnId = newId("turn");
     const emit = (body: ServerEventBody) => events.emit(body, request.replyTo, listener);
-    // The reply's own words and audio leave at once, written a moment later (events.ts).
+    // The reply's own words and audio leave at once, written a task later (events.ts).
     const stream = (body: ServerEventBody) => events.stream(body, request.replyTo, listener);
     const now = () => Date.now();
     const log = this.deps.log().with({ turn_id: turnId });
