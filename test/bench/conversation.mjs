@@ -269,7 +269,7 @@ export async function turnLatency({ apiUrl, echoUrl, llmUrl, headers, turns, wor
  * @param {{ apiUrl: string, headers: Record<string, string>, levels: number[], everyMs: number, windowMs: number }} opts
  */
 export async function capacity({ apiUrl, headers, levels, everyMs, windowMs }) {
-  /** @type {{ conversations: number, turns: number, p50: number, p99: number, failed: number }[]} */
+  /** @type {{ conversations: number, turns: number, p50: number, p99: number, failed: number, why?: Record<string, number> }[]} */
   const results = [];
   for (const n of levels) {
     const talks = [];
@@ -277,6 +277,8 @@ export async function capacity({ apiUrl, headers, levels, everyMs, windowMs }) {
     /** @type {number[]} */
     const firstAudio = [];
     let failed = 0;
+    /** @type {Record<string, number>} why turns failed, by message (the error event's code and message) */
+    const why = {};
     const until = now() + windowMs;
     await Promise.all(
       talks.map(async (talk, i) => {
@@ -285,8 +287,10 @@ export async function capacity({ apiUrl, headers, levels, everyMs, windowMs }) {
           const begun = now();
           try {
             firstAudio.push((await talk.turn()).firstAudio);
-          } catch {
+          } catch (error) {
             failed += 1;
+            const reason = error instanceof Error ? error.message : String(error);
+            why[reason] = (why[reason] ?? 0) + 1;
           }
           const rest = everyMs - (now() - begun);
           if (rest > 0) await new Promise((r) => setTimeout(r, rest));
@@ -295,7 +299,14 @@ export async function capacity({ apiUrl, headers, levels, everyMs, windowMs }) {
     );
     for (const talk of talks) talk.close();
     firstAudio.sort((a, b) => a - b);
-    const row = { conversations: n, turns: firstAudio.length, p50: percentile(firstAudio, 50), p99: percentile(firstAudio, 99), failed };
+    const row = {
+      conversations: n,
+      turns: firstAudio.length,
+      p50: percentile(firstAudio, 50),
+      p99: percentile(firstAudio, 99),
+      failed,
+      ...(failed > 0 ? { why } : {}),
+    };
     results.push(row);
     const base = results[0];
     if (base && row.p99 > 2 * base.p99) break;

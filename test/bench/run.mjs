@@ -78,6 +78,17 @@ const TARGETS = [
 ];
 
 /**
+ * A capacity level's failed turns and why (", 2 failed: 2× turn failed: …"), or nothing.
+ * @param {{ failed: number, why?: Record<string, number> }} level
+ */
+const failures = (level) =>
+  level.failed
+    ? `, ${level.failed} failed: ${Object.entries(level.why ?? {})
+        .map(([message, count]) => `${count}× ${message}`)
+        .join(", ")}`
+    : "";
+
+/**
  * Latency probes: each measures one capability's path against the same upstream called directly,
  * in the same runtime, one request at a time. `n` is the number of measured requests. The rate-limit
  * probes go first: the conversation probes leave objects that end on their idle timeout minutes
@@ -344,7 +355,7 @@ const PROBES = [
         ...r,
         goal: "reported",
         met: r.held > 0,
-        summary: `${r.levels.map((l) => `${l.conversations}: p99 ${fmt(l.p99, 0)} ms (${l.turns} turns${l.failed ? `, ${l.failed} failed` : ""})`).join("; ")}; held ${r.held} conversations within 2× the p99 of one`,
+        summary: `${r.levels.map((l) => `${l.conversations}: p99 ${fmt(l.p99, 0)} ms (${l.turns} turns${failures(l)})`).join("; ")}; held ${r.held} conversations within 2× the p99 of one`,
       };
     },
   },
