@@ -19,6 +19,13 @@ const LLM_MS = (REPLY.sentences * REPLY.words - 1) * REPLY.intervalMs;
 
 export const percentile = (/** @type {number[]} */ sorted, /** @type {number} */ p) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+/** How many times each value occurs. */
+export const countBy = (/** @type {(string | number)[]} */ values) => {
+  /** @type {Record<string, number>} */
+  const counts = {};
+  for (const v of values) counts[v] = (counts[v] ?? 0) + 1;
+  return counts;
+};
 const median = (/** @type {number[]} */ xs) =>
   percentile(
     [...xs].sort((a, b) => a - b),
@@ -276,9 +283,8 @@ export async function capacity({ apiUrl, headers, levels, everyMs, windowMs }) {
     for (let i = 0; i < n; i++) talks.push(await Talk.open(apiUrl, headers));
     /** @type {number[]} */
     const firstAudio = [];
-    let failed = 0;
-    /** @type {Record<string, number>} why turns failed, by message (the error event's code and message) */
-    const why = {};
+    /** @type {string[]} why each failed turn failed (the error event's code and message) */
+    const failures = [];
     const until = now() + windowMs;
     await Promise.all(
       talks.map(async (talk, i) => {
@@ -288,9 +294,7 @@ export async function capacity({ apiUrl, headers, levels, everyMs, windowMs }) {
           try {
             firstAudio.push((await talk.turn()).firstAudio);
           } catch (error) {
-            failed += 1;
-            const reason = error instanceof Error ? error.message : String(error);
-            why[reason] = (why[reason] ?? 0) + 1;
+            failures.push(error instanceof Error ? error.message : String(error));
           }
           const rest = everyMs - (now() - begun);
           if (rest > 0) await new Promise((r) => setTimeout(r, rest));
@@ -304,8 +308,8 @@ export async function capacity({ apiUrl, headers, levels, everyMs, windowMs }) {
       turns: firstAudio.length,
       p50: percentile(firstAudio, 50),
       p99: percentile(firstAudio, 99),
-      failed,
-      ...(failed > 0 ? { why } : {}),
+      failed: failures.length,
+      ...(failures.length > 0 ? { why: countBy(failures) } : {}),
     };
     results.push(row);
     const base = results[0];

@@ -5,16 +5,8 @@
 // the time from a revocation in one isolate to its refusal in another.
 import { Agent, request } from "node:http";
 import { SignJWT } from "jose";
+import { countBy, percentile } from "./conversation.mjs";
 
-const percentile = (/** @type {number[]} */ sorted, /** @type {number} */ p) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-/** How many times each value occurs. */
-const countBy = (/** @type {number[]} */ values) => {
-  /** @type {Record<number, number>} */
-  const counts = {};
-  for (const v of values) counts[v] = (counts[v] ?? 0) + 1;
-  return counts;
-};
 const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
