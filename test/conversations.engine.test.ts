@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { Conversation } from "../src/durable-objects/conversation";
 import { EventStream } from "../src/durable-objects/conversation/events";
 import { SCHEMA_VERSION } from "../src/durable-objects/conversation/schema";
-import { ConversationStore } from "../src/durable-objects/conversation/store";
+import { ConversationStore, WRITE_BEHIND_MAX_MS, WRITE_BEHIND_MS } from "../src/durable-objects/conversation/store";
 import type { ServerEvent } from "../src/durable-objects/conversation.protocol";
 import { api, KEYS } from "./helpers/http";
 import { createConversation, socketsClosedAfterEach } from "./helpers/ws";
@@ -101,6 +101,81 @@ describe("sequence numbers", () => {
       // And the store's own reads never lag: a replay's read sees a streamed event at once.
       events.stream({ type: "agent.response.delta", turn_id: "turn_2", delta: "Next" });
       expect(store.eventsAfter(base + 4, 10).map((r) => r.seq)).toEqual([base + 5]);
+    });
+  });
+
+  it("once a reply's audio is out, its writes behind are written together: after an event once the oldest is WRITE_BEHIND_MS old, or WRITE_BEHIND_MAX_MS after it", async () => {
+    const conv = await createConversation();
+    await runInDurableObject(stubOf(conv.id), async (_, state) => {
+      const sent: ServerEvent[] = [];
+      const socket = { send: (frame: string) => sent.push(JSON.parse(frame) as ServerEvent) } as unknown as WebSocket;
+      const store = new ConversationStore(state.storage);
+      const events = new EventStream(store, () => [socket]);
+      const logged = () =>
+        state.storage.sql
+          .exec<{ seq: number }>("SELECT seq FROM events ORDER BY seq")
+          .toArray()
+          .map((r) => r.seq);
+      const base = events.lastSeq;
+      const written = logged();
+
+      store.batchWritesBehind(true);
+      events.stream({ type: "agent.response.delta", turn_id: "turn_1", delta: "Hello" });
+      events.stream({ type: "avatar.speech.started", turn_id: "turn_1" });
+      expect(sent.map((e) => e.seq)).toEqual([base + 1, base + 2]);
+      // Not in the next task: the writes of a moment are one commit, not one each.
+      await scheduler.wait(1);
+      expect(logged()).toEqual(written);
+      // No event follows: they are written anyway.
+      await scheduler.wait(WRITE_BEHIND_MAX_MS);
+      expect(logged()).toEqual([...written, base + 1, base + 2]);
+
+      // An event once the oldest write behind is WRITE_BEHIND_MS old: sent, then all written a task later.
+      events.stream({ type: "agent.response.delta", turn_id: "turn_1", delta: " Hi" });
+      await scheduler.wait(WRITE_BEHIND_MS + 5);
+      expect(logged()).toEqual([...written, base + 1, base + 2]);
+      events.stream({ type: "agent.response.delta", turn_id: "turn_1", delta: " again" });
+      expect(sent.at(-1)?.seq).toBe(base + 4);
+      expect(logged()).toEqual([...written, base + 1, base + 2]);
+      await scheduler.wait(1);
+      expect(logged()).toEqual([...written, base + 1, base + 2, base + 3, base + 4]);
+
+      // The reply is over: what is behind is written at once, and the next writes go a task later again.
+      events.stream({ type: "agent.response.delta", turn_id: "turn_1", delta: " there." });
+      store.batchWritesBehind(false);
+      expect(logged()).toEqual([...written, base + 1, base + 2, base + 3, base + 4, base + 5]);
+      events.stream({ type: "agent.response.delta", turn_id: "turn_2", delta: "Next" });
+      await scheduler.wait(1);
+      expect(logged()).toEqual([...written, base + 1, base + 2, base + 3, base + 4, base + 5, base + 6]);
+    });
+  });
+
+  it("a turn saved again and again while it streams is stored as it is last; a save that cannot wait is never overwritten by an older deferred one", async () => {
+    const conv = await createConversation();
+    await runInDurableObject(stubOf(conv.id), async (_, state) => {
+      const store = new ConversationStore(state.storage);
+      const stored = () =>
+        state.storage.sql
+          .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'turn'")
+          .toArray()
+          .map((r) => (JSON.parse(r.value) as { spoken: string }).spoken);
+      const turn = (spoken: string) => ({ id: "turn_1", replyTo: null, speechStarted: true, spoken, startedAt: 1 });
+
+      store.batchWritesBehind(true);
+      store.saveTurnSoon(turn("Hello"));
+      store.saveTurnSoon(turn("Hello there"));
+      expect(store.turn()?.spoken).toBe("Hello there");
+      await scheduler.wait(WRITE_BEHIND_MAX_MS + 1);
+      expect(stored()).toEqual(["Hello there"]);
+
+      // Deferred saves, then one written at once: the older ones go first, the newest stays.
+      store.saveTurnSoon(turn("Hello there, how"));
+      store.saveTurnSoon(turn("Hello there, how are"));
+      store.saveTurn(turn("Hello there, how are you?"));
+      expect(stored()).toEqual(["Hello there, how are you?"]);
+      await scheduler.wait(WRITE_BEHIND_MAX_MS + 1);
+      expect(stored()).toEqual(["Hello there, how are you?"]);
+      expect(new ConversationStore(state.storage).turn()?.spoken).toBe("Hello there, how are you?");
     });
   });
 

@@ -10,9 +10,10 @@ import type { ConversationStore } from "./store";
  *   REST stream listening, if any) in one synchronous step, so a socket replaying the log never
  *   misses or repeats one. The runtime lets them leave once the write is durable.
  * - `stream`: the logged events of a reply in progress (its deltas, its speech starting, its
- *   audio), sent at once and written a task later (store.ts `behind`): the first audio does not
- *   wait for a commit. Their seqs are reserved in storage ahead of use, so an object restarted
- *   before it wrote them goes on past them and never gives a client's seq to another event.
+ *   audio), sent at once and written later (store.ts `behind`: a task later until the first audio
+ *   is out, then together): the first audio does not wait for a commit. Their seqs are reserved in
+ *   storage ahead of use, so an object restarted before it wrote them goes on past them and never
+ *   gives a client's seq to another event.
  * - `broadcast`: ephemeral events for every socket (a state change; later, interim transcripts).
  *   Not logged, no `seq`: a socket that was away does not get them back.
  * - `sendTo`: events for one socket (its `session.ready`, an error answering its frame). Not logged,
@@ -82,7 +83,7 @@ export class EventStream {
     return event;
   }
 
-  /** A logged event of a reply in progress, for every socket: sent at once, written a task later. */
+  /** A logged event of a reply in progress, for every socket: sent at once, written later (store.ts `behind`). */
   stream(body: ServerEventBody, replyTo: string | null = null, listener?: Listener): ServerEvent {
     // Stored before this event can leave: the runtime holds it until this task's writes are durable.
     if (this.lastSeq >= this.reserved) this.reserve();

@@ -63,6 +63,17 @@ const messageJson = (row: MessageRow): MessageJson => ({
 });
 
 const INSERT_EVENT = "INSERT INTO events (seq, ts, frame) VALUES (?, ?, ?)";
+/**
+ * Once a reply's audio is going out (`batchWritesBehind`), its writes behind are written together
+ * when the oldest is this old. Each task that writes is a commit of its own: written a task later,
+ * the bench's turn (40 tokens over a second, ~95 audio frames) made ~64 commits, and they and their
+ * fsyncs were about a fifth of the object's CPU (a CPU profile, `ActorSqlite` commits). The events
+ * are sent at once whatever this is; a crash may lose up to `WRITE_BEHIND_MAX_MS` of them from the
+ * log, and the seqs reserved for them (events.ts) are skipped, as before.
+ */
+export const WRITE_BEHIND_MS = 50;
+/** When no event follows to write them after (the reply paused): the writes behind are written anyway. */
+export const WRITE_BEHIND_MAX_MS = 200;
 const UPSERT_META = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 
 export class ConversationStore {
@@ -76,13 +87,29 @@ export class ConversationStore {
   private readonly sql: SqlStorage;
 
   /**
-   * Writes of a reply in progress, made a task later (`appendEventSoon`, `saveTurnSoon`): a
-   * Durable Object holds back everything it sends until the writes of the task that sent it are
-   * durable (an fsync here, a replicated commit in production), so an audio frame written in its
-   * own task waits for that before it may leave. They run in the order made, at the next task or
-   * before any other statement of this store, whichever comes first: nothing reads the store behind.
+   * Writes of a reply in progress, made later (`appendEventSoon`, `saveTurnSoon`): a Durable Object
+   * holds back everything it sends until the writes of the task that sent it are durable (an fsync
+   * here, a replicated commit in production), so an audio frame written in its own task waits for
+   * that before it may leave. They run in the order made, before any other statement of this store
+   * (nothing reads the store behind), and otherwise:
+   * - until the reply's first audio has left, a task later, one commit each: the client is waiting
+   *   for that audio, and nothing is kept back to be written in front of it;
+   * - after it (`batchWritesBehind`), together: in the task after an event is sent once the oldest
+   *   is `WRITE_BEHIND_MS` old, or `WRITE_BEHIND_MAX_MS` after it if no event follows. Not on a
+   *   timer of their own alone: a model's tokens come at a steady pace, and a commit that starts as
+   *   a token arrives holds that token back until it is durable; right after an event is sent, the
+   *   next one is furthest away.
    */
   private behind: (() => void)[] = [];
+  /** Whether the writes behind are written together (`batchWritesBehind`). */
+  private batching = false;
+  /** When the oldest write behind was made. */
+  private behindSince = 0;
+  /** How many times what was behind has been written: a batch's own timer that finds it changed has nothing to do. */
+  private settled = 0;
+  private writeScheduled = false;
+  /** Meta keys with a `putSoon` among the writes behind: one write each, of the newest value. */
+  private readonly metaBehind = new Set<string>();
 
   constructor(storage: DurableObjectStorage) {
     this.sql = storage.sql;
@@ -95,14 +122,34 @@ export class ConversationStore {
     return this.sql.exec<T>(query, ...bindings);
   }
 
+  /** A write behind; it is made before the event it belongs to is sent, in the same task. */
   private later(write: () => void): void {
-    if (this.behind.length === 0) void nextTask().then(() => this.settle());
     this.behind.push(write);
+    const now = Date.now();
+    if (this.behind.length === 1) {
+      this.behindSince = now;
+      const settled = this.settled;
+      void nextTask(this.batching ? WRITE_BEHIND_MAX_MS : 0).then(() => this.settled === settled && this.settle());
+    } else if (this.batching && !this.writeScheduled && now - this.behindSince >= WRITE_BEHIND_MS) {
+      this.writeScheduled = true;
+      void nextTask().then(() => this.settle());
+    }
+  }
+
+  /**
+   * A reply's audio is going out (`true`): its writes behind are written together from now on,
+   * until the reply is over (`false`, which writes what is behind). See `behind`.
+   */
+  batchWritesBehind(on: boolean): void {
+    this.batching = on;
+    if (!on) this.settle();
   }
 
   /** Runs the deferred writes now. */
   private settle(): void {
+    this.writeScheduled = false;
     if (this.behind.length === 0) return;
+    this.settled += 1;
     const writes = this.behind;
     this.behind = [];
     for (const write of writes) write();
@@ -122,11 +169,18 @@ export class ConversationStore {
     this.meta.set(key, structuredClone(value));
   }
 
-  /** `put`, written a task later (see `behind`): read back at once, as it is now. */
+  /**
+   * `put`, written later (see `behind`): read back at once, as it is now. A key saved again before
+   * it is written is written once, as it is then (a reply saves its turn with every audio frame).
+   */
   private putSoon(key: string, value: unknown): void {
-    const json = JSON.stringify(value);
     this.meta.set(key, structuredClone(value));
-    this.later(() => this.sql.exec(UPSERT_META, key, json));
+    if (this.metaBehind.has(key)) return;
+    this.metaBehind.add(key);
+    this.later(() => {
+      this.metaBehind.delete(key);
+      this.sql.exec(UPSERT_META, key, JSON.stringify(this.meta.get(key)));
+    });
   }
 
   /** Written once, at creation. */
@@ -202,7 +256,7 @@ export class ConversationStore {
     return this.get<TurnInFlight>("turn");
   }
 
-  /** `saveTurn`, written a task later (see `behind`): read back at once. */
+  /** `saveTurn`, written later (see `behind`): read back at once. */
   saveTurnSoon(turn: TurnInFlight): void {
     this.putSoon("turn", turn);
   }
@@ -316,7 +370,7 @@ export class ConversationStore {
     this.exec(INSERT_EVENT, seq, ts, frame);
   }
 
-  /** `appendEvent`, written a task later (see `behind`); the log's readers see it at once. */
+  /** `appendEvent`, written later (see `behind`); the log's readers see it at once. */
   appendEventSoon(seq: number, ts: number, frame: string): void {
     this.later(() => this.sql.exec(INSERT_EVENT, seq, ts, frame));
   }

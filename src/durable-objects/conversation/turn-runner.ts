@@ -108,7 +108,7 @@ export class TurnRunner {
     if (!record || !setup) throw new Error("conversation not initialised");
     const turnId = newId("turn");
     const emit = (body: ServerEventBody) => events.emit(body, request.replyTo, listener);
-    // The reply's own words and audio leave at once, written a task later (events.ts).
+    // The reply's own words and audio leave at once, written later (events.ts, store.ts `behind`).
     const stream = (body: ServerEventBody) => events.stream(body, request.replyTo, listener);
     const now = () => Date.now();
     const log = this.deps.log().with({ turn_id: turnId });
@@ -145,6 +145,8 @@ export class TurnRunner {
           alignment: chunk.alignment,
           visemes: chunk.visemes ?? null,
         });
+        // The first audio is out: the client has something to play, and what follows is written in batches.
+        store.batchWritesBehind(true);
       },
     };
     const speech = {
@@ -218,8 +220,13 @@ export class TurnRunner {
     // turn's first events could leave (a CPU profile of a turn, bench stage "frame to message.created").
     store.saveTurn(inFlight);
     this.current = { id: turnId, playback };
-    const result = await (outcome ?? runTurn({ kind: "speak", text: request.text }, speech, sink, context));
-    this.current = undefined;
+    let result: TurnOutcome;
+    try {
+      result = await (outcome ?? runTurn({ kind: "speak", text: request.text }, speech, sink, context));
+    } finally {
+      this.current = undefined;
+      store.batchWritesBehind(false);
+    }
 
     let output: MessageJson | null = null;
     let error: ApiError | undefined;
