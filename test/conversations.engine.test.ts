@@ -18,6 +18,23 @@ import { createConversation, socketsClosedAfterEach } from "./helpers/ws";
 const { open } = socketsClosedAfterEach();
 
 const stubOf = (id: string) => env.CONVERSATION.getByName(id) as DurableObjectStub<Conversation>;
+
+/**
+ * A store and an event stream on a conversation's storage, with one recording socket: what was
+ * sent, and the seqs in the log as read past the store (which would write what it holds back first).
+ */
+function streamOn(state: DurableObjectState) {
+  const sent: ServerEvent[] = [];
+  const socket = { send: (frame: string) => sent.push(JSON.parse(frame) as ServerEvent) } as unknown as WebSocket;
+  const store = new ConversationStore(state.storage);
+  const events = new EventStream(store, () => [socket]);
+  const logged = () =>
+    state.storage.sql
+      .exec<{ seq: number }>("SELECT seq FROM events ORDER BY seq")
+      .toArray()
+      .map((r) => r.seq);
+  return { sent, store, events, logged, base: events.lastSeq, written: logged() };
+}
 type Of<T extends ServerEvent["type"]> = Extract<ServerEvent, { type: T }>;
 
 /** A client's de-duplication: keep the highest seq; skip a logged event at or below it; take every other. */
@@ -74,18 +91,7 @@ describe("sequence numbers", () => {
   it("a reply's own events leave before they are written; the log has them a task later, in order, and no logged event overtakes them", async () => {
     const conv = await createConversation();
     await runInDurableObject(stubOf(conv.id), async (_, state) => {
-      const sent: ServerEvent[] = [];
-      const socket = { send: (frame: string) => sent.push(JSON.parse(frame) as ServerEvent) } as unknown as WebSocket;
-      const store = new ConversationStore(state.storage);
-      const events = new EventStream(store, () => [socket]);
-      // Read past the store, which would write what it holds back first.
-      const logged = () =>
-        state.storage.sql
-          .exec<{ seq: number }>("SELECT seq FROM events ORDER BY seq")
-          .toArray()
-          .map((r) => r.seq);
-      const base = events.lastSeq;
-      const written = logged();
+      const { sent, store, events, logged, base, written } = streamOn(state);
 
       events.stream({ type: "agent.response.delta", turn_id: "turn_1", delta: "Hello" });
       events.stream({ type: "avatar.speech.started", turn_id: "turn_1" });
@@ -107,17 +113,7 @@ describe("sequence numbers", () => {
   it("once a reply's audio is out, its writes behind are written together: after an event once the oldest is WRITE_BEHIND_MS old, or WRITE_BEHIND_MAX_MS after it", async () => {
     const conv = await createConversation();
     await runInDurableObject(stubOf(conv.id), async (_, state) => {
-      const sent: ServerEvent[] = [];
-      const socket = { send: (frame: string) => sent.push(JSON.parse(frame) as ServerEvent) } as unknown as WebSocket;
-      const store = new ConversationStore(state.storage);
-      const events = new EventStream(store, () => [socket]);
-      const logged = () =>
-        state.storage.sql
-          .exec<{ seq: number }>("SELECT seq FROM events ORDER BY seq")
-          .toArray()
-          .map((r) => r.seq);
-      const base = events.lastSeq;
-      const written = logged();
+      const { sent, store, events, logged, base, written } = streamOn(state);
 
       store.batchWritesBehind(true);
       events.stream({ type: "agent.response.delta", turn_id: "turn_1", delta: "Hello" });
