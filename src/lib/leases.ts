@@ -1,5 +1,6 @@
 import type { Logger } from "./logger";
 import { type HitContext, type HitResult, type LeaseAsk, type LeaseReply, REVOCATION_MEMORY_MS } from "./rate-limits";
+import { nextTask } from "./time";
 
 /**
  * The holder's side of leased rate limits: a Worker isolate for its requests (services/limiter.ts),
@@ -30,6 +31,14 @@ const RESERVE_S = 1;
 const RATE_WINDOW_MS = 1_000;
 /** A holder asks for the next window's tokens this long before its lease ends with the window. */
 const PREFETCH_MS = 2_000;
+/**
+ * A background ask (renewal, next window) leaves this long after the admission that prompted it,
+ * so the caller's own work goes out first instead of sharing the moment with an ask to the
+ * limiter object: a conversation turn's request to its model left ~0.5 ms later when a renewal
+ * was sent at once (the bench's turn probe, every second turn). The reserve (`RESERVE_S`) and the
+ * prefetch margin are seconds, so the wait costs the lease nothing.
+ */
+const BACKGROUND_ASK_DELAY_MS = 10;
 
 export type AskFn = (ask: LeaseAsk) => Promise<LeaseReply>;
 
@@ -106,11 +115,13 @@ export class LeaseHolder {
       lease.tokens -= 1;
       this.counters.localAdmissions += 1;
       this.note(lease, now);
-      if (!lease.renewing && (lease.tokens < Math.ceil(lease.rate * RESERVE_S) || now - lease.grantedAt >= (lease.expiresAt - lease.grantedAt) / 2)) {
-        ctx?.waitUntil(this.renew(org, holder, holderKey, lease));
+      if (ctx && !lease.renewing && (lease.tokens < Math.ceil(lease.rate * RESERVE_S) || now - lease.grantedAt >= (lease.expiresAt - lease.grantedAt) / 2)) {
+        lease.renewing = true;
+        ctx.waitUntil(nextTask(BACKGROUND_ASK_DELAY_MS).then(() => this.renew(org, holder, holderKey, lease)));
       }
-      if (!lease.next && !lease.prefetching && now >= lease.windowEndsAt - PREFETCH_MS && lease.rate > 0) {
-        ctx?.waitUntil(this.prefetch(org, holder, lease));
+      if (ctx && !lease.next && !lease.prefetching && now >= lease.windowEndsAt - PREFETCH_MS && lease.rate > 0) {
+        lease.prefetching = true;
+        ctx.waitUntil(nextTask(BACKGROUND_ASK_DELAY_MS).then(() => this.prefetch(org, holder, lease)));
       }
       return admitted(lease, false);
     }
@@ -158,7 +169,6 @@ export class LeaseHolder {
 
   /** The next window's tokens, asked shortly before this window ends; a failure costs one ask later. */
   private async prefetch(org: string, holder: string, lease: Lease): Promise<void> {
-    lease.prefetching = true;
     const sentAt = Date.now();
     try {
       const reply = await this.ask(org)({ holder, limit: lease.limit, want: Math.max(1, Math.ceil(lease.rate * TARGET_S)), next: true });
@@ -188,7 +198,6 @@ export class LeaseHolder {
 
   /** Background top-up of a live lease; a failure leaves the lease to run out. */
   private async renew(org: string, holder: string, holderKey: string, lease: Lease): Promise<void> {
-    lease.renewing = true;
     const sentAt = Date.now();
     this.counters.renewals += 1;
     try {

@@ -27,9 +27,10 @@ async function* chunks(request: SpeechRequest, signal: AbortSignal): AsyncGenera
     const plan = planSpeech(request.text, voice, { speed });
     header = wavHeader({ sampleRate: MOCK_SAMPLE_RATE, dataBytes: plan.totalSamples * 2 });
   }
-  // Each chunk is held until the next is made, so the resampler's last few samples join the last
-  // chunk instead of going out as a frame of their own (20 bytes, no timings). The mock makes
-  // audio far faster than real time: holding one chunk costs nothing a listener could notice.
+  // With a resampler, each chunk is held until the next is made, so the resampler's last few
+  // samples join the last chunk instead of going out as a frame of their own (20 bytes, no
+  // timings). Without one there is no tail, and a chunk goes as soon as it is made: holding it
+  // would put the next chunk's rendering in front of the first audio.
   let held: SpeechChunk | undefined;
   for (const chunk of synthesize(request.text, voice, { speed, chunkMs: CHUNK_MS })) {
     if (signal.aborted) throw new CallerGone();
@@ -38,8 +39,13 @@ async function* chunks(request: SpeechRequest, signal: AbortSignal): AsyncGenera
       audio = concat(header, audio);
       header = undefined;
     }
+    const made = { audio, alignment: request.timestamps ? chunk.alignment : null };
+    if (!resampler) {
+      yield made;
+      continue;
+    }
     if (held) yield held;
-    held = { audio, alignment: request.timestamps ? chunk.alignment : null };
+    held = made;
   }
   const tail = resampler?.flush();
   if (held) yield tail && tail.length > 0 ? { ...held, audio: concat(held.audio, tail) } : held;
