@@ -56,14 +56,33 @@ function workerdPids() {
     .map((l) => Number(l.trim().split(/\s+/)[0]));
 }
 
-/**
- * @param {{ root: string, bundle: string }} opts  bundle: the API as `wrangler deploy --dry-run` built it
- * @returns {Promise<{ urls: Record<string, string>, dispose: () => Promise<void> }>}
- */
 /** Bindings of a workflow defined by the "api" worker, for the other workers. */
 const onApi = (workflows = {}) => Object.fromEntries(Object.entries(workflows).map(([binding, w]) => [binding, { ...w, scriptName: "api" }]));
 
-export async function startRuntime({ root, bundle }) {
+/** Attempts at starting the runtime when a port it was given is taken before workerd binds it. */
+const START_ATTEMPTS = 3;
+
+/**
+ * The API and the baseline workers in one Miniflare. `freePort()` hands back ports that were free a
+ * moment before; another socket (an outbound connection's ephemeral port) can take one before
+ * workerd binds it, which once ended a full run when a probe started a second runtime. So a start
+ * that finds an address in use starts again on new ports.
+ * @param {{ root: string, bundle: string }} opts  bundle: the API as `wrangler deploy --dry-run` built it
+ * @returns {Promise<{ urls: Record<string, string>, dispose: () => Promise<void>, workerdPid: number | undefined }>}
+ */
+export async function startRuntime(opts) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (err) {
+      if (attempt >= START_ATTEMPTS || /** @type {{ code?: unknown }} */ (err)?.code !== "ERR_ADDRESS_IN_USE") throw err;
+      console.log(`bench: a port was taken before workerd bound it; starting again on new ports (attempt ${attempt + 1} of ${START_ATTEMPTS})`);
+    }
+  }
+}
+
+/** @param {{ root: string, bundle: string }} opts */
+async function startOnce({ root, bundle }) {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(root, "wrangler.toml"));
   // api_d<ms> / off_d<ms>: more isolates of the API with a round trip added to every call of the
   // org's limiter object and the D1 primary (a near replica: 5 ms), with and without rate limiting;
@@ -154,7 +173,12 @@ export async function startRuntime({ root, bundle }) {
       },
     ],
   });
-  await mf.ready;
+  try {
+    await mf.ready;
+  } catch (err) {
+    await mf.dispose().catch(() => {});
+    throw err;
+  }
 
   // Migrations, the local seed, and the bench org, exactly as the tests and `npm start` load them.
   const db = await mf.getD1Database("DB", "api");
