@@ -115,13 +115,11 @@ export class LeaseHolder {
       lease.tokens -= 1;
       this.counters.localAdmissions += 1;
       this.note(lease, now);
-      if (ctx && !lease.renewing && (lease.tokens < Math.ceil(lease.rate * RESERVE_S) || now - lease.grantedAt >= (lease.expiresAt - lease.grantedAt) / 2)) {
-        lease.renewing = true;
-        ctx.waitUntil(nextTask(BACKGROUND_ASK_DELAY_MS).then(() => this.renew(org, holder, holderKey, lease)));
+      if (!lease.renewing && (lease.tokens < Math.ceil(lease.rate * RESERVE_S) || now - lease.grantedAt >= (lease.expiresAt - lease.grantedAt) / 2)) {
+        ctx?.waitUntil(this.renew(org, holder, holderKey, lease));
       }
-      if (ctx && !lease.next && !lease.prefetching && now >= lease.windowEndsAt - PREFETCH_MS && lease.rate > 0) {
-        lease.prefetching = true;
-        ctx.waitUntil(nextTask(BACKGROUND_ASK_DELAY_MS).then(() => this.prefetch(org, holder, lease)));
+      if (!lease.next && !lease.prefetching && now >= lease.windowEndsAt - PREFETCH_MS && lease.rate > 0) {
+        ctx?.waitUntil(this.prefetch(org, holder, lease));
       }
       return admitted(lease, false);
     }
@@ -169,6 +167,8 @@ export class LeaseHolder {
 
   /** The next window's tokens, asked shortly before this window ends; a failure costs one ask later. */
   private async prefetch(org: string, holder: string, lease: Lease): Promise<void> {
+    lease.prefetching = true;
+    await nextTask(BACKGROUND_ASK_DELAY_MS);
     const sentAt = Date.now();
     try {
       const reply = await this.ask(org)({ holder, limit: lease.limit, want: Math.max(1, Math.ceil(lease.rate * TARGET_S)), next: true });
@@ -198,6 +198,8 @@ export class LeaseHolder {
 
   /** Background top-up of a live lease; a failure leaves the lease to run out. */
   private async renew(org: string, holder: string, holderKey: string, lease: Lease): Promise<void> {
+    lease.renewing = true;
+    await nextTask(BACKGROUND_ASK_DELAY_MS);
     const sentAt = Date.now();
     this.counters.renewals += 1;
     try {
