@@ -150,7 +150,9 @@ export class LeaseHolder {
     }
     if (reply.revoked) return refusedRevoked(limit, reply.resetAt);
     const lease = this.apply(holderKey, reply, sentAt, previous);
-    if (reply.tokens === 0) return { allowed: false, revoked: false, limit, remaining: 0, resetAt: reply.resetAt, blocking: true };
+    // The lease's tokens, not the reply's: a renewal answered while this ask was out may have
+    // brought this isolate the window's last tokens, which is why the object had none for this ask.
+    if (lease.tokens === 0) return { allowed: false, revoked: false, limit, remaining: 0, resetAt: reply.resetAt, blocking: true };
     lease.tokens -= 1;
     this.note(lease, Date.now());
     return admitted(lease, true);

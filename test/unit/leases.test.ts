@@ -99,3 +99,63 @@ describe("a lease's background asks", () => {
     expect(next[0]?.at).toBe(prefetchDueAt + 10);
   });
 });
+
+describe("a blocking ask beside a renewal", () => {
+  it("a request whose ask found the window spent by this isolate's own renewal is admitted from the renewal's tokens", async () => {
+    const limit = 6;
+    let granted = 0;
+    // An object with a real cap that answers in the order it was asked, when the test says so.
+    const pending: (() => void)[] = [];
+    const ask = (a: LeaseAsk) => {
+      const tokens = Math.min(a.want, limit - granted);
+      granted += tokens;
+      const windowStart = Math.floor(Date.now() / WINDOW_MS) * WINDOW_MS;
+      const reply: LeaseReply = {
+        revoked: false,
+        tokens,
+        limit,
+        granted,
+        windowStart,
+        resetAt: windowStart + WINDOW_MS,
+        ttlMs: 10_000,
+        startsInMs: 0,
+        windowEndsInMs: windowStart + WINDOW_MS - Date.now(),
+        revokedKeys: [],
+        bookmark: undefined,
+      };
+      return new Promise<LeaseReply>((resolve) => pending.push(() => resolve(reply)));
+    };
+    const answerAll = async () => {
+      while (pending.length > 0) {
+        pending.shift()?.();
+        await vi.advanceTimersByTimeAsync(0);
+      }
+    };
+    const holder = new LeaseHolder(() => ask, "isolate-1", createLogger({ component: "test" }));
+    const { background, ctx } = context();
+    const hit = async () => {
+      const result = holder.hit("org_1", limit, undefined, ctx);
+      await answerAll();
+      return result;
+    };
+    let admitted = 0;
+    // Spend until a renewal is waiting to leave, with the lease empty.
+    while (admitted < limit && !(background.length > 0 && granted - admitted === 0)) {
+      vi.advanceTimersByTime(1);
+      if ((await hit()).allowed) admitted += 1;
+    }
+    expect(background).toHaveLength(1);
+    // The renewal leaves and takes what is left of the window; its answer is still on the way.
+    await vi.advanceTimersByTimeAsync(10);
+    expect(pending).toHaveLength(1);
+    const renewed = granted - admitted;
+    expect(renewed).toBeGreaterThan(0);
+    // A request now finds the lease empty and asks: the object has nothing left for it, but the
+    // renewal's answer comes first, and the request is admitted from it.
+    const result = holder.hit("org_1", limit, undefined, ctx);
+    await answerAll();
+    expect((await result).allowed).toBe(true);
+    await Promise.all(background);
+    expect(granted).toBeLessThanOrEqual(limit);
+  });
+});
